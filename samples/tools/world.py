@@ -1,0 +1,338 @@
+"""The Riverside Health System sample world, as data.
+
+Everything the generator writes (zone files, DMARC aggregate reports) is derived from the
+tables in this module, so the README, the zones and the reports cannot drift apart. Change the
+world here, then run `python3 samples/tools/generate.py`.
+
+All names end in `.example`; all addresses come from the documentation ranges
+192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+UTC = dt.timezone.utc
+
+# Our domains (the config's [[domain]] tables).
+WORKFORCE = "riversidehealth.example"
+PATIENT = "myriversidechart.example"
+MARKETING = "riversidecares.example"
+PARKED = "riverside-health.example"
+PARKED_PORTAL = "myriverside-chart.example"
+
+OUR_DOMAINS = [WORKFORCE, PATIENT, MARKETING, PARKED, PARKED_PORTAL]
+
+# Zone-file sets. Each is the DNS as it stood at the end of that month; the lead captures
+# each one into a snapshot taken on the first day of the next month (see zones/README.md).
+DATES = ["2025-10", "2026-09", "2026-10"]
+
+# Moments inside October 2026 when things changed (UTC).
+PATIENT_ENFORCE_AT = dt.datetime(2026, 10, 15, 0, 0, tzinfo=UTC)  # p=none -> quarantine; pct=50
+MARKETING_RUA_REMOVED_AT = dt.datetime(2026, 10, 20, 0, 0, tzinfo=UTC)  # rua removed, sp weakened
+SURVEY_INCLUDE_AT = dt.datetime(2026, 10, 30, 0, 0, tzinfo=UTC)  # include:spf.surveyspark.example
+
+NS_ADDR = "192.0.2.53"
+
+# --------------------------------------------------------------------------------------------
+# DKIM keys: (key file stem, algorithm, bits). Files live in samples/tools/keys/<stem>.pem.
+# --------------------------------------------------------------------------------------------
+KEYS = {
+    "riversidehealth-itsm2025": ("rsa", 2048),
+    "riversidehealth-hr2019": ("rsa", 1024),  # DKIM-003 (Workday-like HR vendor, never rotated)
+    "riversidecares-donate2016": ("rsa", 512),  # DKIM-002 (abandoned donation platform)
+    "myriversidechart-mychart-2025": ("rsa", 2048),  # published until the October rotation
+    "myriversidechart-mychart-2026": ("rsa", 2048),  # new key, same selector, October 2026
+    "myriversidechart-mychart-ed": ("ed25519", 256),
+    "myriversidechart-rmd1": ("rsa", 2048),
+    "m365-selector1-riversidehealth": ("rsa", 2048),
+    "m365-selector2-riversidehealth": ("rsa", 2048),
+    "newsletterhub-dkim2": ("rsa", 2048),
+    "newsletterhub-dkim3": ("rsa", 2048),
+    "paynotice-pn2024": ("rsa", 2048),
+    "payrollplus-pp2024": ("rsa", 2048),
+    "televisit-tv": ("rsa", 2048),
+    "surveyspark-ss1": ("rsa", 2048),
+    "donorcloud-dc1": ("rsa", 2048),
+}
+
+
+def spf_workforce(date: str) -> str:
+    """Exactly 10 DNS-querying terms through September; 11 once SurveySpark is added."""
+    terms = [
+        "v=spf1",
+        "ip4:192.0.2.0/27",
+        "ip6:2001:db8:500::/48",
+        "include:spf.m365mail.example",  # 2 (nested spfb)
+        "include:_spf.itsmcloud.example",  # 4 (nested _netblocks -> _netblocks3, _netblocks2)
+        "include:_spf.hrcloud.example",  # 1
+        "include:_spf.payrollplus.example",  # 1
+        "include:spf.esignmail.example",  # 1
+        "include:_spf.claimslink.example",  # 1
+    ]
+    if date >= "2026-10":
+        terms.append("include:spf.surveyspark.example")  # 11: SPF-003, CHG-002, CHG-005
+    terms.append("-all")
+    return " ".join(terms)
+
+
+def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
+    """Records per zone origin for one date: (owner relative to origin, type, data).
+
+    TXT data is a str (split into <=255-octet strings by the writer) or ("dkim", key stem).
+    """
+    oct26 = date >= "2026-10"
+    baseline = date < "2026-01"
+    z: dict[str, list[tuple[str, str, object]]] = {}
+
+    # ---------------- riversidehealth.example (workforce) ----------------
+    rua = "mailto:dmarc-rua@riversidehealth.example,mailto:ingest@dmarc.reportvault.example"
+    z[WORKFORCE] = [
+        ("@", "MX", "0 riversidehealth-example.mail.protection.m365mail.example."),
+        ("@", "TXT", spf_workforce(date)),
+        ("@", "TXT", "MS=ms48213977"),
+        ("_dmarc", "TXT",
+         f"v=DMARC1; p=reject; sp=none; adkim=r; aspf=r; fo=1; rua={rua}; "
+         "ruf=mailto:forensic@dmarc.reportvault.example"),
+        ("selector1._domainkey", "CNAME",
+         "selector1-riversidehealth-example._domainkey.riversidehealth.m365mail.example."),
+        ("selector2._domainkey", "CNAME",
+         "selector2-riversidehealth-example._domainkey.riversidehealth.m365mail.example."),
+        ("itsm2025._domainkey", "TXT", ("dkim", "riversidehealth-itsm2025")),
+        ("hr2019._domainkey", "TXT", ("dkim", "riversidehealth-hr2019")),
+        ("_mta-sts", "TXT", "v=STSv1; id=20260301T120000"),
+        ("mta-sts", "A", "192.0.2.80"),
+        ("_smtp._tls", "TXT", "v=TLSRPTv1; rua=mailto:tlsrpt@riversidehealth.example"),
+        ("www", "A", "192.0.2.80"),
+        ("relay", "A", "192.0.2.25"),
+        ("relay", "AAAA", "2001:db8:500::25"),
+        # Authorizations for other domains' rua addresses pointing here (RFC 7489 7.1).
+        (f"{PATIENT}._report._dmarc", "TXT", "v=DMARC1"),
+        (f"{MARKETING}._report._dmarc", "TXT", "v=DMARC1"),
+        (f"{PARKED}._report._dmarc", "TXT", "v=DMARC1"),
+    ]
+
+    # ---------------- myriversidechart.example (patient) ----------------
+    if oct26:
+        patient_dmarc = ("v=DMARC1; p=quarantine; pct=50; fo=1; "
+                         "rua=mailto:dmarc-rua@riversidehealth.example")
+    else:
+        patient_dmarc = "v=DMARC1; p=none; fo=1; rua=mailto:dmarc-rua@riversidehealth.example"
+    z[PATIENT] = [
+        ("@", "MX", "0 myriversidechart-example.mail.protection.m365mail.example."),
+        # Two SPF records: the reminders vendor's onboarding added a second one (SPF-002).
+        ("@", "TXT", "v=spf1 include:spf.mychartmail.example include:spf.paynotice.example ~all"),
+        ("@", "TXT", "v=spf1 include:_spf.remindly.example ~all"),
+        ("_dmarc", "TXT", patient_dmarc),
+        ("mychart._domainkey", "TXT",
+         ("dkim", "myriversidechart-mychart-2026" if oct26 else "myriversidechart-mychart-2025")),
+        ("rmd1._domainkey", "TXT", ("dkim", "myriversidechart-rmd1")),
+        # tv1 (Televisit) is listed in the inventory but was never published: DKIM-001.
+        # MAIL FROM domain of Televisit: exists (MX) but has no SPF record: SPF-001.
+        ("notify", "MX", "10 bounce.televisit.example."),
+        ("www", "A", "192.0.2.82"),
+    ]
+    if not baseline:
+        z[PATIENT].append(("mychart-ed._domainkey", "TXT", ("dkim", "myriversidechart-mychart-ed")))
+    if not oct26:
+        # Deleted in October during a DNS clean-up: CHG-004.
+        z[PATIENT].append(
+            ("_smtp._tls", "TXT", "v=TLSRPTv1; rua=mailto:tlsrpt@riversidehealth.example"))
+
+    # ---------------- riversidecares.example (marketing) ----------------
+    if oct26:
+        marketing_dmarc = "v=DMARC1; p=none; sp=none"  # rua removed, sp weakened: CHG-001
+    else:
+        marketing_dmarc = ("v=DMARC1; p=none; sp=quarantine; "
+                           "rua=mailto:rua-7f3k2@dmarc.reportvault.example,"
+                           "mailto:dmarc-rua@riversidehealth.example")
+    z[MARKETING] = [
+        ("@", "MX", "0 riversidecares-example.mail.protection.m365mail.example."),
+        # 3 void lookups (donate, events, lists do not exist), ptr, and ?all.
+        ("@", "TXT",
+         "v=spf1 include:servers.newsletterhub.example a:donate.riversidecares.example "
+         "a:events.riversidecares.example mx:lists.riversidecares.example ptr ?all"),
+        ("_dmarc", "TXT", marketing_dmarc),
+        ("k2._domainkey", "CNAME", "dkim2.newsletterhub.example."),
+        ("k3._domainkey", "CNAME", "dkim3.newsletterhub.example."),
+        ("donate2016._domainkey", "TXT", ("dkim", "riversidecares-donate2016")),
+        ("default._bimi", "TXT", "v=BIMI1; l=https://www.riversidecares.example/brand/logo.svg;"),
+        ("www", "A", "192.0.2.81"),
+    ]
+
+    # ---------------- riverside-health.example (parked look-alike) ----------------
+    z[PARKED] = [
+        ("@", "TXT", "v=spf1 -all"),
+        # The registrar's default record sits next to ours: two DMARC records, DMARC-002.
+        ("_dmarc", "TXT", "v=DMARC1; p=reject; rua=mailto:dmarc-rua@riversidehealth.example"),
+        ("_dmarc", "TXT", "v=DMARC1; p=none"),
+        ("*._domainkey", "TXT", "v=DKIM1; p="),
+    ]
+    if not oct26:
+        z[PARKED].append(("@", "MX", "0 ."))  # null MX; removed in October: CHG-004, PARK-001
+
+    # ---------------- myriverside-chart.example (parked, never configured) ----------------
+    z[PARKED_PORTAL] = [("www", "A", "192.0.2.83")]
+
+    # ---------------- vendor zones (fictional look-alikes) ----------------
+    z["m365mail.example"] = [
+        ("spf", "TXT", "v=spf1 ip4:203.0.113.0/26 ip6:2001:db8:365::/48 "
+                       "include:spfb.m365mail.example -all"),
+        ("spfb", "TXT", "v=spf1 ip4:203.0.113.64/27 -all"),
+        ("selector1-riversidehealth-example._domainkey.riversidehealth", "TXT",
+         ("dkim", "m365-selector1-riversidehealth")),
+        ("selector2-riversidehealth-example._domainkey.riversidehealth", "TXT",
+         ("dkim", "m365-selector2-riversidehealth")),
+        ("riversidehealth-example.mail.protection", "A", "203.0.113.20"),
+        ("myriversidechart-example.mail.protection", "A", "203.0.113.21"),
+        ("riversidecares-example.mail.protection", "A", "203.0.113.22"),
+    ]
+    z["mychartmail.example"] = [("spf", "TXT", "v=spf1 ip4:198.51.100.0/27 -all")]
+    z["paynotice.example"] = [
+        ("spf", "TXT", "v=spf1 ip4:198.51.100.160/28 -all"),
+        ("bounces", "TXT", "v=spf1 ip4:198.51.100.160/28 -all"),
+        ("pn2024._domainkey", "TXT", ("dkim", "paynotice-pn2024")),
+    ]
+    z["remindly.example"] = [
+        ("_spf", "TXT", "v=spf1 ip4:203.0.113.96/28 -all"),
+        ("bounce", "TXT", "v=spf1 include:_spf.remindly.example -all"),
+    ]
+    z["newsletterhub.example"] = [
+        ("servers", "TXT", "v=spf1 ip4:198.51.100.128/27 -all"),
+        ("mail", "TXT", "v=spf1 include:servers.newsletterhub.example -all"),
+        ("dkim2", "TXT", ("dkim", "newsletterhub-dkim2")),
+        ("dkim3", "TXT", ("dkim", "newsletterhub-dkim3")),
+    ]
+    z["itsmcloud.example"] = [
+        ("_spf", "TXT", "v=spf1 include:_netblocks.itsmcloud.example "
+                        "include:_netblocks2.itsmcloud.example -all"),
+        ("_netblocks", "TXT", "v=spf1 ip4:198.51.100.64/28 include:_netblocks3.itsmcloud.example -all"),
+        ("_netblocks2", "TXT", "v=spf1 ip4:198.51.100.88/29 ip6:2001:db8:5e::/48 -all"),
+        ("_netblocks3", "TXT", "v=spf1 ip4:198.51.100.80/29 -all"),
+    ]
+    z["hrcloud.example"] = [("_spf", "TXT", "v=spf1 ip4:198.51.100.96/28 -all")]
+    z["payrollplus.example"] = [
+        ("_spf", "TXT", "v=spf1 ip4:198.51.100.112/28 -all"),
+        ("pp2024._domainkey", "TXT", ("dkim", "payrollplus-pp2024")),
+    ]
+    z["esignmail.example"] = [("spf", "TXT", "v=spf1 ip4:198.51.100.176/28 -all")]
+    z["claimslink.example"] = [("_spf", "TXT", "v=spf1 ip4:198.51.100.192/29 -all")]
+    z["televisit.example"] = [
+        ("@", "TXT", "v=spf1 ip4:203.0.113.128/28 -all"),
+        ("tv._domainkey", "TXT", ("dkim", "televisit-tv")),
+        ("bounce", "A", "203.0.113.130"),
+    ]
+    z["surveyspark.example"] = [
+        ("spf", "TXT", "v=spf1 ip4:203.0.113.200/29 -all"),
+        ("@", "TXT", "v=spf1 include:spf.surveyspark.example -all"),
+        ("ss1._domainkey", "TXT", ("dkim", "surveyspark-ss1")),
+    ]
+    # Third-party DMARC report processor. It authorizes riversidecares.example only, so the
+    # workforce domain's rua/ruf to it is unverified (DMARC-009).
+    z["reportvault.example"] = [
+        ("dmarc", "MX", "10 mx.reportvault.example."),
+        ("mx", "A", "198.51.100.250"),
+        (f"{MARKETING}._report._dmarc.dmarc", "TXT", "v=DMARC1"),
+    ]
+    z["donorcloud.example"] = [
+        ("@", "TXT", "v=spf1 ip4:192.0.2.64/28 -all"),
+        ("dc1._domainkey", "TXT", ("dkim", "donorcloud-dc1")),
+    ]
+    return z
+
+
+# --------------------------------------------------------------------------------------------
+# Mail streams seen in the October 2026 aggregate reports.
+# --------------------------------------------------------------------------------------------
+# Each stream: header_from, source IPs, envelope_from, DKIM signatures (domain, selector,
+# result), SPF result for the envelope_from, typical messages/day (all receivers together),
+# the days it is active, and an optional override reason for failing rows.
+# `spf` is what the receiver's SPF check returned for envelope_from ("auto" means "pass"). The
+# generator overrides it with "permerror" where the published SPF is broken: the patient
+# domain always (two records, SPF-002), the workforce domain from SURVEY_INCLUDE_AT (11
+# lookups, SPF-003). The marketing domain's own MAIL FROM gets "permerror" too: its record
+# makes 3 void lookups before reaching ?all (SPF-004; RFC 7208 4.6.4).
+
+def every_day(_d: dt.date) -> bool:
+    return True
+
+
+def weekdays(d: dt.date) -> bool:
+    return d.weekday() < 5
+
+
+def days(first: tuple[int, int], last: tuple[int, int]):
+    a = dt.date(2026, *first)
+    b = dt.date(2026, *last)
+    return lambda d: a <= d <= b
+
+
+STREAMS = [
+    # ---- workforce ----
+    dict(id="m365", vendor="Microsoft 365", header_from=WORKFORCE,
+         ips=["203.0.113.14", "203.0.113.15", "203.0.113.71", "2001:db8:365::1a"],
+         envelope_from=WORKFORCE, spf="auto",
+         dkim=[(WORKFORCE, "selector1", "pass")], per_day=2600, active=weekdays,
+         weekend_factor=0.25),
+    dict(id="relay", vendor="Riverside Health IT (on-premises relay)", header_from=WORKFORCE,
+         ips=["192.0.2.25", "2001:db8:500::25"], envelope_from=WORKFORCE, spf="auto",
+         dkim=[], per_day=140, active=every_day),
+    dict(id="itsm", vendor="ServiceNow", header_from=WORKFORCE,
+         ips=["198.51.100.70", "198.51.100.83"], envelope_from=WORKFORCE, spf="auto",
+         dkim=[(WORKFORCE, "itsm2025", "pass")], per_day=210, active=weekdays),
+    dict(id="hr", vendor="Workday", header_from=WORKFORCE, ips=["198.51.100.101"],
+         envelope_from=WORKFORCE, spf="auto", dkim=[(WORKFORCE, "hr2019", "pass")],
+         per_day=60, active=weekdays),
+    dict(id="payroll", vendor="ADP", header_from=WORKFORCE, ips=["198.51.100.117"],
+         envelope_from=WORKFORCE, spf="auto",
+         dkim=[("payrollplus.example", "pp2024", "pass")], per_day=1900,
+         active=lambda d: d in (dt.date(2026, 10, 9), dt.date(2026, 10, 23))),
+    dict(id="claims", vendor="ClaimsLink", header_from=WORKFORCE, ips=["198.51.100.194"],
+         envelope_from=WORKFORCE, spf="auto", dkim=[], per_day=35, active=weekdays),
+    dict(id="survey", vendor=None, header_from=WORKFORCE, ips=["203.0.113.201", "203.0.113.202"],
+         envelope_from=WORKFORCE, spf="auto",
+         dkim=[("surveyspark.example", "ss1", "pass")], per_day=900,
+         active=lambda d: d >= SURVEY_INCLUDE_AT.date()),
+    dict(id="fwd-workforce", vendor=None, header_from=WORKFORCE, ips=["198.51.100.240"],
+         envelope_from=WORKFORCE, spf="fail", dkim=[(WORKFORCE, "selector1", "pass")],
+         per_day=25, active=every_day, reason=("forwarded", "alumni mail forwarding")),
+    dict(id="spoof-payroll", vendor=None, header_from=WORKFORCE,
+         ips=["192.0.2.147", "198.51.100.213", "2001:db8:bad:1::25"],
+         envelope_from=WORKFORCE, spf="fail", dkim=[], per_day=420,
+         active=days((10, 12), (10, 16))),
+    dict(id="spoof-noise-workforce", vendor=None, header_from=WORKFORCE, ips=["203.0.113.250"],
+         envelope_from="mailer.secure-payportal.example", spf="pass",
+         dkim=[("secure-payportal.example", "s1", "pass")], per_day=6, active=every_day),
+    # ---- patient ----
+    dict(id="mychart", vendor="Epic MyChart", header_from=PATIENT,
+         ips=["198.51.100.5", "198.51.100.6", "198.51.100.19"], envelope_from=PATIENT,
+         spf="auto", dkim=[(PATIENT, "mychart", "pass"), (PATIENT, "mychart-ed", "pass")],
+         per_day=5200, active=every_day),
+    dict(id="reminders", vendor="Remindly", header_from=PATIENT, ips=["203.0.113.99", "203.0.113.100"],
+         envelope_from="bounce.remindly.example", spf="pass",
+         dkim=[(PATIENT, "rmd1", "pass")], per_day=1400, active=every_day),
+    dict(id="billing", vendor="PayNotice", header_from=PATIENT, ips=["198.51.100.165", "198.51.100.166"],
+         envelope_from="bounces.paynotice.example", spf="pass",
+         dkim=[("paynotice.example", "pn2024", "pass")], per_day=700, active=weekdays),
+    dict(id="telehealth", vendor="Televisit", header_from=PATIENT, ips=["203.0.113.131"],
+         envelope_from=f"notify.{PATIENT}", spf="none",
+         dkim=[("televisit.example", "tv", "pass")], per_day=160, active=weekdays),
+    dict(id="fwd-list", vendor=None, header_from=PATIENT, ips=["192.0.2.160"],
+         envelope_from=PATIENT, spf="fail", dkim=[(PATIENT, "mychart", "fail")],
+         per_day=12, active=every_day, reason=("mailing_list", "patient support group list")),
+    dict(id="spoof-results", vendor=None, header_from=PATIENT,
+         ips=["203.0.113.166", "203.0.113.181", "198.51.100.222", "192.0.2.188"],
+         envelope_from="secure-notice.example", spf="pass", dkim=[], per_day=650,
+         active=lambda d: dt.date(2026, 10, 3) <= d <= dt.date(2026, 10, 9)
+         or dt.date(2026, 10, 21) <= d <= dt.date(2026, 10, 25)),
+    # ---- marketing ----
+    dict(id="newsletter", vendor="NewsletterHub", header_from=MARKETING,
+         ips=["198.51.100.140", "198.51.100.141"], envelope_from="mail.newsletterhub.example",
+         spf="pass", dkim=[(MARKETING, "k2", "pass")], per_day=3000,
+         active=lambda d: d.weekday() == 1 or d.day == 1),
+    dict(id="donor", vendor="DonorCloud", header_from=MARKETING, ips=["192.0.2.70"],
+         envelope_from=MARKETING, spf="permerror", dkim=[("donorcloud.example", "dc1", "pass")],
+         per_day=90, active=weekdays),
+    dict(id="spoof-marketing", vendor=None, header_from=MARKETING, ips=["192.0.2.233"],
+         envelope_from=MARKETING, spf="permerror", dkim=[], per_day=20, active=every_day),
+]

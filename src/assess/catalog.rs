@@ -1,0 +1,336 @@
+//! The check catalog (CHECKS.md): stable IDs with their default rating, authority and HIPAA
+//! citations. Findings are built from these entries so an ID always means the same thing.
+
+use super::risk::{Level, Severity};
+use Level::*;
+
+/// A check as catalogued: the defaults a finding starts from before context adjusts them.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub likelihood: Level,
+    pub impact: Level,
+    pub authority: &'static str,
+    pub hipaa: &'static [&'static str],
+    pub remediation: &'static str,
+}
+
+macro_rules! check {
+    ($id:literal, $title:literal, $sev:ident, $l:ident / $i:ident, $auth:literal, [$($h:literal),*], $rem:literal) => {
+        Check {
+            id: $id,
+            title: $title,
+            severity: Severity::$sev,
+            likelihood: $l,
+            impact: $i,
+            authority: $auth,
+            hipaa: &[$($h),*],
+            remediation: $rem,
+        }
+    };
+}
+
+pub const CATALOG: &[Check] = &[
+    check!(
+        "DNS-001",
+        "DNS lookup failed: evidence incomplete",
+        Medium,
+        Moderate / Moderate,
+        "RFC 7208 §4.4 / RFC 9989 §4.10 (temporary errors are not absence)",
+        ["164.308(a)(1)(ii)(A)", "164.312(b)"],
+        "Re-run the snapshot; if the failure persists, check the authoritative servers for this name (SERVFAIL often means a DNSSEC or delegation fault). The affected checks are indeterminate until a lookup succeeds."
+    ),
+    check!(
+        "RPT-000",
+        "DMARC report files rejected or duplicated",
+        Low,
+        Moderate / Low,
+        "RFC 9990 (aggregate report format)",
+        ["164.308(a)(1)(ii)(D)"],
+        "Review the rejected files listed in the statistics section; ask the reporter to resend unreadable reports, and fix the mailbox export if files are truncated."
+    ),
+    check!(
+        "INV-001",
+        "Vendor inventory rows rejected or incomplete",
+        Low,
+        Moderate / Low,
+        "Asset inventory completeness",
+        ["164.308(a)(1)(ii)(A)"],
+        "Correct the listed rows in the vendor inventory CSV (line and column are given) so every sender is assessed."
+    ),
+    check!(
+        "SPF-001",
+        "No SPF record",
+        High,
+        High / High,
+        "RFC 7208 §4.5 (result none); BOD 18-01; Google/Yahoo 2024 and Microsoft 2025 sender requirements",
+        ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
+        "Publish a TXT record `v=spf1 <authorized senders> -all` (or `v=spf1 -all` for a domain that sends no mail)."
+    ),
+    check!(
+        "SPF-002",
+        "More than one SPF record",
+        High,
+        High / High,
+        "RFC 7208 §3.2 and §4.5 (permerror)",
+        ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
+        "Merge the SPF records into a single `v=spf1` TXT record; receivers treat multiple records as a permanent error and SPF fails for all mail."
+    ),
+    check!(
+        "SPF-003",
+        "SPF exceeds the 10 DNS-lookup limit",
+        High,
+        High / Moderate,
+        "RFC 7208 §4.6.4 (permerror); Microsoft 2025 sender requirements",
+        ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
+        "Reduce DNS-querying terms to 10 or fewer: remove includes of vendors no longer used, replace `a`/`mx` with `ip4`/`ip6`, or move senders to subdomains."
+    ),
+    check!(
+        "SPF-004",
+        "SPF has more than 2 void lookups",
+        Medium,
+        Moderate / Moderate,
+        "RFC 7208 §4.6.4 (SHOULD limit void lookups to two)",
+        ["164.312(e)(1)"],
+        "Remove terms that point at names with no DNS records (typically a decommissioned vendor's include)."
+    ),
+    check!(
+        "SPF-005",
+        "SPF does not fail unauthorized senders",
+        High,
+        High / High,
+        "RFC 7208 §5.1 (all) and §4.7 (default neutral); CISA SCuBA MS.EXO.2.2v2",
+        ["164.312(e)(1)", "164.308(a)(5)(ii)(B)"],
+        "End the record with `-all` (or `~all` while DMARC enforcement is relied on); never `+all` or `?all`."
+    ),
+    check!(
+        "SPF-006",
+        "SPF uses the ptr mechanism",
+        Low,
+        Low / Low,
+        "RFC 7208 §5.5 (SHOULD NOT be published)",
+        ["164.308(a)(1)(ii)(B)"],
+        "Replace `ptr` with explicit `ip4`/`ip6` ranges or the vendor's include; `ptr` is slow, unreliable and ignored by some receivers."
+    ),
+    check!(
+        "DKIM-001",
+        "Sending stream has no resolvable DKIM key",
+        High,
+        High / High,
+        "RFC 9989 §5.1.2; Google 2024 and Microsoft 2025 sender requirements",
+        ["164.312(c)(1)", "164.312(e)(2)(i)", "164.312(e)(1)"],
+        "Publish the selector's public key (or the vendor's CNAME delegation) at `<selector>._domainkey.<domain>` and have the sender sign with `d=` aligned to the From domain."
+    ),
+    check!(
+        "DKIM-002",
+        "DKIM RSA key shorter than 1024 bits",
+        Critical,
+        High / High,
+        "RFC 8301 §3.2 (signers MUST use at least 1024 bits; verifiers must not accept shorter keys)",
+        ["164.312(c)(1)", "164.312(e)(2)(i)"],
+        "Generate a 2048-bit RSA key (or ed25519 alongside RSA), publish it under a new selector, switch signing, then revoke the old selector with an empty `p=`."
+    ),
+    check!(
+        "DKIM-003",
+        "DKIM RSA key shorter than 2048 bits",
+        Medium,
+        Moderate / Moderate,
+        "RFC 8301 §3.2 (SHOULD use at least 2048 bits); NIST SP 800-177r1 §4.4",
+        ["164.312(e)(2)(i)", "164.308(a)(1)(ii)(B)"],
+        "Rotate to a 2048-bit RSA key under a new selector, then revoke the old one."
+    ),
+    check!(
+        "DMARC-001",
+        "No valid DMARC record",
+        Critical,
+        VeryHigh / High,
+        "RFC 9989 §4.10.1; RFC 7489 §6.6.3; BOD 18-01; Google/Yahoo 2024 and Microsoft 2025 sender requirements; HHS 405(d) HICP",
+        [
+            "164.308(a)(1)(ii)(B)",
+            "164.308(a)(5)(ii)(B)",
+            "164.312(e)(1)"
+        ],
+        "Publish `_dmarc.<domain>` TXT `v=DMARC1; p=none; rua=mailto:<reports address>` now, review the reports, and move to `p=reject`."
+    ),
+    check!(
+        "DMARC-002",
+        "DMARC record ignored (several records, or v=DMARC1 not first)",
+        Critical,
+        VeryHigh / High,
+        "RFC 9989 §4.10 step 2 and §4.7; RFC 7489 §6.6.3",
+        [
+            "164.308(a)(1)(ii)(B)",
+            "164.308(a)(5)(ii)(B)",
+            "164.312(e)(1)"
+        ],
+        "Keep exactly one TXT record at the `_dmarc` name, starting with `v=DMARC1;`."
+    ),
+    check!(
+        "DMARC-003",
+        "DMARC policy is p=none (monitoring only)",
+        High,
+        High / High,
+        "BOD 18-01 (reject within one year); CISA SCuBA MS.EXO.4.2v1; RFC 9989 §5.1.7",
+        ["164.308(a)(1)(ii)(B)", "164.308(a)(5)(ii)(B)"],
+        "Once legitimate senders pass aligned (see the report statistics), move to `p=quarantine`, then `p=reject`."
+    ),
+    check!(
+        "DMARC-004",
+        "DMARC policy is p=quarantine",
+        Low,
+        Moderate / Moderate,
+        "BOD 18-01 and CISA SCuBA call for reject; quarantine is enforcement under RFC 9989 §3.2.9",
+        ["164.308(a)(1)(ii)(B)"],
+        "Move to `p=reject` when the pass rate of legitimate sources stays above the threshold."
+    ),
+    check!(
+        "DMARC-005",
+        "DMARC policy applied to only part of the mail (pct < 100 or t=y)",
+        Medium,
+        Moderate / High,
+        "RFC 7489 §6.3 (pct); RFC 9989 Appendix A.6 and §4.7 (t=y)",
+        ["164.308(a)(1)(ii)(B)"],
+        "Remove `pct` (or set it to 100) and `t=y` so the policy applies to all failing mail."
+    ),
+    check!(
+        "DMARC-006",
+        "Subdomain policy (sp) weaker than p",
+        High,
+        High / High,
+        "RFC 9989 §3.2.9 and §4.7; RFC 7489 §6.3",
+        ["164.308(a)(1)(ii)(B)"],
+        "Remove `sp` or set it to the same strength as `p`; attackers spoof non-existent subdomains when `sp` is weaker."
+    ),
+    check!(
+        "DMARC-007",
+        "No np policy, or np weaker than p/sp",
+        Low,
+        Moderate / Low,
+        "RFC 9989 §4.7 (np defaults to sp, then p); formerly RFC 9091",
+        ["164.308(a)(1)(ii)(B)"],
+        "Add `np=reject` so mail from non-existent subdomains is rejected."
+    ),
+    check!(
+        "DMARC-008",
+        "No rua tag: no aggregate reports are generated",
+        High,
+        VeryHigh / Moderate,
+        "RFC 9989 §4.7 (receivers MUST NOT send aggregate reports without rua); BOD 18-01",
+        ["164.308(a)(1)(ii)(D)", "164.312(b)"],
+        "Add `rua=mailto:<reports address>` so receivers send aggregate reports; without them the activity review has no data."
+    ),
+    check!(
+        "RPT-001",
+        "Unauthorized senders using the domain",
+        High,
+        High / High,
+        "RFC 9989 §5.1.6; RFC 9990 (report rows, identifiers, auth_results)",
+        [
+            "164.308(a)(1)(ii)(D)",
+            "164.308(a)(6)(ii)",
+            "164.308(a)(5)(ii)(B)"
+        ],
+        "Treat as attempted unauthorized use (a security incident under §164.304): open an incident ticket, confirm the sources are not an unlisted vendor, and enforce DMARC (`p=reject`) so this mail is refused."
+    ),
+    check!(
+        "RPT-002",
+        "Inventory vendor failing DMARC alignment",
+        High,
+        High / High,
+        "RFC 9989 §4.4.1–4.4.2 and §5.1.6",
+        ["164.312(e)(1)", "164.312(c)(1)", "164.308(a)(1)(ii)(B)"],
+        "Have the vendor sign with DKIM `d=` our domain (CNAME delegation of its selector) or use a MAIL FROM under our domain, before moving to enforcement."
+    ),
+    check!(
+        "VEN-001",
+        "PHI vendor without a current BAA",
+        Critical,
+        High / VeryHigh,
+        "45 CFR 164.502(e) and 164.504(e); conduit exception covers mere couriers only (78 FR 5566)",
+        [
+            "164.308(b)(1)",
+            "164.308(b)(3)",
+            "164.314(a)(1)",
+            "164.314(a)(2)",
+            "Privacy 164.502(e)",
+            "Privacy 164.504(e)"
+        ],
+        "Execute (or renew) a business associate agreement before the vendor sends further PHI, or stop sending PHI through it."
+    ),
+    check!(
+        "VEN-006",
+        "Sender seen in reports but absent from the inventory",
+        High,
+        High / High,
+        "RFC 9989 §5.1.5 (third-party sending agreements)",
+        ["164.308(a)(1)(ii)(A)", "164.308(b)(1)"],
+        "Identify the service behind these sources. If it is a vendor, add it to the inventory (with PHI and BAA status); if not, treat it as spoofing."
+    ),
+    check!(
+        "CHG-001",
+        "DMARC policy weakened since the last period",
+        High,
+        Moderate / High,
+        "RFC 9989 §4.7; BOD 18-01",
+        ["164.308(a)(8)", "164.316(b)(2)(iii)"],
+        "Confirm the change was approved through change control; if not, restore the previous policy."
+    ),
+    check!(
+        "CHG-002",
+        "SPF weakened since the last period",
+        High,
+        High / Moderate,
+        "RFC 7208 §4.6.4 and §5.1",
+        ["164.308(a)(8)", "164.312(e)(1)"],
+        "Review the SPF change: bring the lookup count back to 10 or fewer and restore the stricter `all` qualifier."
+    ),
+    check!(
+        "CHG-003",
+        "DKIM key not rotated",
+        Medium,
+        Low / High,
+        "M3AAWG DKIM Key Rotation BCP (about every 6 months); NIST SP 800-177r1 key lifetime",
+        ["164.308(a)(1)(ii)(B)", "164.312(e)(2)(i)"],
+        "Rotate the key: publish a new key under a new selector, switch signing, then revoke the old selector."
+    ),
+    check!(
+        "CHG-004",
+        "Record removed since the last period",
+        High,
+        Moderate / High,
+        "Per the underlying check (SPF, DMARC, DKIM, MTA-STS, TLS-RPT)",
+        ["164.308(a)(8)", "164.312(b)"],
+        "Confirm the removal was intended; restore the record if it was not."
+    ),
+];
+
+/// Looks up a catalogued check; every ID used in code is listed above.
+pub fn get(id: &str) -> Option<&'static Check> {
+    CATALOG.iter().find(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_unique_and_cited() {
+        let mut ids: Vec<_> = CATALOG.iter().map(|c| c.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+        for c in CATALOG {
+            assert!(!c.hipaa.is_empty(), "{} has no citation", c.id);
+            for h in c.hipaa {
+                assert!(
+                    crate::assess::hipaa::lookup(h).is_some(),
+                    "{} cites unknown {h}",
+                    c.id
+                );
+            }
+        }
+    }
+}

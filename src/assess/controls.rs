@@ -1,0 +1,47 @@
+//! The HIPAA control mapping: each citation with the open findings that give evidence about it.
+
+use super::hipaa::CITATIONS;
+use crate::assess::risk::Level;
+use crate::evidence::{Control, Finding, RiskCounts, Status};
+
+pub fn map(findings: &[Finding]) -> Vec<Control> {
+    CITATIONS
+        .iter()
+        .map(|c| {
+            let open: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| f.status != Status::Resolved && f.hipaa.iter().any(|h| h == c.citation))
+                .collect();
+            Control {
+                citation: c.citation.to_string(),
+                title: c.title.to_string(),
+                kind: c.kind.to_string(),
+                status: if open.is_empty() {
+                    "no open findings".into()
+                } else {
+                    "findings".into()
+                },
+                highest_risk: open.iter().map(|f| f.risk).max(),
+                findings: open.iter().map(|f| f.id.clone()).collect(),
+            }
+        })
+        .collect()
+}
+
+pub fn count(findings: &[Finding]) -> RiskCounts {
+    let mut c = RiskCounts::default();
+    for f in findings {
+        if f.status == Status::Resolved {
+            c.resolved += 1;
+            continue;
+        }
+        match f.risk {
+            Level::VeryHigh => c.very_high += 1,
+            Level::High => c.high += 1,
+            Level::Moderate => c.moderate += 1,
+            Level::Low => c.low += 1,
+            Level::VeryLow => c.very_low += 1,
+        }
+    }
+    c
+}

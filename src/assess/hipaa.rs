@@ -1,0 +1,114 @@
+//! HIPAA citations used by the catalog, with their CFR titles and Appendix A status.
+//!
+//! The Security Rule is technology-neutral: a citation names the standard a finding is
+//! evidence for, never a claim that HIPAA requires SPF, DKIM or DMARC.
+
+#[derive(Debug, Clone, Copy)]
+pub struct Citation {
+    pub citation: &'static str,
+    pub title: &'static str,
+    /// `Required`, `Addressable`, `Standard`, or `Privacy Rule`.
+    pub kind: &'static str,
+}
+
+pub const CITATIONS: &[Citation] = &[
+    Citation {
+        citation: "164.308(a)(1)(ii)(A)",
+        title: "Risk analysis",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.308(a)(1)(ii)(B)",
+        title: "Risk management",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.308(a)(1)(ii)(D)",
+        title: "Information system activity review",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.308(a)(5)(ii)(B)",
+        title: "Protection from malicious software",
+        kind: "Addressable",
+    },
+    Citation {
+        citation: "164.308(a)(6)(ii)",
+        title: "Security incident procedures: response and reporting",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.308(a)(8)",
+        title: "Evaluation",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.308(b)(1)",
+        title: "Business associate contracts and other arrangements",
+        kind: "Standard",
+    },
+    Citation {
+        citation: "164.308(b)(3)",
+        title: "Written contract or other arrangement",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.312(b)",
+        title: "Audit controls",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.312(c)(1)",
+        title: "Integrity",
+        kind: "Standard",
+    },
+    Citation {
+        citation: "164.312(e)(1)",
+        title: "Transmission security",
+        kind: "Standard",
+    },
+    Citation {
+        citation: "164.312(e)(2)(i)",
+        title: "Integrity controls",
+        kind: "Addressable",
+    },
+    Citation {
+        citation: "164.312(e)(2)(ii)",
+        title: "Encryption",
+        kind: "Addressable",
+    },
+    Citation {
+        citation: "164.314(a)(1)",
+        title: "Business associate contracts or other arrangements",
+        kind: "Standard",
+    },
+    Citation {
+        citation: "164.314(a)(2)",
+        title: "Business associate contracts: implementation specifications",
+        kind: "Required",
+    },
+    Citation {
+        citation: "164.316(b)(1)",
+        title: "Documentation",
+        kind: "Standard",
+    },
+    Citation {
+        citation: "164.316(b)(2)(iii)",
+        title: "Documentation: updates",
+        kind: "Required",
+    },
+    Citation {
+        citation: "Privacy 164.502(e)",
+        title: "Disclosures to business associates",
+        kind: "Privacy Rule",
+    },
+    Citation {
+        citation: "Privacy 164.504(e)",
+        title: "Business associate contracts",
+        kind: "Privacy Rule",
+    },
+];
+
+pub fn lookup(citation: &str) -> Option<&'static Citation> {
+    CITATIONS.iter().find(|c| c.citation == citation)
+}

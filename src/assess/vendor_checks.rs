@@ -1,0 +1,121 @@
+//! Checks on the vendor inventory itself (VEN-001, INV-001) and the vendor coverage table.
+
+use super::finding::Draft;
+use super::risk::Level;
+use crate::evidence::{Finding, SourceStat, VendorCoverage, VendorRow};
+use crate::inventory::{Baa, Inventory};
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+pub fn assess(
+    inv: &Inventory,
+    period_end: NaiveDate,
+    label: &str,
+    volume: &BTreeMap<String, (u64, u64)>,
+    unknown_sources: Vec<SourceStat>,
+) -> (VendorCoverage, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut rows = Vec::new();
+    for v in &inv.vendors {
+        let mut status = Vec::new();
+        let src = format!(
+            "{} line {}",
+            inv.source.as_deref().unwrap_or("inventory"),
+            v.line
+        );
+        if v.phi == Some(true) {
+            let problem = match (v.baa, v.baa_expires) {
+                (Some(Baa::Signed), Some(exp)) if exp < period_end => {
+                    Some(format!("BAA expired on {exp}, before the end of the period ({period_end})"))
+                }
+                (Some(Baa::Signed), _) => None,
+                (Some(Baa::NotRequired), _) => Some(
+                    "BAA marked not-required although the vendor handles PHI; the conduit exception covers mere couriers only"
+                        .to_string(),
+                ),
+                (Some(Baa::None), _) => Some("no BAA recorded (baa = none)".to_string()),
+                (None, _) => Some("BAA status not recorded".to_string()),
+            };
+            if let Some(problem) = problem {
+                let mut d = Draft::new("VEN-001", v.vendor.clone())
+                    .title(format!("{}: handles PHI without a current BAA", v.vendor))
+                    .evidence(format!("{src}: phi = yes; {problem}"))
+                    .evidence(format!(
+                        "service: {}",
+                        if v.service.is_empty() {
+                            "-"
+                        } else {
+                            &v.service
+                        }
+                    ));
+                if let Some(dn) = v.domains.first() {
+                    d = d.domain(dn);
+                }
+                if let Some((msgs, _)) = volume.get(&v.vendor) {
+                    d = d.evidence(format!(
+                        "{msgs} messages attributed to this vendor in the period's reports"
+                    ));
+                    if *msgs > 0 {
+                        d = d.likelihood(Level::VeryHigh);
+                    }
+                }
+                findings.push(d.build(label));
+                status.push("VEN-001".to_string());
+            }
+        }
+        let (messages, pass) = volume.get(&v.vendor).copied().unwrap_or((0, 0));
+        rows.push(VendorRow {
+            vendor: v.vendor.clone(),
+            service: v.service.clone(),
+            domains: v.domains.clone(),
+            phi: v.phi,
+            baa: v
+                .baa
+                .map(|b| b.label().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            baa_expires: v.baa_expires.map(|d| d.to_string()),
+            owner: v.owner.clone(),
+            messages,
+            dmarc_pass_rate: super::report_checks::rate(pass, messages),
+            status,
+        });
+    }
+
+    let incomplete: Vec<String> = inv
+        .vendors
+        .iter()
+        .flat_map(|v| {
+            v.incomplete
+                .iter()
+                .map(move |m| format!("line {} ({}): {m}", v.line, v.vendor))
+        })
+        .collect();
+    let rejected: Vec<String> = inv.rejected.iter().map(|r| r.to_string()).collect();
+    if !rejected.is_empty() || !incomplete.is_empty() || !inv.unknown_columns.is_empty() {
+        let d = Draft::new("INV-001", "vendor-inventory")
+            .title(format!(
+                "Vendor inventory: {} row(s) rejected, {} incomplete",
+                rejected.len(),
+                inv.vendors
+                    .iter()
+                    .filter(|v| !v.incomplete.is_empty())
+                    .count()
+            ))
+            .evidence_all(rejected.iter().map(|r| format!("rejected {r}")))
+            .evidence_all(incomplete.iter().cloned())
+            .evidence_all(
+                inv.unknown_columns
+                    .iter()
+                    .map(|c| format!("unknown column `{c}` ignored")),
+            );
+        findings.push(d.build(label));
+    }
+
+    let coverage = VendorCoverage {
+        source: inv.source.clone(),
+        vendors: rows,
+        rejected_rows: rejected,
+        unknown_sources: unknown_sources.into_iter().take(25).collect(),
+    };
+    (coverage, findings)
+}

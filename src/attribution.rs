@@ -1,0 +1,194 @@
+//! Attributing report rows to inventory vendors.
+//!
+//! A row belongs to a vendor when its source IP falls in the vendor's `ip_ranges`, or when a
+//! passing DKIM signature uses the vendor's `dkim_domains` or (under one of our domains) its
+//! `dkim_selectors`, or when SPF passed for a MAIL FROM under one of its `spf_includes`' base
+//! domains. IP evidence is strongest; signature and envelope evidence follow.
+
+use crate::inventory::{Inventory, Vendor};
+use crate::reports::model::Row;
+use serde::Serialize;
+
+/// Why a row was attributed to a vendor, for the evidence trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    IpRange,
+    DkimDomain,
+    DkimSelector,
+    SpfDomain,
+}
+
+impl Basis {
+    pub fn label(self) -> &'static str {
+        match self {
+            Basis::IpRange => "source IP in the vendor's ip_ranges",
+            Basis::DkimDomain => "DKIM d= is one of the vendor's dkim_domains",
+            Basis::DkimSelector => "DKIM selector is one of the vendor's dkim_selectors",
+            Basis::SpfDomain => "SPF domain matches the vendor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Attribution<'a> {
+    pub vendor: &'a Vendor,
+    pub basis: Basis,
+}
+
+/// Attributes one row, or `None` for an unknown source.
+pub fn attribute<'a>(row: &Row, inv: &'a Inventory) -> Option<Attribution<'a>> {
+    let from = crate::snapshot::normalize_name(&row.header_from);
+    let candidates = || {
+        inv.vendors
+            .iter()
+            .filter(|v| v.domains.is_empty() || v.domains.iter().any(|d| d == &from))
+    };
+    if let Some(v) = candidates().find(|v| v.ip_ranges.iter().any(|n| n.contains(&row.source_ip))) {
+        return Some(Attribution {
+            vendor: v,
+            basis: Basis::IpRange,
+        });
+    }
+    for sig in &row.dkim {
+        let d = crate::snapshot::normalize_name(&sig.domain);
+        if d.is_empty() {
+            continue;
+        }
+        if let Some(v) = candidates().find(|v| {
+            v.dkim_domains
+                .iter()
+                .any(|vd| vd == &d && !is_ours(&d, &from))
+        }) {
+            return Some(Attribution {
+                vendor: v,
+                basis: Basis::DkimDomain,
+            });
+        }
+        if let Some(sel) = sig.selector.as_deref().map(str::to_ascii_lowercase) {
+            if let Some(v) = candidates().find(|v| {
+                v.dkim_selectors.iter().any(|s| *s == sel)
+                    && (v.dkim_domains.is_empty() || v.dkim_domains.iter().any(|vd| vd == &d))
+            }) {
+                return Some(Attribution {
+                    vendor: v,
+                    basis: Basis::DkimSelector,
+                });
+            }
+        }
+    }
+    for spf in &row.spf {
+        let d = crate::snapshot::normalize_name(&spf.domain);
+        if d.is_empty() || is_ours(&d, &from) {
+            continue;
+        }
+        if let Some(v) = candidates().find(|v| {
+            v.spf_includes.iter().any(|inc| same_base(inc, &d))
+                || v.dkim_domains.iter().any(|vd| same_base(vd, &d))
+        }) {
+            return Some(Attribution {
+                vendor: v,
+                basis: Basis::SpfDomain,
+            });
+        }
+    }
+    None
+}
+
+/// `d` is the From domain or a subdomain of it (or the reverse): it belongs to us.
+fn is_ours(d: &str, from: &str) -> bool {
+    is_sub_or_same(d, from) || is_sub_or_same(from, d)
+}
+
+fn is_sub_or_same(child: &str, parent: &str) -> bool {
+    child == parent
+        || child
+            .strip_suffix(parent)
+            .is_some_and(|rest| rest.ends_with('.'))
+}
+
+/// Whether two names share their last two labels (a cheap "same provider" test for envelope
+/// domains such as `bounce.vendor.example` vs an include `spf.vendor.example`).
+fn same_base(a: &str, b: &str) -> bool {
+    fn base(n: &str) -> &str {
+        let mut dots = n.rmatch_indices('.');
+        dots.next();
+        match dots.next() {
+            Some((i, _)) => &n[i + 1..],
+            None => n,
+        }
+    }
+    base(a) == base(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::model::{AuthResult, DkimAuth, SpfAuth};
+
+    fn inv() -> Inventory {
+        let csv = "vendor,domains,ip_ranges,dkim_selectors,dkim_domains,spf_includes,phi,baa\n\
+Mailer,news.example,198.51.100.0/24,,,,no,none\n\
+Portal,portal.example,,epic1,portal.example,,yes,signed\n\
+Billing,portal.example,,,billvendor.example,spf.billvendor.example,yes,signed\n";
+        Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap()
+    }
+
+    fn row(ip: &str, from: &str) -> Row {
+        Row {
+            source_ip: ip.parse().unwrap(),
+            count: 1,
+            disposition: "none".into(),
+            dkim_evaluated: AuthResult::Fail,
+            spf_evaluated: AuthResult::Fail,
+            reasons: vec![],
+            header_from: from.into(),
+            envelope_from: None,
+            envelope_to: None,
+            dkim: vec![],
+            spf: vec![],
+        }
+    }
+
+    #[test]
+    fn attributes_by_each_basis() {
+        let inv = inv();
+        let a = attribute(&row("198.51.100.9", "news.example"), &inv).unwrap();
+        assert_eq!(
+            (a.vendor.vendor.as_str(), a.basis),
+            ("Mailer", Basis::IpRange)
+        );
+        // Right IP, wrong From domain: not this vendor.
+        assert!(attribute(&row("198.51.100.9", "portal.example"), &inv).is_none());
+
+        let mut r = row("203.0.113.5", "portal.example");
+        r.dkim.push(DkimAuth {
+            domain: "portal.example".into(),
+            selector: Some("EPIC1".into()),
+            result: AuthResult::Pass,
+        });
+        let a = attribute(&r, &inv).unwrap();
+        assert_eq!(
+            (a.vendor.vendor.as_str(), a.basis),
+            ("Portal", Basis::DkimSelector)
+        );
+
+        let mut r = row("203.0.113.5", "portal.example");
+        r.dkim.push(DkimAuth {
+            domain: "billvendor.example".into(),
+            selector: None,
+            result: AuthResult::Pass,
+        });
+        assert_eq!(attribute(&r, &inv).unwrap().basis, Basis::DkimDomain);
+
+        let mut r = row("203.0.113.5", "portal.example");
+        r.spf.push(SpfAuth {
+            domain: "bounce.billvendor.example".into(),
+            scope: None,
+            result: AuthResult::Pass,
+        });
+        assert_eq!(attribute(&r, &inv).unwrap().basis, Basis::SpfDomain);
+
+        assert!(attribute(&row("192.0.2.1", "portal.example"), &inv).is_none());
+    }
+}

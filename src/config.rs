@@ -1,0 +1,321 @@
+//! The `mailproof.toml` contract: what to assess, where inputs live, and policy thresholds.
+//!
+//! Unknown keys are rejected: a typo in a threshold must never silently disable a check.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The role a domain plays decides which checks apply and how heavy their impact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Patient-facing: portal notifications, appointment reminders. PHI-adjacent.
+    Patient,
+    /// Staff mailboxes.
+    Workforce,
+    /// Newsletters and campaigns.
+    Marketing,
+    /// Sends and receives no mail; must be locked down against spoofing.
+    Parked,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Patient => "patient",
+            Role::Workforce => "workforce",
+            Role::Marketing => "marketing",
+            Role::Parked => "parked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainConfig {
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub selectors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    #[serde(default)]
+    pub nameservers: Vec<SocketAddr>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_attempts")]
+    pub attempts: usize,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_timeout_ms() -> u64 {
+    2000
+}
+fn default_attempts() -> usize {
+    2
+}
+fn default_concurrency() -> usize {
+    64
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            nameservers: Vec::new(),
+            timeout_ms: default_timeout_ms(),
+            attempts: default_attempts(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// Severity threshold for exit code 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    #[serde(default = "default_min_dkim_bits")]
+    pub min_dkim_bits: u32,
+    #[serde(default = "default_dkim_max_age_days")]
+    pub dkim_max_age_days: u32,
+    #[serde(default = "default_pass_rate")]
+    pub pass_rate_threshold: f64,
+    /// `None` when the key is absent: the run always exits 0 after success.
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
+}
+
+fn default_min_dkim_bits() -> u32 {
+    2048
+}
+fn default_dkim_max_age_days() -> u32 {
+    365
+}
+fn default_pass_rate() -> f64 {
+    0.98
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            min_dkim_bits: default_min_dkim_bits(),
+            dkim_max_age_days: default_dkim_max_age_days(),
+            pass_rate_threshold: default_pass_rate(),
+            fail_on: None,
+        }
+    }
+}
+
+/// The file as written by the user (paths still relative to it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    organization: String,
+    #[serde(default = "default_tz")]
+    timezone: String,
+    inventory: Option<PathBuf>,
+    #[serde(default)]
+    reports: Vec<PathBuf>,
+    snapshots: PathBuf,
+    output: PathBuf,
+    templates: Option<PathBuf>,
+    #[serde(default)]
+    dns: DnsConfig,
+    #[serde(default)]
+    domain: Vec<DomainConfig>,
+    #[serde(default)]
+    policy: PolicyConfig,
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+
+/// A loaded, validated configuration with every path resolved against the config file's folder.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub organization: String,
+    pub timezone: chrono_tz::Tz,
+    pub inventory: Option<PathBuf>,
+    pub reports: Vec<PathBuf>,
+    pub snapshots: PathBuf,
+    pub output: PathBuf,
+    pub templates: Option<PathBuf>,
+    pub dns: DnsConfig,
+    pub domains: Vec<DomainConfig>,
+    pub policy: PolicyConfig,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str(&text, path)
+    }
+
+    pub fn from_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: describe_toml_error(text, &e),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let timezone: chrono_tz::Tz = raw.timezone.parse().map_err(|_| {
+            invalid(format!(
+                "timezone {:?} is not an IANA time zone name (for example \"America/Chicago\" or \"UTC\")",
+                raw.timezone
+            ))
+        })?;
+        if raw.organization.trim().is_empty() {
+            return Err(invalid(
+                "`organization` is empty: name the organization the report is for".into(),
+            ));
+        }
+        if raw.domain.is_empty() {
+            return Err(invalid(
+                "no [[domain]] tables: add at least one domain to assess, e.g.\n[[domain]]\nname = \"example.org\"\nrole = \"workforce\"".into(),
+            ));
+        }
+        let mut domains = raw.domain;
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, d) in domains.iter_mut().enumerate() {
+            let name = d.name.trim().trim_end_matches('.').to_ascii_lowercase();
+            if name.is_empty() || !name.contains('.') || name.chars().any(|c| c.is_whitespace()) {
+                return Err(invalid(format!(
+                    "[[domain]] #{}: name {:?} is not a fully qualified domain name",
+                    i + 1,
+                    d.name
+                )));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(invalid(format!("[[domain]] {name} is listed twice")));
+            }
+            d.name = name;
+        }
+        if !(0.0..=1.0).contains(&raw.policy.pass_rate_threshold) {
+            return Err(invalid(format!(
+                "policy.pass_rate_threshold = {} must be between 0 and 1 (0.98 means 98%)",
+                raw.policy.pass_rate_threshold
+            )));
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        Ok(Config {
+            path: path.to_path_buf(),
+            organization: raw.organization,
+            timezone,
+            inventory: raw.inventory.map(rel),
+            reports: raw.reports.into_iter().map(rel).collect(),
+            snapshots: rel(raw.snapshots),
+            output: rel(raw.output),
+            templates: raw.templates.map(rel),
+            dns: raw.dns,
+            domains,
+            policy: raw.policy,
+        })
+    }
+
+    pub fn domain(&self, name: &str) -> Option<&DomainConfig> {
+        self.domains.iter().find(|d| d.name == name)
+    }
+}
+
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+organization = "Riverside Health System"
+timezone = "America/Chicago"
+inventory = "vendors.csv"
+reports = ["reports/"]
+snapshots = "snapshots/"
+output = "out/"
+[[domain]]
+name = "Riverside-Health.example."
+role = "patient"
+selectors = ["s1"]
+[policy]
+fail_on = "high"
+"#;
+
+    #[test]
+    fn loads_and_resolves_paths() {
+        let c = Config::from_str(OK, Path::new("/etc/mp/mailproof.toml")).unwrap();
+        assert_eq!(c.domains[0].name, "riverside-health.example");
+        assert_eq!(
+            c.inventory.as_deref(),
+            Some(Path::new("/etc/mp/vendors.csv"))
+        );
+        assert_eq!(c.policy.min_dkim_bits, 2048);
+        assert_eq!(c.policy.fail_on, Some(FailOn::High));
+        assert_eq!(c.dns.timeout_ms, 2000);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_line() {
+        let bad = OK.replace("fail_on", "fial_on");
+        let err = Config::from_str(&bad, Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fial_on"), "{err}");
+        assert!(err.contains("m.toml"), "{err}");
+        assert!(err.contains("line 13"), "{err}");
+    }
+
+    #[test]
+    fn bad_timezone_and_role() {
+        let bad = OK.replace("America/Chicago", "Mars/Olympus");
+        assert!(
+            Config::from_str(&bad, Path::new("m.toml"))
+                .unwrap_err()
+                .to_string()
+                .contains("Mars/Olympus")
+        );
+        let bad = OK.replace("\"patient\"", "\"patients\"");
+        assert!(Config::from_str(&bad, Path::new("m.toml")).is_err());
+    }
+}

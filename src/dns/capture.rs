@@ -1,0 +1,261 @@
+//! The monthly capture: every question the checks need, asked concurrently, stored raw.
+
+use super::{DnsClient, DnsError, ResolverSettings};
+use crate::config::Role;
+use crate::snapshot::{
+    Lookup, Outcome, Rtype, SCHEMA, ScopedDomain, SelectorSource, Snapshot, normalize_name,
+    starts_with_tag,
+};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// SPF evaluation stops at 10 DNS-querying terms (RFC 7208 §4.6.4); a hostile record could
+/// still fan out widely, so the walk is bounded per domain as well as in depth.
+const MAX_SPF_NAMES_PER_DOMAIN: usize = 50;
+const MAX_SPF_DEPTH: usize = 10;
+
+/// One question still to ask.
+#[derive(Debug, Clone)]
+struct Question {
+    name: String,
+    rtype: Rtype,
+    purpose: String,
+    /// Index into the scoped domains, for the per-domain SPF budget.
+    domain: usize,
+    /// 0 for the fixed questions, n for a name reached through n SPF hops.
+    depth: usize,
+}
+
+/// `_dmarc` names a receiver may consult for `domain`: the domain itself, then each parent
+/// above the top-level domain (the DMARCbis tree walk without a public-suffix list).
+/// Stand-in until `records::dmarc::tree_walk_names` exists.
+fn dmarc_names(domain: &str) -> Vec<String> {
+    let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
+    (0..labels.len().saturating_sub(1))
+        .map(|i| format!("_dmarc.{}", labels[i..].join(".")))
+        .collect()
+}
+
+fn fixed_questions(idx: usize, d: &ScopedDomain) -> Vec<Question> {
+    let name = normalize_name(&d.name);
+    let q = |n: String, rtype: Rtype, purpose: &str| Question {
+        name: n,
+        rtype,
+        purpose: purpose.to_string(),
+        domain: idx,
+        depth: 0,
+    };
+    let mut out = vec![
+        q(name.clone(), Rtype::Txt, "spf"),
+        q(name.clone(), Rtype::Mx, "mx"),
+    ];
+    out.extend(
+        dmarc_names(&name)
+            .into_iter()
+            .map(|n| q(n, Rtype::Txt, "dmarc")),
+    );
+    for sel in &d.selectors {
+        let sel = normalize_name(&sel.selector);
+        if !sel.is_empty() {
+            out.push(q(format!("{sel}._domainkey.{name}"), Rtype::Txt, "dkim"));
+        }
+    }
+    out.push(q(format!("_mta-sts.{name}"), Rtype::Txt, "mta-sts"));
+    out.push(q(format!("_smtp._tls.{name}"), Rtype::Txt, "tls-rpt"));
+    out.push(q(format!("default._bimi.{name}"), Rtype::Txt, "bimi"));
+    out
+}
+
+/// Questions an SPF-related answer leads to: the terms of an SPF record published at
+/// `l.name`, or the addresses of the hosts an SPF `mx` mechanism names (a receiver resolves
+/// those too, and they count toward the void-lookup limit).
+fn spf_followups(l: &Lookup, from: &Question) -> Vec<Question> {
+    if l.outcome != Outcome::Answer || !from.purpose.starts_with("spf") {
+        return Vec::new();
+    }
+    let next = |name: String, rtype: Rtype, purpose: &str| Question {
+        name: normalize_name(&name),
+        rtype,
+        purpose: purpose.to_string(),
+        domain: from.domain,
+        depth: from.depth + 1,
+    };
+    match l.rtype {
+        Rtype::Txt => l
+            .answers
+            .iter()
+            .filter(|a| starts_with_tag(a, "v=spf1"))
+            .flat_map(|text| crate::records::spf::parse(text).queries(&l.name))
+            .map(|(name, rtype, purpose)| next(name, rtype, purpose))
+            .collect(),
+        Rtype::Mx if from.purpose == "spf-mx" => l
+            .answers
+            .iter()
+            .filter_map(|mx| mx.split_whitespace().nth(1))
+            .flat_map(|host| {
+                [
+                    next(host.to_string(), Rtype::A, "spf-mx-a"),
+                    next(host.to_string(), Rtype::Aaaa, "spf-mx-a"),
+                ]
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+async fn ask_all(
+    client: &DnsClient,
+    sem: &Arc<Semaphore>,
+    questions: Vec<Question>,
+) -> Result<Vec<(Question, Lookup)>, DnsError> {
+    let mut set = JoinSet::new();
+    for q in questions {
+        let client = client.clone();
+        let sem = Arc::clone(sem);
+        set.spawn(async move {
+            // The semaphore is never closed, so acquiring only fails if it were; ask anyway.
+            let _permit = sem.acquire_owned().await.ok();
+            let l = client.lookup(&q.name, q.rtype, &q.purpose).await;
+            (q, l)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(res) = set.join_next().await {
+        out.push(res.map_err(|e| DnsError::Task(e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// Captures the email-authentication DNS of `domains` as of `taken_at`.
+///
+/// Every name is asked once per type even when several domains share it (a common parent's
+/// `_dmarc`, a shared include); SPF includes, redirects and `a`/`mx`/`exists` targets are
+/// followed breadth-first so the stored snapshot alone is enough to walk the SPF tree later.
+pub async fn capture(
+    domains: &[ScopedDomain],
+    settings: &ResolverSettings,
+    taken_at: DateTime<Utc>,
+) -> Result<Snapshot, DnsError> {
+    let client = DnsClient::new(settings)?;
+    let sem = Arc::new(Semaphore::new(settings.effective_concurrency()));
+    let mut seen: HashSet<(String, Rtype)> = HashSet::new();
+    let mut spf_budget = vec![MAX_SPF_NAMES_PER_DOMAIN; domains.len()];
+    let mut lookups: Vec<Lookup> = Vec::new();
+
+    let mut wave: Vec<Question> = domains
+        .iter()
+        .enumerate()
+        .flat_map(|(i, d)| fixed_questions(i, d))
+        .filter(|q| seen.insert((q.name.clone(), q.rtype)))
+        .collect();
+    tracing::info!(
+        domains = domains.len(),
+        questions = wave.len(),
+        "capturing DNS snapshot"
+    );
+
+    while !wave.is_empty() {
+        let mut answered = ask_all(&client, &sem, wave).await?;
+        // Deterministic order of follow-ups regardless of which answer arrived first.
+        answered.sort_by(|a, b| (&a.1.name, a.1.rtype).cmp(&(&b.1.name, b.1.rtype)));
+        let mut next = Vec::new();
+        for (q, l) in answered {
+            for f in spf_followups(&l, &q) {
+                if f.depth > MAX_SPF_DEPTH || f.name.is_empty() {
+                    continue;
+                }
+                let Some(budget) = spf_budget.get_mut(f.domain) else {
+                    continue;
+                };
+                if *budget == 0 {
+                    tracing::warn!(
+                        domain = domains.get(f.domain).map(|d| d.name.as_str()),
+                        "SPF walk stopped after {MAX_SPF_NAMES_PER_DOMAIN} names"
+                    );
+                    continue;
+                }
+                if seen.insert((f.name.clone(), f.rtype)) {
+                    *budget -= 1;
+                    next.push(f);
+                }
+            }
+            lookups.push(l);
+        }
+        wave = next;
+    }
+
+    lookups.sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
+    let failures = lookups.iter().filter(|l| l.outcome.is_failure()).count();
+    tracing::info!(lookups = lookups.len(), failures, "DNS snapshot captured");
+    Ok(Snapshot {
+        schema: SCHEMA.to_string(),
+        taken_at,
+        tool: crate::TOOL_NAME.to_string(),
+        tool_version: crate::TOOL_VERSION.to_string(),
+        nameservers: settings.nameserver_labels(),
+        domains: domains.to_vec(),
+        lookups,
+    })
+}
+
+/// Ad-hoc capture for `mailproof check DOMAIN... --selector SEL`: every domain is treated as a
+/// workforce domain and probed for every selector given on the command line.
+pub async fn capture_names(
+    names: &[String],
+    selectors: &[String],
+    settings: &ResolverSettings,
+    taken_at: DateTime<Utc>,
+) -> Result<Snapshot, DnsError> {
+    let selectors: Vec<SelectorSource> = selectors
+        .iter()
+        .map(|s| SelectorSource {
+            selector: normalize_name(s),
+            sources: vec!["cli".to_string()],
+        })
+        .collect();
+    let domains: Vec<ScopedDomain> = names
+        .iter()
+        .map(|n| ScopedDomain {
+            name: normalize_name(n),
+            role: Role::Workforce,
+            selectors: selectors.clone(),
+        })
+        .collect();
+    capture(&domains, settings, taken_at).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_questions_cover_every_record_kind() {
+        let d = ScopedDomain {
+            name: "Mail.Example.Test.".to_string(),
+            role: Role::Patient,
+            selectors: vec![SelectorSource {
+                selector: "S1".to_string(),
+                sources: vec!["config".to_string()],
+            }],
+        };
+        let qs: Vec<(String, Rtype, String)> = fixed_questions(0, &d)
+            .into_iter()
+            .map(|q| (q.name, q.rtype, q.purpose))
+            .collect();
+        let has = |n: &str, t: Rtype, p: &str| {
+            qs.iter().any(|(qn, qt, qp)| qn == n && *qt == t && qp == p)
+        };
+        assert!(has("mail.example.test", Rtype::Txt, "spf"));
+        assert!(has("mail.example.test", Rtype::Mx, "mx"));
+        assert!(has("_dmarc.mail.example.test", Rtype::Txt, "dmarc"));
+        assert!(has("_dmarc.example.test", Rtype::Txt, "dmarc"));
+        assert!(!has("_dmarc.test", Rtype::Txt, "dmarc"));
+        assert!(has("s1._domainkey.mail.example.test", Rtype::Txt, "dkim"));
+        assert!(has("_mta-sts.mail.example.test", Rtype::Txt, "mta-sts"));
+        assert!(has("_smtp._tls.mail.example.test", Rtype::Txt, "tls-rpt"));
+        assert!(has("default._bimi.mail.example.test", Rtype::Txt, "bimi"));
+    }
+}

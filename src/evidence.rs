@@ -1,0 +1,350 @@
+//! `evidence.json`: the one document the report templates read, and the record an auditor
+//! can re-verify years later. Rendering never computes findings; everything shown is here.
+
+use crate::assess::risk::{Level, Severity};
+use crate::reports::model::InputFile;
+use crate::snapshot::Outcome;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: &str = "mailproof.evidence/1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Persisting,
+    Resolved,
+}
+
+/// One rated finding. `id` is stable across periods (`check` + `subject`), which is how the
+/// next month tells new from persisting from resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub check: String,
+    pub subject: String,
+    /// The configured domain the finding belongs to, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    pub title: String,
+    pub severity: Severity,
+    pub likelihood: Level,
+    pub impact: Level,
+    pub risk: Level,
+    pub hipaa: Vec<String>,
+    /// Technical authority (RFC sections etc.) from the check catalog.
+    pub authority: String,
+    pub evidence: Vec<String>,
+    pub remediation: String,
+    pub status: Status,
+    /// Period in which this finding was first reported (`YYYY-MM`).
+    pub first_seen: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodInfo {
+    /// `YYYY-MM`.
+    pub label: String,
+    pub timezone: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    pub path: String,
+    pub taken_at: DateTime<Utc>,
+    pub sha256: String,
+    /// How it was chosen (`captured live`, or the offline rule).
+    pub selection: String,
+    pub nameservers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousRef {
+    pub period: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRef>,
+}
+
+/// A raw DNS record or lookup outcome shown in the appendix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawLookup {
+    pub name: String,
+    pub rtype: String,
+    pub outcome: Outcome,
+    pub answers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cname_chain: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub purpose: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SpfPosture {
+    pub record: Option<String>,
+    /// `found`, `missing`, `multiple`, `incomplete` (lookup failed).
+    pub status: String,
+    pub lookups: u32,
+    pub void_lookups: u32,
+    /// The `all` term with qualifier (`-all`, `~all`, `?all`, `+all`), or `redirect=…`.
+    pub all: Option<String>,
+    /// Include/redirect tree, one line per node, indented by depth, with each node's count.
+    pub tree: Vec<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DmarcPosture {
+    pub record: Option<String>,
+    /// `found`, `missing`, `multiple`, `invalid`, `incomplete`.
+    pub status: String,
+    /// Where the record was found (`_dmarc.<domain>` or the organizational domain's).
+    pub location: Option<String>,
+    pub p: Option<String>,
+    pub sp: Option<String>,
+    pub np: Option<String>,
+    pub pct: Option<u32>,
+    pub t: Option<String>,
+    pub adkim: Option<String>,
+    pub aspf: Option<String>,
+    pub rua: Vec<String>,
+    pub ruf: Vec<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DkimPosture {
+    pub selector: String,
+    /// `valid`, `revoked`, `testing`, `missing`, `invalid`, `incomplete`.
+    pub status: String,
+    pub key_type: Option<String>,
+    pub key_bits: Option<u32>,
+    /// SHA-256 of the decoded public key, for rotation tracking.
+    pub fingerprint: Option<String>,
+    pub record: Option<String>,
+    pub cname_chain: Vec<String>,
+    /// Where the selector came from: `config`, `inventory`, `reports`.
+    pub sources: Vec<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A domain's posture at a glance, and the `check --format json` contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DomainPosture {
+    pub domain: String,
+    pub role: String,
+    pub spf: SpfPosture,
+    pub dmarc: DmarcPosture,
+    pub dkim: Vec<DkimPosture>,
+    pub mx: Vec<String>,
+    pub mta_sts: Option<String>,
+    pub tls_rpt: Option<String>,
+    pub bimi: Option<String>,
+    /// One word for the executive summary: `enforced`, `partial`, `monitoring`, `unprotected`,
+    /// `incomplete`.
+    pub grade: String,
+    pub raw: Vec<RawLookup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PassRates {
+    pub messages: u64,
+    pub dmarc_pass: u64,
+    pub spf_aligned: u64,
+    pub dkim_aligned: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStat {
+    pub source_ip: String,
+    pub vendor: Option<String>,
+    pub header_from: String,
+    pub messages: u64,
+    pub dmarc_pass: u64,
+    pub reporters: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainReportStat {
+    pub domain: String,
+    pub rates: PassRates,
+    pub dispositions: Vec<(String, u64)>,
+    pub reporters: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VendorReportStat {
+    pub vendor: String,
+    pub rates: PassRates,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportSummary {
+    pub file: String,
+    pub member: Option<String>,
+    pub org_name: String,
+    pub report_id: String,
+    pub domain: String,
+    pub begin: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub records: usize,
+    pub messages: u64,
+    pub repairs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ReportStats {
+    pub files: usize,
+    pub accepted: usize,
+    pub rejected: Vec<crate::reports::model::Rejected>,
+    pub duplicates: usize,
+    pub out_of_period: usize,
+    pub messages: u64,
+    pub rates: PassRates,
+    pub per_domain: Vec<DomainReportStat>,
+    pub per_vendor: Vec<VendorReportStat>,
+    /// Failing sources with the most messages, unattributed first.
+    pub top_failing: Vec<SourceStat>,
+    pub reports: Vec<ReportSummary>,
+    /// How reports that cross the period boundary were counted.
+    pub counting_rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VendorRow {
+    pub vendor: String,
+    pub service: String,
+    pub domains: Vec<String>,
+    pub phi: Option<bool>,
+    pub baa: String,
+    pub baa_expires: Option<String>,
+    pub owner: String,
+    /// Messages attributed to this vendor in the period's reports.
+    pub messages: u64,
+    pub dmarc_pass_rate: Option<f64>,
+    /// `ok`, or the check IDs raised against this vendor.
+    pub status: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct VendorCoverage {
+    pub source: Option<String>,
+    pub vendors: Vec<VendorRow>,
+    pub rejected_rows: Vec<String>,
+    /// Sources seen in reports but matching no vendor, by volume.
+    pub unknown_sources: Vec<SourceStat>,
+}
+
+/// HIPAA Security Rule citation with the findings that give evidence about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Control {
+    pub citation: String,
+    pub title: String,
+    /// `Required`, `Addressable`, `Standard`, or `Privacy Rule`.
+    pub kind: String,
+    /// `findings` (open findings point at it), `no findings`.
+    pub status: String,
+    pub highest_risk: Option<Level>,
+    pub findings: Vec<String>,
+}
+
+/// One difference between the previous and the current snapshot, with what it means.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub domain: String,
+    /// `spf`, `dmarc`, `dkim`, `mx`, `mta-sts`, `tls-rpt`, `bimi`.
+    pub area: String,
+    pub name: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// `weakened`, `strengthened`, `changed`, `added`, `removed`, `rotated`.
+    pub direction: String,
+    pub meaning: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RiskCounts {
+    pub very_high: usize,
+    pub high: usize,
+    pub moderate: usize,
+    pub low: usize,
+    pub very_low: usize,
+    pub resolved: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub schema: String,
+    pub organization: String,
+    pub period: PeriodInfo,
+    pub generated_at: DateTime<Utc>,
+    pub tool: ToolInfo,
+    /// Configured domains with their role, in config order.
+    pub scope: Vec<(String, String)>,
+    pub snapshot: Option<SnapshotRef>,
+    pub previous: Option<PreviousRef>,
+    pub inputs: Vec<InputFile>,
+    pub domains: Vec<DomainPosture>,
+    pub reports: ReportStats,
+    pub vendors: VendorCoverage,
+    pub findings: Vec<Finding>,
+    pub risk_counts: RiskCounts,
+    pub controls: Vec<Control>,
+    pub changes: Vec<Change>,
+    /// Policy thresholds in force, so the report states what "too weak" meant.
+    pub policy: crate::config::PolicyConfig,
+    /// Retain until (creation + 6 years), per 45 CFR 164.316(b)(2)(i).
+    pub retain_until: String,
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A minimal evidence document for tests that only care about findings.
+    pub fn evidence_with(findings: Vec<Finding>, label: &str) -> Evidence {
+        let t = DateTime::<Utc>::UNIX_EPOCH;
+        Evidence {
+            schema: SCHEMA.into(),
+            organization: "Test".into(),
+            period: PeriodInfo {
+                label: label.into(),
+                timezone: "UTC".into(),
+                start: t,
+                end: t,
+            },
+            generated_at: t,
+            tool: ToolInfo {
+                name: "mailproof".into(),
+                version: "0".into(),
+            },
+            scope: vec![],
+            snapshot: None,
+            previous: None,
+            inputs: vec![],
+            domains: vec![],
+            reports: ReportStats::default(),
+            vendors: VendorCoverage::default(),
+            findings,
+            risk_counts: RiskCounts::default(),
+            controls: vec![],
+            changes: vec![],
+            policy: crate::config::PolicyConfig::default(),
+            retain_until: String::new(),
+        }
+    }
+}

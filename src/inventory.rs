@@ -1,0 +1,343 @@
+//! The vendor-sender inventory CSV (contract in DESIGN.md): who sends as our domains, whether
+//! they handle PHI, and whether a business associate agreement covers them.
+//!
+//! A bad row never stops a run: it is rejected with its line and column and listed in the PDF.
+
+use chrono::NaiveDate;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("cannot read vendor inventory {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: line 1: header row has no `vendor` column (columns found: {found}); the header must name at least `vendor`"
+    )]
+    NoVendorColumn { path: PathBuf, found: String },
+    #[error("{path}: line 1: cannot read the header row: {message}")]
+    Header { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Baa {
+    Signed,
+    None,
+    NotRequired,
+}
+
+impl Baa {
+    pub fn label(self) -> &'static str {
+        match self {
+            Baa::Signed => "signed",
+            Baa::None => "none",
+            Baa::NotRequired => "not-required",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vendor {
+    /// 1-based line in the CSV, for evidence.
+    pub line: u64,
+    pub vendor: String,
+    pub service: String,
+    pub domains: Vec<String>,
+    pub spf_includes: Vec<String>,
+    pub dkim_selectors: Vec<String>,
+    pub dkim_domains: Vec<String>,
+    pub ip_ranges: Vec<IpNet>,
+    pub ptr_suffixes: Vec<String>,
+    /// `None` when the cell is empty: unknown is not the same as "no".
+    pub phi: Option<bool>,
+    pub baa: Option<Baa>,
+    pub baa_expires: Option<NaiveDate>,
+    pub owner: String,
+    pub notes: String,
+    /// Non-fatal gaps (e.g. `phi` left empty), reported under INV-001.
+    pub incomplete: Vec<String>,
+}
+
+/// A row that could not be used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowError {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column `{}`: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub source: Option<String>,
+    pub vendors: Vec<Vendor>,
+    pub rejected: Vec<RowError>,
+    /// Header columns we do not know; kept so the summary can warn about typos.
+    pub unknown_columns: Vec<String>,
+}
+
+const COLUMNS: &[&str] = &[
+    "vendor",
+    "service",
+    "domains",
+    "spf_includes",
+    "dkim_selectors",
+    "dkim_domains",
+    "ip_ranges",
+    "ptr_suffixes",
+    "phi",
+    "baa",
+    "baa_expires",
+    "owner",
+    "notes",
+];
+
+impl Inventory {
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let bytes = std::fs::read(path).map_err(|source| InventoryError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let mut inv = Self::parse(&bytes, path)?;
+        inv.source = Some(path.display().to_string());
+        Ok(inv)
+    }
+
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Inventory, InventoryError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(bytes);
+        let headers: Vec<String> = rdr
+            .headers()
+            .map_err(|e| InventoryError::Header {
+                path: path.into(),
+                message: e.to_string(),
+            })?
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        if !headers.iter().any(|h| h == "vendor") {
+            return Err(InventoryError::NoVendorColumn {
+                path: path.into(),
+                found: headers.join(", "),
+            });
+        }
+        let unknown_columns = headers
+            .iter()
+            .filter(|h| !COLUMNS.contains(&h.as_str()))
+            .cloned()
+            .collect();
+        let mut inv = Inventory {
+            unknown_columns,
+            ..Default::default()
+        };
+        for rec in rdr.records() {
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    inv.rejected.push(RowError {
+                        line,
+                        column: "-".into(),
+                        message: format!("unreadable CSV row: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            if rec.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            let cells: std::collections::HashMap<&str, &str> = headers
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.as_str(), rec.get(i).unwrap_or("").trim()))
+                .collect();
+            match parse_row(line, &cells) {
+                Ok(v) => inv.vendors.push(v),
+                Err(e) => inv.rejected.push(e),
+            }
+        }
+        Ok(inv)
+    }
+
+    /// Vendors that send as `domain` (or all vendors, when a vendor names no domain).
+    pub fn for_domain<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a Vendor> + 'a {
+        self.vendors
+            .iter()
+            .filter(move |v| v.domains.is_empty() || v.domains.iter().any(|d| d == domain))
+    }
+}
+
+fn multi(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ';' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn names(s: &str) -> Vec<String> {
+    multi(s)
+        .into_iter()
+        .map(|n| crate::snapshot::normalize_name(&n))
+        .collect()
+}
+
+fn parse_row(line: u64, cells: &std::collections::HashMap<&str, &str>) -> Result<Vendor, RowError> {
+    let cell = |name: &str| -> &str { cells.get(name).copied().unwrap_or("") };
+    let err = |column: &str, message: String| RowError {
+        line,
+        column: column.into(),
+        message,
+    };
+    let vendor = cell("vendor").to_string();
+    if vendor.is_empty() {
+        return Err(err(
+            "vendor",
+            "empty: every row must name the vendor".into(),
+        ));
+    }
+    let mut ip_ranges = Vec::new();
+    for tok in multi(cell("ip_ranges")) {
+        let net = tok
+            .parse::<IpNet>()
+            .or_else(|_| tok.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| {
+                err(
+                    "ip_ranges",
+                    format!("{tok:?} is not a CIDR range or IP address (e.g. 198.51.100.0/24)"),
+                )
+            })?;
+        ip_ranges.push(net.trunc());
+    }
+    let mut incomplete = Vec::new();
+    let phi = match cell("phi").to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" => Some(true),
+        "no" | "n" | "false" => Some(false),
+        "" => {
+            incomplete
+                .push("`phi` is empty: whether this vendor carries PHI is unknown".to_string());
+            None
+        }
+        other => return Err(err("phi", format!("{other:?} is not `yes` or `no`"))),
+    };
+    let baa = match cell("baa").to_ascii_lowercase().as_str() {
+        "signed" => Some(Baa::Signed),
+        "none" | "no" => Some(Baa::None),
+        "not-required" | "not_required" | "n/a" => Some(Baa::NotRequired),
+        "" => {
+            incomplete.push("`baa` is empty: BAA status unknown".to_string());
+            None
+        }
+        other => {
+            return Err(err(
+                "baa",
+                format!("{other:?} is not `signed`, `none` or `not-required`"),
+            ));
+        }
+    };
+    let baa_expires = match cell("baa_expires") {
+        "" => None,
+        s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            err(
+                "baa_expires",
+                format!("{s:?} is not a date in YYYY-MM-DD form"),
+            )
+        })?),
+    };
+    let domains = names(cell("domains"));
+    if domains.is_empty() {
+        incomplete
+            .push("`domains` is empty: assumed to send as every configured domain".to_string());
+    }
+    Ok(Vendor {
+        line,
+        vendor,
+        service: cell("service").to_string(),
+        domains,
+        spf_includes: names(cell("spf_includes")),
+        dkim_selectors: multi(cell("dkim_selectors"))
+            .into_iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
+        dkim_domains: names(cell("dkim_domains")),
+        ip_ranges,
+        ptr_suffixes: names(cell("ptr_suffixes")),
+        phi,
+        baa,
+        baa_expires,
+        owner: cell("owner").to_string(),
+        notes: cell("notes").to_string(),
+        incomplete,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &str = "\u{feff}vendor,domains,ip_ranges,phi,baa,baa_expires,dkim_selectors\n\
+Mailchimp,news.example,198.51.100.0/24;203.0.113.7,no,not-required,,k1 k2\n\
+Epic MyChart,portal.example,192.0.2.0/25,yes,signed,2027-01-31,epic\n\
+,x.example,,no,none,,\n\
+Broken,x.example,10.0.0.0/33,no,none,,\n\
+BadPhi,x.example,,maybe,none,,\n\
+Late,x.example,,yes,signed,31/01/2027,\n\
+\n\
+Unknown,,,,,,\n";
+
+    #[test]
+    fn parses_rows_and_reports_bad_ones_with_line_and_column() {
+        let inv = Inventory::parse(CSV.as_bytes(), Path::new("v.csv")).unwrap();
+        assert_eq!(
+            inv.vendors
+                .iter()
+                .map(|v| v.vendor.as_str())
+                .collect::<Vec<_>>(),
+            ["Mailchimp", "Epic MyChart", "Unknown"]
+        );
+        let mc = &inv.vendors[0];
+        assert_eq!(mc.ip_ranges.len(), 2);
+        assert_eq!(mc.dkim_selectors, ["k1", "k2"]);
+        assert_eq!(
+            inv.vendors[1].baa_expires,
+            NaiveDate::from_ymd_opt(2027, 1, 31)
+        );
+        assert_eq!(inv.vendors[2].phi, None);
+        assert_eq!(inv.vendors[2].incomplete.len(), 3);
+        let rej: Vec<String> = inv.rejected.iter().map(|r| r.to_string()).collect();
+        assert_eq!(rej.len(), 4, "{rej:?}");
+        assert!(rej[0].starts_with("line 4, column `vendor`"), "{rej:?}");
+        assert!(rej[1].starts_with("line 5, column `ip_ranges`"), "{rej:?}");
+        assert!(rej[2].starts_with("line 6, column `phi`"), "{rej:?}");
+        assert!(
+            rej[3].starts_with("line 7, column `baa_expires`"),
+            "{rej:?}"
+        );
+    }
+
+    #[test]
+    fn header_without_vendor_is_an_error() {
+        let e = Inventory::parse(b"name,phi\nx,yes\n", Path::new("v.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("v.csv") && e.contains("vendor"), "{e}");
+    }
+}

@@ -1,0 +1,125 @@
+//! The PDF: compile the Typst templates against the evidence and export PDF/A-3b with the
+//! evidence attached, reproducibly (same evidence ⇒ same bytes, so `SHA256SUMS` stays stable
+//! across re-runs).
+
+use super::world::{ReportWorld, Templates};
+use super::{RenderError, TemplateDiagnostic, try_evidence_json};
+use crate::evidence::Evidence;
+use chrono::{Datelike, Timelike};
+use std::path::Path;
+use typst::World;
+use typst::WorldExt;
+use typst::diag::{SourceDiagnostic, Warned};
+use typst::foundations::{Datetime, Smart};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+
+/// Renders the assessment PDF. `templates` is a folder holding `main.typ` (and whatever it
+/// imports); `None` uses the built-in templates. `findings_csv` is attached as-is, so pass the
+/// same bytes that are written next to the PDF.
+pub fn render_pdf(
+    evidence: &Evidence,
+    findings_csv: &[u8],
+    templates: Option<&Path>,
+) -> Result<Vec<u8>, RenderError> {
+    let templates = match templates {
+        None => Templates::Builtin,
+        Some(dir) => open_dir(dir)?,
+    };
+    let json = try_evidence_json(evidence)?;
+    let world = ReportWorld::new(
+        templates,
+        json,
+        findings_csv.to_vec(),
+        evidence.generated_at,
+    );
+    let result = compile_and_export(&world, evidence);
+    // Typst memoizes across compilations; without this a long-lived process keeps growing.
+    typst::comemo::evict(0);
+    result
+}
+
+fn open_dir(dir: &Path) -> Result<Templates, RenderError> {
+    let real = dir.canonicalize().map_err(|err| RenderError::TemplateDir {
+        path: dir.to_path_buf(),
+        message: err.to_string(),
+    })?;
+    if !real.join("main.typ").is_file() {
+        return Err(RenderError::TemplateDir {
+            path: dir.to_path_buf(),
+            message: "no main.typ in it".into(),
+        });
+    }
+    Ok(Templates::Dir(real))
+}
+
+fn compile_and_export(world: &ReportWorld, evidence: &Evidence) -> Result<Vec<u8>, RenderError> {
+    let Warned { output, warnings } = typst::compile::<PagedDocument>(world);
+    for w in warnings.iter() {
+        tracing::warn!(warning = %locate(world, w), "template warning");
+    }
+    let document = output.map_err(|errs| RenderError::Template(locate_all(world, &errs)))?;
+    tracing::debug!(pages = document.pages().len(), "report laid out");
+
+    let standards = PdfStandards::new(&[PdfStandard::A_3b])
+        .map_err(|err| RenderError::Standards(err.message().to_string()))?;
+    let options = PdfOptions {
+        ident: Smart::Custom(format!(
+            "mailproof:{}:{}",
+            evidence.organization, evidence.period.label
+        )),
+        timestamp: timestamp(evidence),
+        standards,
+        ..PdfOptions::default()
+    };
+    typst_pdf::pdf(&document, &options)
+        .map_err(|errs| RenderError::Export(locate_all(world, &errs)))
+}
+
+fn timestamp(evidence: &Evidence) -> Option<Timestamp> {
+    let t = evidence.generated_at;
+    let dt = Datetime::from_ymd_hms(
+        t.year(),
+        u8::try_from(t.month()).ok()?,
+        u8::try_from(t.day()).ok()?,
+        u8::try_from(t.hour()).ok()?,
+        u8::try_from(t.minute()).ok()?,
+        u8::try_from(t.second()).ok()?,
+    )?;
+    Some(Timestamp::new_utc(dt))
+}
+
+fn locate_all(world: &ReportWorld, diags: &[SourceDiagnostic]) -> Vec<TemplateDiagnostic> {
+    diags.iter().map(|d| locate(world, d)).collect()
+}
+
+/// Turns a Typst diagnostic into file:line:column. When the error itself has no location
+/// (e.g. raised inside a built-in function), the innermost call site in the trace is used.
+fn locate(world: &ReportWorld, diag: &SourceDiagnostic) -> TemplateDiagnostic {
+    let spans = std::iter::once(diag.span).chain(diag.trace.iter().rev().map(|t| t.span.into()));
+    let mut out = TemplateDiagnostic {
+        file: None,
+        line: None,
+        column: None,
+        message: diag.message.to_string(),
+        hints: diag
+            .hints
+            .iter()
+            .map(|h| h.v.to_string())
+            // The CLI's `--root` advice does not apply: our root is the template folder.
+            .filter(|h| !h.contains("--root"))
+            .collect(),
+    };
+    for span in spans {
+        let Some(id) = span.id() else { continue };
+        out.file = Some(world.templates().display_name(id.vpath()));
+        if let (Some(range), Ok(source)) = (world.range(span), world.source(id)) {
+            if let Some((line, col)) = source.lines().byte_to_line_column(range.start) {
+                out.line = Some(line + 1);
+                out.column = Some(col + 1);
+            }
+        }
+        break;
+    }
+    out
+}

@@ -1,0 +1,1 @@
+//! TODO(agent): see reports/mod.rs

@@ -1,0 +1,1 @@
+//! Snapshot diff (month N-1 to N).

@@ -1,0 +1,197 @@
+//! DNS snapshots: the raw answers and lookup outcomes captured on one date.
+//!
+//! A snapshot stores what the DNS said, never what we concluded from it, so an old snapshot can
+//! be re-assessed under newer rules and still be faithful evidence of that date.
+
+pub mod diff;
+pub mod store;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: &str = "mailproof.snapshot/1";
+
+/// How one DNS question ended. A failure is never the same as "no record".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Answer,
+    Nxdomain,
+    Nodata,
+    Servfail,
+    Refused,
+    Timeout,
+    Error,
+}
+
+impl Outcome {
+    /// The name exists in DNS with no data of this type, or does not exist: the record is
+    /// provably absent.
+    pub fn is_absent(self) -> bool {
+        matches!(self, Outcome::Nxdomain | Outcome::Nodata)
+    }
+
+    /// We could not learn the truth: evidence is incomplete (DNS-001).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::Servfail | Outcome::Refused | Outcome::Timeout | Outcome::Error
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Answer => "answer",
+            Outcome::Nxdomain => "nxdomain",
+            Outcome::Nodata => "nodata",
+            Outcome::Servfail => "servfail",
+            Outcome::Refused => "refused",
+            Outcome::Timeout => "timeout",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// Record types the capture asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Rtype {
+    Txt,
+    Mx,
+    A,
+    Aaaa,
+    Cname,
+    Ptr,
+    Tlsa,
+}
+
+impl Rtype {
+    pub fn label(self) -> &'static str {
+        match self {
+            Rtype::Txt => "TXT",
+            Rtype::Mx => "MX",
+            Rtype::A => "A",
+            Rtype::Aaaa => "AAAA",
+            Rtype::Cname => "CNAME",
+            Rtype::Ptr => "PTR",
+            Rtype::Tlsa => "TLSA",
+        }
+    }
+}
+
+/// One DNS question and everything it returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lookup {
+    /// Queried name, lower case, no trailing dot.
+    pub name: String,
+    pub rtype: Rtype,
+    pub outcome: Outcome,
+    /// Resolver error text for failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Answer data of the asked type, in presentation form: a TXT record's strings
+    /// concatenated; MX as `"10 mx1.example."`; A/AAAA as the address.
+    #[serde(default)]
+    pub answers: Vec<String>,
+    /// For TXT answers, the individual character-strings of each record, as served (the
+    /// split matters for the 255-octet rule and for evidence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub txt_strings: Vec<Vec<String>>,
+    /// CNAMEs followed to reach the answer, in order (vendor-hosted DKIM keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cname_chain: Vec<String>,
+    /// Whether the answer was DNSSEC-authenticated (AD flag), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec: Option<bool>,
+    pub elapsed_ms: u64,
+    /// Why this name was asked (e.g. `spf`, `spf-include`, `dmarc`, `dkim`, `mx`, `mta-sts`),
+    /// so the appendix can group evidence.
+    pub purpose: String,
+}
+
+/// A domain in scope on the snapshot's date, with the selectors that were probed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopedDomain {
+    pub name: String,
+    pub role: crate::config::Role,
+    /// DKIM selectors probed, with where each came from (`config`, `inventory`, `reports`).
+    pub selectors: Vec<SelectorSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SelectorSource {
+    pub selector: String,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema: String,
+    pub taken_at: DateTime<Utc>,
+    pub tool: String,
+    pub tool_version: String,
+    /// Servers asked, as `ip:port`, or `system` for the system resolver configuration.
+    pub nameservers: Vec<String>,
+    pub domains: Vec<ScopedDomain>,
+    pub lookups: Vec<Lookup>,
+}
+
+impl Snapshot {
+    /// The stored lookup of `name`/`rtype`, if the capture asked it.
+    pub fn get(&self, name: &str, rtype: Rtype) -> Option<&Lookup> {
+        let name = normalize_name(name);
+        self.lookups
+            .iter()
+            .find(|l| l.rtype == rtype && l.name == name)
+    }
+
+    /// TXT answers at `name` that start with `prefix` (case-insensitive), e.g. `v=spf1`.
+    /// Returns `None` when the lookup was never made.
+    pub fn txt_with_prefix(&self, name: &str, prefix: &str) -> Option<(&Lookup, Vec<&str>)> {
+        let l = self.get(name, Rtype::Txt)?;
+        let hits = l
+            .answers
+            .iter()
+            .filter(|a| starts_with_tag(a, prefix))
+            .map(String::as_str)
+            .collect();
+        Some((l, hits))
+    }
+
+    pub fn domain(&self, name: &str) -> Option<&ScopedDomain> {
+        self.domains.iter().find(|d| d.name == name)
+    }
+}
+
+/// `v=spf1` must be followed by a space or end; `v=DMARC1` by `;`, space or end.
+pub fn starts_with_tag(text: &str, prefix: &str) -> bool {
+    let t = text.trim_start();
+    if t.len() < prefix.len() || !t.is_char_boundary(prefix.len()) {
+        return false;
+    }
+    let (head, rest) = t.split_at(prefix.len());
+    head.eq_ignore_ascii_case(prefix)
+        && rest
+            .chars()
+            .next()
+            .is_none_or(|c| c == ' ' || c == ';' || c == '\t')
+}
+
+/// Lower-case, no trailing dot: the one spelling of a name used as a key everywhere.
+pub fn normalize_name(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_prefix_needs_a_boundary() {
+        assert!(starts_with_tag("v=spf1 -all", "v=spf1"));
+        assert!(starts_with_tag("V=SPF1", "v=spf1"));
+        assert!(!starts_with_tag("v=spf10 -all", "v=spf1"));
+        assert!(starts_with_tag("v=DMARC1; p=none", "v=dmarc1"));
+        assert!(!starts_with_tag("é", "v=spf1"));
+    }
+}

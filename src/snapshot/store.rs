@@ -1,0 +1,163 @@
+//! Reading and writing snapshot files: `<snapshots>/<UTC timestamp>.json`.
+
+use super::{SCHEMA, Snapshot};
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot read snapshot {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("snapshot {path} is not valid JSON at line {line}, column {column}: {message}")]
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path} has schema {found:?}; expected {SCHEMA:?}")]
+    Schema { path: PathBuf, found: String },
+    #[error("cannot list snapshot folder {path}: {source}")]
+    List {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write snapshot {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub fn load(path: &Path) -> Result<Snapshot, StoreError> {
+    let bytes = std::fs::read(path).map_err(|source| StoreError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| StoreError::Json {
+        path: path.into(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if snap.schema != SCHEMA {
+        return Err(StoreError::Schema {
+            path: path.into(),
+            found: snap.schema,
+        });
+    }
+    Ok(snap)
+}
+
+/// File name for a snapshot taken at `t`: sortable, colon-free (portable to every file system).
+pub fn file_name(t: DateTime<Utc>) -> String {
+    format!("{}.json", t.format("%Y-%m-%dT%H%M%SZ"))
+}
+
+/// Writes atomically (temp file + rename) so a crash never leaves half a snapshot behind.
+pub fn save(dir: &Path, snap: &Snapshot) -> Result<PathBuf, StoreError> {
+    let path = dir.join(file_name(snap.taken_at));
+    write_to(&path, snap)?;
+    Ok(path)
+}
+
+pub fn write_to(path: &Path, snap: &Snapshot) -> Result<(), StoreError> {
+    let werr = |source| StoreError::Write {
+        path: path.into(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(werr)?;
+    let mut json = serde_json::to_vec_pretty(snap).map_err(|e| werr(std::io::Error::other(e)))?;
+    json.push(b'\n');
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
+    std::io::Write::write_all(&mut tmp, &json).map_err(werr)?;
+    tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(())
+}
+
+/// Every stored snapshot in `dir`, oldest first, by `taken_at` as recorded inside the file.
+pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Snapshot)>, StoreError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(StoreError::List {
+                path: dir.into(),
+                source,
+            });
+        }
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|source| StoreError::List {
+            path: dir.into(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        match load(&path) {
+            Ok(s) => out.push((path, s)),
+            Err(e) => tracing::warn!("skipping {}: {e}", path.display()),
+        }
+    }
+    out.sort_by(|a, b| a.1.taken_at.cmp(&b.1.taken_at).then_with(|| a.0.cmp(&b.0)));
+    Ok(out)
+}
+
+/// How `run --offline` chose its snapshot, in words for the report.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    pub path: PathBuf,
+    pub snapshot: Snapshot,
+    pub reason: String,
+}
+
+/// The newest snapshot taken after the period ended, or failing that the newest taken before
+/// (the DESIGN.md contract for `run --offline`).
+pub fn choose_for_period(
+    dir: &Path,
+    period_end: DateTime<Utc>,
+) -> Result<Option<Chosen>, StoreError> {
+    let all = list(dir)?;
+    let (after, before): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|(_, s)| s.taken_at >= period_end);
+    if let Some((path, snapshot)) = after.into_iter().next_back() {
+        let reason = format!(
+            "offline: newest stored snapshot, taken after the period ended ({})",
+            snapshot.taken_at.to_rfc3339()
+        );
+        return Ok(Some(Chosen {
+            path,
+            snapshot,
+            reason,
+        }));
+    }
+    Ok(before.into_iter().next_back().map(|(path, snapshot)| {
+        let reason = format!(
+            "offline: no snapshot after the period ended; newest stored snapshot, taken {} (before the period ended)",
+            snapshot.taken_at.to_rfc3339()
+        );
+        Chosen { path, snapshot, reason }
+    }))
+}
+
+/// The newest snapshot taken strictly before `before`: the baseline for the month-to-month diff
+/// when the previous period's evidence does not name one.
+pub fn previous_before(
+    dir: &Path,
+    before: DateTime<Utc>,
+) -> Result<Option<(PathBuf, Snapshot)>, StoreError> {
+    Ok(list(dir)?
+        .into_iter()
+        .filter(|(_, s)| s.taken_at < before)
+        .next_back())
+}
