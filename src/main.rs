@@ -1,1 +1,38 @@
-fn main() {}
+//! The `mailproof` binary: parse arguments, set up logging, dispatch, map errors to exit codes.
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let level = if cli.global.quiet {
+        "error"
+    } else {
+        match cli.global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MAILPROOF_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("mailproof={level},{level}"))
+        });
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mailproof: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

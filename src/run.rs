@@ -1,1 +1,380 @@
-//! The monthly job.
+//! The monthly job: collect, assess, publish — and write `<output>/<YYYY-MM>/` atomically.
+
+use crate::assess::{self, Inputs};
+use crate::config::Config;
+use crate::evidence::{Evidence, SnapshotRef, Status};
+use crate::inventory::Inventory;
+use crate::period::{Month, Period};
+use crate::reports::model::InputFile;
+use crate::snapshot::{ScopedDomain, SelectorSource, Snapshot, store};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::store::StoreError),
+    #[error("DNS capture failed: {0}")]
+    Dns(String),
+    #[error(
+        "--offline: no stored snapshot in {0}; run `mailproof snapshot --config …` first, or run without --offline"
+    )]
+    NoSnapshot(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "another mailproof run holds the lock {0}; wait for it to finish (or remove the file if no run is active)"
+    )]
+    Locked(PathBuf),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+}
+
+/// What the caller asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub period: Option<Month>,
+    pub offline: bool,
+    /// `--nameserver` overrides.
+    pub nameservers: Vec<SocketAddr>,
+    /// The run's clock: `SOURCE_DATE_EPOCH` when set, so reruns are byte-identical.
+    pub now: DateTime<Utc>,
+}
+
+/// What the run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub evidence: Evidence,
+    /// An open finding at or above `policy.fail_on` exists (exit code 3).
+    pub over_threshold: bool,
+}
+
+/// The run's clock: `SOURCE_DATE_EPOCH` (reproducible builds convention) or the wall clock.
+pub fn clock() -> DateTime<Utc> {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+        .unwrap_or_else(Utc::now)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn file_input(path: &Path, kind: &str) -> Result<InputFile, RunError> {
+    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
+        path: path.into(),
+        source,
+    })?;
+    Ok(InputFile {
+        path: path.display().to_string(),
+        kind: kind.into(),
+        bytes: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+    })
+}
+
+/// DKIM selectors to probe per domain: from the config, the inventory and the period's reports.
+pub fn scoped_domains(
+    cfg: &Config,
+    inv: &Inventory,
+    reports: &crate::reports::ReportSet,
+) -> Vec<ScopedDomain> {
+    cfg.domains
+        .iter()
+        .map(|d| {
+            let mut sel: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for s in &d.selectors {
+                sel.entry(s.to_ascii_lowercase())
+                    .or_default()
+                    .insert("config".into());
+            }
+            for v in inv
+                .vendors
+                .iter()
+                .filter(|v| v.domains.iter().any(|x| x == &d.name))
+            {
+                let signs_as_us =
+                    v.dkim_domains.is_empty() || v.dkim_domains.iter().any(|x| x == &d.name);
+                if signs_as_us {
+                    for s in &v.dkim_selectors {
+                        sel.entry(s.clone()).or_default().insert("inventory".into());
+                    }
+                }
+            }
+            for rep in &reports.reports {
+                for row in &rep.rows {
+                    for sig in &row.dkim {
+                        if crate::snapshot::normalize_name(&sig.domain) == d.name {
+                            if let Some(s) = &sig.selector {
+                                let s = s.trim().to_ascii_lowercase();
+                                if !s.is_empty()
+                                    && s.len() <= 63
+                                    && !s.contains(char::is_whitespace)
+                                {
+                                    sel.entry(s).or_default().insert("reports".into());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            ScopedDomain {
+                name: d.name.clone(),
+                role: d.role,
+                selectors: sel
+                    .into_iter()
+                    .map(|(selector, sources)| SelectorSource {
+                        selector,
+                        sources: sources.into_iter().collect(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Captures a live snapshot for the configured domains and stores it.
+pub fn capture_and_store(
+    cfg: &Config,
+    domains: &[ScopedDomain],
+    nameservers: &[SocketAddr],
+    now: DateTime<Utc>,
+    out: Option<&Path>,
+) -> Result<(PathBuf, Snapshot), RunError> {
+    let settings =
+        crate::dns::ResolverSettings::from_config(&cfg.dns).with_nameserver_override(nameservers);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Dns(e.to_string()))?;
+    let snap = rt
+        .block_on(crate::dns::capture(domains, &settings, now))
+        .map_err(|e| RunError::Dns(e.to_string()))?;
+    let path = match out {
+        Some(p) => {
+            store::write_to(p, &snap)?;
+            p.to_path_buf()
+        }
+        None => store::save(&cfg.snapshots, &snap)?,
+    };
+    Ok((path, snap))
+}
+
+fn snapshot_ref(path: &Path, snap: &Snapshot, selection: String) -> Result<SnapshotRef, RunError> {
+    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
+        path: path.into(),
+        source,
+    })?;
+    Ok(SnapshotRef {
+        path: path.display().to_string(),
+        taken_at: snap.taken_at,
+        sha256: sha256_hex(&bytes),
+        selection,
+        nameservers: snap.nameservers.clone(),
+    })
+}
+
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let month = opts
+        .period
+        .unwrap_or_else(|| Month::previous_of(opts.now, cfg.timezone));
+    let period = Period::new(month, cfg.timezone);
+    tracing::info!(period = %month, organization = %cfg.organization, "mailproof run");
+    std::fs::create_dir_all(&cfg.output).map_err(|source| RunError::Write {
+        path: cfg.output.clone(),
+        source,
+    })?;
+    let lock_path = cfg.output.join(".mailproof.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| RunError::Write {
+            path: lock_path.clone(),
+            source,
+        })?;
+    if lock.try_lock().is_err() {
+        return Err(RunError::Locked(lock_path));
+    }
+
+    let mut inputs = vec![file_input(&cfg.path, "config")?];
+    let inventory = match &cfg.inventory {
+        Some(p) => {
+            inputs.push(file_input(p, "inventory")?);
+            Inventory::load(p)?
+        }
+        None => Inventory::default(),
+    };
+    let reports = crate::reports::store::ingest(&cfg.reports, Some(&period));
+    tracing::info!(
+        files = reports.files.len(),
+        accepted = reports.reports.len(),
+        rejected = reports.rejected.len(),
+        "reports ingested"
+    );
+    inputs.extend(reports.files.iter().cloned());
+
+    let scoped = scoped_domains(cfg, &inventory, &reports);
+    let (snap_path, snapshot, selection) = if opts.offline {
+        let chosen = store::choose_for_period(&cfg.snapshots, period.end)?
+            .ok_or_else(|| RunError::NoSnapshot(cfg.snapshots.clone()))?;
+        tracing::info!(snapshot = %chosen.path.display(), "{}", chosen.reason);
+        (chosen.path, chosen.snapshot, chosen.reason)
+    } else {
+        let (p, s) = capture_and_store(cfg, &scoped, &opts.nameservers, opts.now, None)?;
+        (p, s, "captured live for this run".to_string())
+    };
+    let snap_ref = snapshot_ref(&snap_path, &snapshot, selection)?;
+    inputs.push(InputFile {
+        path: snap_ref.path.clone(),
+        kind: "snapshot".into(),
+        bytes: std::fs::metadata(&snap_path).map(|m| m.len()).unwrap_or(0),
+        sha256: snap_ref.sha256.clone(),
+    });
+
+    // The previous period: its evidence (for new/persisting/resolved) and its snapshot (diff).
+    let prev_label = month.prev().to_string();
+    let prev_evidence_path = cfg.output.join(&prev_label).join("evidence.json");
+    let previous_evidence: Option<Evidence> =
+        std::fs::read(&prev_evidence_path).ok().and_then(|b| {
+            match serde_json::from_slice::<Evidence>(&b) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    tracing::warn!("ignoring {}: {e}", prev_evidence_path.display());
+                    None
+                }
+            }
+        });
+    let previous_snapshot = previous_evidence
+        .as_ref()
+        .and_then(|e| e.snapshot.as_ref())
+        .and_then(|r| {
+            store::load(Path::new(&r.path))
+                .ok()
+                .map(|s| (PathBuf::from(&r.path), s))
+        })
+        .filter(|(p, _)| p != &snap_path)
+        .or(store::previous_before(&cfg.snapshots, snapshot.taken_at)?);
+    let previous_ref = match &previous_snapshot {
+        Some((p, s)) => Some(snapshot_ref(p, s, "previous period's snapshot".into())?),
+        None => None,
+    };
+
+    let history: Vec<Snapshot> = store::list(&cfg.snapshots)?
+        .into_iter()
+        .map(|(_, s)| s)
+        .filter(|s| s.taken_at <= snapshot.taken_at)
+        .collect();
+    let evidence = assess::assess(&Inputs {
+        history: &history,
+        organization: &cfg.organization,
+        period: &period,
+        generated_at: opts.now,
+        domains: &cfg.domains,
+        scoped: &scoped,
+        policy: &cfg.policy,
+        snapshot: Some((&snapshot, snap_ref)),
+        previous_snapshot: previous_snapshot.as_ref().map(|(_, s)| s).zip(previous_ref),
+        previous_evidence: previous_evidence.as_ref(),
+        previous_evidence_path: previous_evidence
+            .as_ref()
+            .map(|_| prev_evidence_path.display().to_string()),
+        reports: &reports,
+        inventory: &inventory,
+        inputs,
+    });
+
+    let dir = cfg.output.join(month.to_string());
+    publish(&evidence, &dir, cfg.templates.as_deref())?;
+    let over_threshold = cfg.policy.fail_on.is_some_and(|t| {
+        evidence
+            .findings
+            .iter()
+            .any(|f| f.status != Status::Resolved && f.severity.at_least(t))
+    });
+    drop(lock);
+    Ok(RunOutcome {
+        dir,
+        evidence,
+        over_threshold,
+    })
+}
+
+/// Writes the four artifacts into a temporary folder beside `dir`, then swaps it into place, so
+/// a reader never sees a half-written month and a failed run leaves the old one untouched.
+pub fn publish(evidence: &Evidence, dir: &Path, templates: Option<&Path>) -> Result<(), RunError> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunError::Write { path, source }
+    };
+    std::fs::create_dir_all(parent).map_err(werr(parent))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".mailproof-")
+        .tempdir_in(parent)
+        .map_err(werr(parent))?;
+
+    let json = crate::render::evidence_json(evidence);
+    let csv = crate::render::csv::findings_csv(evidence);
+    let pdf = crate::render::pdf::render_pdf(evidence, &csv, templates)?;
+    let files: [(&str, &[u8]); 3] = [
+        ("evidence.json", &json),
+        ("findings.csv", &csv),
+        ("report.pdf", &pdf),
+    ];
+    let mut sums = String::new();
+    for (name, bytes) in files {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).map_err(werr(&p))?;
+        sums.push_str(&format!("{}  {}\n", sha256_hex(bytes), name));
+    }
+    let p = tmp.path().join("SHA256SUMS");
+    std::fs::write(&p, sums).map_err(werr(&p))?;
+
+    let staged = tmp.keep();
+    let old = parent.join(format!(
+        ".mailproof-old-{}",
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let _ = std::fs::remove_dir_all(&old);
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &old).map_err(werr(dir))?;
+    }
+    if let Err(e) = std::fs::rename(&staged, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(RunError::Write {
+            path: dir.into(),
+            source: e,
+        });
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
+}

@@ -25,7 +25,7 @@ OUR_DOMAINS = [WORKFORCE, PATIENT, MARKETING, PARKED, PARKED_PORTAL]
 
 # Zone-file sets. Each is the DNS as it stood at the end of that month; the lead captures
 # each one into a snapshot taken on the first day of the next month (see zones/README.md).
-DATES = ["2025-10", "2026-09", "2026-10"]
+DATES = ["2025-09", "2026-09", "2026-10"]
 
 # Moments inside October 2026 when things changed (UTC).
 PATIENT_ENFORCE_AT = dt.datetime(2026, 10, 15, 0, 0, tzinfo=UTC)  # p=none -> quarantine; pct=50
@@ -201,7 +201,8 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("servers", "TXT", "v=spf1 ip4:198.51.100.128/27 -all"),
         ("mail", "TXT", "v=spf1 include:servers.newsletterhub.example -all"),
         ("dkim2", "TXT", ("dkim", "newsletterhub-dkim2")),
-        ("dkim3", "TXT", ("dkim", "newsletterhub-dkim3")),
+        # Standby key left in test mode (t=y): DKIM-005 for k3._domainkey.riversidecares.example.
+        ("dkim3", "TXT", ("dkim-testing", "newsletterhub-dkim3")),
     ]
     z["itsmcloud.example"] = [
         ("_spf", "TXT", "v=spf1 include:_netblocks.itsmcloud.example "
@@ -274,7 +275,7 @@ STREAMS = [
          envelope_from=WORKFORCE, spf="auto",
          dkim=[(WORKFORCE, "selector1", "pass")], per_day=2600, active=weekdays,
          weekend_factor=0.25),
-    dict(id="relay", vendor="Riverside Health IT (on-premises relay)", header_from=WORKFORCE,
+    dict(id="relay", vendor="Riverside Health IT on-premises relay", header_from=WORKFORCE,
          ips=["192.0.2.25", "2001:db8:500::25"], envelope_from=WORKFORCE, spf="auto",
          dkim=[], per_day=140, active=every_day),
     dict(id="itsm", vendor="ServiceNow", header_from=WORKFORCE,

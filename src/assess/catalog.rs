@@ -304,6 +304,15 @@ pub const CATALOG: &[Check] = &[
         ["164.308(a)(8)", "164.312(b)"],
         "Confirm the removal was intended; restore the record if it was not."
     ),
+    check!(
+        "CHG-005",
+        "New SPF include or DKIM selector with no inventory entry",
+        Medium,
+        Moderate / Moderate,
+        "RFC 9989 §7.1 (review SPF authorizations periodically)",
+        ["164.308(a)(1)(ii)(A)", "164.308(b)(1)"],
+        "Identify the vendor behind the new authorization and add it to the inventory with its PHI and BAA status, or remove the authorization."
+    ),
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

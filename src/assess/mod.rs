@@ -1,11 +1,152 @@
 //! Assessment: pure checks over collected evidence. Nothing here does I/O; everything it
-//! concludes lands in [`crate::evidence::Evidence`].
+//! concludes lands in [`crate::evidence::Evidence`], which the templates only present.
 
 pub mod catalog;
+pub mod change_checks;
 pub mod controls;
+pub mod dns_checks;
 pub mod finding;
 pub mod hipaa;
+pub mod posture;
 pub mod report_checks;
 pub mod risk;
 pub mod status;
 pub mod vendor_checks;
+
+use crate::config::{DomainConfig, PolicyConfig};
+use crate::evidence::{self, Evidence, PeriodInfo, PreviousRef, SnapshotRef, ToolInfo};
+use crate::inventory::Inventory;
+use crate::period::Period;
+use crate::reports::ReportSet;
+use crate::reports::model::InputFile;
+use crate::snapshot::{ScopedDomain, Snapshot};
+use chrono::{DateTime, Datelike, Utc};
+
+/// Everything the assessment reads. Borrowed: assessment never owns or mutates its inputs.
+pub struct Inputs<'a> {
+    pub organization: &'a str,
+    pub period: &'a Period,
+    pub generated_at: DateTime<Utc>,
+    pub domains: &'a [DomainConfig],
+    pub scoped: &'a [ScopedDomain],
+    pub policy: &'a PolicyConfig,
+    pub snapshot: Option<(&'a Snapshot, SnapshotRef)>,
+    pub previous_snapshot: Option<(&'a Snapshot, SnapshotRef)>,
+    /// Every stored snapshot (oldest first), for key-age tracking across months.
+    pub history: &'a [Snapshot],
+    pub previous_evidence: Option<&'a Evidence>,
+    pub previous_evidence_path: Option<String>,
+    pub reports: &'a ReportSet,
+    pub inventory: &'a Inventory,
+    pub inputs: Vec<InputFile>,
+}
+
+pub fn assess(i: &Inputs<'_>) -> Evidence {
+    let label = i.period.month.to_string();
+    let mut findings = Vec::new();
+
+    let domains: Vec<evidence::DomainPosture> = match &i.snapshot {
+        Some((snap, _)) => i
+            .domains
+            .iter()
+            .map(|d| posture::build(d, i.scoped, snap))
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some((snap, _)) = &i.snapshot {
+        findings.extend(dns_checks::assess(&dns_checks::Context {
+            domains: i.domains,
+            postures: &domains,
+            snapshot: snap,
+            inventory: i.inventory,
+            reports: i.reports,
+            policy: i.policy,
+            label: &label,
+        }));
+    }
+
+    let policy_none = domains
+        .iter()
+        .filter(|d| d.dmarc.p.as_deref() == Some("none") || d.dmarc.record.is_none())
+        .map(|d| d.domain.clone())
+        .collect();
+    let rep = report_checks::assess(i.reports, i.domains, i.inventory, &policy_none, i.period);
+    findings.extend(rep.findings);
+
+    let period_end_local = i.period.end.with_timezone(&chrono::Utc).date_naive();
+    let (vendors, vfind) = vendor_checks::assess(
+        i.inventory,
+        period_end_local,
+        &label,
+        &rep.vendor_volume,
+        rep.unknown_sources,
+    );
+    findings.extend(vfind);
+
+    let changes = match (&i.previous_snapshot, &i.snapshot) {
+        (Some((old, _)), Some((new, _))) => crate::snapshot::diff::diff(old, new, i.inventory),
+        _ => Vec::new(),
+    };
+    let history: Vec<&Snapshot> = i.history.iter().collect();
+    findings.extend(change_checks::assess(
+        &changes,
+        &history,
+        i.snapshot.as_ref().map(|(s, _)| *s),
+        i.policy,
+        &label,
+    ));
+
+    status::mark(&mut findings, i.previous_evidence, &label);
+    finding::sort(&mut findings);
+    let controls = controls::map(&findings);
+    let risk_counts = controls::count(&findings);
+
+    let g = i.generated_at;
+    let retain_until = g
+        .with_year(g.year() + 6)
+        .unwrap_or(g + chrono::Duration::days(6 * 365 + 2))
+        .date_naive()
+        .to_string();
+    let previous = if i.previous_evidence.is_some() || i.previous_snapshot.is_some() {
+        Some(PreviousRef {
+            period: i.period.month.prev().to_string(),
+            evidence: i.previous_evidence_path.clone(),
+            snapshot: i.previous_snapshot.as_ref().map(|(_, r)| r.clone()),
+        })
+    } else {
+        None
+    };
+
+    Evidence {
+        schema: evidence::SCHEMA.to_string(),
+        organization: i.organization.to_string(),
+        period: PeriodInfo {
+            label,
+            timezone: i.period.timezone.clone(),
+            start: i.period.start,
+            end: i.period.end,
+        },
+        generated_at: i.generated_at,
+        tool: ToolInfo {
+            name: crate::TOOL_NAME.into(),
+            version: crate::TOOL_VERSION.into(),
+        },
+        scope: i
+            .domains
+            .iter()
+            .map(|d| (d.name.clone(), d.role.label().to_string()))
+            .collect(),
+        snapshot: i.snapshot.as_ref().map(|(_, r)| r.clone()),
+        previous,
+        inputs: i.inputs.clone(),
+        domains,
+        reports: rep.stats,
+        vendors,
+        findings,
+        risk_counts,
+        controls,
+        changes,
+        policy: i.policy.clone(),
+        retain_until,
+    }
+}

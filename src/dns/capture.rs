@@ -7,7 +7,7 @@ use crate::snapshot::{
     starts_with_tag,
 };
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -29,14 +29,10 @@ struct Question {
     depth: usize,
 }
 
-/// `_dmarc` names a receiver may consult for `domain`: the domain itself, then each parent
-/// above the top-level domain (the DMARCbis tree walk without a public-suffix list).
-/// Stand-in until `records::dmarc::tree_walk_names` exists.
+/// `_dmarc` names a receiver may consult for `domain` (the RFC 9989 tree walk), so a stored
+/// snapshot can answer the walk without asking DNS again.
 fn dmarc_names(domain: &str) -> Vec<String> {
-    let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
-    (0..labels.len().saturating_sub(1))
-        .map(|i| format!("_dmarc.{}", labels[i..].join(".")))
-        .collect()
+    crate::records::dmarc::tree_walk_names(domain)
 }
 
 fn fixed_questions(idx: usize, d: &ScopedDomain) -> Vec<Question> {
@@ -157,32 +153,55 @@ pub async fn capture(
         "capturing DNS snapshot"
     );
 
+    // Index of each finished lookup in `lookups`, by question.
+    let mut done: HashMap<(String, Rtype), usize> = HashMap::new();
     while !wave.is_empty() {
         let mut answered = ask_all(&client, &sem, wave).await?;
         // Deterministic order of follow-ups regardless of which answer arrived first.
         answered.sort_by(|a, b| (&a.1.name, a.1.rtype).cmp(&(&b.1.name, b.1.rtype)));
-        let mut next = Vec::new();
+        let first = lookups.len();
+        let mut asked = Vec::with_capacity(answered.len());
         for (q, l) in answered {
-            for f in spf_followups(&l, &q) {
-                if f.depth > MAX_SPF_DEPTH || f.name.is_empty() {
-                    continue;
-                }
-                let Some(budget) = spf_budget.get_mut(f.domain) else {
-                    continue;
-                };
-                if *budget == 0 {
-                    tracing::warn!(
-                        domain = domains.get(f.domain).map(|d| d.name.as_str()),
-                        "SPF walk stopped after {MAX_SPF_NAMES_PER_DOMAIN} names"
-                    );
-                    continue;
-                }
-                if seen.insert((f.name.clone(), f.rtype)) {
-                    *budget -= 1;
-                    next.push(f);
-                }
-            }
+            done.insert((l.name.clone(), l.rtype), lookups.len());
             lookups.push(l);
+            asked.push(q);
+        }
+        let mut pending: VecDeque<Question> = asked
+            .iter()
+            .zip(&lookups[first..])
+            .flat_map(|(q, l)| spf_followups(l, q))
+            .collect();
+        let mut next = Vec::new();
+        while let Some(f) = pending.pop_front() {
+            if f.depth > MAX_SPF_DEPTH || f.name.is_empty() {
+                continue;
+            }
+            let key = (f.name.clone(), f.rtype);
+            if seen.contains(&key) {
+                // Asked already for another reason (an SPF `mx` naming the domain's own MX):
+                // that answer still leads to the hosts' addresses.
+                if let Some(earlier) = done.get(&key).and_then(|&i| lookups.get(i))
+                    && f.purpose == "spf-mx"
+                    && earlier.purpose != "spf-mx"
+                {
+                    pending.extend(spf_followups(earlier, &f));
+                }
+                continue;
+            }
+            let Some(budget) = spf_budget.get_mut(f.domain) else {
+                continue;
+            };
+            if *budget == 0 {
+                tracing::warn!(
+                    domain = domains.get(f.domain).map(|d| d.name.as_str()),
+                    name = %f.name,
+                    "SPF walk budget of {MAX_SPF_NAMES_PER_DOMAIN} names exhausted; not asked"
+                );
+                continue;
+            }
+            *budget -= 1;
+            seen.insert(key);
+            next.push(f);
         }
         wave = next;
     }

@@ -150,6 +150,28 @@ pub(crate) fn clip(s: &str) -> String {
     }
 }
 
+/// The shared test corpus (`MAILPROOF_CORPUS`, default `../shared/corpus`), or `None` with a
+/// printed notice when it is absent; under `CI=true` its absence fails the test instead.
+#[cfg(test)]
+pub(crate) fn test_corpus(sub: &str) -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("MAILPROOF_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+        });
+    let path = base.join(sub);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "test corpus missing: {}",
+        path.display()
+    );
+    println!("skipped: test corpus not found at {}", path.display());
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

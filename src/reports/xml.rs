@@ -1,1 +1,1085 @@
-//! TODO(agent): see reports/mod.rs
+//! Parsing one DMARC aggregate report from XML, tolerant of what receivers really send.
+//!
+//! The document is read as a stream of quick-xml events, never as a DOM, so memory stays
+//! proportional to the parsed rows and a bad `<record>` (an unparsable IP, a non-numeric
+//! count) is skipped with a repair note while the rest of the report survives. Everything
+//! accepted across schema generations (RFC 7489 Appendix C, RFC 9990, the dmarc.org draft) is
+//! matched on local element names, case-insensitively, so namespace prefixes and default
+//! namespaces make no difference. Entities other than the five predefined ones and character
+//! references are never expanded.
+
+use super::model::{
+    AggregateReport, Alignment, AuthResult, DkimAuth, Origin, OverrideReason, PolicyPublished, Row,
+    SpfAuth,
+};
+use chrono::{DateTime, Utc};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+
+/// Element nesting allowed; real reports use 5 levels, extensions a few more.
+const MAX_DEPTH: usize = 64;
+/// Longest text kept for one element. Real values are domains, ids and short comments.
+const MAX_TEXT: usize = 64 * 1024;
+/// Repair notes kept per report; beyond this they are summarized.
+const MAX_NOTES: usize = 50;
+
+const DMARC_2_NS: &str = "urn:ietf:params:xml:ns:dmarc-2.0";
+const DRAFT_NS_PREFIX: &str = "http://dmarc.org/dmarc-xml/0.1";
+
+/// Why a document is not a usable aggregate report. The text becomes the rejection reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("empty document")]
+    Empty,
+    #[error("not well-formed XML at byte {pos}: {msg}")]
+    Syntax { pos: u64, msg: String },
+    #[error("not a DMARC aggregate report (root element <{0}>)")]
+    NotAggregate(String),
+    #[error("not a DMARC aggregate report (no root element)")]
+    NoRoot,
+    #[error("XML nested deeper than {MAX_DEPTH} elements at byte {0}")]
+    TooDeep(u64),
+    #[error("text of <{name}> at byte {pos} is longer than {MAX_TEXT} bytes")]
+    TextTooLong { name: String, pos: u64 },
+    #[error("truncated XML: document ends at byte {0} before </feedback>")]
+    Truncated(u64),
+    #[error("no <{0}>")]
+    Missing(&'static str),
+    #[error("invalid <{field}> {value:?}: {why}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+/// Parses one aggregate report. `origin` says where the bytes came from; its file or member
+/// name is used as a fallback for an empty `org_name` (`receiver!domain!begin!end` naming).
+pub fn parse(xml: &[u8], origin: &Origin) -> Result<AggregateReport, XmlError> {
+    let xml_sha256 = hex::encode(Sha256::digest(xml));
+    let mut notes = Vec::new();
+    let (text, offset) = decode(xml, &mut notes);
+    if text.trim().is_empty() {
+        return Err(XmlError::Empty);
+    }
+    let raw = read_events(&text, offset, &mut notes)?;
+    let mut report = assemble(raw, origin, notes)?;
+    report.xml_sha256 = xml_sha256;
+    tracing::debug!(
+        origin = %report.origin,
+        report_id = %report.report_id,
+        rows = report.rows.len(),
+        repairs = report.repairs.len(),
+        "parsed aggregate report"
+    );
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Character decoding
+
+/// Turns the bytes into text: UTF-8 (BOM stripped), UTF-16 with or without BOM, and the
+/// windows-1252 family when declared. Undecodable bytes are replaced, never fatal, and noted.
+/// Returns the text and the number of bytes stripped from the front (for error positions).
+fn decode(bytes: &[u8], notes: &mut Vec<String>) -> (String, u64) {
+    if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
+        return (decode_8bit(rest, notes), 3);
+    }
+    let utf16 = if bytes.starts_with(&[0xff, 0xfe]) {
+        Some((true, &bytes[2..]))
+    } else if bytes.starts_with(&[0xfe, 0xff]) {
+        Some((false, &bytes[2..]))
+    } else if bytes.starts_with(b"<\0") {
+        Some((true, bytes))
+    } else if bytes.starts_with(b"\0<") {
+        Some((false, bytes))
+    } else {
+        None
+    };
+    if let Some((little, body)) = utf16 {
+        let units = body.chunks_exact(2).map(|c| {
+            if little {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        let mut bad = 0usize;
+        let text: String = char::decode_utf16(units)
+            .map(|r| {
+                r.unwrap_or_else(|_| {
+                    bad += 1;
+                    char::REPLACEMENT_CHARACTER
+                })
+            })
+            .collect();
+        notes.push("decoded from UTF-16".to_string());
+        if bad > 0 || body.len() % 2 == 1 {
+            notes.push(format!(
+                "replaced {bad} invalid UTF-16 sequence(s) with U+FFFD"
+            ));
+        }
+        let skipped = (bytes.len() - body.len()) as u64;
+        return (text, skipped);
+    }
+    (decode_8bit(bytes, notes), 0)
+}
+
+fn decode_8bit(bytes: &[u8], notes: &mut Vec<String>) -> String {
+    let declared = declared_encoding(bytes);
+    match declared.as_deref() {
+        None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => utf8_lossy(bytes, notes),
+        // WHATWG maps the Latin-1 labels to windows-1252 too: mislabelled Latin-1 is common.
+        Some("windows-1252" | "cp1252" | "iso-8859-1" | "iso8859-1" | "latin1" | "l1") => {
+            bytes.iter().map(|&b| cp1252(b)).collect()
+        }
+        Some(other) => {
+            notes.push(format!(
+                "declared encoding {other:?} is not supported; read as UTF-8"
+            ));
+            utf8_lossy(bytes, notes)
+        }
+    }
+}
+
+fn utf8_lossy(bytes: &[u8], notes: &mut Vec<String>) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(bytes.len());
+    let mut bad = 0usize;
+    let mut first_bad: Option<usize> = None;
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            first_bad.get_or_insert(out.len());
+            bad += 1;
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    notes.push(format!(
+        "invalid UTF-8: {bad} byte sequence(s) replaced with U+FFFD (first near byte {})",
+        first_bad.unwrap_or(0)
+    ));
+    out
+}
+
+/// The `encoding` pseudo-attribute of the XML declaration, lower-cased.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let head = &bytes[start..bytes.len().min(start + 512)];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?;
+    let rest = rest.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    let close = value.find(quote)?;
+    Some(value[..close].trim().to_string())
+}
+
+fn cp1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}',
+        '\u{2021}', '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}',
+        '\u{017D}', '\u{008F}', '\u{0090}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}',
+        '\u{2022}', '\u{2013}', '\u{2014}', '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}',
+        '\u{0153}', '\u{009D}', '\u{017E}', '\u{0178}',
+    ];
+    match b {
+        0x80..=0x9f => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event reading
+
+/// Values as found, before validation.
+#[derive(Debug, Default)]
+struct Raw {
+    version: Option<String>,
+    namespace: Option<String>,
+    bis_elements: bool,
+    wrapper: Option<String>,
+    org_name: Option<String>,
+    email: Option<String>,
+    report_id: Option<String>,
+    begin: Option<String>,
+    end: Option<String>,
+    policy: RawPolicy,
+    rows: Vec<Row>,
+    records_seen: usize,
+}
+
+#[derive(Debug, Default)]
+struct RawPolicy {
+    domain: Option<String>,
+    adkim: Option<String>,
+    aspf: Option<String>,
+    p: Option<String>,
+    sp: Option<String>,
+    np: Option<String>,
+    pct: Option<String>,
+    fo: Option<String>,
+    testing: Option<String>,
+    discovery_method: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct RawRecord {
+    source_ip: Option<String>,
+    count: Option<String>,
+    disposition: Option<String>,
+    dkim: Option<String>,
+    spf: Option<String>,
+    reasons: Vec<(Option<String>, Option<String>)>,
+    header_from: Option<String>,
+    envelope_from: Option<String>,
+    envelope_to: Option<String>,
+    dkim_auth: Vec<RawAuth>,
+    spf_auth: Vec<RawAuth>,
+}
+
+#[derive(Debug, Default)]
+struct RawAuth {
+    domain: Option<String>,
+    selector: Option<String>,
+    scope: Option<String>,
+    result: Option<String>,
+}
+
+fn local_lower(e: &BytesStart<'_>) -> String {
+    e.local_name().as_ref().to_ascii_lowercase()
+}
+
+fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, XmlError> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut raw = Raw::default();
+    // Local names of the open elements.
+    let mut stack: Vec<String> = Vec::new();
+    // Index in `stack` of the `<feedback>` element once found.
+    let mut feedback_at: Option<usize> = None;
+    let mut root: Option<String> = None;
+    let mut record: Option<RawRecord> = None;
+    let mut buf = String::new();
+    let mut overflow = false;
+    let mut closed = false;
+
+    loop {
+        let pos = reader.buffer_position() + offset;
+        let event = match reader.read_event() {
+            Ok(ev) => ev,
+            Err(e) => {
+                // A non-report that is also malformed (an HTML page) is named as a non-report.
+                if feedback_at.is_none()
+                    && let Some(r) = root
+                {
+                    return Err(XmlError::NotAggregate(r));
+                }
+                return Err(XmlError::Syntax {
+                    pos: reader.error_position() + offset,
+                    msg: e.to_string(),
+                });
+            }
+        };
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let name = local_lower(e);
+            if stack.len() >= MAX_DEPTH {
+                return Err(XmlError::TooDeep(pos));
+            }
+            if root.is_none() {
+                root = Some(e.name().as_ref().to_string());
+            }
+            if feedback_at.is_none() && name == "feedback" {
+                feedback_at = Some(stack.len());
+                raw.namespace = namespace_of(e);
+                if !stack.is_empty() {
+                    let outer = root.clone().unwrap_or_default();
+                    notes.push(format!(
+                        "ignored enclosing <{outer}> element around <feedback>"
+                    ));
+                    raw.wrapper = Some(outer);
+                }
+            }
+            stack.push(name);
+            buf.clear();
+            overflow = false;
+            if let Some(fb) = feedback_at {
+                on_start(&stack[fb + 1..], &mut raw, &mut record);
+            }
+            if !empty {
+                continue;
+            }
+        }
+        match event {
+            Event::Text(t) => append(&mut buf, &t.xml10_content(), &mut overflow),
+            Event::CData(t) => append(&mut buf, &t.xml10_content(), &mut overflow),
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => match &*r {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                match resolved {
+                    Some(c) => append(&mut buf, c.encode_utf8(&mut [0; 4]), &mut overflow),
+                    None => {
+                        let literal = format!("&{};", &*r);
+                        note(notes, format!("kept unknown entity {literal} literally"));
+                        append(&mut buf, &literal, &mut overflow);
+                    }
+                }
+            }
+            Event::DocType(_) => note(notes, "ignored DOCTYPE declaration".to_string()),
+            Event::Start(_) | Event::Empty(_) | Event::End(_) => {
+                let Some(name) = stack.last().cloned() else {
+                    // check_end_names rejects unmatched ends; nothing to close.
+                    continue;
+                };
+                if let Some(fb) = feedback_at {
+                    if stack.len() == fb + 1 {
+                        closed = true;
+                        break;
+                    }
+                    let text = std::mem::take(&mut buf);
+                    if overflow {
+                        return Err(XmlError::TextTooLong { name, pos });
+                    }
+                    on_end(&stack[fb + 1..], text, &mut raw, &mut record, notes);
+                }
+                stack.pop();
+                buf.clear();
+                if stack.is_empty() && feedback_at.is_none() {
+                    return Err(XmlError::NotAggregate(root.unwrap_or_default()));
+                }
+            }
+            Event::Eof => break,
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+        }
+    }
+    match (feedback_at, root) {
+        (Some(_), _) if closed => Ok(raw),
+        (Some(_), _) => Err(XmlError::Truncated(reader.buffer_position() + offset)),
+        (None, Some(r)) => Err(XmlError::NotAggregate(r)),
+        (None, None) => Err(XmlError::NoRoot),
+    }
+}
+
+fn namespace_of(e: &BytesStart<'_>) -> Option<String> {
+    e.attributes().flatten().find_map(|a| {
+        let key = a.key.as_ref();
+        (key == "xmlns").then(|| a.value.trim().to_string())
+    })
+}
+
+fn append(buf: &mut String, s: &str, overflow: &mut bool) {
+    if buf.len() + s.len() > MAX_TEXT {
+        *overflow = true;
+    } else {
+        buf.push_str(s);
+    }
+}
+
+fn note(notes: &mut Vec<String>, n: String) {
+    if notes.len() < MAX_NOTES && !notes.contains(&n) {
+        notes.push(n);
+    }
+}
+
+/// Elements that open a new repeated item inside a record.
+fn on_start(path: &[String], raw: &mut Raw, record: &mut Option<RawRecord>) {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    match p.as_slice() {
+        ["record"] => {
+            raw.records_seen += 1;
+            *record = Some(RawRecord::default());
+        }
+        ["record", "auth_results", "dkim"] => {
+            if let Some(r) = record {
+                r.dkim_auth.push(RawAuth::default());
+            }
+        }
+        ["record", "auth_results", "spf"] => {
+            if let Some(r) = record {
+                r.spf_auth.push(RawAuth::default());
+            }
+        }
+        ["record", "row", "policy_evaluated", "reason"] => {
+            if let Some(r) = record {
+                r.reasons.push((None, None));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn on_end(
+    path: &[String],
+    text: String,
+    raw: &mut Raw,
+    record: &mut Option<RawRecord>,
+    notes: &mut Vec<String>,
+) {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    let text = text.trim().to_string();
+    let pol = &mut raw.policy;
+    match p.as_slice() {
+        ["version"] => raw.version = Some(text),
+        ["report_metadata", "org_name"] => raw.org_name = Some(text),
+        ["report_metadata", "email"] => raw.email = Some(text),
+        ["report_metadata", "report_id"] => raw.report_id = Some(text),
+        ["report_metadata", "date_range", "begin"] => raw.begin = Some(text),
+        ["report_metadata", "date_range", "end"] => raw.end = Some(text),
+        ["report_metadata", "generator"] => raw.bis_elements = true,
+        ["policy_published", field] => {
+            let slot = match *field {
+                "domain" => &mut pol.domain,
+                "adkim" => &mut pol.adkim,
+                "aspf" => &mut pol.aspf,
+                "p" => &mut pol.p,
+                "sp" => &mut pol.sp,
+                "np" => &mut pol.np,
+                "pct" => &mut pol.pct,
+                "fo" => &mut pol.fo,
+                "testing" => &mut pol.testing,
+                "discovery_method" => &mut pol.discovery_method,
+                _ => return,
+            };
+            if matches!(*field, "np" | "testing" | "discovery_method") {
+                raw.bis_elements = true;
+            }
+            *slot = Some(text);
+        }
+        ["record"] => {
+            let n = raw.records_seen;
+            if let Some(r) = record.take() {
+                match finish_record(r, notes) {
+                    Ok(row) => raw.rows.push(row),
+                    Err(why) => note(notes, format!("record {n} skipped: {why}")),
+                }
+            }
+        }
+        ["record", rest @ ..] => {
+            if let Some(r) = record {
+                record_field(rest, text, r);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn record_field(p: &[&str], text: String, r: &mut RawRecord) {
+    match p {
+        ["row", "source_ip"] => r.source_ip = Some(text),
+        ["row", "count"] => r.count = Some(text),
+        ["row", "policy_evaluated", "disposition"] => r.disposition = Some(text),
+        ["row", "policy_evaluated", "dkim"] => r.dkim = Some(text),
+        ["row", "policy_evaluated", "spf"] => r.spf = Some(text),
+        ["row", "policy_evaluated", "reason", "type"] => {
+            if let Some(last) = r.reasons.last_mut() {
+                last.0 = Some(text);
+            }
+        }
+        ["row", "policy_evaluated", "reason", "comment"] => {
+            if let Some(last) = r.reasons.last_mut() {
+                last.1 = Some(text);
+            }
+        }
+        ["identifiers", "header_from"] => r.header_from = Some(text),
+        ["identifiers", "envelope_from"] => r.envelope_from = Some(text),
+        ["identifiers", "envelope_to"] => r.envelope_to = Some(text),
+        ["auth_results", kind @ ("dkim" | "spf"), field] => {
+            let list = if *kind == "dkim" {
+                &mut r.dkim_auth
+            } else {
+                &mut r.spf_auth
+            };
+            let Some(auth) = list.last_mut() else {
+                return;
+            };
+            match *field {
+                "domain" => auth.domain = Some(text),
+                "selector" => auth.selector = Some(text),
+                "scope" => auth.scope = Some(text),
+                "result" => auth.result = Some(text),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation and normalization
+
+fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
+    let ip_text = r.source_ip.unwrap_or_default();
+    if ip_text.is_empty() {
+        return Err("no <source_ip>".to_string());
+    }
+    let source_ip = parse_ip(&ip_text)
+        .ok_or_else(|| format!("<source_ip> {:?} is not an IP address", clip(&ip_text)))?;
+    let count_text = r.count.unwrap_or_default();
+    if count_text.is_empty() {
+        return Err("no <count>".to_string());
+    }
+    let count = parse_u64(&count_text, notes)
+        .ok_or_else(|| format!("<count> {:?} is not a whole number", clip(&count_text)))?;
+    let disposition = match r.disposition.as_deref().map(str::to_ascii_lowercase) {
+        Some(d) if !d.is_empty() => d,
+        _ => {
+            note(
+                notes,
+                "record without <disposition> read as none".to_string(),
+            );
+            "none".to_string()
+        }
+    };
+    let header_from = domain(r.header_from.as_deref().unwrap_or(""));
+    if header_from.is_empty() {
+        note(notes, "record without <header_from>".to_string());
+    }
+    let reasons = r
+        .reasons
+        .into_iter()
+        .filter_map(|(kind, comment)| {
+            let kind = kind.unwrap_or_default().to_ascii_lowercase();
+            let comment = comment.filter(|c| !c.is_empty());
+            (!kind.is_empty() || comment.is_some()).then(|| OverrideReason {
+                kind: if kind.is_empty() {
+                    "other".to_string()
+                } else {
+                    kind
+                },
+                comment,
+            })
+        })
+        .collect();
+    let dkim = r
+        .dkim_auth
+        .into_iter()
+        .map(|a| DkimAuth {
+            domain: domain(a.domain.as_deref().unwrap_or("")),
+            selector: a.selector.filter(|s| !s.is_empty()),
+            result: AuthResult::parse(a.result.as_deref().unwrap_or("")),
+        })
+        .collect();
+    let spf = r
+        .spf_auth
+        .into_iter()
+        .map(|a| SpfAuth {
+            domain: domain(a.domain.as_deref().unwrap_or("")),
+            scope: a
+                .scope
+                .map(|s| s.to_ascii_lowercase())
+                .filter(|s| !s.is_empty()),
+            result: AuthResult::parse(a.result.as_deref().unwrap_or("")),
+        })
+        .collect();
+    Ok(Row {
+        source_ip,
+        count,
+        disposition,
+        dkim_evaluated: AuthResult::parse(r.dkim.as_deref().unwrap_or("")),
+        spf_evaluated: AuthResult::parse(r.spf.as_deref().unwrap_or("")),
+        reasons,
+        header_from,
+        envelope_from: Some(domain(r.envelope_from.as_deref().unwrap_or("")))
+            .filter(|s| !s.is_empty()),
+        envelope_to: Some(domain(r.envelope_to.as_deref().unwrap_or(""))).filter(|s| !s.is_empty()),
+        dkim,
+        spf,
+    })
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    s.parse().ok()
+}
+
+/// Whole numbers, tolerating surrounding spaces, a leading `+` and an integral `.0`.
+fn parse_u64(s: &str, notes: &mut Vec<String>) -> Option<u64> {
+    let t = s.trim().trim_start_matches('+');
+    if let Ok(n) = t.parse::<u64>() {
+        return Some(n);
+    }
+    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Ok(n) = compact.parse::<u64>() {
+        note(notes, format!("removed spaces inside number {:?}", clip(s)));
+        return Some(n);
+    }
+    let f: f64 = t.parse().ok()?;
+    if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 {
+        note(
+            notes,
+            format!("read decimal {:?} as a whole number", clip(s)),
+        );
+        // In range and integral by the checks above.
+        Some(f as u64)
+    } else {
+        None
+    }
+}
+
+/// Lower-cased, trimmed, without a trailing root dot.
+fn domain(s: &str) -> String {
+    let t = s.trim().trim_end_matches('.');
+    t.to_ascii_lowercase()
+}
+
+/// Report ids are compared and printed: strip whitespace, control characters and the angle
+/// brackets some reporters copy from Message-IDs.
+fn clean_id(s: &str) -> String {
+    let t = s.trim();
+    let t = t
+        .strip_prefix('<')
+        .and_then(|x| x.strip_suffix('>'))
+        .unwrap_or(t);
+    t.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn clip(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn timestamp(
+    field: &'static str,
+    value: Option<String>,
+    notes: &mut Vec<String>,
+) -> Result<DateTime<Utc>, XmlError> {
+    let text = value
+        .filter(|v| !v.is_empty())
+        .ok_or(XmlError::Missing(field))?;
+    let invalid = |why: &str| XmlError::Invalid {
+        field,
+        value: clip(&text),
+        why: why.to_string(),
+    };
+    let secs = parse_u64(&text, notes).ok_or_else(|| invalid("not a Unix timestamp"))?;
+    let secs = i64::try_from(secs).map_err(|_| invalid("out of range"))?;
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| invalid("out of range"))
+}
+
+/// `receiver!policy-domain!begin!end[!id]` — the file naming RFC 7489 §7.2.1.1 recommends.
+fn receiver_from_name(origin: &Origin) -> Option<String> {
+    let last = match &origin.member {
+        Some(m) => m.rsplit(" > ").next().unwrap_or(m),
+        None => origin.file.as_str(),
+    };
+    let last = last.strip_prefix("zip:").unwrap_or(last);
+    let base = last.rsplit(['/', '\\']).next().unwrap_or(last);
+    let mut parts = base.split('!');
+    let receiver = domain(parts.next()?);
+    let has_more = parts.next().is_some();
+    (has_more && receiver.contains('.') && !receiver.contains(' ')).then_some(receiver)
+}
+
+fn email_domain(email: &str) -> Option<String> {
+    let e = email.trim().trim_start_matches("mailto:");
+    let (_, d) = e.rsplit_once('@')?;
+    let d = domain(d.trim_end_matches('>'));
+    (!d.is_empty() && !d.contains(char::is_whitespace)).then_some(d)
+}
+
+fn alignment(field: &str, v: Option<String>, notes: &mut Vec<String>) -> Option<Alignment> {
+    let v = v?.to_ascii_lowercase();
+    match v.as_str() {
+        "" => None,
+        "r" | "relaxed" => Some(Alignment::Relaxed),
+        "s" | "strict" => Some(Alignment::Strict),
+        other => {
+            note(
+                notes,
+                format!("ignored unknown <{field}> value {:?}", clip(other)),
+            );
+            None
+        }
+    }
+}
+
+fn lower_opt(v: Option<String>) -> Option<String> {
+    v.map(|s| s.to_ascii_lowercase()).filter(|s| !s.is_empty())
+}
+
+fn assemble(
+    raw: Raw,
+    origin: &Origin,
+    mut notes: Vec<String>,
+) -> Result<AggregateReport, XmlError> {
+    let report_id = clean_id(raw.report_id.as_deref().unwrap_or(""));
+    if report_id.is_empty() {
+        return Err(XmlError::Missing("report_metadata>/<report_id"));
+    }
+    if raw.report_id.as_deref().is_some_and(|r| r != report_id) {
+        note(&mut notes, "cleaned the report id".to_string());
+    }
+    let mut begin = timestamp(
+        "report_metadata>/<date_range>/<begin",
+        raw.begin,
+        &mut notes,
+    )?;
+    let mut end = timestamp("report_metadata>/<date_range>/<end", raw.end, &mut notes)?;
+    if end < begin {
+        std::mem::swap(&mut begin, &mut end);
+        note(
+            &mut notes,
+            "date range was reversed; swapped begin and end".to_string(),
+        );
+    }
+    let email = raw
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_string);
+    let org_name = match raw.org_name.as_deref().map(str::trim) {
+        Some(o) if !o.is_empty() => o.chars().filter(|c| !c.is_control()).collect(),
+        _ => {
+            let fallback = email
+                .as_deref()
+                .and_then(email_domain)
+                .map(|d| (d, "the email domain"))
+                .or_else(|| receiver_from_name(origin).map(|d| (d, "the file name")));
+            match fallback {
+                Some((name, from)) => {
+                    note(
+                        &mut notes,
+                        format!("empty <org_name>; took {name:?} from {from}"),
+                    );
+                    name
+                }
+                None => {
+                    note(&mut notes, "empty <org_name> and no fallback".to_string());
+                    "(unknown)".to_string()
+                }
+            }
+        }
+    };
+    let p = raw.policy;
+    let mut policy_domain = domain(p.domain.as_deref().unwrap_or(""));
+    if policy_domain.is_empty() {
+        match raw.rows.iter().find(|r| !r.header_from.is_empty()) {
+            Some(r) => {
+                policy_domain = r.header_from.clone();
+                note(
+                    &mut notes,
+                    format!(
+                        "no <policy_published>/<domain>; took {policy_domain:?} from the first record"
+                    ),
+                );
+            }
+            None => return Err(XmlError::Missing("policy_published>/<domain")),
+        }
+    }
+    let pct = match p.pct.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(t) => match parse_u64(t, &mut notes).and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => {
+                note(&mut notes, format!("ignored invalid <pct> {:?}", clip(t)));
+                None
+            }
+        },
+    };
+    let policy = PolicyPublished {
+        domain: policy_domain,
+        adkim: alignment("adkim", p.adkim, &mut notes),
+        aspf: alignment("aspf", p.aspf, &mut notes),
+        p: lower_opt(p.p),
+        sp: lower_opt(p.sp),
+        np: lower_opt(p.np),
+        pct,
+        fo: p.fo.filter(|s| !s.is_empty()),
+        testing: lower_opt(p.testing),
+        discovery_method: lower_opt(p.discovery_method),
+    };
+    let namespace = raw.namespace.unwrap_or_default();
+    let version = raw.version.unwrap_or_default();
+    let schema = if namespace == DMARC_2_NS || version.starts_with('2') || raw.bis_elements {
+        "2.0"
+    } else if namespace.starts_with(DRAFT_NS_PREFIX) {
+        "draft"
+    } else {
+        "1.0"
+    };
+    if raw.records_seen > 0 && raw.rows.is_empty() {
+        note(&mut notes, "every record was unusable".to_string());
+    }
+    if notes.len() >= MAX_NOTES {
+        notes.truncate(MAX_NOTES);
+        notes.push("further repairs not listed".to_string());
+    }
+    Ok(AggregateReport {
+        origin: origin.clone(),
+        schema: schema.to_string(),
+        org_name,
+        email,
+        report_id,
+        begin,
+        end,
+        policy,
+        rows: raw.rows,
+        repairs: notes,
+        xml_sha256: String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(name: &str) -> Origin {
+        Origin {
+            file: name.to_string(),
+            member: None,
+        }
+    }
+
+    fn report(body: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feedback>\
+             <report_metadata><org_name>Example Org</org_name><email>dmarc@example.org</email>\
+             <report_id> id-1 </report_id><date_range><begin>1700000000</begin>\
+             <end>1700086399</end></date_range></report_metadata>\
+             <policy_published><domain>Example.COM</domain><adkim>r</adkim><p>none</p>\
+             </policy_published>{body}</feedback>"
+        )
+    }
+
+    const RECORD: &str = "<record><row><source_ip>192.0.2.1</source_ip><count>3</count>\
+        <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf>\
+        </policy_evaluated></row><identifiers><header_from>example.com</header_from>\
+        </identifiers><auth_results><dkim><domain>example.com</domain><selector>s1</selector>\
+        <result>pass</result></dkim><spf><domain>bounce.example.com</domain>\
+        <result>softfail</result></spf></auth_results></record>";
+
+    #[test]
+    fn parses_a_plain_report() {
+        let xml = report(RECORD);
+        let r = parse(xml.as_bytes(), &origin("a.xml")).unwrap();
+        assert_eq!(r.org_name, "Example Org");
+        assert_eq!(r.report_id, "id-1");
+        assert_eq!(r.begin.timestamp(), 1_700_000_000);
+        assert_eq!(r.end.timestamp(), 1_700_086_399);
+        assert_eq!(r.policy.domain, "example.com");
+        assert_eq!(r.policy.adkim, Some(Alignment::Relaxed));
+        assert_eq!(r.schema, "1.0");
+        assert_eq!(r.rows.len(), 1);
+        let row = &r.rows[0];
+        assert_eq!(row.source_ip.to_string(), "192.0.2.1");
+        assert_eq!(row.count, 3);
+        assert!(row.reporter_dmarc_pass());
+        assert_eq!(row.dkim[0].selector.as_deref(), Some("s1"));
+        assert_eq!(row.spf[0].result, AuthResult::Softfail);
+        assert_eq!(r.xml_sha256, hex::encode(Sha256::digest(xml.as_bytes())));
+        assert!(r.repairs.is_empty(), "{:?}", r.repairs);
+    }
+
+    #[test]
+    fn namespace_prefixes_and_rfc9990() {
+        let xml = "<d:feedback xmlns:d=\"urn:ietf:params:xml:ns:dmarc-2.0\">\
+            <d:version>1.0</d:version><d:report_metadata><d:org_name>R</d:org_name>\
+            <d:report_id>x</d:report_id><d:date_range><d:begin>1</d:begin><d:end>2</d:end>\
+            </d:date_range><d:generator>gen</d:generator></d:report_metadata>\
+            <d:policy_published><d:domain>ex.test</d:domain><d:np>reject</d:np>\
+            <d:testing>n</d:testing><d:discovery_method>treewalk</d:discovery_method>\
+            </d:policy_published><d:record><d:row><d:source_ip>2001:db8::1</d:source_ip>\
+            <d:count>7</d:count><d:policy_evaluated><d:disposition>pass</d:disposition>\
+            <d:dkim>Pass</d:dkim><d:spf>hardfail</d:spf></d:policy_evaluated></d:row>\
+            <d:identifiers><d:header_from>ex.test</d:header_from></d:identifiers>\
+            <d:auth_results><d:spf><d:domain>ex.test</d:domain><d:result>fail</d:result>\
+            <d:human_result>x</d:human_result></d:spf></d:auth_results></d:record>\
+            <d:extensions><x:y xmlns:x=\"urn:x\">z</x:y></d:extensions></d:feedback>";
+        let r = parse(xml.as_bytes(), &origin("b.xml")).unwrap();
+        assert_eq!(r.schema, "2.0");
+        assert_eq!(r.policy.np.as_deref(), Some("reject"));
+        assert_eq!(r.policy.discovery_method.as_deref(), Some("treewalk"));
+        assert_eq!(r.rows[0].count, 7);
+        assert_eq!(r.rows[0].disposition, "pass");
+        assert_eq!(r.rows[0].dkim_evaluated, AuthResult::Pass);
+        assert_eq!(r.rows[0].spf_evaluated, AuthResult::Fail);
+    }
+
+    #[test]
+    fn bom_spaces_in_numbers_and_empty_elements() {
+        let body = "<record><row><source_ip> 192.0.2.9 </source_ip><count> 2 </count>\
+            <policy_evaluated><disposition>None</disposition><dkim/><spf>PASS</spf>\
+            </policy_evaluated></row><identifiers><header_from>A.Example.</header_from>\
+            <envelope_from/></identifiers><auth_results/><unknown_thing>q</unknown_thing>\
+            </record>";
+        let xml = report(body).replace("1700000000", "1700000000 ");
+        let mut bytes = b"\xef\xbb\xbf\n  ".to_vec();
+        bytes.extend_from_slice(xml.as_bytes());
+        let r = parse(&bytes, &origin("c.xml")).unwrap();
+        let row = &r.rows[0];
+        assert_eq!(row.count, 2);
+        assert_eq!(row.disposition, "none");
+        assert_eq!(row.dkim_evaluated, AuthResult::None);
+        assert_eq!(row.spf_evaluated, AuthResult::Pass);
+        assert_eq!(row.header_from, "a.example");
+        assert_eq!(row.envelope_from, None);
+        assert!(row.dkim.is_empty() && row.spf.is_empty());
+        assert_eq!(r.begin.timestamp(), 1_700_000_000);
+    }
+
+    #[test]
+    fn bad_record_is_skipped_others_survive() {
+        let bad = RECORD.replace("192.0.2.1", "not-an-ip");
+        let bad_count = RECORD.replace("<count>3</count>", "<count>three</count>");
+        let xml = report(&format!("{RECORD}{bad}{RECORD}{bad_count}"));
+        let r = parse(xml.as_bytes(), &origin("d.xml")).unwrap();
+        assert_eq!(r.rows.len(), 2);
+        assert_eq!(r.messages(), 6);
+        assert!(
+            r.repairs
+                .iter()
+                .any(|n| n.starts_with("record 2 skipped") && n.contains("not-an-ip")),
+            "{:?}",
+            r.repairs
+        );
+        assert!(r.repairs.iter().any(|n| n.starts_with("record 4 skipped")));
+    }
+
+    #[test]
+    fn invalid_utf8_and_windows_1252() {
+        let xml = report(RECORD).replace("Example Org", "Caf\u{e9}");
+        let bytes = xml.replace("Caf\u{e9}", "Caf\u{1}").into_bytes();
+        let bytes: Vec<u8> = bytes
+            .iter()
+            .map(|&b| if b == 1 { 0xe9 } else { b })
+            .collect();
+        let r = parse(&bytes, &origin("e.xml")).unwrap();
+        assert_eq!(r.org_name, "Caf\u{fffd}");
+        assert!(r.repairs.iter().any(|n| n.contains("invalid UTF-8")));
+
+        let declared: Vec<u8> = String::from_utf8_lossy(&bytes)
+            .replace("UTF-8", "windows-1252")
+            .replace('\u{fffd}', "\u{1}")
+            .bytes()
+            .map(|b| if b == 1 { 0x92 } else { b })
+            .collect();
+        let r = parse(&declared, &origin("e.xml")).unwrap();
+        assert_eq!(r.org_name, "Caf\u{2019}");
+        assert!(r.repairs.is_empty(), "{:?}", r.repairs);
+    }
+
+    #[test]
+    fn utf16_with_bom() {
+        let xml = report(RECORD).replace(" encoding=\"UTF-8\"", "");
+        let mut bytes = vec![0xff, 0xfe];
+        for u in xml.encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let r = parse(&bytes, &origin("f.xml")).unwrap();
+        assert_eq!(r.rows.len(), 1);
+    }
+
+    #[test]
+    fn org_name_fallbacks() {
+        let xml = report(RECORD).replace("Example Org", "");
+        let r = parse(xml.as_bytes(), &origin("x.xml")).unwrap();
+        assert_eq!(r.org_name, "example.org");
+        let xml = xml.replace("<email>dmarc@example.org</email>", "");
+        let o = Origin {
+            file: "mail.eml".to_string(),
+            member: Some(
+                "mime:part 2 (application/zip) > zip:Google.com!example.com!1!2.xml".to_string(),
+            ),
+        };
+        let r = parse(xml.as_bytes(), &o).unwrap();
+        assert_eq!(r.org_name, "google.com");
+    }
+
+    #[test]
+    fn errors_name_the_cause() {
+        let err = |s: &str| {
+            parse(s.as_bytes(), &origin("z.xml"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(err(""), "empty document");
+        assert_eq!(
+            err("<html><body>hi</body></html>"),
+            "not a DMARC aggregate report (root element <html>)"
+        );
+        assert!(err("<feedback><a></b></feedback>").starts_with("not well-formed XML at byte 13"));
+        assert_eq!(
+            err(&report(RECORD).replace("<report_id> id-1 </report_id>", "<report_id/>")),
+            "no <report_metadata>/<report_id>"
+        );
+        assert!(err(&report(RECORD)[..300]).contains("truncated"));
+        assert!(err(&report(RECORD).replace("1700086399", "soon")).contains("date_range>/<end"));
+        let deep = format!("<feedback>{}", "<x>".repeat(100));
+        assert!(err(&deep).contains("nested deeper"));
+        let long = report(RECORD).replace("id-1", &"a".repeat(MAX_TEXT + 1));
+        assert!(err(&long).contains("longer than"));
+        // Garbage never panics.
+        for junk in [
+            &b"\x00\x00<"[..],
+            b"<",
+            b"<?xml",
+            b"<feedback",
+            b"\xff\xfe<\x00",
+        ] {
+            assert!(parse(junk, &origin("j")).is_err());
+        }
+    }
+
+    #[test]
+    fn no_entity_expansion() {
+        let xml = "<!DOCTYPE feedback [<!ENTITY x \"EXPANDED\">]>".to_string()
+            + &report(RECORD).replace("Example Org", "A &amp; B &x; &#67;");
+        let xml = xml.replacen("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", "", 1);
+        let r = parse(xml.as_bytes(), &origin("g.xml")).unwrap();
+        assert_eq!(r.org_name, "A & B &x; C");
+        assert!(r.repairs.iter().any(|n| n.contains("&x;")));
+    }
+
+    #[test]
+    fn stray_wrapper_is_repaired() {
+        let xml = report(RECORD).replacen(
+            "\n<feedback>",
+            " <xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n<feedback>",
+            1,
+        );
+        let r = parse(xml.as_bytes(), &origin("h.xml")).unwrap();
+        assert_eq!(r.rows.len(), 1);
+        assert!(r.repairs[0].contains("<xs:schema>"), "{:?}", r.repairs);
+    }
+}

@@ -1,1 +1,520 @@
-//! Snapshot diff (month N-1 to N).
+//! What changed between two snapshots, and what each change means for the organization's
+//! protection. The CHG-* checks and `mailproof diff` both read this.
+
+use super::{Rtype, Snapshot, starts_with_tag};
+use crate::evidence::Change;
+use crate::inventory::Inventory;
+use crate::records::{dkim, dmarc, spf, spf_walk};
+use std::collections::BTreeSet;
+
+/// Changes for every domain present in `new` (domains only in `old` are reported as removed
+/// from scope).
+pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
+    let mut out = Vec::new();
+    for d in &new.domains {
+        if old.domain(&d.name).is_none() {
+            out.push(change(
+                &d.name,
+                "scope",
+                &d.name,
+                None,
+                Some("in scope".into()),
+                "added",
+                "domain added to the assessment scope",
+            ));
+            continue;
+        }
+        spf_changes(&d.name, old, new, inv, &mut out);
+        dmarc_changes(&d.name, old, new, &mut out);
+        dkim_changes(&d.name, old, new, inv, &mut out);
+        simple_txt(
+            &d.name,
+            &format!("_mta-sts.{}", d.name),
+            "v=STSv1",
+            "mta-sts",
+            old,
+            new,
+            &mut out,
+        );
+        simple_txt(
+            &d.name,
+            &format!("_smtp._tls.{}", d.name),
+            "v=TLSRPTv1",
+            "tls-rpt",
+            old,
+            new,
+            &mut out,
+        );
+        simple_txt(
+            &d.name,
+            &format!("default._bimi.{}", d.name),
+            "v=BIMI1",
+            "bimi",
+            old,
+            new,
+            &mut out,
+        );
+        mx_changes(&d.name, old, new, &mut out);
+    }
+    for d in &old.domains {
+        if new.domain(&d.name).is_none() {
+            out.push(change(
+                &d.name,
+                "scope",
+                &d.name,
+                Some("in scope".into()),
+                None,
+                "removed",
+                "domain no longer in the assessment scope",
+            ));
+        }
+    }
+    out
+}
+
+fn change(
+    domain: &str,
+    area: &str,
+    name: &str,
+    before: Option<String>,
+    after: Option<String>,
+    direction: &str,
+    meaning: &str,
+) -> Change {
+    Change {
+        domain: domain.into(),
+        area: area.into(),
+        name: name.into(),
+        before,
+        after,
+        direction: direction.into(),
+        meaning: meaning.into(),
+    }
+}
+
+/// Record text when the lookup answered; `Err(())` when the lookup failed or was not asked,
+/// so a DNS failure is never mistaken for a removal.
+fn txt(snap: &Snapshot, name: &str, prefix: &str) -> Result<Option<String>, ()> {
+    match snap.get(name, Rtype::Txt) {
+        Some(l) if l.outcome.is_failure() => Err(()),
+        Some(l) => Ok(l
+            .answers
+            .iter()
+            .find(|a| starts_with_tag(a, prefix))
+            .cloned()),
+        None => Err(()),
+    }
+}
+
+fn all_rank(all: Option<&str>) -> u8 {
+    match all {
+        Some("-all") => 3,
+        Some("~all") => 2,
+        Some("?all") => 1,
+        _ => 0,
+    }
+}
+
+fn spf_changes(
+    domain: &str,
+    old: &Snapshot,
+    new: &Snapshot,
+    inv: &Inventory,
+    out: &mut Vec<Change>,
+) {
+    let (Ok(a), Ok(b)) = (txt(old, domain, "v=spf1"), txt(new, domain, "v=spf1")) else {
+        return;
+    };
+    match (&a, &b) {
+        (Some(_), None) => {
+            out.push(change(
+                domain,
+                "spf",
+                domain,
+                a.clone(),
+                None,
+                "removed",
+                "SPF record removed: receivers now get SPF result none for this domain",
+            ));
+            return;
+        }
+        (None, Some(_)) => {
+            out.push(change(
+                domain,
+                "spf",
+                domain,
+                None,
+                b.clone(),
+                "added",
+                "SPF record published",
+            ));
+            return;
+        }
+        (None, None) => return,
+        _ => {}
+    }
+    if a == b {
+        // The record is the same, but an include's content may have changed the count.
+        let (wa, wb) = (spf_walk::walk(domain, old), spf_walk::walk(domain, new));
+        if wa.lookups <= 10 && wb.lookups > 10 {
+            out.push(change(domain, "spf", domain, Some(format!("{} lookups", wa.lookups)), Some(format!("{} lookups", wb.lookups)), "weakened",
+                "an included record grew: the SPF lookup count crossed the limit of 10, so SPF now returns permerror"));
+        }
+        return;
+    }
+    let (wa, wb) = (spf_walk::walk(domain, old), spf_walk::walk(domain, new));
+    let mut meanings = Vec::new();
+    let mut direction = "changed";
+    if wa.lookups <= 10 && wb.lookups > 10 {
+        meanings.push(format!(
+            "DNS lookups went from {} to {}, over the limit of 10: SPF now returns permerror",
+            wa.lookups, wb.lookups
+        ));
+        direction = "weakened";
+    } else if wa.lookups > 10 && wb.lookups <= 10 {
+        meanings.push(format!(
+            "DNS lookups went from {} to {}, back within the limit",
+            wa.lookups, wb.lookups
+        ));
+        direction = "strengthened";
+    } else if wa.lookups != wb.lookups {
+        meanings.push(format!("DNS lookups {} → {}", wa.lookups, wb.lookups));
+    }
+    let (ra, rb) = (all_rank(wa.all.as_deref()), all_rank(wb.all.as_deref()));
+    if rb < ra {
+        meanings.push(format!(
+            "qualifier weakened from {} to {}",
+            wa.all.as_deref().unwrap_or("(none)"),
+            wb.all.as_deref().unwrap_or("(none)")
+        ));
+        direction = "weakened";
+    } else if rb > ra {
+        meanings.push(format!(
+            "qualifier strengthened from {} to {}",
+            wa.all.as_deref().unwrap_or("(none)"),
+            wb.all.as_deref().unwrap_or("(none)")
+        ));
+        if direction == "changed" {
+            direction = "strengthened";
+        }
+    }
+    let inc_a: BTreeSet<String> = a
+        .as_deref()
+        .map(spf::parse)
+        .map(|r| r.includes().into_iter().map(str::to_string).collect())
+        .unwrap_or_default();
+    let inc_b: BTreeSet<String> = b
+        .as_deref()
+        .map(spf::parse)
+        .map(|r| r.includes().into_iter().map(str::to_string).collect())
+        .unwrap_or_default();
+    for added in inc_b.difference(&inc_a) {
+        let known = inv
+            .vendors
+            .iter()
+            .any(|v| v.spf_includes.iter().any(|i| i == added));
+        let note = if inv.vendors.is_empty() {
+            String::new()
+        } else if known {
+            " (matches an inventory vendor)".to_string()
+        } else {
+            " — no inventory vendor lists this include".to_string()
+        };
+        out.push(change(
+            domain,
+            "spf",
+            &format!("include:{added}"),
+            None,
+            Some(added.clone()),
+            "added",
+            &format!("new SPF include authorizes another sender{note}"),
+        ));
+    }
+    for removed in inc_a.difference(&inc_b) {
+        out.push(change(
+            domain,
+            "spf",
+            &format!("include:{removed}"),
+            Some(removed.clone()),
+            None,
+            "removed",
+            "SPF include removed: that sender is no longer authorized",
+        ));
+    }
+    if meanings.is_empty() {
+        meanings.push("record text changed".into());
+    }
+    out.push(change(
+        domain,
+        "spf",
+        domain,
+        a,
+        b,
+        direction,
+        &meanings.join("; "),
+    ));
+}
+
+fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change>) {
+    let (da, db) = (dmarc::discover(domain, old), dmarc::discover(domain, new));
+    use dmarc::DiscoveryStatus as S;
+    if da.status == S::Incomplete || db.status == S::Incomplete {
+        return;
+    }
+    let loc = db
+        .location
+        .clone()
+        .or(da.location.clone())
+        .unwrap_or_else(|| format!("_dmarc.{domain}"));
+    match (&da.parsed, &db.parsed) {
+        (Some(_), None) => {
+            out.push(change(
+                domain,
+                "dmarc",
+                &loc,
+                da.record.clone(),
+                None,
+                "removed",
+                "DMARC record removed: receivers no longer apply any policy",
+            ));
+        }
+        (None, Some(_)) => out.push(change(
+            domain,
+            "dmarc",
+            &loc,
+            None,
+            db.record.clone(),
+            "strengthened",
+            "DMARC record published",
+        )),
+        (Some(ra), Some(rb)) if da.record != db.record => {
+            let mut weaker = Vec::new();
+            let mut stronger = Vec::new();
+            let mut cmp = |what: &str, x: dmarc::Policy, y: dmarc::Policy| {
+                if y < x {
+                    weaker.push(format!(
+                        "{what} lowered from {} to {}",
+                        x.as_str(),
+                        y.as_str()
+                    ));
+                } else if y > x {
+                    stronger.push(format!(
+                        "{what} raised from {} to {}",
+                        x.as_str(),
+                        y.as_str()
+                    ));
+                }
+            };
+            cmp("p", ra.p(), rb.p());
+            cmp("sp", ra.sp(), rb.sp());
+            cmp("np", ra.np(), rb.np());
+            if rb.pct() < ra.pct() {
+                weaker.push(format!("pct lowered from {} to {}", ra.pct(), rb.pct()));
+            } else if rb.pct() > ra.pct() {
+                stronger.push(format!("pct raised from {} to {}", ra.pct(), rb.pct()));
+            }
+            if rb.testing() && !ra.testing() {
+                weaker.push("t=y (test mode) added".into());
+            } else if ra.testing() && !rb.testing() {
+                stronger.push("t=y (test mode) removed".into());
+            }
+            if !ra.rua.is_empty() && rb.rua.is_empty() {
+                weaker.push("rua removed: aggregate reports stop".into());
+            } else if ra.rua.is_empty() && !rb.rua.is_empty() {
+                stronger.push("rua added".into());
+            }
+            let (direction, mut meaning) = if !weaker.is_empty() {
+                ("weakened", weaker.join("; "))
+            } else if !stronger.is_empty() {
+                ("strengthened", stronger.join("; "))
+            } else {
+                (
+                    "changed",
+                    "record text changed without changing the policy".to_string(),
+                )
+            };
+            if !weaker.is_empty() && !stronger.is_empty() {
+                meaning.push_str(&format!("; also {}", stronger.join("; ")));
+            }
+            out.push(change(
+                domain,
+                "dmarc",
+                &loc,
+                da.record.clone(),
+                db.record.clone(),
+                direction,
+                &meaning,
+            ));
+        }
+        _ => {}
+    }
+}
+
+fn key_of(snap: &Snapshot, name: &str) -> Result<Option<(String, dkim::DkimKey)>, ()> {
+    let Some(l) = snap.get(name, Rtype::Txt) else {
+        return Err(());
+    };
+    if l.outcome.is_failure() {
+        return Err(());
+    }
+    Ok(l.answers
+        .iter()
+        .find(|a| starts_with_tag(a, "v=DKIM1") || a.contains("p="))
+        .map(|t| (t.clone(), dkim::parse(t))))
+}
+
+fn dkim_changes(
+    domain: &str,
+    old: &Snapshot,
+    new: &Snapshot,
+    inv: &Inventory,
+    out: &mut Vec<Change>,
+) {
+    let sels = |s: &Snapshot| -> BTreeSet<String> {
+        s.domain(domain)
+            .map(|d| d.selectors.iter().map(|x| x.selector.clone()).collect())
+            .unwrap_or_default()
+    };
+    let all: BTreeSet<String> = sels(old).union(&sels(new)).cloned().collect();
+    for sel in all {
+        let name = format!("{sel}._domainkey.{domain}");
+        let (Ok(a), Ok(b)) = (key_of(old, &name), key_of(new, &name)) else {
+            continue;
+        };
+        match (a, b) {
+            (Some((ta, _)), None) => out.push(change(
+                domain,
+                "dkim",
+                &name,
+                Some(ta),
+                None,
+                "removed",
+                "DKIM key removed: mail still signed with this selector fails DKIM",
+            )),
+            (None, Some((tb, _))) => {
+                let known = inv.vendors.is_empty()
+                    || inv
+                        .vendors
+                        .iter()
+                        .any(|v| v.dkim_selectors.iter().any(|s| s == &sel));
+                let note = if known {
+                    "new DKIM selector published"
+                } else {
+                    "new DKIM selector published; no inventory vendor lists it"
+                };
+                out.push(change(domain, "dkim", &name, None, Some(tb), "added", note));
+            }
+            (Some((ta, ka)), Some((tb, kb))) => {
+                if ka.fingerprint != kb.fingerprint {
+                    let mut meaning = "key rotated (public key changed)".to_string();
+                    if let (Some(x), Some(y)) = (ka.bits, kb.bits) {
+                        if x != y {
+                            meaning.push_str(&format!("; key size {x} → {y} bits"));
+                        }
+                    }
+                    out.push(change(
+                        domain,
+                        "dkim",
+                        &name,
+                        Some(ta),
+                        Some(tb),
+                        "rotated",
+                        &meaning,
+                    ));
+                } else if ta != tb {
+                    out.push(change(
+                        domain,
+                        "dkim",
+                        &name,
+                        Some(ta),
+                        Some(tb),
+                        "changed",
+                        "key record flags changed; the key itself is unchanged",
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+fn simple_txt(
+    domain: &str,
+    name: &str,
+    prefix: &str,
+    area: &str,
+    old: &Snapshot,
+    new: &Snapshot,
+    out: &mut Vec<Change>,
+) {
+    let (Ok(a), Ok(b)) = (txt(old, name, prefix), txt(new, name, prefix)) else {
+        return;
+    };
+    match (&a, &b) {
+        (Some(_), None) => out.push(change(
+            domain,
+            area,
+            name,
+            a.clone(),
+            None,
+            "removed",
+            &format!("{area} record removed"),
+        )),
+        (None, Some(_)) => out.push(change(
+            domain,
+            area,
+            name,
+            None,
+            b.clone(),
+            "added",
+            &format!("{area} record published"),
+        )),
+        (Some(x), Some(y)) if x != y => out.push(change(
+            domain,
+            area,
+            name,
+            a.clone(),
+            b.clone(),
+            "changed",
+            &format!("{area} record changed"),
+        )),
+        _ => {}
+    }
+}
+
+fn mx_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change>) {
+    let get = |s: &Snapshot| {
+        s.get(domain, Rtype::Mx)
+            .filter(|l| !l.outcome.is_failure())
+            .map(|l| l.answers.clone())
+    };
+    let (Some(a), Some(b)) = (get(old), get(new)) else {
+        return;
+    };
+    let is_null =
+        |v: &[String]| v.len() == 1 && v[0].split_whitespace().nth(1).is_some_and(|h| h == ".");
+    if a != b {
+        let (direction, meaning) = if is_null(&a) && !is_null(&b) {
+            (
+                "removed",
+                "null MX removed: the domain now appears to accept mail",
+            )
+        } else if b.is_empty() {
+            ("removed", "MX records removed")
+        } else {
+            (
+                "changed",
+                "mail exchangers changed (check MTA-STS policy mx patterns)",
+            )
+        };
+        out.push(change(
+            domain,
+            "mx",
+            domain,
+            Some(a.join(", ")),
+            Some(b.join(", ")),
+            direction,
+            meaning,
+        ));
+    }
+}

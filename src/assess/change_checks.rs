@@ -1,0 +1,101 @@
+//! CHG-* checks: changes since the previous period that weaken protection, and DKIM keys that
+//! have not been rotated.
+
+use super::finding::Draft;
+use super::risk::{Level, Severity};
+use crate::config::PolicyConfig;
+use crate::evidence::{Change, Finding};
+use crate::records::dkim;
+use crate::snapshot::{Rtype, Snapshot, starts_with_tag};
+
+pub fn assess(
+    changes: &[Change],
+    history: &[&Snapshot],
+    current: Option<&Snapshot>,
+    policy: &PolicyConfig,
+    label: &str,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in changes {
+        let id = match (c.area.as_str(), c.direction.as_str()) {
+            ("dmarc", "weakened") => "CHG-001",
+            ("spf", "weakened") => "CHG-002",
+            ("dmarc" | "spf" | "dkim" | "mta-sts" | "tls-rpt" | "mx", "removed") => "CHG-004",
+            ("spf", "added") if c.meaning.contains("no inventory vendor") => "CHG-005",
+            ("dkim", "added") if c.meaning.contains("no inventory vendor") => "CHG-005",
+            _ => continue,
+        };
+        let mut d = Draft::new(id, c.name.clone())
+            .domain(&c.domain)
+            .title(format!("{}: {}", c.name, c.meaning))
+            .evidence(format!(
+                "before: {}",
+                c.before.as_deref().unwrap_or("(none)")
+            ))
+            .evidence(format!("after: {}", c.after.as_deref().unwrap_or("(none)")));
+        if id == "CHG-004" && c.area == "dmarc" {
+            d = d.likelihood(Level::High).severity(Severity::Critical);
+        }
+        out.push(d.build(label));
+    }
+    if let Some(cur) = current {
+        out.extend(stale_keys(history, cur, policy, label));
+    }
+    out
+}
+
+fn fingerprint(snap: &Snapshot, name: &str) -> Option<String> {
+    let l = snap.get(name, Rtype::Txt)?;
+    let t = l
+        .answers
+        .iter()
+        .find(|a| starts_with_tag(a, "v=DKIM1") || a.contains("p="))?;
+    dkim::parse(t).fingerprint
+}
+
+/// CHG-003: the same public key across stored snapshots for longer than the rotation window.
+fn stale_keys(
+    history: &[&Snapshot],
+    cur: &Snapshot,
+    policy: &PolicyConfig,
+    label: &str,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for d in &cur.domains {
+        for s in &d.selectors {
+            let name = format!("{}._domainkey.{}", s.selector, d.name);
+            let Some(fp) = fingerprint(cur, &name) else {
+                continue;
+            };
+            // Walk back while the key stays the same.
+            let mut since = cur.taken_at;
+            for snap in history.iter().rev().filter(|h| h.taken_at < cur.taken_at) {
+                match fingerprint(snap, &name) {
+                    Some(f) if f == fp => since = snap.taken_at,
+                    _ => break,
+                }
+            }
+            let days = (cur.taken_at - since).num_days();
+            let warn_days = i64::from(policy.dkim_max_age_days) / 2;
+            if days > warn_days {
+                let over = days > i64::from(policy.dkim_max_age_days);
+                let mut f = Draft::new("CHG-003", name.clone())
+                    .domain(&d.name)
+                    .title(format!("DKIM key {name} unchanged for {days} days"))
+                    .evidence(format!(
+                        "same public key (sha256 {fp}) in every snapshot since {}",
+                        since.format("%Y-%m-%d")
+                    ))
+                    .evidence(format!(
+                        "rotation window: {} days (policy.dkim_max_age_days)",
+                        policy.dkim_max_age_days
+                    ));
+                if !over {
+                    f = f.severity(Severity::Low).likelihood(Level::VeryLow);
+                }
+                out.push(f.build(label));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,270 @@
+//! A domain's posture as the snapshot shows it: parsed SPF, DMARC, DKIM and MX, ready for the
+//! checks, the `check` command and the executive summary.
+
+use crate::config::DomainConfig;
+use crate::evidence::{DkimPosture, DmarcPosture, DomainPosture, RawLookup, SpfPosture};
+use crate::records::{dkim, dmarc, spf_walk};
+use crate::snapshot::{Lookup, Rtype, ScopedDomain, Snapshot, starts_with_tag};
+
+pub fn build(d: &DomainConfig, scoped: &[ScopedDomain], snap: &Snapshot) -> DomainPosture {
+    let spf = spf_posture(&d.name, snap);
+    let dmarc = dmarc_posture(&d.name, snap);
+    let selectors = scoped
+        .iter()
+        .find(|s| s.name == d.name)
+        .or_else(|| snap.domain(&d.name))
+        .map(|s| s.selectors.clone())
+        .unwrap_or_default();
+    let dkim = selectors
+        .iter()
+        .map(|s| dkim_posture(&d.name, &s.selector, s.sources.clone(), snap))
+        .collect();
+    let mx = snap
+        .get(&d.name, Rtype::Mx)
+        .map(|l| l.answers.clone())
+        .unwrap_or_default();
+    let txt_record = |name: String, prefix: &str| {
+        snap.txt_with_prefix(&name, prefix)
+            .and_then(|(_, v)| v.first().map(|s| s.to_string()))
+    };
+    let mut p = DomainPosture {
+        domain: d.name.clone(),
+        role: d.role.label().to_string(),
+        spf,
+        dmarc,
+        dkim,
+        mx,
+        mta_sts: txt_record(format!("_mta-sts.{}", d.name), "v=STSv1"),
+        tls_rpt: txt_record(format!("_smtp._tls.{}", d.name), "v=TLSRPTv1"),
+        bimi: txt_record(format!("default._bimi.{}", d.name), "v=BIMI1"),
+        grade: String::new(),
+        raw: raw_lookups(&d.name, snap),
+    };
+    p.grade = grade(&p);
+    p
+}
+
+fn spf_posture(domain: &str, snap: &Snapshot) -> SpfPosture {
+    let w = spf_walk::walk(domain, snap);
+    let status = serde_json::to_value(w.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let tree = w
+        .tree
+        .iter()
+        .map(|n| {
+            let mut line = format!("{}{}", "  ".repeat(n.depth), n.term);
+            if n.lookups > 0 {
+                line.push_str(&format!(
+                    "  [{} lookup{}]",
+                    n.lookups,
+                    if n.lookups == 1 { "" } else { "s" }
+                ));
+            }
+            if let Some(o) = n.outcome {
+                if o != crate::snapshot::Outcome::Answer {
+                    line.push_str(&format!("  ({})", o.label()));
+                }
+            }
+            if n.over_limit {
+                line.push_str("  PAST THE 10-LOOKUP LIMIT");
+            }
+            for note in &n.notes {
+                line.push_str(&format!("  — {note}"));
+            }
+            line
+        })
+        .collect();
+    SpfPosture {
+        record: w.record,
+        status,
+        lookups: w.lookups,
+        void_lookups: w.void_lookups,
+        all: w.all,
+        tree,
+        errors: w.errors,
+        warnings: w.warnings,
+    }
+}
+
+fn dmarc_posture(domain: &str, snap: &Snapshot) -> DmarcPosture {
+    let disc = dmarc::discover(domain, snap);
+    let status = serde_json::to_value(disc.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut p = DmarcPosture {
+        status,
+        record: disc.record.clone(),
+        location: disc.location.clone(),
+        ..Default::default()
+    };
+    for (name, outcome) in &disc.failed_lookups {
+        p.errors.push(format!(
+            "lookup of {name} ended {}: evidence incomplete",
+            outcome.label()
+        ));
+    }
+    for name in &disc.multiple_at {
+        p.errors.push(format!(
+            "{name} has several v=DMARC1 records: all are discarded (RFC 9989 §4.10)"
+        ));
+    }
+    if let Some(r) = &disc.parsed {
+        p.p = r.tag("p").map(|_| r.p().as_str().to_string());
+        p.sp = r.tag("sp").map(|t| t.value.to_ascii_lowercase());
+        p.np = r.tag("np").map(|t| t.value.to_ascii_lowercase());
+        p.pct = r.tag("pct").map(|_| r.pct() as u32);
+        p.t = r.tag("t").map(|t| t.value.to_ascii_lowercase());
+        p.adkim = Some(
+            if r.adkim() == dmarc::Alignment::Strict {
+                "s"
+            } else {
+                "r"
+            }
+            .into(),
+        );
+        p.aspf = Some(
+            if r.aspf() == dmarc::Alignment::Strict {
+                "s"
+            } else {
+                "r"
+            }
+            .into(),
+        );
+        p.rua = r.rua.iter().map(|u| u.uri.clone()).collect();
+        p.ruf = r.ruf.iter().map(|u| u.uri.clone()).collect();
+        let loc = disc.location.clone().unwrap_or_default();
+        for diag in &r.diagnostics {
+            let msg = format!("{loc} {diag}");
+            match diag.level {
+                crate::records::Level::Error => p.errors.push(msg),
+                crate::records::Level::Warning => p.warnings.push(msg),
+            }
+        }
+    }
+    p
+}
+
+fn dkim_posture(
+    domain: &str,
+    selector: &str,
+    sources: Vec<String>,
+    snap: &Snapshot,
+) -> DkimPosture {
+    let name = format!("{selector}._domainkey.{domain}");
+    let mut p = DkimPosture {
+        selector: selector.to_string(),
+        sources,
+        ..Default::default()
+    };
+    let Some(l) = snap.get(&name, Rtype::Txt) else {
+        p.status = "incomplete".into();
+        p.errors
+            .push(format!("{name} was not captured in this snapshot"));
+        return p;
+    };
+    p.cname_chain = l.cname_chain.clone();
+    if l.outcome.is_failure() {
+        p.status = "incomplete".into();
+        p.errors.push(format!(
+            "lookup of {name} ended {}: evidence incomplete",
+            l.outcome.label()
+        ));
+        return p;
+    }
+    // A key record is any TXT with `p=` (v=DKIM1 is optional); prefer one starting with v=DKIM1.
+    let keys: Vec<&String> = l
+        .answers
+        .iter()
+        .filter(|a| starts_with_tag(a, "v=DKIM1") || a.contains("p="))
+        .collect();
+    let Some(text) = keys.first() else {
+        p.status = "missing".into();
+        return p;
+    };
+    if keys.len() > 1 {
+        p.warnings.push(format!(
+            "{name} has {} key records; verifiers may pick either",
+            keys.len()
+        ));
+    }
+    p.record = Some(text.to_string());
+    let k = dkim::parse(text);
+    p.key_type = k.key_type.map(|t| t.as_str().to_string());
+    p.key_bits = k.bits;
+    p.fingerprint = k.fingerprint.clone();
+    p.status = serde_json::to_value(k.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    for diag in &k.diagnostics {
+        let msg = format!("{name} {diag}");
+        match diag.level {
+            crate::records::Level::Error => p.errors.push(msg),
+            crate::records::Level::Warning => p.warnings.push(msg),
+        }
+    }
+    p
+}
+
+fn raw_lookups(domain: &str, snap: &Snapshot) -> Vec<RawLookup> {
+    let mut names: Vec<&Lookup> = snap
+        .lookups
+        .iter()
+        .filter(|l| l.name == domain || l.name.ends_with(&format!(".{domain}")) || is_spf_helper(l))
+        .collect();
+    // Include targets outside the domain belong to whichever domain's SPF tree reaches them;
+    // list them under every domain whose tree mentions them.
+    let spf = spf_walk::walk(domain, snap);
+    let reached: std::collections::BTreeSet<String> =
+        spf.tree.iter().filter_map(|n| n.target.clone()).collect();
+    names.retain(|l| {
+        l.name == domain || l.name.ends_with(&format!(".{domain}")) || reached.contains(&l.name)
+    });
+    names.sort_by(|a, b| (&a.purpose, &a.name, a.rtype).cmp(&(&b.purpose, &b.name, b.rtype)));
+    names
+        .into_iter()
+        .map(|l| RawLookup {
+            name: l.name.clone(),
+            rtype: l.rtype.label().to_string(),
+            outcome: l.outcome,
+            answers: l.answers.clone(),
+            cname_chain: l.cname_chain.clone(),
+            error: l.error.clone(),
+            purpose: l.purpose.clone(),
+        })
+        .collect()
+}
+
+fn is_spf_helper(l: &Lookup) -> bool {
+    l.purpose.starts_with("spf-")
+}
+
+/// One word for the executive summary.
+fn grade(p: &DomainPosture) -> String {
+    if p.spf.status == "incomplete" || p.dmarc.status == "incomplete" {
+        return "incomplete".into();
+    }
+    if p.dmarc.status != "found" {
+        return "unprotected".into();
+    }
+    let pol = p.dmarc.p.as_deref().unwrap_or("none");
+    let sp_weak = p.dmarc.sp.as_deref().is_some_and(|sp| rank(sp) < rank(pol));
+    let partial =
+        p.dmarc.pct.is_some_and(|x| x < 100) || p.dmarc.t.as_deref() == Some("y") || sp_weak;
+    match pol {
+        "reject" | "quarantine" if !partial && p.spf.status == "found" => "enforced".into(),
+        "reject" | "quarantine" => "partial".into(),
+        _ => "monitoring".into(),
+    }
+}
+
+pub(crate) fn rank(p: &str) -> u8 {
+    match p {
+        "reject" => 2,
+        "quarantine" => 1,
+        _ => 0,
+    }
+}

@@ -1,0 +1,136 @@
+//! Command-line definitions (the DESIGN.md CLI contract).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mailproof",
+    version,
+    about = "Monthly email-authentication risk assessment (SPF, DKIM, DMARC) mapped to the HIPAA Security Rule",
+    long_about = "mailproof captures a DNS snapshot of an organization's email-authentication records, reads the DMARC \
+aggregate reports it received and its vendor-sender inventory, and writes a dated risk assessment PDF with \
+evidence an auditor can verify.",
+    after_help = "Example (the monthly cron job):\n  mailproof run --config /etc/mailproof/mailproof.toml\n\n\
+Exit codes: 0 done; 1 error; 2 usage error; 3 done, and a finding at or above policy.fail_on exists."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// DNS server to ask, as IP:PORT (repeatable). Overrides the config and the system resolver.
+    #[arg(long = "nameserver", value_name = "IP:PORT", global = true)]
+    pub nameservers: Vec<SocketAddr>,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the monthly assessment and write <output>/<YYYY-MM>/ (report.pdf, evidence.json, findings.csv, SHA256SUMS).
+    #[command(
+        after_help = "Example:\n  mailproof run --config samples/mailproof.toml --period 2026-10 --offline"
+    )]
+    Run {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Month to assess (default: the previous calendar month in the configured time zone).
+        #[arg(long, value_name = "YYYY-MM")]
+        period: Option<mailproof::period::Month>,
+        /// Use the stored snapshot instead of querying DNS.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Capture a DNS snapshot of the configured domains and store it.
+    #[command(
+        after_help = "Example:\n  mailproof snapshot --config samples/mailproof.toml --nameserver 127.0.0.1:5353"
+    )]
+    Snapshot {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Write here instead of <snapshots>/<UTC timestamp>.json.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check domains' SPF, DMARC, DKIM and MX records live.
+    #[command(
+        after_help = "Example:\n  mailproof check riversidehealth.example --selector selector1 --format json"
+    )]
+    Check {
+        #[arg(required = true, value_name = "DOMAIN")]
+        domains: Vec<String>,
+        /// DKIM selector to probe (repeatable).
+        #[arg(long = "selector", value_name = "SEL")]
+        selectors: Vec<String>,
+        #[arg(long, value_enum, default_value_t = TextJson::Text)]
+        format: TextJson,
+    },
+    /// Parse DMARC aggregate reports (files or folders) and summarize them.
+    #[command(
+        after_help = "Example:\n  mailproof reports samples/reports --period 2026-10 --format json"
+    )]
+    Reports {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Keep only reports overlapping this month (UTC).
+        #[arg(long, value_name = "YYYY-MM")]
+        period: Option<mailproof::period::Month>,
+        #[arg(long, value_enum, default_value_t = TextJsonCsv::Text)]
+        format: TextJsonCsv,
+    },
+    /// Compare two snapshots and say what each change means.
+    #[command(
+        after_help = "Example:\n  mailproof diff samples/snapshots/2026-09-30T120000Z.json samples/snapshots/2026-10-31T120000Z.json --format markdown"
+    )]
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+    /// Validate and summarize a vendor inventory CSV (exit 1 when rows are rejected).
+    #[command(after_help = "Example:\n  mailproof inventory samples/vendors.csv")]
+    Inventory { file: PathBuf },
+    /// Render a PDF from an evidence.json (e.g. with customized templates).
+    #[command(
+        after_help = "Example:\n  mailproof render --evidence out/2026-10/evidence.json --out /tmp/report.pdf --templates my-templates/"
+    )]
+    Render {
+        #[arg(long, value_name = "FILE")]
+        evidence: PathBuf,
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextJson {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextJsonCsv {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}

@@ -1,0 +1,484 @@
+//! Command handlers: the binary edge, where library errors gain context for the user.
+
+use crate::cli::{Cli, Command, DiffFormat, TextJson, TextJsonCsv};
+use anyhow::{Context, Result, bail};
+use mailproof::config::Config;
+use mailproof::evidence::{DomainPosture, Finding};
+use mailproof::period::Period;
+use mailproof::{assess, inventory::Inventory, reports, run, snapshot};
+use serde::Serialize;
+use std::io::Write;
+use std::process::ExitCode;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let ns = cli.global.nameservers.clone();
+    match cli.command {
+        Command::Run {
+            config,
+            period,
+            offline,
+        } => {
+            let cfg = load_config(&config)?;
+            let opts = run::RunOptions {
+                period,
+                offline,
+                nameservers: ns,
+                now: run::clock(),
+            };
+            let out = run::run(&cfg, &opts)
+                .with_context(|| format!("run with {} failed", config.display()))?;
+            let c = &out.evidence.risk_counts;
+            eprintln!(
+                "mailproof: wrote {} — findings: {} very high, {} high, {} moderate, {} low, {} very low; {} resolved; reports: {} accepted, {} rejected",
+                out.dir.display(),
+                c.very_high,
+                c.high,
+                c.moderate,
+                c.low,
+                c.very_low,
+                c.resolved,
+                out.evidence.reports.accepted,
+                out.evidence.reports.rejected.len()
+            );
+            if out.over_threshold {
+                eprintln!("mailproof: a finding at or above policy.fail_on exists (exit 3)");
+                return Ok(ExitCode::from(3));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Snapshot { config, out } => {
+            let cfg = load_config(&config)?;
+            let inv = match &cfg.inventory {
+                Some(p) => Inventory::load(p)?,
+                None => Inventory::default(),
+            };
+            let now = run::clock();
+            let month = mailproof::period::Month::previous_of(now, cfg.timezone);
+            let period = Period::new(month, cfg.timezone);
+            let reports = reports::store::ingest(&cfg.reports, Some(&period));
+            let scoped = run::scoped_domains(&cfg, &inv, &reports);
+            let (path, snap) = run::capture_and_store(&cfg, &scoped, &ns, now, out.as_deref())?;
+            let failed = snap
+                .lookups
+                .iter()
+                .filter(|l| l.outcome.is_failure())
+                .count();
+            println!("{}", path.display());
+            eprintln!(
+                "mailproof: {} lookups for {} domains ({} failed: evidence incomplete for those names)",
+                snap.lookups.len(),
+                snap.domains.len(),
+                failed
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check {
+            domains,
+            selectors,
+            format,
+        } => check(&domains, &selectors, format, &ns),
+        Command::Reports {
+            paths,
+            period,
+            format,
+        } => {
+            for p in &paths {
+                if !p.exists() {
+                    bail!(
+                        "{} does not exist: give report files or folders",
+                        p.display()
+                    );
+                }
+            }
+            let period = period.map(|m| Period::new(m, chrono_tz::UTC));
+            let set = reports::store::ingest(&paths, period.as_ref());
+            print_reports(&set, format)?;
+            eprintln!(
+                "mailproof: {} files, {} reports, {} rejected, {} duplicates, {} messages",
+                set.files.len(),
+                set.reports.len(),
+                set.rejected.len(),
+                set.duplicates.len(),
+                set.reports.iter().map(|r| r.messages()).sum::<u64>()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff { old, new, format } => {
+            let a = snapshot::store::load(&old)?;
+            let b = snapshot::store::load(&new)?;
+            let changes = snapshot::diff::diff(&a, &b, &Inventory::default());
+            let mut out = std::io::stdout().lock();
+            match format {
+                DiffFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &changes)?;
+                    writeln!(out)?;
+                }
+                DiffFormat::Text => {
+                    if changes.is_empty() {
+                        writeln!(out, "no changes between {} and {}", a.taken_at, b.taken_at)?;
+                    }
+                    for c in &changes {
+                        writeln!(
+                            out,
+                            "{} {} [{}] {}: {}",
+                            c.domain, c.area, c.direction, c.name, c.meaning
+                        )?;
+                        if let Some(b) = &c.before {
+                            writeln!(out, "    - {b}")?;
+                        }
+                        if let Some(a) = &c.after {
+                            writeln!(out, "    + {a}")?;
+                        }
+                    }
+                }
+                DiffFormat::Markdown => {
+                    writeln!(
+                        out,
+                        "## DNS changes: {} → {}\n",
+                        a.taken_at.format("%Y-%m-%d"),
+                        b.taken_at.format("%Y-%m-%d")
+                    )?;
+                    writeln!(
+                        out,
+                        "| Domain | Area | Name | Change | Meaning | Before | After |"
+                    )?;
+                    writeln!(out, "|---|---|---|---|---|---|---|")?;
+                    for c in &changes {
+                        writeln!(
+                            out,
+                            "| {} | {} | {} | {} | {} | {} | {} |",
+                            md(&c.domain),
+                            md(&c.area),
+                            md(&c.name),
+                            md(&c.direction),
+                            md(&c.meaning),
+                            c.before.as_deref().map(md).unwrap_or_default(),
+                            c.after.as_deref().map(md).unwrap_or_default()
+                        )?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inventory { file } => {
+            let inv = Inventory::load(&file)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{}: {} vendors, {} rows rejected",
+                file.display(),
+                inv.vendors.len(),
+                inv.rejected.len()
+            )?;
+            for v in &inv.vendors {
+                writeln!(
+                    out,
+                    "  line {:>3}  {:<28} phi={:<7} baa={:<12} domains={}",
+                    v.line,
+                    v.vendor,
+                    v.phi
+                        .map(|p| if p { "yes" } else { "no" })
+                        .unwrap_or("unknown"),
+                    v.baa.map(|b| b.label()).unwrap_or("unknown"),
+                    v.domains.join(",")
+                )?;
+                for m in &v.incomplete {
+                    writeln!(out, "            incomplete: {m}")?;
+                }
+            }
+            for c in &inv.unknown_columns {
+                writeln!(
+                    out,
+                    "  warning: unknown column `{c}` is ignored (known: vendor, service, domains, spf_includes, dkim_selectors, dkim_domains, ip_ranges, ptr_suffixes, phi, baa, baa_expires, owner, notes)"
+                )?;
+            }
+            for r in &inv.rejected {
+                eprintln!("{}: {r}", file.display());
+            }
+            Ok(if inv.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Render {
+            evidence,
+            out,
+            templates,
+        } => {
+            let bytes = std::fs::read(&evidence)
+                .with_context(|| format!("cannot read {}", evidence.display()))?;
+            let ev: mailproof::evidence::Evidence =
+                serde_json::from_slice(&bytes).with_context(|| {
+                    format!("{} is not a mailproof evidence.json", evidence.display())
+                })?;
+            let csv = mailproof::render::csv::findings_csv(&ev);
+            let pdf = mailproof::render::pdf::render_pdf(&ev, &csv, templates.as_deref())?;
+            std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!("mailproof: wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config> {
+    Config::load(path)
+        .context("fix the configuration file and run again (see README.md, \"Configuration\")")
+}
+
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+#[derive(Serialize)]
+struct CheckOut<'a> {
+    #[serde(flatten)]
+    posture: &'a DomainPosture,
+    findings: Vec<&'a Finding>,
+}
+
+fn check(
+    domains: &[String],
+    selectors: &[String],
+    format: TextJson,
+    ns: &[std::net::SocketAddr],
+) -> Result<ExitCode> {
+    let settings = mailproof::dns::ResolverSettings::from_config(&Default::default())
+        .with_nameserver_override(ns);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let snap = rt.block_on(mailproof::dns::capture_names(
+        domains,
+        selectors,
+        &settings,
+        run::clock(),
+    ))?;
+    let cfgs: Vec<mailproof::config::DomainConfig> = snap
+        .domains
+        .iter()
+        .map(|d| mailproof::config::DomainConfig {
+            name: d.name.clone(),
+            role: d.role,
+            selectors: vec![],
+        })
+        .collect();
+    let postures: Vec<DomainPosture> = cfgs
+        .iter()
+        .map(|d| assess::posture::build(d, &snap.domains, &snap))
+        .collect();
+    let policy = mailproof::config::PolicyConfig::default();
+    let inv = Inventory::default();
+    let reps = reports::ReportSet::default();
+    let findings = assess::dns_checks::assess(&assess::dns_checks::Context {
+        domains: &cfgs,
+        postures: &postures,
+        snapshot: &snap,
+        inventory: &inv,
+        reports: &reps,
+        policy: &policy,
+        label: "check",
+    });
+    let outs: Vec<CheckOut> = postures
+        .iter()
+        .map(|p| CheckOut {
+            posture: p,
+            findings: findings
+                .iter()
+                .filter(|f| f.domain.as_deref() == Some(p.domain.as_str()))
+                .collect(),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match format {
+        TextJson::Json => {
+            serde_json::to_writer_pretty(&mut out, &outs)?;
+            writeln!(out)?;
+        }
+        TextJson::Text => {
+            for o in &outs {
+                print_posture_text(&mut out, o)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
+    let p = o.posture;
+    writeln!(out, "{}  [{}]", p.domain, p.grade)?;
+    writeln!(
+        out,
+        "  SPF    {}: {}",
+        p.spf.status,
+        p.spf.record.as_deref().unwrap_or("-")
+    )?;
+    writeln!(
+        out,
+        "         {} DNS lookups (limit 10), {} void; all = {}",
+        p.spf.lookups,
+        p.spf.void_lookups,
+        p.spf.all.as_deref().unwrap_or("-")
+    )?;
+    for line in &p.spf.tree {
+        writeln!(out, "         {line}")?;
+    }
+    writeln!(
+        out,
+        "  DMARC  {}: {}{}",
+        p.dmarc.status,
+        p.dmarc.record.as_deref().unwrap_or("-"),
+        p.dmarc
+            .location
+            .as_deref()
+            .map(|l| format!("  (at {l})"))
+            .unwrap_or_default()
+    )?;
+    for k in &p.dkim {
+        writeln!(
+            out,
+            "  DKIM   {}: {} {}{}",
+            k.selector,
+            k.status,
+            k.key_type.as_deref().unwrap_or(""),
+            k.key_bits.map(|b| format!(" {b} bits")).unwrap_or_default()
+        )?;
+    }
+    writeln!(
+        out,
+        "  MX     {}",
+        if p.mx.is_empty() {
+            "-".to_string()
+        } else {
+            p.mx.join(", ")
+        }
+    )?;
+    for m in p.spf.errors.iter().chain(&p.dmarc.errors) {
+        writeln!(out, "  error: {m}")?;
+    }
+    for m in p.spf.warnings.iter().chain(&p.dmarc.warnings) {
+        writeln!(out, "  warning: {m}")?;
+    }
+    for f in &o.findings {
+        writeln!(
+            out,
+            "  {} [{} risk, {}] {}",
+            f.check,
+            f.risk.label(),
+            f.severity.label(),
+            f.title
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ReportsJson<'a> {
+    reports: Vec<ReportLine<'a>>,
+    rejected: &'a [reports::Rejected],
+    duplicates: usize,
+    totals: Totals,
+}
+
+#[derive(Serialize)]
+struct ReportLine<'a> {
+    file: String,
+    org_name: &'a str,
+    report_id: &'a str,
+    domain: &'a str,
+    begin: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    records: usize,
+    messages: u64,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    files: usize,
+    reports: usize,
+    records: usize,
+    messages: u64,
+}
+
+fn print_reports(set: &reports::ReportSet, format: TextJsonCsv) -> Result<()> {
+    let lines: Vec<ReportLine> = set
+        .reports
+        .iter()
+        .map(|r| ReportLine {
+            file: r.origin.to_string(),
+            org_name: &r.org_name,
+            report_id: &r.report_id,
+            domain: &r.policy.domain,
+            begin: r.begin,
+            end: r.end,
+            records: r.rows.len(),
+            messages: r.messages(),
+        })
+        .collect();
+    let totals = Totals {
+        files: set.files.len(),
+        reports: lines.len(),
+        records: lines.iter().map(|l| l.records).sum(),
+        messages: lines.iter().map(|l| l.messages).sum(),
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        TextJsonCsv::Json => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &ReportsJson {
+                    reports: lines,
+                    rejected: &set.rejected,
+                    duplicates: set.duplicates.len(),
+                    totals,
+                },
+            )?;
+            writeln!(out)?;
+        }
+        TextJsonCsv::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "file",
+                "org_name",
+                "report_id",
+                "domain",
+                "begin",
+                "end",
+                "records",
+                "messages",
+            ])?;
+            for l in &lines {
+                w.write_record([
+                    l.file.as_str(),
+                    l.org_name,
+                    l.report_id,
+                    l.domain,
+                    &l.begin.to_rfc3339(),
+                    &l.end.to_rfc3339(),
+                    &l.records.to_string(),
+                    &l.messages.to_string(),
+                ])?;
+            }
+            w.flush()?;
+        }
+        TextJsonCsv::Text => {
+            for l in &lines {
+                writeln!(
+                    out,
+                    "{}  {:<24} {:<28} {:>5} rows {:>7} msgs  {}",
+                    l.begin.format("%Y-%m-%d"),
+                    l.org_name,
+                    l.domain,
+                    l.records,
+                    l.messages,
+                    l.file
+                )?;
+            }
+            for r in &set.rejected {
+                writeln!(out, "rejected  {}: {}", r.file, r.reason)?;
+            }
+        }
+    }
+    Ok(())
+}
