@@ -182,19 +182,19 @@ async fn dkim_keys_split_strings_and_cname_chains() {
 async fn spf_tree_is_followed_breadth_first_and_once() {
     let snap = capture_fixture().await;
 
-    let includes: BTreeSet<(&str, Outcome)> = snap
+    let includes: BTreeSet<(&str, &str)> = snap
         .lookups
         .iter()
         .filter(|l| l.purpose == "spf-include")
-        .map(|l| (l.name.as_str(), l.outcome))
+        .map(|l| (l.name.as_str(), l.outcome.label()))
         .collect();
     assert_eq!(
         includes,
         BTreeSet::from([
-            ("_nested.capture.test", Outcome::Answer),
-            ("_spf.capture.test", Outcome::Answer),
-            ("spf.vendor.test", Outcome::Answer),
-            ("void.capture.test", Outcome::Nxdomain),
+            ("_nested.capture.test", "answer"),
+            ("_spf.capture.test", "answer"),
+            ("spf.vendor.test", "answer"),
+            ("void.capture.test", "nxdomain"),
         ])
     );
     assert_eq!(
@@ -329,4 +329,11 @@ async fn truncated_udp_falls_back_to_tcp() {
         get(&snap, "broken.test", Rtype::Mx).outcome,
         Outcome::Nodata
     );
+}
+
+#[tokio::test]
+#[ignore]
+async fn dump() {
+    let snap = capture_fixture().await;
+    println!("{}", serde_json::to_string_pretty(&snap).unwrap());
 }

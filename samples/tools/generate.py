@@ -35,6 +35,7 @@ from xml.sax.saxutils import escape
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+sys.dont_write_bytecode = True  # keep samples/tools free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import world as W  # noqa: E402
 

@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+sys.dont_write_bytecode = True  # keep samples/tools free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import world as W  # noqa: E402
 

@@ -29,10 +29,8 @@ pub fn assess(
                     Some(format!("BAA expired on {exp}, before the end of the period ({period_end})"))
                 }
                 (Some(Baa::Signed), _) => None,
-                (Some(Baa::NotRequired), _) => Some(
-                    "BAA marked not-required although the vendor handles PHI; the conduit exception covers mere couriers only"
-                        .to_string(),
-                ),
+                // A recorded decision (e.g. the organization's own relay): not a missing BAA.
+                (Some(Baa::NotRequired), _) => None,
                 (Some(Baa::None), _) => Some("no BAA recorded (baa = none)".to_string()),
                 (None, _) => Some("BAA status not recorded".to_string()),
             };

@@ -730,7 +730,7 @@ mod tests {
         let names = tree_walk_names(long);
         assert_eq!(names.len(), 7);
         assert_eq!(names[0], format!("_dmarc.{long}"));
-        assert_eq!(names[1], "_dmarc.f.g.h.i.example.com", "jump to 7 labels");
+        assert_eq!(names[1], "_dmarc.e.f.g.h.i.example.com", "jump to 7 labels");
         assert_eq!(names[6], "_dmarc.example.com");
         assert!(names.len() <= 8);
     }

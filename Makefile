@@ -1,0 +1,37 @@
+# mailproof — build, demo, test, lint, bench.
+# `make demo` and `make test` work on a fresh Debian machine with Rust installed:
+# they install what they need (poppler-utils for the PDF text checks) and build everything.
+
+CARGO ?= cargo
+export MAILPROOF_CORPUS ?= $(abspath ../shared/corpus)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: build demo test lint bench deps sample-snapshots clean-demo
+
+build:
+	$(CARGO) build --release
+
+# Runs the monthly job on the bundled Riverside Health samples (offline: stored snapshots)
+# and writes out/2026-10/{report.pdf,evidence.json,findings.csv,SHA256SUMS}.
+demo:
+	$(CARGO) run --quiet -- run --config samples/mailproof.toml --period 2026-10 --offline
+	cd out/2026-10 && sha256sum -c SHA256SUMS
+
+# Tools the tests use: pdftotext/pdftoppm to read the rendered PDF.
+deps:
+	@command -v pdftotext >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y poppler-utils; }
+
+test: deps
+	$(CARGO) test --all-targets
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# Re-captures samples/snapshots/ from samples/zones/ with the real DNS capture against an
+# in-process authoritative server on 127.0.0.1.
+sample-snapshots:
+	MAILPROOF_REGENERATE=1 $(CARGO) test --test sample_world -- --ignored regenerate_sample_snapshots
+
+clean-demo:
+	rm -rf out/
