@@ -330,10 +330,3 @@ async fn truncated_udp_falls_back_to_tcp() {
         Outcome::Nodata
     );
 }
-
-#[tokio::test]
-#[ignore]
-async fn dump() {
-    let snap = capture_fixture().await;
-    println!("{}", serde_json::to_string_pretty(&snap).unwrap());
-}

@@ -25,9 +25,9 @@ pub fn assess(
         );
         if v.phi == Some(true) {
             let problem = match (v.baa, v.baa_expires) {
-                (Some(Baa::Signed), Some(exp)) if exp < period_end => {
-                    Some(format!("BAA expired on {exp}, before the end of the period ({period_end})"))
-                }
+                (Some(Baa::Signed), Some(exp)) if exp < period_end => Some(format!(
+                    "BAA expired on {exp}, before the end of the period ({period_end})"
+                )),
                 (Some(Baa::Signed), _) => None,
                 // A recorded decision (e.g. the organization's own relay): not a missing BAA.
                 (Some(Baa::NotRequired), _) => None,

@@ -399,7 +399,7 @@ fn host_args(
 ) -> Option<HostArgs> {
     let (domain, cidr, cidr_pos) = match args.strip_prefix(':') {
         Some(rest) => {
-            let split = first_slash_outside_macro(rest).unwrap_or(rest.len());
+            let split = cidr_suffix_start(rest);
             let d = &rest[..split];
             if d.is_empty() {
                 diags.push(error(args_pos, format!("`{mech}:` needs a domain")));
@@ -416,24 +416,25 @@ fn host_args(
     Some((domain, c4, c6))
 }
 
-fn first_slash_outside_macro(s: &str) -> Option<usize> {
-    let mut in_macro = false;
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if !in_macro && bytes.get(i + 1) == Some(&b'{') => {
-                in_macro = true;
-                i += 1;
-            }
-            b'%' if !in_macro => i += 1, // skip the escaped char (%%, %_, %-)
-            b'}' if in_macro => in_macro = false,
-            b'/' if !in_macro => return Some(i),
-            _ => {}
-        }
-        i += 1;
+/// Where a trailing `/N`, `//N` or `/N//N` begins. A domain-spec may itself contain `/` and `:`
+/// (`a:foo:bar/baz.example.com` is valid), so only a digits-only suffix is a CIDR length.
+fn cidr_suffix_start(s: &str) -> usize {
+    let digits_from = |end: usize| {
+        s[..end]
+            .bytes()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1)
+    };
+    let mut end = s.len();
+    let d = digits_from(end);
+    if d < end && s[..d].ends_with("//") {
+        end = d - 2;
     }
-    None
+    let d = digits_from(end);
+    if d < end && s[..d].ends_with('/') && !s[..d].ends_with("//") {
+        end = d - 1;
+    }
+    end
 }
 
 /// `[ "/" ip4-len ] [ "//" ip6-len ]`, strictly.
@@ -1183,6 +1184,125 @@ mod tests {
             ("_spf.example.com".into(), Rtype::Txt, "spf-redirect"),
         ];
         assert_eq!(q, expect);
+    }
+
+    /// SPF/TXT strings per zone name, for one document of the RFC 7208 suite.
+    type Zone = std::collections::BTreeMap<String, (Vec<String>, Vec<String>)>;
+
+    fn yaml_text(v: &serde_yaml::Value) -> Option<String> {
+        match v {
+            serde_yaml::Value::String(s) => Some(s.clone()),
+            serde_yaml::Value::Sequence(parts) => parts
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.concat()),
+            _ => None,
+        }
+    }
+
+    /// Every SPF/TXT string of the openspf RFC 7208 suite parses without panicking; records the
+    /// suite evaluates to pass/fail/softfail/neutral carry no syntax error (RFC 7208 §4.6 makes
+    /// any error a permerror), and known syntax permerror cases are caught.
+    #[test]
+    fn rfc7208_suite_records() {
+        use serde::Deserialize;
+        let Some(path) = crate::records::test_corpus("pyspf/test/rfc7208-tests.yml") else {
+            return;
+        };
+        let text = std::fs::read_to_string(&path).expect("read the suite");
+        let mut docs: Vec<(String, Zone, serde_yaml::Value)> = Vec::new();
+        let mut parsed = 0;
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let v = serde_yaml::Value::deserialize(doc).expect("valid YAML");
+            let desc = v["description"].as_str().unwrap_or_default().to_string();
+            let mut zone = Zone::new();
+            if let Some(z) = v["zonedata"].as_mapping() {
+                for (name, rrs) in z {
+                    let name = normalize_name(name.as_str().unwrap_or_default());
+                    let entry = zone.entry(name).or_default();
+                    for rr in rrs.as_sequence().into_iter().flatten() {
+                        for (kind, list) in [("TXT", &mut entry.0), ("SPF", &mut entry.1)] {
+                            if let Some(t) = rr.get(kind).and_then(yaml_text) {
+                                let r = parse(&t);
+                                assert_eq!(r.text, t);
+                                parsed += 1;
+                                list.push(t);
+                            }
+                        }
+                    }
+                }
+            }
+            docs.push((desc, zone, v));
+        }
+        assert_eq!(docs.len(), 16, "documents in the suite");
+        assert_eq!(parsed, 227, "SPF and TXT strings in the suite");
+
+        let top_record = |zone: &Zone, domain: &str| -> Option<String> {
+            let (txt, spf) = zone.get(&normalize_name(domain))?;
+            let pool = if txt.is_empty() { spf } else { txt };
+            let hits: Vec<&String> = pool
+                .iter()
+                .filter(|r| crate::snapshot::starts_with_tag(r, "v=spf1"))
+                .collect();
+            match hits.as_slice() {
+                [one] => Some((*one).clone()),
+                _ => None,
+            }
+        };
+
+        // Records the suite evaluates to a definite non-error result must be error-free.
+        let mut clean = 0;
+        for (desc, zone, v) in &docs {
+            for (name, t) in v["tests"].as_mapping().into_iter().flatten() {
+                let Some(result) = t["result"].as_str() else {
+                    continue;
+                };
+                if !matches!(result, "pass" | "fail" | "softfail" | "neutral") {
+                    continue;
+                }
+                let mailfrom = t["mailfrom"].as_str().unwrap_or_default();
+                let domain = match mailfrom.rsplit_once('@') {
+                    Some((_, d)) if !d.is_empty() => d,
+                    _ => t["helo"].as_str().unwrap_or_default(),
+                };
+                if let Some(rec) = top_record(zone, domain) {
+                    let r = parse(&rec);
+                    assert!(
+                        r.is_valid(),
+                        "{desc} / {name:?}: {rec:?} expected {result}: {:?}",
+                        r.diagnostics
+                    );
+                    clean += 1;
+                }
+            }
+        }
+        assert!(clean > 100, "only {clean} clean records checked");
+
+        // Spot checks: syntax errors the suite expects to be permerror.
+        let bad = [
+            ("Initial processing", "hosed.example.com"),
+            ("Initial processing", "hosed2.example.com"),
+            ("Initial processing", "hosed3.example.com"),
+            ("Initial processing", "ctrl.example.com"),
+            ("Initial processing", "badip.example.com"),
+            ("Record evaluation", "t1.example.com"),
+            ("Record evaluation", "t3.example.com"),
+            ("Record evaluation", "t4.example.com"),
+            ("Record evaluation", "t8.example.com"),
+            ("Record evaluation", "t9.example.com"),
+            ("ALL mechanism syntax", "e1.example.com"),
+            ("ALL mechanism syntax", "e2.example.com"),
+            ("ALL mechanism syntax", "e3.example.com"),
+        ];
+        for (desc, domain) in bad {
+            let (_, zone, _) = docs.iter().find(|(d, ..)| d == desc).expect("section");
+            let rec = top_record(zone, domain).expect("record present");
+            assert!(
+                !parse(&rec).is_valid(),
+                "{desc} / {domain}: {rec:?} must be a permerror"
+            );
+        }
     }
 
     #[test]

@@ -690,8 +690,15 @@ pub(crate) mod tests {
         assert_eq!(w.status, SpfStatus::Found);
         assert_eq!(w.lookups, 2);
         assert_eq!(w.all.as_deref(), Some("~all"));
-        assert!(w.tree.iter().any(|n| n.term == "-all" && n.depth == 2), "{:#?}", w.tree);
-        assert_eq!(w.tree.last().map(|n| (n.term.as_str(), n.depth)), Some(("~all", 1)));
+        assert!(
+            w.tree.iter().any(|n| n.term == "-all" && n.depth == 2),
+            "{:#?}",
+            w.tree
+        );
+        assert_eq!(
+            w.tree.last().map(|n| (n.term.as_str(), n.depth)),
+            Some(("~all", 1))
+        );
         assert_eq!(w.tree[1].term, "redirect=_spf.r.test");
         assert_eq!(w.tree[1].lookups, 2);
 

@@ -121,8 +121,9 @@ pub struct Chosen {
     pub reason: String,
 }
 
-/// The newest snapshot taken after the period ended, or failing that the newest taken before
-/// (the DESIGN.md contract for `run --offline`).
+/// The snapshot that shows the records in force when the period ended: the first one taken
+/// after the end (a later one could show changes made months afterwards, which would misstate
+/// that period), or failing that the newest taken before the end.
 pub fn choose_for_period(
     dir: &Path,
     period_end: DateTime<Utc>,
@@ -130,9 +131,9 @@ pub fn choose_for_period(
     let all = list(dir)?;
     let (after, before): (Vec<_>, Vec<_>) =
         all.into_iter().partition(|(_, s)| s.taken_at >= period_end);
-    if let Some((path, snapshot)) = after.into_iter().next_back() {
+    if let Some((path, snapshot)) = after.into_iter().next() {
         let reason = format!(
-            "offline: newest stored snapshot, taken after the period ended ({})",
+            "offline: first stored snapshot taken after the period ended ({})",
             snapshot.taken_at.to_rfc3339()
         );
         return Ok(Some(Chosen {
