@@ -12,9 +12,13 @@ build:
 	$(CARGO) build --release
 
 # Runs the monthly job on the bundled Riverside Health samples (offline: stored snapshots)
-# and writes out/2026-10/{report.pdf,evidence.json,findings.csv,SHA256SUMS}.
+# and writes out/2026-10/{report.pdf,evidence.json,findings.csv,SHA256SUMS}. September is
+# assessed first, as the previous month's cron run would have, so October's report marks
+# findings new / persisting / resolved.
 demo:
-	$(CARGO) run --quiet -- run --config samples/mailproof.toml --period 2026-10 --offline
+	$(CARGO) build --quiet
+	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-09 --offline -q
+	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline
 	cd out/2026-10 && sha256sum -c SHA256SUMS
 
 # Tools the tests use: pdftotext/pdftoppm to read the rendered PDF.

@@ -65,16 +65,16 @@ pub fn attribute<'a>(row: &Row, inv: &'a Inventory) -> Option<Attribution<'a>> {
                 basis: Basis::DkimDomain,
             });
         }
-        if let Some(sel) = sig.selector.as_deref().map(str::to_ascii_lowercase) {
-            if let Some(v) = candidates().find(|v| {
-                v.dkim_selectors.iter().any(|s| *s == sel)
+        if let Some(sel) = sig.selector.as_deref().map(str::to_ascii_lowercase)
+            && let Some(v) = candidates().find(|v| {
+                v.dkim_selectors.contains(&sel)
                     && (v.dkim_domains.is_empty() || v.dkim_domains.iter().any(|vd| vd == &d))
-            }) {
-                return Some(Attribution {
-                    vendor: v,
-                    basis: Basis::DkimSelector,
-                });
-            }
+            })
+        {
+            return Some(Attribution {
+                vendor: v,
+                basis: Basis::DkimSelector,
+            });
         }
     }
     for spf in &row.spf {

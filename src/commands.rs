@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let ns = cli.global.nameservers.clone();
+    let quiet = cli.global.quiet;
     match cli.command {
         Command::Run {
             config,
@@ -28,18 +29,20 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             let out = run::run(&cfg, &opts)
                 .with_context(|| format!("run with {} failed", config.display()))?;
             let c = &out.evidence.risk_counts;
-            eprintln!(
-                "mailproof: wrote {} — findings: {} very high, {} high, {} moderate, {} low, {} very low; {} resolved; reports: {} accepted, {} rejected",
-                out.dir.display(),
-                c.very_high,
-                c.high,
-                c.moderate,
-                c.low,
-                c.very_low,
-                c.resolved,
-                out.evidence.reports.accepted,
-                out.evidence.reports.rejected.len()
-            );
+            if !quiet {
+                eprintln!(
+                    "mailproof: wrote {} — findings: {} very high, {} high, {} moderate, {} low, {} very low; {} resolved; reports: {} accepted, {} rejected",
+                    out.dir.display(),
+                    c.very_high,
+                    c.high,
+                    c.moderate,
+                    c.low,
+                    c.very_low,
+                    c.resolved,
+                    out.evidence.reports.accepted,
+                    out.evidence.reports.rejected.len()
+                );
+            }
             if out.over_threshold {
                 eprintln!("mailproof: a finding at or above policy.fail_on exists (exit 3)");
                 return Ok(ExitCode::from(3));

@@ -120,15 +120,12 @@ pub fn scoped_domains(
             for rep in &reports.reports {
                 for row in &rep.rows {
                     for sig in &row.dkim {
-                        if crate::snapshot::normalize_name(&sig.domain) == d.name {
-                            if let Some(s) = &sig.selector {
-                                let s = s.trim().to_ascii_lowercase();
-                                if !s.is_empty()
-                                    && s.len() <= 63
-                                    && !s.contains(char::is_whitespace)
-                                {
-                                    sel.entry(s).or_default().insert("reports".into());
-                                }
+                        if crate::snapshot::normalize_name(&sig.domain) == d.name
+                            && let Some(s) = &sig.selector
+                        {
+                            let s = s.trim().to_ascii_lowercase();
+                            if !s.is_empty() && s.len() <= 63 && !s.contains(char::is_whitespace) {
+                                sel.entry(s).or_default().insert("reports".into());
                             }
                         }
                     }

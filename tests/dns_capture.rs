@@ -330,3 +330,27 @@ async fn truncated_udp_falls_back_to_tcp() {
         Outcome::Nodata
     );
 }
+
+#[tokio::test]
+async fn hostile_names_become_error_outcomes_not_panics() {
+    let dns = fixture_server();
+    let long_label = "a".repeat(70);
+    let snap = capture_names(
+        &[format!("{long_label}.test")],
+        &["s1".to_string()],
+        &settings(dns.addr, 2000, 0),
+        taken_at(),
+    )
+    .await
+    .expect("capture runs");
+    assert!(snap.lookups.len() >= 7, "{:?}", snap.lookups);
+    for l in &snap.lookups {
+        assert_eq!(l.outcome, Outcome::Error, "{l:?}");
+        assert!(
+            l.error
+                .as_deref()
+                .is_some_and(|e| e.contains("invalid domain name")),
+            "{l:?}"
+        );
+    }
+}

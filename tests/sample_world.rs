@@ -21,7 +21,7 @@ fn bin() -> Command {
 const WORLD: &[(&str, &str, i64)] = &[
     ("2025-09", "2025-10-01T110000Z", 1_759_316_400),
     ("2026-09", "2026-10-01T110000Z", 1_790_852_400),
-    ("2026-10", "2026-11-01T120000Z", 1_792_584_000),
+    ("2026-10", "2026-11-01T120000Z", 1_793_534_400),
 ];
 
 fn serve(label: &str) -> support::TestDns {
@@ -245,7 +245,7 @@ fn monthly_run_on_samples() {
     // September first, so October can mark findings new / persisting / resolved.
     let o = run_offline(&cfg, "2026-09", "1790852400");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = run_offline(&cfg, "2026-10", "1792584000");
+    let o = run_offline(&cfg, "2026-10", "1793534400");
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -310,7 +310,7 @@ fn monthly_run_on_samples() {
         .iter()
         .map(|f| std::fs::read(month.join(f)).unwrap())
         .collect();
-    let o = run_offline(&cfg, "2026-10", "1792584000");
+    let o = run_offline(&cfg, "2026-10", "1793534400");
     assert!(o.status.success());
     for (i, f) in ["report.pdf", "evidence.json", "findings.csv", "SHA256SUMS"]
         .iter()

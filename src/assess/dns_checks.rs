@@ -258,16 +258,15 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
         };
         out.push(base("DMARC-005").evidence(why).build(cx.label));
     }
-    if !inherited {
-        if let Some(sp) = m.sp.as_deref() {
-            if rank(sp) < rank(&p_eff) {
-                out.push(
+    if !inherited
+        && let Some(sp) = m.sp.as_deref()
+        && rank(sp) < rank(&p_eff)
+    {
+        out.push(
                     base("DMARC-006")
                         .evidence(format!("p={p_eff} but sp={sp}: subdomains (including ones that do not exist) are protected less"))
                         .build(cx.label),
                 );
-            }
-        }
     }
     let strongest =
         m.sp.as_deref()
@@ -343,31 +342,33 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
             }
             _ => {}
         }
-        if k.key_type.as_deref() == Some("rsa") {
-            if let Some(bits) = k.key_bits {
-                if bits < 1024 {
-                    out.push(
-                        draft("DKIM-002", subject.clone(), p, role)
-                            .title(format!("DKIM key {subject} is RSA-{bits}: receivers must treat it as unsigned"))
-                            .evidence(rec())
-                            .evidence(format!("RSA modulus {bits} bits"))
-                            .build(cx.label),
-                    );
-                } else if bits < cx.policy.min_dkim_bits {
-                    out.push(
-                        draft("DKIM-003", subject.clone(), p, role)
-                            .title(format!(
-                                "DKIM key {subject} is RSA-{bits} (policy minimum {})",
-                                cx.policy.min_dkim_bits
-                            ))
-                            .evidence(rec())
-                            .evidence(format!(
-                                "RSA modulus {bits} bits; fingerprint {}",
-                                k.fingerprint.as_deref().unwrap_or("-")
-                            ))
-                            .build(cx.label),
-                    );
-                }
+        if k.key_type.as_deref() == Some("rsa")
+            && let Some(bits) = k.key_bits
+        {
+            if bits < 1024 {
+                out.push(
+                    draft("DKIM-002", subject.clone(), p, role)
+                        .title(format!(
+                            "DKIM key {subject} is RSA-{bits}: receivers must treat it as unsigned"
+                        ))
+                        .evidence(rec())
+                        .evidence(format!("RSA modulus {bits} bits"))
+                        .build(cx.label),
+                );
+            } else if bits < cx.policy.min_dkim_bits {
+                out.push(
+                    draft("DKIM-003", subject.clone(), p, role)
+                        .title(format!(
+                            "DKIM key {subject} is RSA-{bits} (policy minimum {})",
+                            cx.policy.min_dkim_bits
+                        ))
+                        .evidence(rec())
+                        .evidence(format!(
+                            "RSA modulus {bits} bits; fingerprint {}",
+                            k.fingerprint.as_deref().unwrap_or("-")
+                        ))
+                        .build(cx.label),
+                );
             }
         }
     }

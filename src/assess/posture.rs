@@ -62,10 +62,10 @@ fn spf_posture(domain: &str, snap: &Snapshot) -> SpfPosture {
                     if n.lookups == 1 { "" } else { "s" }
                 ));
             }
-            if let Some(o) = n.outcome {
-                if o != crate::snapshot::Outcome::Answer {
-                    line.push_str(&format!("  ({})", o.label()));
-                }
+            if let Some(o) = n.outcome
+                && o != crate::snapshot::Outcome::Answer
+            {
+                line.push_str(&format!("  ({})", o.label()));
             }
             if n.over_limit {
                 line.push_str("  PAST THE 10-LOOKUP LIMIT");

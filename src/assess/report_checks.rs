@@ -51,6 +51,11 @@ struct SourceAcc {
     envelope: BTreeSet<String>,
 }
 
+/// Messages per (configured domain, source IP, header From).
+type SourceKey = (String, IpAddr, String);
+/// Pass rates, dispositions and reporters for one domain.
+type DomainAcc = (PassRates, BTreeMap<String, u64>, BTreeMap<String, u64>);
+
 /// Output of the report stage of the assessment.
 pub struct ReportAssessment {
     pub stats: ReportStats,
@@ -76,13 +81,10 @@ pub fn assess(
         out_of_period: set.out_of_period,
         ..Default::default()
     };
-    let mut per_domain: BTreeMap<
-        String,
-        (PassRates, BTreeMap<String, u64>, BTreeMap<String, u64>),
-    > = BTreeMap::new();
+    let mut per_domain: BTreeMap<String, DomainAcc> = BTreeMap::new();
     let mut per_vendor: BTreeMap<String, PassRates> = BTreeMap::new();
     // (domain, ip, header_from) → accumulated; vendor-attributed failures kept apart.
-    let mut unknown: BTreeMap<(String, IpAddr, String), SourceAcc> = BTreeMap::new();
+    let mut unknown: BTreeMap<SourceKey, SourceAcc> = BTreeMap::new();
     let mut vendor_fail: BTreeMap<String, (u64, BTreeSet<String>, Vec<String>)> = BTreeMap::new();
     let mut crossing = 0usize;
 
@@ -247,9 +249,8 @@ pub fn assess(
     }
 
     // RPT-001 (failing, unknown, not forwarded) and VEN-006 (unknown but passing).
-    let mut spoof: BTreeMap<String, Vec<(&(String, IpAddr, String), &SourceAcc)>> = BTreeMap::new();
-    let mut shadow: BTreeMap<String, Vec<(&(String, IpAddr, String), &SourceAcc)>> =
-        BTreeMap::new();
+    let mut spoof: BTreeMap<String, Vec<(&SourceKey, &SourceAcc)>> = BTreeMap::new();
+    let mut shadow: BTreeMap<String, Vec<(&SourceKey, &SourceAcc)>> = BTreeMap::new();
     let mut unknown_sources = Vec::new();
     for (k, acc) in &unknown {
         unknown_sources.push(SourceStat {
@@ -274,7 +275,7 @@ pub fn assess(
             .then(a.source_ip.cmp(&b.source_ip))
     });
     for (domain, mut srcs) in spoof {
-        srcs.sort_by(|a, b| b.1.messages.cmp(&a.1.messages));
+        srcs.sort_by_key(|s| std::cmp::Reverse(s.1.messages));
         let total: u64 = srcs.iter().map(|(_, a)| a.messages - a.pass).sum();
         let role = domains
             .iter()
@@ -334,10 +335,10 @@ pub fn assess(
                     join(&a.reporters)
                 )
             }));
-        if doms.len() == 1 {
-            if let Some(dn) = doms.iter().next() {
-                d = d.domain(dn);
-            }
+        if doms.len() == 1
+            && let Some(dn) = doms.iter().next()
+        {
+            d = d.domain(dn);
         }
         if !hints.is_empty() {
             d = d.evidence(format!(

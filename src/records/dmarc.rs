@@ -18,6 +18,7 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// Policy values are case-insensitive in practice; receivers accept `Reject`.
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "none" => Some(Policy::None),

@@ -82,7 +82,7 @@ pub fn try_evidence_json(e: &Evidence) -> Result<Vec<u8>, RenderError> {
 
 /// Infallible form of [`try_evidence_json`] for callers that write the file. Serializing
 /// `Evidence` cannot fail (every map key is a string); should it ever, the error is logged and
-/// the result is empty, which [`render_pdf`] refuses.
+/// the result is empty. [`render_pdf`] uses the fallible form and reports the error instead.
 pub fn evidence_json(e: &Evidence) -> Vec<u8> {
     try_evidence_json(e).unwrap_or_else(|err| {
         tracing::error!(%err, "evidence.json serialization failed");

@@ -96,7 +96,7 @@ fn locate_all(world: &ReportWorld, diags: &[SourceDiagnostic]) -> Vec<TemplateDi
 /// Turns a Typst diagnostic into file:line:column. When the error itself has no location
 /// (e.g. raised inside a built-in function), the innermost call site in the trace is used.
 fn locate(world: &ReportWorld, diag: &SourceDiagnostic) -> TemplateDiagnostic {
-    let spans = std::iter::once(diag.span).chain(diag.trace.iter().rev().map(|t| t.span.into()));
+    let spans = std::iter::once(diag.span).chain(diag.trace.iter().map(|t| t.span.into()));
     let mut out = TemplateDiagnostic {
         file: None,
         line: None,
@@ -110,16 +110,17 @@ fn locate(world: &ReportWorld, diag: &SourceDiagnostic) -> TemplateDiagnostic {
             .filter(|h| !h.contains("--root"))
             .collect(),
     };
-    for span in spans {
-        let Some(id) = span.id() else { continue };
+    if let Some((span, id)) = spans
+        .into_iter()
+        .find_map(|span| span.id().map(|id| (span, id)))
+    {
         out.file = Some(world.templates().display_name(id.vpath()));
-        if let (Some(range), Ok(source)) = (world.range(span), world.source(id)) {
-            if let Some((line, col)) = source.lines().byte_to_line_column(range.start) {
-                out.line = Some(line + 1);
-                out.column = Some(col + 1);
-            }
+        if let (Some(range), Ok(source)) = (world.range(span), world.source(id))
+            && let Some((line, col)) = source.lines().byte_to_line_column(range.start)
+        {
+            out.line = Some(line + 1);
+            out.column = Some(col + 1);
         }
-        break;
     }
     out
 }

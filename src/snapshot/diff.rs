@@ -308,15 +308,25 @@ fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Cha
             cmp("p", ra.p(), rb.p());
             cmp("sp", ra.sp(), rb.sp());
             cmp("np", ra.np(), rb.np());
-            if rb.pct() < ra.pct() {
-                weaker.push(format!("pct lowered from {} to {}", ra.pct(), rb.pct()));
-            } else if rb.pct() > ra.pct() {
-                stronger.push(format!("pct raised from {} to {}", ra.pct(), rb.pct()));
-            }
-            if rb.testing() && !ra.testing() {
-                weaker.push("t=y (test mode) added".into());
-            } else if ra.testing() && !rb.testing() {
-                stronger.push("t=y (test mode) removed".into());
+            // pct and t only qualify an enforcing policy, so they are compared only when p is
+            // unchanged: none → quarantine with pct=50 is a strengthening, not a weakening.
+            if ra.p() == rb.p() && rb.p() != dmarc::Policy::None {
+                if rb.pct() < ra.pct() {
+                    weaker.push(format!("pct lowered from {} to {}", ra.pct(), rb.pct()));
+                } else if rb.pct() > ra.pct() {
+                    stronger.push(format!("pct raised from {} to {}", ra.pct(), rb.pct()));
+                }
+                if rb.testing() && !ra.testing() {
+                    weaker.push("t=y (test mode) added".into());
+                } else if ra.testing() && !rb.testing() {
+                    stronger.push("t=y (test mode) removed".into());
+                }
+            } else if rb.p() > ra.p() && (rb.pct() < 100 || rb.testing()) {
+                stronger.push(format!(
+                    "(applied to part of the mail: pct={}{})",
+                    rb.pct(),
+                    if rb.testing() { ", t=y" } else { "" }
+                ));
             }
             if !ra.rua.is_empty() && rb.rua.is_empty() {
                 weaker.push("rua removed: aggregate reports stop".into());
@@ -407,10 +417,10 @@ fn dkim_changes(
             (Some((ta, ka)), Some((tb, kb))) => {
                 if ka.fingerprint != kb.fingerprint {
                     let mut meaning = "key rotated (public key changed)".to_string();
-                    if let (Some(x), Some(y)) = (ka.bits, kb.bits) {
-                        if x != y {
-                            meaning.push_str(&format!("; key size {x} → {y} bits"));
-                        }
+                    if let (Some(x), Some(y)) = (ka.bits, kb.bits)
+                        && x != y
+                    {
+                        meaning.push_str(&format!("; key size {x} → {y} bits"));
                     }
                     out.push(change(
                         domain,
@@ -516,5 +526,108 @@ fn mx_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change
             direction,
             meaning,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{Lookup, Outcome, SCHEMA, ScopedDomain};
+
+    fn snap(dmarc: &str, spf: &str) -> Snapshot {
+        let l = |name: &str, ans: &str| Lookup {
+            name: name.into(),
+            rtype: Rtype::Txt,
+            outcome: Outcome::Answer,
+            error: None,
+            answers: vec![ans.into()],
+            txt_strings: vec![],
+            cname_chain: vec![],
+            dnssec: None,
+            elapsed_ms: 0,
+            purpose: "t".into(),
+        };
+        Snapshot {
+            schema: SCHEMA.into(),
+            taken_at: chrono::DateTime::UNIX_EPOCH,
+            tool: "t".into(),
+            tool_version: "0".into(),
+            nameservers: vec![],
+            domains: vec![ScopedDomain {
+                name: "a.example".into(),
+                role: crate::config::Role::Patient,
+                selectors: vec![],
+            }],
+            lookups: vec![l("_dmarc.a.example", dmarc), l("a.example", spf)],
+        }
+    }
+
+    fn dmarc_dir(a: &str, b: &str) -> (String, String) {
+        let ch = diff(
+            &snap(a, "v=spf1 -all"),
+            &snap(b, "v=spf1 -all"),
+            &Inventory::default(),
+        );
+        let c = ch
+            .iter()
+            .find(|c| c.area == "dmarc")
+            .expect("a dmarc change");
+        (c.direction.clone(), c.meaning.clone())
+    }
+
+    #[test]
+    fn dmarc_direction() {
+        assert_eq!(
+            dmarc_dir(
+                "v=DMARC1; p=none; rua=mailto:r@a.example",
+                "v=DMARC1; p=quarantine; pct=50; rua=mailto:r@a.example"
+            )
+            .0,
+            "strengthened"
+        );
+        assert_eq!(
+            dmarc_dir("v=DMARC1; p=reject", "v=DMARC1; p=reject; pct=20").0,
+            "weakened"
+        );
+        assert_eq!(
+            dmarc_dir(
+                "v=DMARC1; p=reject; rua=mailto:r@a.example",
+                "v=DMARC1; p=reject"
+            )
+            .0,
+            "weakened"
+        );
+        let (d, m) = dmarc_dir(
+            "v=DMARC1; p=reject; sp=reject",
+            "v=DMARC1; p=reject; sp=none",
+        );
+        assert_eq!(d, "weakened");
+        assert!(m.contains("sp lowered from reject to none"), "{m}");
+    }
+
+    #[test]
+    fn spf_qualifier_weakened_and_failure_is_not_removal() {
+        let ch = diff(
+            &snap("v=DMARC1; p=reject", "v=spf1 -all"),
+            &snap("v=DMARC1; p=reject", "v=spf1 ~all"),
+            &Inventory::default(),
+        );
+        let c = ch.iter().find(|c| c.area == "spf").unwrap();
+        assert_eq!(c.direction, "weakened");
+        assert!(c.meaning.contains("-all to ~all"), "{}", c.meaning);
+        let mut failed = snap("v=DMARC1; p=reject", "v=spf1 -all");
+        for l in &mut failed.lookups {
+            l.outcome = Outcome::Servfail;
+            l.answers.clear();
+        }
+        let ch = diff(
+            &snap("v=DMARC1; p=reject", "v=spf1 -all"),
+            &failed,
+            &Inventory::default(),
+        );
+        assert!(
+            ch.is_empty(),
+            "a SERVFAIL must not read as a removal: {ch:?}"
+        );
     }
 }

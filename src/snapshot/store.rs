@@ -78,6 +78,14 @@ pub fn write_to(path: &Path, snap: &Snapshot) -> Result<(), StoreError> {
     json.push(b'\n');
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
     std::io::Write::write_all(&mut tmp, &json).map_err(werr)?;
+    // Temp files are created 0600; a snapshot is evidence meant to be read by the team.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(werr)?;
+    }
     tmp.persist(path).map_err(|e| werr(e.error))?;
     Ok(())
 }
@@ -157,8 +165,5 @@ pub fn previous_before(
     dir: &Path,
     before: DateTime<Utc>,
 ) -> Result<Option<(PathBuf, Snapshot)>, StoreError> {
-    Ok(list(dir)?
-        .into_iter()
-        .filter(|(_, s)| s.taken_at < before)
-        .next_back())
+    Ok(list(dir)?.into_iter().rfind(|(_, s)| s.taken_at < before))
 }
