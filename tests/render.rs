@@ -259,7 +259,10 @@ fn fixture() -> Evidence {
             accepted: 2,
             rejected: vec![Rejected {
                 file: HOSTILE_FILE.into(),
-                reason: "not a DMARC aggregate report (no <feedback> root)".into(),
+                reason: format!(
+                    "not a DMARC aggregate report (no <feedback> root): {}",
+                    "x".repeat(300)
+                ),
             }],
             duplicates: 0,
             out_of_period: 0,
@@ -428,6 +431,11 @@ fn pdf_carries_exact_evidence_and_csv_attachments() {
     let e = fixture();
     let csv = findings_csv(&e);
     let pdf = render_pdf(&e, &csv, None).unwrap();
+    let has = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        has(b"<pdfaid:part>3</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance>"),
+        "not declared PDF/A-3b"
+    );
     if !have("pdfdetach") {
         eprintln!("pdfdetach not installed: attachment check skipped");
         return;

@@ -70,7 +70,22 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         .filter(|d| d.dmarc.p.as_deref() == Some("none") || d.dmarc.record.is_none())
         .map(|d| d.domain.clone())
         .collect();
-    let rep = report_checks::assess(i.reports, i.domains, i.inventory, &policy_none, i.period);
+    // Providers our SPF records authorize (include/redirect targets), to tell a service that
+    // sends as us from a spoofer.
+    let authorized = domains
+        .iter()
+        .flat_map(|d| d.raw.iter())
+        .filter(|l| l.purpose == "spf-include" || l.purpose == "spf-redirect")
+        .map(|l| l.name.clone())
+        .collect();
+    let rep = report_checks::assess(
+        i.reports,
+        i.domains,
+        i.inventory,
+        &policy_none,
+        &authorized,
+        i.period,
+    );
     findings.extend(rep.findings);
 
     let period_end_local = i.period.end.with_timezone(&chrono::Utc).date_naive();

@@ -49,6 +49,40 @@ struct SourceAcc {
     forwarded: u64,
     selectors: BTreeSet<String>,
     envelope: BTreeSet<String>,
+    /// Messages whose SPF passed aligned with the From domain.
+    spf_aligned: u64,
+    /// Domains other than ours for which DKIM or SPF passed: the mark of a real service.
+    third_party: BTreeSet<String>,
+}
+
+/// What an unattributed source looks like from its authentication results.
+#[derive(Debug, PartialEq, Eq)]
+enum SourceKind {
+    /// A service authenticating as itself or authorized by our SPF: shadow IT (VEN-006).
+    Service,
+    /// Our own signed mail relayed by a forwarder or list: DKIM survives, SPF does not.
+    Forwarder,
+    /// No authentication of its own: spoofing (RPT-001).
+    Unauthorized,
+}
+
+impl SourceAcc {
+    /// `authorized`: names our SPF trees include or redirect to. A sender whose own domain shares
+    /// a base with one of them is a service we authorized; spoofers often pass SPF or DKIM for a
+    /// domain of their own, which alone proves nothing.
+    fn kind(&self, authorized: &BTreeSet<String>) -> SourceKind {
+        let ours_authorizes = self
+            .third_party
+            .iter()
+            .any(|d| authorized.iter().any(|a| same_base(a, d)));
+        if ours_authorizes || self.spf_aligned > 0 {
+            SourceKind::Service
+        } else if self.forwarded > 0 || self.pass > 0 {
+            SourceKind::Forwarder
+        } else {
+            SourceKind::Unauthorized
+        }
+    }
 }
 
 /// Messages per (configured domain, source IP, header From).
@@ -70,6 +104,7 @@ pub fn assess(
     domains: &[DomainConfig],
     inv: &Inventory,
     policy_none: &BTreeSet<String>,
+    authorized: &BTreeSet<String>,
     period: &crate::period::Period,
 ) -> ReportAssessment {
     let label = period.month.to_string();
@@ -160,6 +195,33 @@ pub fn assess(
             }
             if let Some(env) = &row.envelope_from {
                 acc.envelope.insert(env.to_ascii_lowercase());
+            }
+            if row.spf_evaluated.is_pass() {
+                acc.spf_aligned += row.count;
+            }
+            let from = crate::snapshot::normalize_name(&row.header_from);
+            let ours = |d: &str| {
+                let d = crate::snapshot::normalize_name(d);
+                !d.is_empty()
+                    && (d == from
+                        || d.ends_with(&format!(".{from}"))
+                        || from.ends_with(&format!(".{d}")))
+            };
+            for sig in row
+                .dkim
+                .iter()
+                .filter(|s| s.result.is_pass() && !ours(&s.domain))
+            {
+                acc.third_party
+                    .insert(crate::snapshot::normalize_name(&sig.domain));
+            }
+            for spf in row
+                .spf
+                .iter()
+                .filter(|s| s.result.is_pass() && !ours(&s.domain))
+            {
+                acc.third_party
+                    .insert(crate::snapshot::normalize_name(&spf.domain));
             }
         }
     }
@@ -261,12 +323,18 @@ pub fn assess(
             dmarc_pass: acc.pass,
             reporters: acc.reporters.iter().cloned().collect(),
         });
-        let failing = acc.messages - acc.pass - acc.forwarded.min(acc.messages - acc.pass);
-        if failing > 0 {
-            spoof.entry(k.0.clone()).or_default().push((k, acc));
-        }
-        if acc.pass > 0 {
-            shadow.entry(network_of(k.1)).or_default().push((k, acc));
+        match acc.kind(authorized) {
+            SourceKind::Service => {
+                let group = acc
+                    .third_party
+                    .iter()
+                    .find(|d| authorized.iter().any(|a| same_base(a, d)))
+                    .map(|d| base(d).to_string())
+                    .unwrap_or_else(|| network_of(k.1));
+                shadow.entry(group).or_default().push((k, acc));
+            }
+            SourceKind::Unauthorized => spoof.entry(k.0.clone()).or_default().push((k, acc)),
+            SourceKind::Forwarder => {}
         }
     }
     unknown_sources.sort_by(|a, b| {
@@ -315,7 +383,12 @@ pub fn assess(
         findings.push(d.build(&label));
     }
     for (net, srcs) in shadow {
-        let total: u64 = srcs.iter().map(|(_, a)| a.pass).sum();
+        let total: u64 = srcs.iter().map(|(_, a)| a.messages).sum();
+        let passing: u64 = srcs.iter().map(|(_, a)| a.pass).sum();
+        let services: BTreeSet<String> = srcs
+            .iter()
+            .flat_map(|(_, a)| a.third_party.iter().cloned())
+            .collect();
         let hints: BTreeSet<String> = srcs
             .iter()
             .flat_map(|(_, a)| a.selectors.iter().chain(a.envelope.iter()).cloned())
@@ -323,9 +396,12 @@ pub fn assess(
         let doms: BTreeSet<String> = srcs.iter().map(|(k, _)| k.0.clone()).collect();
         let mut d = Draft::new("VEN-006", net.clone())
             .title(format!(
-                "{total} DMARC-passing messages from {net}, which matches no inventory vendor"
+                "{total} messages from {net}, a sender that matches no inventory vendor"
             ))
-            .evidence(format!("sending as {}", join(&doms)))
+            .evidence(format!(
+                "sending as {}; {passing} of {total} messages passed DMARC",
+                join(&doms)
+            ))
             .evidence_all(srcs.iter().take(8).map(|(k, a)| {
                 format!(
                     "{} sent {} passing message(s) as {} (reporters: {})",
@@ -339,6 +415,12 @@ pub fn assess(
             && let Some(dn) = doms.iter().next()
         {
             d = d.domain(dn);
+        }
+        if !services.is_empty() {
+            d = d.evidence(format!(
+                "authenticates as {} and our SPF authorizes that provider: a real service, not a spoofer",
+                join(&services)
+            ));
         }
         if !hints.is_empty() {
             d = d.evidence(format!(
@@ -425,4 +507,168 @@ fn describe_row(row: &Row, basis: Option<Basis>) -> String {
 
 pub(crate) fn rate(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// The last two labels of a name: the provider a host name belongs to, for grouping.
+fn base(n: &str) -> &str {
+    let mut dots = n.rmatch_indices('.');
+    dots.next();
+    match dots.next() {
+        Some((i, _)) => &n[i + 1..],
+        None => n,
+    }
+}
+
+/// Whether two names share their last two labels (`spf.vendor.example` ~ `vendor.example`).
+fn same_base(a: &str, b: &str) -> bool {
+    base(a) == base(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DomainConfig;
+    use crate::period::{Month, Period};
+    use crate::reports::model::*;
+
+    fn row(
+        ip: &str,
+        dkim: Option<(&str, AuthResult)>,
+        spf: (&str, AuthResult),
+        eval_dkim: AuthResult,
+        reason: Option<&str>,
+    ) -> Row {
+        Row {
+            source_ip: ip.parse().unwrap(),
+            count: 10,
+            disposition: "none".into(),
+            dkim_evaluated: eval_dkim,
+            spf_evaluated: AuthResult::Fail,
+            reasons: reason
+                .map(|r| {
+                    vec![OverrideReason {
+                        kind: r.into(),
+                        comment: None,
+                    }]
+                })
+                .unwrap_or_default(),
+            header_from: "portal.example".into(),
+            envelope_from: None,
+            envelope_to: None,
+            dkim: dkim
+                .map(|(d, r)| {
+                    vec![DkimAuth {
+                        domain: d.into(),
+                        selector: Some("s".into()),
+                        result: r,
+                    }]
+                })
+                .unwrap_or_default(),
+            spf: vec![SpfAuth {
+                domain: spf.0.into(),
+                scope: None,
+                result: spf.1,
+            }],
+        }
+    }
+
+    #[test]
+    fn spoofers_services_and_forwarders_are_told_apart() {
+        let period = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let t = period.start + chrono::Duration::days(3);
+        let report = AggregateReport {
+            origin: Origin {
+                file: "r.xml".into(),
+                member: None,
+            },
+            schema: "1.0".into(),
+            org_name: "google.com".into(),
+            email: None,
+            report_id: "1".into(),
+            begin: t,
+            end: t + chrono::Duration::days(1),
+            policy: PolicyPublished {
+                domain: "portal.example".into(),
+                ..Default::default()
+            },
+            rows: vec![
+                // A phisher with SPF and DKIM for its own domain: still unauthorized.
+                row(
+                    "192.0.2.1",
+                    Some(("phish.example", AuthResult::Pass)),
+                    ("phish.example", AuthResult::Pass),
+                    AuthResult::Fail,
+                    None,
+                ),
+                // A survey tool our SPF includes, signing as itself: shadow IT.
+                row(
+                    "198.51.100.7",
+                    Some(("surveytool.example", AuthResult::Pass)),
+                    ("bounce.surveytool.example", AuthResult::Pass),
+                    AuthResult::Fail,
+                    None,
+                ),
+                // Our signed mail through a mailing list.
+                row(
+                    "203.0.113.9",
+                    Some(("portal.example", AuthResult::Pass)),
+                    ("portal.example", AuthResult::Fail),
+                    AuthResult::Pass,
+                    Some("mailing_list"),
+                ),
+            ],
+            repairs: vec![],
+            xml_sha256: "x".into(),
+        };
+        let set = ReportSet {
+            reports: vec![report],
+            ..Default::default()
+        };
+        let domains = vec![DomainConfig {
+            name: "portal.example".into(),
+            role: crate::config::Role::Patient,
+            selectors: vec![],
+        }];
+        let authorized: BTreeSet<String> = ["spf.surveytool.example".to_string()].into();
+        let none: BTreeSet<String> = ["portal.example".to_string()].into();
+        let out = assess(
+            &set,
+            &domains,
+            &Inventory::default(),
+            &none,
+            &authorized,
+            &period,
+        );
+        let by: Vec<(&str, &str)> = out
+            .findings
+            .iter()
+            .map(|f| (f.check.as_str(), f.subject.as_str()))
+            .collect();
+        assert_eq!(
+            by,
+            vec![
+                ("RPT-001", "portal.example"),
+                ("VEN-006", "surveytool.example")
+            ]
+        );
+        let rpt = &out.findings[0];
+        assert_eq!(
+            rpt.severity,
+            Severity::Critical,
+            "p=none makes spoofing critical"
+        );
+        assert!(rpt.evidence.iter().any(|e| e.contains("192.0.2.1")));
+        assert!(
+            !rpt.evidence.iter().any(|e| e.contains("203.0.113.9")),
+            "forwarder counted as spoofing"
+        );
+        assert_eq!(out.stats.messages, 30);
+        assert_eq!(out.stats.rates.dmarc_pass, 10);
+    }
 }
