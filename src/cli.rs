@@ -90,7 +90,7 @@ pub enum Command {
     },
     /// Compare two snapshots and say what each change means.
     #[command(
-        after_help = "Example:\n  mailproof diff samples/snapshots/2026-09-30T120000Z.json samples/snapshots/2026-10-31T120000Z.json --format markdown"
+        after_help = "Example:\n  mailproof diff snapshots/2026-10-01T110000Z.json snapshots/2026-11-01T120000Z.json"
     )]
     Diff {
         old: PathBuf,
