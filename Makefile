@@ -6,7 +6,7 @@ CARGO ?= cargo
 export MAILPROOF_CORPUS ?= $(abspath ../shared/corpus)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build demo test lint bench deps sample-snapshots clean-demo
+.PHONY: build demo test lint bench bench-dns deps sample-snapshots clean-demo
 
 build:
 	$(CARGO) build --release
@@ -31,6 +31,14 @@ test: deps
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Speed and memory benchmarks (release build): report ingestion, then DNS capture.
+bench:
+	@echo "report-ingestion benchmark: not yet written"
+	$(MAKE) bench-dns
+
+bench-dns:
+	@echo "DNS capture benchmark: not yet written"
 
 # Re-captures samples/snapshots/ from samples/zones/ with the real DNS capture against an
 # in-process authoritative server on 127.0.0.1.
