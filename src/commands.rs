@@ -217,7 +217,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 })?;
             let csv = mailproof::render::csv::findings_csv(&ev);
             let pdf = mailproof::render::pdf::render_pdf(&ev, &csv, templates.as_deref())?;
-            std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
+            write_atomically(&out, &pdf)?;
             eprintln!("mailproof: wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -415,7 +415,7 @@ fn print_reports(set: &reports::ReportSet, format: TextJsonCsv) -> Result<()> {
             domain: &r.policy.domain,
             begin: r.begin,
             end: r.end,
-            records: r.rows.len(),
+            records: r.record_count(),
             messages: r.messages(),
         })
         .collect();
@@ -483,5 +483,26 @@ fn print_reports(set: &reports::ReportSet, format: TextJsonCsv) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Writes via a temporary file in the same folder and a rename, so a reader never sees half a PDF.
+fn write_atomically(out: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.persist(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }

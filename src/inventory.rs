@@ -10,15 +10,19 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error("cannot read vendor inventory {path}: {source}")]
+    #[error("cannot read vendor inventory {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "{path}: line 1: header row has no `vendor` column (columns found: {found}); the header must name at least `vendor`"
     )]
     NoVendorColumn { path: PathBuf, found: String },
+    #[error(
+        "{path}: line 1: column `{column}` appears twice in the header; keep one (columns are matched by name)"
+    )]
+    DuplicateColumn { path: PathBuf, column: String },
     #[error("{path}: line 1: cannot read the header row: {message}")]
     Header { path: PathBuf, message: String },
 }
@@ -108,9 +112,9 @@ const COLUMNS: &[&str] = &[
 
 impl Inventory {
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
-        let bytes = std::fs::read(path).map_err(|source| InventoryError::Read {
+        let bytes = std::fs::read(path).map_err(|cause| InventoryError::Read {
             path: path.into(),
-            source,
+            cause,
         })?;
         let mut inv = Self::parse(&bytes, path)?;
         inv.source = Some(path.display().to_string());
@@ -137,6 +141,15 @@ impl Inventory {
                 path: path.into(),
                 found: headers.join(", "),
             });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for h in &headers {
+            if !h.is_empty() && !seen.insert(h.as_str()) {
+                return Err(InventoryError::DuplicateColumn {
+                    path: path.into(),
+                    column: h.clone(),
+                });
+            }
         }
         let unknown_columns = headers
             .iter()
@@ -214,6 +227,14 @@ fn parse_row(line: u64, cells: &std::collections::HashMap<&str, &str>) -> Result
             "empty: every row must name the vendor".into(),
         ));
     }
+    for name in COLUMNS {
+        if cell(name).chars().any(char::is_control) {
+            return Err(err(
+                name,
+                "contains control characters (line breaks, tabs or escapes); remove them".into(),
+            ));
+        }
+    }
     let mut ip_ranges = Vec::new();
     for tok in multi(cell("ip_ranges")) {
         let net = tok
@@ -225,6 +246,20 @@ fn parse_row(line: u64, cells: &std::collections::HashMap<&str, &str>) -> Result
                     format!("{tok:?} is not a CIDR range or IP address (e.g. 198.51.100.0/24)"),
                 )
             })?;
+        // A range this broad would attribute the whole internet's mail (spoofing included) to
+        // this vendor.
+        let too_broad = match net {
+            IpNet::V4(n) => n.prefix_len() < 8,
+            IpNet::V6(n) => n.prefix_len() < 32,
+        };
+        if too_broad {
+            return Err(err(
+                "ip_ranges",
+                format!(
+                    "{tok:?} is implausibly broad for one vendor's senders (shorter than /8 for IPv4 or /32 for IPv6)"
+                ),
+            ));
+        }
         ip_ranges.push(net.trunc());
     }
     let mut incomplete = Vec::new();
@@ -329,6 +364,36 @@ Unknown,,,,,,\n";
         assert!(rej[2].starts_with("line 6, column `phi`"), "{rej:?}");
         assert!(
             rej[3].starts_with("line 7, column `baa_expires`"),
+            "{rej:?}"
+        );
+    }
+
+    #[test]
+    fn duplicate_headers_broad_ranges_and_control_characters_are_refused() {
+        let e = Inventory::parse(b"vendor,Vendor\nx,y\n", Path::new("v.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`vendor` appears twice"), "{e}");
+        let inv = Inventory::parse(
+            b"vendor,ip_ranges,phi,baa\nAll,0.0.0.0/0,no,none\nAll6,::/0,no,none\n\"Two\nLines\",,no,none\nOk,192.0.2.0/24,no,none\n",
+            Path::new("v.csv"),
+        )
+        .unwrap();
+        assert_eq!(
+            inv.vendors
+                .iter()
+                .map(|v| v.vendor.as_str())
+                .collect::<Vec<_>>(),
+            ["Ok"]
+        );
+        let rej: Vec<String> = inv.rejected.iter().map(|r| r.to_string()).collect();
+        assert!(
+            rej[0].contains("ip_ranges") && rej[0].contains("broad"),
+            "{rej:?}"
+        );
+        assert!(rej[1].contains("ip_ranges"), "{rej:?}");
+        assert!(
+            rej[2].contains("column `vendor`") && rej[2].contains("control"),
             "{rej:?}"
         );
     }

@@ -22,7 +22,9 @@ fn main() -> ExitCode {
         tracing_subscriber::EnvFilter::try_from_env("MAILPROOF_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(format!("mailproof={level},{level}"))
         });
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)

@@ -25,15 +25,15 @@ pub enum RunError {
         "--offline: no stored snapshot in {0}; run `mailproof snapshot --config …` first, or run without --offline"
     )]
     NoSnapshot(PathBuf),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "another mailproof run holds the lock {0}; wait for it to finish (or remove the file if no run is active)"
@@ -41,6 +41,14 @@ pub enum RunError {
     Locked(PathBuf),
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
+    #[error(
+        "{path}: {message}. Findings are compared with the previous period's evidence to mark them new, persisting or resolved; restore that file, or move it aside to assess this period without the comparison"
+    )]
+    PreviousEvidence { path: PathBuf, message: String },
+    #[error(
+        "{path} (listed in `reports` in {config}) does not exist; fix the path, or create the folder if no reports have arrived yet"
+    )]
+    ReportsPath { path: PathBuf, config: PathBuf },
 }
 
 /// What the caller asked for.
@@ -77,9 +85,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn file_input(path: &Path, kind: &str) -> Result<InputFile, RunError> {
-    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| RunError::Read {
         path: path.into(),
-        source,
+        cause,
     })?;
     Ok(InputFile {
         path: path.display().to_string(),
@@ -117,17 +125,11 @@ pub fn scoped_domains(
                     }
                 }
             }
-            for rep in &reports.reports {
-                for row in &rep.rows {
-                    for sig in &row.dkim {
-                        if crate::snapshot::normalize_name(&sig.domain) == d.name
-                            && let Some(s) = &sig.selector
-                        {
-                            let s = s.trim().to_ascii_lowercase();
-                            if !s.is_empty() && s.len() <= 63 && !s.contains(char::is_whitespace) {
-                                sel.entry(s).or_default().insert("reports".into());
-                            }
-                        }
+            for (domain, s) in reports.dkim_signatures() {
+                if crate::snapshot::normalize_name(domain) == d.name {
+                    let s = s.trim().to_ascii_lowercase();
+                    if !s.is_empty() && s.len() <= 63 && !s.contains(char::is_whitespace) {
+                        sel.entry(s).or_default().insert("reports".into());
                     }
                 }
             }
@@ -174,9 +176,9 @@ pub fn capture_and_store(
 }
 
 fn snapshot_ref(path: &Path, snap: &Snapshot, selection: String) -> Result<SnapshotRef, RunError> {
-    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| RunError::Read {
         path: path.into(),
-        source,
+        cause,
     })?;
     Ok(SnapshotRef {
         path: path.display().to_string(),
@@ -193,9 +195,9 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         .unwrap_or_else(|| Month::previous_of(opts.now, cfg.timezone));
     let period = Period::new(month, cfg.timezone);
     tracing::info!(period = %month, organization = %cfg.organization, "mailproof run");
-    std::fs::create_dir_all(&cfg.output).map_err(|source| RunError::Write {
+    std::fs::create_dir_all(&cfg.output).map_err(|cause| RunError::Write {
         path: cfg.output.clone(),
-        source,
+        cause,
     })?;
     let lock_path = cfg.output.join(".mailproof.lock");
     let lock = std::fs::OpenOptions::new()
@@ -203,9 +205,9 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|source| RunError::Write {
+        .map_err(|cause| RunError::Write {
             path: lock_path.clone(),
-            source,
+            cause,
         })?;
     if lock.try_lock().is_err() {
         return Err(RunError::Locked(lock_path));
@@ -219,6 +221,14 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         }
         None => Inventory::default(),
     };
+    for p in &cfg.reports {
+        if !p.exists() {
+            return Err(RunError::ReportsPath {
+                path: p.clone(),
+                config: cfg.path.clone(),
+            });
+        }
+    }
     let reports = crate::reports::store::ingest(&cfg.reports, Some(&period));
     tracing::info!(
         files = reports.files.len(),
@@ -232,8 +242,16 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let (snap_path, snapshot, selection) = if opts.offline {
         let chosen = store::choose_for_period(&cfg.snapshots, period.end)?
             .ok_or_else(|| RunError::NoSnapshot(cfg.snapshots.clone()))?;
-        tracing::info!(snapshot = %chosen.path.display(), "{}", chosen.reason);
-        (chosen.path, chosen.snapshot, chosen.reason)
+        let gap = (chosen.snapshot.taken_at - period.end).num_days().abs();
+        let mut reason = chosen.reason;
+        if gap > 7 {
+            reason.push_str(&format!(
+                "; NOTE: taken {gap} days from the end of the period, so it may not show the records in force then"
+            ));
+            tracing::warn!(snapshot = %chosen.path.display(), gap_days = gap, "offline snapshot is far from the period end");
+        }
+        tracing::info!(snapshot = %chosen.path.display(), "{reason}");
+        (chosen.path, chosen.snapshot, reason)
     } else {
         let (p, s) = capture_and_store(cfg, &scoped, &opts.nameservers, opts.now, None)?;
         (p, s, "captured live for this run".to_string())
@@ -249,16 +267,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     // The previous period: its evidence (for new/persisting/resolved) and its snapshot (diff).
     let prev_label = month.prev().to_string();
     let prev_evidence_path = cfg.output.join(&prev_label).join("evidence.json");
-    let previous_evidence: Option<Evidence> =
-        std::fs::read(&prev_evidence_path).ok().and_then(|b| {
-            match serde_json::from_slice::<Evidence>(&b) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    tracing::warn!("ignoring {}: {e}", prev_evidence_path.display());
-                    None
-                }
-            }
-        });
+    let previous_evidence = load_previous_evidence(&prev_evidence_path)?;
     let previous_snapshot = previous_evidence
         .as_ref()
         .and_then(|e| e.snapshot.as_ref())
@@ -314,6 +323,33 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     })
 }
 
+/// The previous period's evidence, if it exists. A file that exists but is not a mailproof
+/// evidence document is an error: silently skipping it would mark every finding "new".
+fn load_previous_evidence(path: &Path) -> Result<Option<Evidence>, RunError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(RunError::Read {
+                path: path.into(),
+                cause: e,
+            });
+        }
+    };
+    let err = |message: String| RunError::PreviousEvidence {
+        path: path.into(),
+        message,
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| err(format!("not valid JSON ({e})")))?;
+    if v.get("schema").and_then(|s| s.as_str()) != Some(crate::evidence::SCHEMA) {
+        return Err(err(format!("not a {} document", crate::evidence::SCHEMA)));
+    }
+    serde_json::from_value(v)
+        .map(Some)
+        .map_err(|e| err(format!("unreadable evidence ({e})")))
+}
+
 /// Writes the four artifacts into a temporary folder beside `dir`, then swaps it into place, so
 /// a reader never sees a half-written month and a failed run leaves the old one untouched.
 pub fn publish(evidence: &Evidence, dir: &Path, templates: Option<&Path>) -> Result<(), RunError> {
@@ -323,7 +359,7 @@ pub fn publish(evidence: &Evidence, dir: &Path, templates: Option<&Path>) -> Res
         .unwrap_or(Path::new("."));
     let werr = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| RunError::Write { path, source }
+        move |cause| RunError::Write { path, cause }
     };
     std::fs::create_dir_all(parent).map_err(werr(parent))?;
     let tmp = tempfile::Builder::new()
@@ -355,6 +391,11 @@ pub fn publish(evidence: &Evidence, dir: &Path, templates: Option<&Path>) -> Res
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
+    // A crash between the two renames below leaves only the old copy: put it back first, so
+    // the previous month's output is never lost.
+    if old.exists() && !dir.exists() {
+        std::fs::rename(&old, dir).map_err(werr(dir))?;
+    }
     let _ = std::fs::remove_dir_all(&old);
     let had_old = dir.exists();
     if had_old {
@@ -367,7 +408,7 @@ pub fn publish(evidence: &Evidence, dir: &Path, templates: Option<&Path>) -> Res
         let _ = std::fs::remove_dir_all(&staged);
         return Err(RunError::Write {
             path: dir.into(),
-            source: e,
+            cause: e,
         });
     }
     if had_old {

@@ -88,7 +88,11 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     );
     findings.extend(rep.findings);
 
-    let period_end_local = i.period.end.with_timezone(&chrono::Utc).date_naive();
+    // The last calendar day of the period where the organization is (the end is exclusive).
+    let tz: chrono_tz::Tz = i.period.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let period_end_local = (i.period.end - chrono::Duration::seconds(1))
+        .with_timezone(&tz)
+        .date_naive();
     let (vendors, vfind) = vendor_checks::assess(
         i.inventory,
         period_end_local,
@@ -111,7 +115,15 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &label,
     ));
 
-    status::mark(&mut findings, i.previous_evidence, &label);
+    let blind = status::Blind {
+        dns_incomplete: findings
+            .iter()
+            .filter(|f| f.check == "DNS-001")
+            .filter_map(|f| f.domain.clone())
+            .collect(),
+        no_reports: i.reports.reports.is_empty(),
+    };
+    status::mark(&mut findings, i.previous_evidence, &label, &blind);
     finding::sort(&mut findings);
     let controls = controls::map(&findings);
     let risk_counts = controls::count(&findings);

@@ -2,11 +2,42 @@
 //! evidence, which is what lets an auditor see that problems were tracked to closure.
 
 use crate::evidence::{Evidence, Finding, Status};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Marks each current finding against `previous`, and appends the previous findings that are
-/// gone as `resolved` (a finding resolved last period is not carried again).
-pub fn mark(current: &mut Vec<Finding>, previous: Option<&Evidence>, label: &str) {
+/// What this period could not observe, so that absence of a finding is not taken as a fix.
+#[derive(Debug, Default)]
+pub struct Blind {
+    /// Domains with a failed DNS lookup (DNS-001) this period.
+    pub dns_incomplete: BTreeSet<String>,
+    /// No report was accepted this period: report-derived findings cannot be re-checked.
+    pub no_reports: bool,
+}
+
+impl Blind {
+    /// Why `f` could not be re-verified this period, if it could not.
+    fn reason(&self, f: &Finding) -> Option<String> {
+        let dns_check = [
+            "SPF-", "DKIM-", "DMARC-", "CHG-", "MX-", "TLS", "STS-", "BIMI-", "PARK-",
+        ]
+        .iter()
+        .any(|p| f.check.starts_with(p));
+        let report_check = f.check.starts_with("RPT-") || f.check == "VEN-006";
+        match &f.domain {
+            Some(d) if dns_check && self.dns_incomplete.contains(d) => Some(format!(
+                "not re-verified: DNS evidence for {d} is incomplete this period (see DNS-001)"
+            )),
+            _ if report_check && self.no_reports => {
+                Some("not re-verified: no DMARC reports were accepted this period".to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Marks each current finding against `previous`. Previous findings that are gone become
+/// `resolved` — unless this period could not have seen them (`blind`), in which case they are
+/// carried as `persisting` with the reason, never silently closed.
+pub fn mark(current: &mut Vec<Finding>, previous: Option<&Evidence>, label: &str, blind: &Blind) {
     let Some(prev) = previous else { return };
     let before: BTreeMap<&str, &Finding> = prev
         .findings
@@ -20,20 +51,29 @@ pub fn mark(current: &mut Vec<Finding>, previous: Option<&Evidence>, label: &str
             f.first_seen = old.first_seen.clone();
         }
     }
-    let now: std::collections::BTreeSet<String> = current.iter().map(|f| f.id.clone()).collect();
+    let now: BTreeSet<String> = current.iter().map(|f| f.id.clone()).collect();
     for (id, old) in before {
-        if !now.contains(id) {
-            let mut r = old.clone();
-            r.status = Status::Resolved;
-            r.evidence.insert(
-                0,
-                format!(
-                    "not observed in {label}; last reported in {}",
-                    prev.period.label
-                ),
-            );
-            current.push(r);
+        if now.contains(id) {
+            continue;
         }
+        let mut r = old.clone();
+        match blind.reason(old) {
+            Some(why) => {
+                r.status = Status::Persisting;
+                r.evidence.insert(0, why);
+            }
+            None => {
+                r.status = Status::Resolved;
+                r.evidence.insert(
+                    0,
+                    format!(
+                        "not observed in {label}; last reported in {}",
+                        prev.period.label
+                    ),
+                );
+            }
+        }
+        current.push(r);
     }
 }
 
@@ -46,14 +86,12 @@ mod tests {
     fn new_persisting_resolved() {
         let old_a = Draft::new("SPF-001", "a.example").build("2026-08");
         let old_b = Draft::new("DMARC-003", "b.example").build("2026-09");
-        let prev_json = serde_json::json!(null);
-        let _ = prev_json;
         let mut cur = vec![
             Draft::new("SPF-001", "a.example").build("2026-10"),
             Draft::new("SPF-006", "c.example").build("2026-10"),
         ];
         let prev = crate::evidence::tests_support::evidence_with(vec![old_a, old_b], "2026-09");
-        mark(&mut cur, Some(&prev), "2026-10");
+        mark(&mut cur, Some(&prev), "2026-10", &Blind::default());
         let by: BTreeMap<_, _> = cur
             .iter()
             .map(|f| (f.id.as_str(), (f.status, f.first_seen.as_str())))
@@ -61,5 +99,31 @@ mod tests {
         assert_eq!(by["SPF-001:a.example"], (Status::Persisting, "2026-08"));
         assert_eq!(by["SPF-006:c.example"], (Status::New, "2026-10"));
         assert_eq!(by["DMARC-003:b.example"], (Status::Resolved, "2026-09"));
+    }
+
+    #[test]
+    fn a_dns_failure_never_resolves_a_finding() {
+        let old = Draft::new("DMARC-001", "b.example")
+            .domain("b.example")
+            .build("2026-09");
+        let rpt = Draft::new("RPT-001", "b.example")
+            .domain("b.example")
+            .build("2026-09");
+        let prev = crate::evidence::tests_support::evidence_with(vec![old, rpt], "2026-09");
+        let mut cur = vec![
+            Draft::new("DNS-001", "_dmarc.b.example TXT")
+                .domain("b.example")
+                .build("2026-10"),
+        ];
+        let blind = Blind {
+            dns_incomplete: ["b.example".to_string()].into(),
+            no_reports: true,
+        };
+        mark(&mut cur, Some(&prev), "2026-10", &blind);
+        let f = cur.iter().find(|f| f.check == "DMARC-001").unwrap();
+        assert_eq!(f.status, Status::Persisting);
+        assert!(f.evidence[0].contains("incomplete"), "{:?}", f.evidence);
+        let r = cur.iter().find(|f| f.check == "RPT-001").unwrap();
+        assert_eq!(r.status, Status::Persisting);
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 pub fn assess(
     inv: &Inventory,
+    // Last day of the period, in the organization's time zone.
     period_end: NaiveDate,
     label: &str,
     volume: &BTreeMap<String, (u64, u64)>,
@@ -26,7 +27,7 @@ pub fn assess(
         if v.phi == Some(true) {
             let problem = match (v.baa, v.baa_expires) {
                 (Some(Baa::Signed), Some(exp)) if exp < period_end => Some(format!(
-                    "BAA expired on {exp}, before the end of the period ({period_end})"
+                    "BAA expired on {exp}, before the last day of the period ({period_end})"
                 )),
                 (Some(Baa::Signed), _) => None,
                 // A recorded decision (e.g. the organization's own relay): not a missing BAA.

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot read snapshot {path}: {source}")]
+    #[error("cannot read snapshot {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("snapshot {path} is not valid JSON at line {line}, column {column}: {message}")]
     Json {
@@ -20,22 +20,22 @@ pub enum StoreError {
     },
     #[error("{path} has schema {found:?}; expected {SCHEMA:?}")]
     Schema { path: PathBuf, found: String },
-    #[error("cannot list snapshot folder {path}: {source}")]
+    #[error("cannot list snapshot folder {path}: {cause}")]
     List {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot write snapshot {path}: {source}")]
+    #[error("cannot write snapshot {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
 pub fn load(path: &Path) -> Result<Snapshot, StoreError> {
-    let bytes = std::fs::read(path).map_err(|source| StoreError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| StoreError::Read {
         path: path.into(),
-        source,
+        cause,
     })?;
     let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| StoreError::Json {
         path: path.into(),
@@ -65,9 +65,9 @@ pub fn save(dir: &Path, snap: &Snapshot) -> Result<PathBuf, StoreError> {
 }
 
 pub fn write_to(path: &Path, snap: &Snapshot) -> Result<(), StoreError> {
-    let werr = |source| StoreError::Write {
+    let werr = |cause| StoreError::Write {
         path: path.into(),
-        source,
+        cause,
     };
     let dir = path
         .parent()
@@ -95,18 +95,18 @@ pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Snapshot)>, StoreError> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
+        Err(cause) => {
             return Err(StoreError::List {
                 path: dir.into(),
-                source,
+                cause,
             });
         }
     };
     let mut out = Vec::new();
     for entry in rd {
-        let entry = entry.map_err(|source| StoreError::List {
+        let entry = entry.map_err(|cause| StoreError::List {
             path: dir.into(),
-            source,
+            cause,
         })?;
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
