@@ -84,13 +84,36 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn file_input(path: &Path, kind: &str) -> Result<InputFile, RunError> {
+/// How a path is written into evidence: relative to the config file's folder when inside it,
+/// so the evidence is the same whichever directory cron runs from, and the next month can find
+/// the files again.
+pub fn evidence_path(cfg: &Config, path: &Path) -> String {
+    let base = cfg.path.parent().unwrap_or(Path::new(""));
+    let shown = if base.as_os_str().is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(base).ok()
+    };
+    shown.unwrap_or(path).display().to_string()
+}
+
+/// The inverse of [`evidence_path`].
+pub fn resolve_evidence_path(cfg: &Config, recorded: &str) -> PathBuf {
+    let p = Path::new(recorded);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cfg.path.parent().unwrap_or(Path::new("")).join(p)
+    }
+}
+
+fn file_input(cfg: &Config, path: &Path, kind: &str) -> Result<InputFile, RunError> {
     let bytes = std::fs::read(path).map_err(|cause| RunError::Read {
         path: path.into(),
         cause,
     })?;
     Ok(InputFile {
-        path: path.display().to_string(),
+        path: evidence_path(cfg, path),
         kind: kind.into(),
         bytes: bytes.len() as u64,
         sha256: sha256_hex(&bytes),
@@ -175,13 +198,18 @@ pub fn capture_and_store(
     Ok((path, snap))
 }
 
-fn snapshot_ref(path: &Path, snap: &Snapshot, selection: String) -> Result<SnapshotRef, RunError> {
+fn snapshot_ref(
+    cfg: &Config,
+    path: &Path,
+    snap: &Snapshot,
+    selection: String,
+) -> Result<SnapshotRef, RunError> {
     let bytes = std::fs::read(path).map_err(|cause| RunError::Read {
         path: path.into(),
         cause,
     })?;
     Ok(SnapshotRef {
-        path: path.display().to_string(),
+        path: evidence_path(cfg, path),
         taken_at: snap.taken_at,
         sha256: sha256_hex(&bytes),
         selection,
@@ -213,10 +241,10 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         return Err(RunError::Locked(lock_path));
     }
 
-    let mut inputs = vec![file_input(&cfg.path, "config")?];
+    let mut inputs = vec![file_input(cfg, &cfg.path, "config")?];
     let inventory = match &cfg.inventory {
         Some(p) => {
-            inputs.push(file_input(p, "inventory")?);
+            inputs.push(file_input(cfg, p, "inventory")?);
             Inventory::load(p)?
         }
         None => Inventory::default(),
@@ -256,7 +284,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         let (p, s) = capture_and_store(cfg, &scoped, &opts.nameservers, opts.now, None)?;
         (p, s, "captured live for this run".to_string())
     };
-    let snap_ref = snapshot_ref(&snap_path, &snapshot, selection)?;
+    let snap_ref = snapshot_ref(cfg, &snap_path, &snapshot, selection)?;
     inputs.push(InputFile {
         path: snap_ref.path.clone(),
         kind: "snapshot".into(),
@@ -272,14 +300,18 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         .as_ref()
         .and_then(|e| e.snapshot.as_ref())
         .and_then(|r| {
-            store::load(Path::new(&r.path))
-                .ok()
-                .map(|s| (PathBuf::from(&r.path), s))
+            let p = resolve_evidence_path(cfg, &r.path);
+            store::load(&p).ok().map(|s| (p, s))
         })
         .filter(|(p, _)| p != &snap_path)
         .or(store::previous_before(&cfg.snapshots, snapshot.taken_at)?);
     let previous_ref = match &previous_snapshot {
-        Some((p, s)) => Some(snapshot_ref(p, s, "previous period's snapshot".into())?),
+        Some((p, s)) => Some(snapshot_ref(
+            cfg,
+            p,
+            s,
+            "previous period's snapshot".into(),
+        )?),
         None => None,
     };
 
@@ -301,7 +333,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         previous_evidence: previous_evidence.as_ref(),
         previous_evidence_path: previous_evidence
             .as_ref()
-            .map(|_| prev_evidence_path.display().to_string()),
+            .map(|_| evidence_path(cfg, &prev_evidence_path)),
         reports: &reports,
         inventory: &inventory,
         inputs,
