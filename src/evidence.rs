@@ -123,6 +123,36 @@ pub struct DmarcPosture {
     pub ruf: Vec<String>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// Each `mailto:` report destination, verified (DMARC-009/010): whether it is in another
+    /// organization, whether that organization authorized our reports, and its MX.
+    #[serde(default)]
+    pub destinations: Vec<ReportDestination>,
+    /// The Organizational Domain the RFC 9989 tree walk settled on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_domain: Option<String>,
+}
+
+/// One `rua`/`ruf` destination of a DMARC record and what DNS says about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ReportDestination {
+    /// `rua` (aggregate) or `ruf` (failure reports, which can carry message content).
+    pub kind: String,
+    pub uri: String,
+    pub host: String,
+    /// In a different Organizational Domain than the record's domain.
+    pub external: bool,
+    /// `not needed` (same organization), `authorized`, `not authorized`, `incomplete` (lookup
+    /// failed), `not captured`.
+    pub authorization: String,
+    /// The `_report._dmarc` name asked, and the record found there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_record: Option<String>,
+    /// MX of the destination host (`10 mx.example.`), empty when it has none.
+    pub mx: Vec<String>,
+    /// How the MX lookup ended (`answer`, `nodata`, `nxdomain`, … or `not captured`).
+    pub mx_outcome: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -140,6 +170,15 @@ pub struct DkimPosture {
     pub sources: Vec<String>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// `h=`: hash algorithms the key is limited to (empty means any).
+    #[serde(default)]
+    pub hash_algorithms: Vec<String>,
+    /// `t=y`: the domain is testing DKIM; verifiers treat its signatures as unsigned.
+    #[serde(default)]
+    pub testing: bool,
+    /// `s=`: service types (`email`, `*`); empty means the default `*`.
+    #[serde(default)]
+    pub services: Vec<String>,
 }
 
 /// A domain's posture at a glance, and the `check --format json` contract.
@@ -158,6 +197,13 @@ pub struct DomainPosture {
     /// `incomplete`.
     pub grade: String,
     pub raw: Vec<RawLookup>,
+    /// Octets of the SPF record (RFC 7208 §3.4 advises at most 450; SPF-007).
+    #[serde(default)]
+    pub spf_size_octets: usize,
+    /// Whether the answers about this domain were DNSSEC-validated by the resolver (AD flag):
+    /// `validated` (all), `partial`, `not validated`, or absent when nothing was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -236,7 +282,7 @@ pub struct VendorRow {
     /// Messages attributed to this vendor in the period's reports.
     pub messages: u64,
     pub dmarc_pass_rate: Option<f64>,
-    /// `ok`, or the check IDs raised against this vendor.
+    /// The checks with open findings against this vendor; empty when nothing was raised.
     pub status: Vec<String>,
 }
 
@@ -309,6 +355,10 @@ pub struct Evidence {
     pub policy: crate::config::PolicyConfig,
     /// Retain until (creation + 6 years), per 45 CFR 164.316(b)(2)(i).
     pub retain_until: String,
+    /// NIST SP 800-30 Table I-2 as used for the ratings: rows are likelihood, columns impact,
+    /// both from very low to very high.
+    #[serde(default)]
+    pub risk_matrix: Vec<Vec<Level>>,
 }
 
 #[cfg(test)]
@@ -345,6 +395,7 @@ pub(crate) mod tests_support {
             changes: vec![],
             policy: crate::config::PolicyConfig::default(),
             retain_until: String::new(),
+            risk_matrix: vec![],
         }
     }
 }

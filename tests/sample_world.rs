@@ -340,15 +340,16 @@ fn monthly_run_on_samples() {
                     "PDF lacks section {title:?}"
                 );
             }
-            let compact: String = text
-                .chars()
-                .filter(|c| !c.is_whitespace() && *c != '\u{200b}')
-                .collect();
+            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
             assert!(
                 compact.contains("samples/reports/garbage.xml.gz"),
                 "rejected file not listed in the PDF"
             );
             assert!(text.contains("Riverside Health System"));
+            // Hashes copied out of the PDF must match the files: no invisible break characters.
+            let sha = ev["snapshot"]["sha256"].as_str().unwrap();
+            assert!(text.contains(sha), "snapshot SHA-256 {sha} not found verbatim in the PDF text");
+            assert!(!text.contains('\u{200b}'), "zero-width spaces in the PDF text layer");
         }
         None if std::env::var_os("CI").is_some() => {
             panic!("pdftotext is required under CI (apt-get install poppler-utils)")

@@ -93,7 +93,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     let period_end_local = (i.period.end - chrono::Duration::seconds(1))
         .with_timezone(&tz)
         .date_naive();
-    let (vendors, vfind) = vendor_checks::assess(
+    let (mut vendors, vfind) = vendor_checks::assess(
         i.inventory,
         period_end_local,
         &label,
@@ -125,6 +125,16 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
     finding::sort(&mut findings);
+    // Each vendor's row lists every open finding raised against it (VEN-*, RPT-002, …).
+    for row in &mut vendors.vendors {
+        row.status = findings
+            .iter()
+            .filter(|f| f.status != evidence::Status::Resolved && f.subject == row.vendor)
+            .map(|f| f.check.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+    }
     let controls = controls::map(&findings);
     let risk_counts = controls::count(&findings);
 
@@ -175,5 +185,6 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         changes,
         policy: i.policy.clone(),
         retain_until,
+        risk_matrix: risk::matrix(),
     }
 }

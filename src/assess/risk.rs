@@ -71,6 +71,24 @@ const TABLE_I2: [[Level; 5]; 5] = {
     ]
 };
 
+/// The scale in order, very low to very high.
+pub const LEVELS: [Level; 5] = [
+    Level::VeryLow,
+    Level::Low,
+    Level::Moderate,
+    Level::High,
+    Level::VeryHigh,
+];
+
+/// Table I-2 as rows of likelihood (very low first) × columns of impact, for the report to print
+/// the very matrix the ratings were computed with.
+pub fn matrix() -> Vec<Vec<Level>> {
+    LEVELS
+        .iter()
+        .map(|l| LEVELS.iter().map(|i| risk(*l, *i)).collect())
+        .collect()
+}
+
 /// Risk level from likelihood and impact, per Table I-2.
 pub fn risk(likelihood: Level, impact: Level) -> Level {
     TABLE_I2[likelihood.index()][impact.index()]

@@ -9,6 +9,9 @@ pub mod csv;
 pub mod pdf;
 pub mod world;
 
+#[cfg(test)]
+mod tests;
+
 pub use self::csv::findings_csv;
 pub use self::pdf::render_pdf;
 

@@ -124,3 +124,57 @@ fn locate(world: &ReportWorld, diag: &SourceDiagnostic) -> TemplateDiagnostic {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::tests_support::evidence_with;
+    use std::process::Command;
+
+    /// Renders the built-in template against `evidence`, with `risk_matrix` (if any) added to
+    /// the JSON the template reads, and returns the PDF text (`None` without pdftotext).
+    fn text_with_matrix(matrix: Option<serde_json::Value>) -> Option<String> {
+        let evidence = evidence_with(vec![], "2026-10");
+        let mut json = serde_json::to_value(&evidence).expect("evidence serializes");
+        if let (Some(m), Some(obj)) = (matrix, json.as_object_mut()) {
+            obj.insert("risk_matrix".into(), m);
+        }
+        let bytes = serde_json::to_vec(&json).expect("JSON serializes");
+        let world = ReportWorld::new(Templates::Builtin, bytes, vec![], evidence.generated_at);
+        let pdf = compile_and_export(&world, &evidence).unwrap_or_else(|err| panic!("{err}"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("r.pdf");
+        std::fs::write(&path, pdf).expect("write PDF");
+        let out = Command::new("pdftotext").arg(&path).arg("-").output();
+        match out {
+            Ok(out) if out.status.success() => {
+                Some(String::from_utf8_lossy(&out.stdout).into_owned())
+            }
+            _ => {
+                eprintln!("pdftotext not available: matrix check skipped");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn risk_matrix_comes_from_the_evidence_when_present_and_valid() {
+        let Some(builtin) = text_with_matrix(None) else {
+            return;
+        };
+        let count = |t: &str| t.matches("Very High").count();
+        // SP 800-30 Table I-2 has two Very High cells; a matrix of 25 shows 23 more.
+        let all_vh = serde_json::json!(vec![vec!["very-high"; 5]; 5]);
+        let from_data = text_with_matrix(Some(all_vh)).expect("pdftotext ran before");
+        assert_eq!(count(&from_data), count(&builtin) + 23);
+        // A malformed matrix (wrong shape, unknown level) falls back to the published table.
+        for bad in [
+            serde_json::json!(vec![vec!["very-high"; 5]; 4]),
+            serde_json::json!(vec![vec!["extreme"; 5]; 5]),
+            serde_json::json!("very-high"),
+        ] {
+            let text = text_with_matrix(Some(bad)).expect("pdftotext ran before");
+            assert_eq!(count(&text), count(&builtin));
+        }
+    }
+}

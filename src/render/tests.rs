@@ -1,0 +1,278 @@
+//! Properties of the built-in report that an auditor relies on and that only show in the laid-out
+//! PDF: the text layer holds exactly the data (searchable, copyable), catalog prose shows record
+//! syntax as code, and short tables and finding cards are never split across a page break.
+//!
+//! The text checks read the PDF back with poppler's `pdftotext`; without it they are skipped
+//! (with a note on stderr), as in `tests/render.rs`.
+
+use super::{findings_csv, render_pdf};
+use crate::assess::risk::{Level, Severity};
+use crate::evidence::tests_support::evidence_with;
+use crate::evidence::{
+    Change, DomainPosture, Evidence, Finding, PassRates, PreviousRef, RawLookup, Status,
+    VendorReportStat,
+};
+use crate::reports::model::{InputFile, Rejected};
+use crate::snapshot::Outcome;
+use chrono::{TimeZone, Utc};
+use std::process::Command;
+
+/// Characters that are invisible on the page but end up in copied or searched text.
+const INVISIBLE: &[char] = &[
+    '\u{00ad}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}',
+];
+
+/// Right edge of the text area on US Letter with 0.85in side margins, in PDF points.
+const RIGHT_EDGE: f64 = 612.0 - 0.85 * 72.0;
+
+fn dkim_key() -> String {
+    let mut s = String::from("v=DKIM1; k=rsa; p=");
+    while s.len() < 418 {
+        s.push_str("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAx+/");
+    }
+    s
+}
+
+fn finding(n: usize, title: &str, remediation: &str, evidence: Vec<String>) -> Finding {
+    Finding {
+        id: format!("TST-{n:03}:subject-{n}.example"),
+        check: format!("TST-{n:03}"),
+        subject: format!("subject-{n}.example"),
+        domain: Some("riverside-health.test".into()),
+        title: title.into(),
+        severity: Severity::Medium,
+        likelihood: Level::Moderate,
+        impact: Level::Moderate,
+        risk: Level::Moderate,
+        hipaa: vec!["164.308(a)(1)(ii)(A)".into()],
+        authority: "RFC 7489 §6.3".into(),
+        evidence,
+        remediation: remediation.into(),
+        status: Status::New,
+        first_seen: "2026-10".into(),
+    }
+}
+
+fn render(e: &Evidence) -> Vec<u8> {
+    render_pdf(e, &findings_csv(e), None).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// Runs a poppler tool on the PDF; `None` when poppler is not installed.
+fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> Option<String> {
+    if Command::new(tool).arg("-v").output().is_err() {
+        eprintln!("{tool} not installed: PDF text checks skipped");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("r.pdf");
+    std::fs::write(&path, pdf).expect("write PDF");
+    let out = Command::new(tool)
+        .args(args)
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("run poppler");
+    assert!(out.status.success(), "{tool} failed");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The text of each page, in order.
+fn pages(pdf: &[u8]) -> Option<Vec<String>> {
+    poppler("pdftotext", &[], pdf).map(|t| t.split('\u{c}').map(String::from).collect())
+}
+
+fn page_of(pages: &[String], needle: &str) -> usize {
+    pages
+        .iter()
+        .position(|p| p.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in the PDF"))
+}
+
+#[test]
+fn long_tokens_wrap_without_adding_characters_to_the_text_layer() {
+    let key = dkim_key();
+    let path = "reports/mailbox/outlook-riverside-health.test-20261010-resent.eml";
+    let sha = "3f9a".repeat(16);
+    let mut e = evidence_with(
+        vec![finding(
+            1,
+            "DKIM key published",
+            "Rotate it.",
+            vec![key.clone()],
+        )],
+        "2026-10",
+    );
+    e.generated_at = Utc
+        .timestamp_opt(1_793_512_800, 675_500_786)
+        .single()
+        .expect("valid time");
+    e.domains = vec![DomainPosture {
+        domain: "riverside-health.test".into(),
+        raw: vec![RawLookup {
+            name: "selector1-riverside-health-test._domainkey.riverside-health.test".into(),
+            rtype: "TXT".into(),
+            outcome: Outcome::Answer,
+            answers: vec![key.clone()],
+            cname_chain: vec![],
+            error: None,
+            purpose: "dkim".into(),
+        }],
+        ..Default::default()
+    }];
+    e.inputs = vec![InputFile {
+        path: path.into(),
+        kind: "eml".into(),
+        bytes: 2143,
+        sha256: sha.clone(),
+    }];
+    let pdf = render(&e);
+    let Some(text) = poppler("pdftotext", &[], &pdf) else {
+        return;
+    };
+    let bad: Vec<char> = text.chars().filter(|c| INVISIBLE.contains(c)).collect();
+    assert!(bad.is_empty(), "invisible characters in the text: {bad:?}");
+    // Wrapped, yet the lines join back into exactly the record, the path and the hash: in
+    // reading order for the key (what the brief's manual check does), and in content-stream
+    // order for all three (what a viewer copies; immune to pdftotext's column guessing).
+    assert!(key.len() > 400);
+    let joined = text.replace('\n', "");
+    assert_eq!(
+        joined.matches(key.as_str()).count(),
+        2,
+        "key in card and appendix"
+    );
+    let Some(raw) = poppler("pdftotext", &["-raw"], &pdf) else {
+        return;
+    };
+    let raw = raw.replace('\n', "");
+    assert_eq!(
+        raw.matches(key.as_str()).count(),
+        2,
+        "key in card and appendix"
+    );
+    assert!(raw.contains(path), "file name with hyphens not intact");
+    assert!(raw.contains(&sha), "hash not intact");
+    assert!(
+        text.contains("(2026-11-01 06:00:00 UTC)"),
+        "time not trimmed"
+    );
+
+    // Nothing runs past the right margin.
+    let Some(bbox) = poppler("pdftotext", &["-bbox"], &pdf) else {
+        return;
+    };
+    let mut words = 0;
+    for word in bbox.split("<word ").skip(1) {
+        let x: f64 = word
+            .split("xMax=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .expect("xMax value");
+        let shown = word.split('>').nth(1).unwrap_or_default();
+        // Typst lets punctuation hang slightly into the margin of justified lines (overhang);
+        // anything past a few points is content running off the page.
+        assert!(x <= RIGHT_EDGE + 3.0, "{shown:?} ends at x = {x}");
+        words += 1;
+    }
+    assert!(words > 100, "only {words} words found");
+}
+
+#[test]
+fn backtick_spans_are_set_as_code_without_the_backticks() {
+    let mut e = evidence_with(
+        vec![finding(
+            1,
+            "Policy is `p=none`",
+            "Publish `v=spf1 -all` at the apex; quote `#panic()` and `$x$` as written. Keep `odd",
+            vec!["column `ip_ranges` is empty".into()],
+        )],
+        "2026-10",
+    );
+    e.changes = vec![Change {
+        domain: "riverside-health.test".into(),
+        area: "dmarc".into(),
+        name: "_dmarc.riverside-health.test".into(),
+        before: Some("v=DMARC1; p=reject".into()),
+        after: Some("v=DMARC1; p=none".into()),
+        direction: "weakened".into(),
+        meaning: "Policy lowered from `reject` to `none`.".into(),
+    }];
+    // Changes are only listed when there is a previous period to compare with.
+    e.previous = Some(PreviousRef {
+        period: "2026-09".into(),
+        evidence: None,
+        snapshot: None,
+    });
+    let Some(text) = poppler("pdftotext", &[], &render(&e)) else {
+        return;
+    };
+    let text = text.replace('\n', " ");
+    for expected in [
+        "Policy is p=none",
+        "Publish v=spf1 -all at the apex; quote #panic() and $x$ as written.",
+        // An unmatched backtick is text, not the start of a code span.
+        "Keep `odd",
+        "Policy lowered from reject to none.",
+        // Evidence is data, printed verbatim.
+        "column `ip_ranges` is empty",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?}");
+    }
+    assert!(!text.contains("`v=spf1"), "backticks of a code span shown");
+}
+
+#[test]
+fn short_tables_and_finding_cards_are_never_split_across_pages() {
+    let rejected: Vec<Rejected> = (0..6)
+        .map(|i| Rejected {
+            file: format!("reports/junk-{i:03}.xml"),
+            reason: "XML syntax error at line 1, column 1".into(),
+        })
+        .collect();
+    let evidence_lines: Vec<String> = (0..4)
+        .map(|i| format!("line {i} of the evidence for this finding"))
+        .collect();
+    // Varying the amount of material before them moves the page breaks across the whole
+    // range of positions.
+    for n in (0..36).step_by(5) {
+        let findings = (0..(n / 5 + 4))
+            .map(|i| {
+                finding(
+                    i,
+                    &format!("Finding number {i}"),
+                    "Fix it.",
+                    evidence_lines.clone(),
+                )
+            })
+            .collect();
+        let mut e = evidence_with(findings, "2026-10");
+        e.reports.rejected = rejected.clone();
+        e.reports.per_vendor = (0..n)
+            .map(|i| VendorReportStat {
+                vendor: format!("Vendor {i}"),
+                rates: PassRates::default(),
+            })
+            .collect();
+        let Some(pages) = pages(&render(&e)) else {
+            return;
+        };
+        let table = page_of(&pages, "Rejected report files");
+        for r in &rejected {
+            assert_eq!(
+                page_of(&pages, &r.file),
+                table,
+                "n = {n}: {} split off",
+                r.file
+            );
+        }
+        for f in &e.findings {
+            assert_eq!(
+                page_of(&pages, &format!("{} — {}", f.check, f.title)),
+                page_of(&pages, &f.id),
+                "n = {n}: card {} split",
+                f.id
+            );
+        }
+    }
+}
