@@ -1,5 +1,7 @@
 //! The CLI contract: exit codes, error messages that name the cause, help with examples.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -8,33 +10,11 @@ fn bin() -> Command {
 }
 
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+    common::repo().join("samples")
 }
 
 fn config(dir: &Path, extra: &str) -> PathBuf {
-    let s = samples();
-    let text = std::fs::read_to_string(s.join("mailproof.toml"))
-        .unwrap()
-        .replace(
-            "inventory = \"vendors.csv\"",
-            &format!("inventory = {:?}", s.join("vendors.csv")),
-        )
-        .replace(
-            "reports = [\"reports/\"]",
-            &format!("reports = [{:?}]", s.join("reports")),
-        )
-        .replace(
-            "snapshots = \"snapshots/\"",
-            &format!("snapshots = {:?}", s.join("snapshots")),
-        )
-        .replace(
-            "output = \"../out/\"",
-            &format!("output = {:?}", dir.join("out")),
-        )
-        .replace("# fail_on = \"critical\"", extra);
-    let p = dir.join("mailproof.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+    common::sample_config(dir, extra)
 }
 
 fn run(cfg: &Path) -> Output {

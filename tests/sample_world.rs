@@ -1,6 +1,7 @@
 //! The sample world end to end: the real binary against a real DNS server on 127.0.0.1 serving
 //! `samples/zones/`, and the monthly run over the bundled samples.
 
+mod common;
 mod support;
 
 use serde_json::Value;
@@ -193,28 +194,7 @@ fn check_json_against_sample_zones() {
 }
 
 fn write_config(dir: &Path) -> PathBuf {
-    let s = repo().join("samples");
-    let text = std::fs::read_to_string(s.join("mailproof.toml")).unwrap();
-    let text = text
-        .replace(
-            "inventory = \"vendors.csv\"",
-            &format!("inventory = {:?}", s.join("vendors.csv")),
-        )
-        .replace(
-            "reports = [\"reports/\"]",
-            &format!("reports = [{:?}]", s.join("reports")),
-        )
-        .replace(
-            "snapshots = \"snapshots/\"",
-            &format!("snapshots = {:?}", s.join("snapshots")),
-        )
-        .replace(
-            "output = \"../out/\"",
-            &format!("output = {:?}", dir.join("out")),
-        );
-    let p = dir.join("mailproof.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+    common::sample_config(dir, "")
 }
 
 fn run_offline(cfg: &Path, period: &str, epoch: &str) -> std::process::Output {
@@ -348,8 +328,14 @@ fn monthly_run_on_samples() {
             assert!(text.contains("Riverside Health System"));
             // Hashes copied out of the PDF must match the files: no invisible break characters.
             let sha = ev["snapshot"]["sha256"].as_str().unwrap();
-            assert!(text.contains(sha), "snapshot SHA-256 {sha} not found verbatim in the PDF text");
-            assert!(!text.contains('\u{200b}'), "zero-width spaces in the PDF text layer");
+            assert!(
+                text.contains(sha),
+                "snapshot SHA-256 {sha} not found verbatim in the PDF text"
+            );
+            assert!(
+                !text.contains('\u{200b}'),
+                "zero-width spaces in the PDF text layer"
+            );
         }
         None if std::env::var_os("CI").is_some() => {
             panic!("pdftotext is required under CI (apt-get install poppler-utils)")
