@@ -1,9 +1,12 @@
 //! Attributing report rows to inventory vendors.
 //!
-//! A row belongs to a vendor when its source IP falls in the vendor's `ip_ranges`, or when a
+//! A row belongs to a vendor when its source IP falls in the vendor's `ip_ranges`, or its
+//! reverse-DNS name (when known) ends in one of the vendor's `ptr_suffixes`, or when a
 //! passing DKIM signature uses the vendor's `dkim_domains` or (under one of our domains) its
 //! `dkim_selectors`, or when SPF passed for a MAIL FROM under one of its `spf_includes`' base
-//! domains. IP evidence is strongest; signature and envelope evidence follow.
+//! domains. Network evidence (IP, then PTR) is strongest, because it cannot be claimed by a
+//! sender; signature and envelope evidence follow. Rows are the merged rows of
+//! `reports::aggregate`, so each distinct tuple is attributed once, not once per report.
 
 use crate::inventory::{Inventory, Vendor};
 use crate::reports::model::Row;
@@ -14,6 +17,7 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case")]
 pub enum Basis {
     IpRange,
+    PtrSuffix,
     DkimDomain,
     DkimSelector,
     SpfDomain,
@@ -23,6 +27,7 @@ impl Basis {
     pub fn label(self) -> &'static str {
         match self {
             Basis::IpRange => "source IP in the vendor's ip_ranges",
+            Basis::PtrSuffix => "source's reverse-DNS name ends in the vendor's ptr_suffixes",
             Basis::DkimDomain => "DKIM d= is one of the vendor's dkim_domains",
             Basis::DkimSelector => "DKIM selector is one of the vendor's dkim_selectors",
             Basis::SpfDomain => "SPF domain matches the vendor",
@@ -38,6 +43,16 @@ pub struct Attribution<'a> {
 
 /// Attributes one row, or `None` for an unknown source.
 pub fn attribute<'a>(row: &Row, inv: &'a Inventory) -> Option<Attribution<'a>> {
+    attribute_with_ptr(row, inv, None)
+}
+
+/// [`attribute`], also matching `ptr_suffixes` against the source's reverse-DNS name when it
+/// is known (reports carry no PTR names; they come from a lookup).
+pub fn attribute_with_ptr<'a>(
+    row: &Row,
+    inv: &'a Inventory,
+    ptr: Option<&str>,
+) -> Option<Attribution<'a>> {
     let from = crate::snapshot::normalize_name(&row.header_from);
     let candidates = || {
         inv.vendors
@@ -48,6 +63,20 @@ pub fn attribute<'a>(row: &Row, inv: &'a Inventory) -> Option<Attribution<'a>> {
         return Some(Attribution {
             vendor: v,
             basis: Basis::IpRange,
+        });
+    }
+    if let Some(name) = ptr.map(crate::snapshot::normalize_name)
+        && !name.is_empty()
+        && let Some(v) = candidates().find(|v| {
+            v.ptr_suffixes.iter().any(|suf| {
+                let suf = suf.trim_start_matches('.');
+                crate::reports::align::is_under(&name, suf)
+            })
+        })
+    {
+        return Some(Attribution {
+            vendor: v,
+            basis: Basis::PtrSuffix,
         });
     }
     for sig in &row.dkim {
@@ -127,10 +156,11 @@ mod tests {
     use crate::reports::model::{AuthResult, DkimAuth, SpfAuth};
 
     fn inv() -> Inventory {
-        let csv = "vendor,domains,ip_ranges,dkim_selectors,dkim_domains,spf_includes,phi,baa\n\
-Mailer,news.example,198.51.100.0/24,,,,no,none\n\
-Portal,portal.example,,epic1,portal.example,,yes,signed\n\
-Billing,portal.example,,,billvendor.example,spf.billvendor.example,yes,signed\n";
+        let csv = "vendor,domains,ip_ranges,dkim_selectors,dkim_domains,spf_includes,phi,baa,ptr_suffixes\n\
+Mailer,news.example,198.51.100.0/24,,,,no,none,\n\
+Relay,news.example,,,,,no,none,.outbound.relay.example\n\
+Portal,portal.example,,epic1,portal.example,,yes,signed,\n\
+Billing,portal.example,,,billvendor.example,spf.billvendor.example,yes,signed,\n";
         Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap()
     }
 
@@ -166,6 +196,7 @@ Billing,portal.example,,,billvendor.example,spf.billvendor.example,yes,signed\n"
             domain: "portal.example".into(),
             selector: Some("EPIC1".into()),
             result: AuthResult::Pass,
+            human_result: None,
         });
         let a = attribute(&r, &inv).unwrap();
         assert_eq!(
@@ -178,6 +209,7 @@ Billing,portal.example,,,billvendor.example,spf.billvendor.example,yes,signed\n"
             domain: "billvendor.example".into(),
             selector: None,
             result: AuthResult::Pass,
+            human_result: None,
         });
         assert_eq!(attribute(&r, &inv).unwrap().basis, Basis::DkimDomain);
 
@@ -186,9 +218,21 @@ Billing,portal.example,,,billvendor.example,spf.billvendor.example,yes,signed\n"
             domain: "bounce.billvendor.example".into(),
             scope: None,
             result: AuthResult::Pass,
+            human_result: None,
         });
         assert_eq!(attribute(&r, &inv).unwrap().basis, Basis::SpfDomain);
 
         assert!(attribute(&row("192.0.2.1", "portal.example"), &inv).is_none());
+
+        // Reverse DNS, when known, attributes by ptr_suffixes (on a label boundary only).
+        let r = row("192.0.2.77", "news.example");
+        assert!(attribute(&r, &inv).is_none());
+        let a = attribute_with_ptr(&r, &inv, Some("mta-3.Outbound.Relay.example.")).unwrap();
+        assert_eq!(
+            (a.vendor.vendor.as_str(), a.basis),
+            ("Relay", Basis::PtrSuffix)
+        );
+        assert!(attribute_with_ptr(&r, &inv, Some("evil-outbound.relay.example.test")).is_none());
+        assert!(attribute_with_ptr(&r, &inv, Some("xoutbound.relay.example")).is_none());
     }
 }

@@ -90,13 +90,17 @@ pub enum Command {
     },
     /// Compare two snapshots and say what each change means.
     #[command(
-        after_help = "Example:\n  mailproof diff snapshots/2026-10-01T110000Z.json snapshots/2026-11-01T120000Z.json"
+        after_help = "Example:\n  mailproof diff snapshots/2026-10-01T110000Z.json snapshots/2026-11-01T120000Z.json --inventory vendors.csv --format markdown"
     )]
     Diff {
         old: PathBuf,
         new: PathBuf,
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
+        /// Vendor inventory CSV: new SPF includes, ranges and DKIM selectors no vendor lists
+        /// are called out (CHG-005).
+        #[arg(long, value_name = "FILE")]
+        inventory: Option<PathBuf>,
     },
     /// Validate and summarize a vendor inventory CSV (exit 1 when rows are rejected).
     #[command(after_help = "Example:\n  mailproof inventory samples/vendors.csv")]

@@ -60,7 +60,14 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             let period = Period::new(month, cfg.timezone);
             let reports = reports::store::ingest(&cfg.reports, Some(&period));
             let scoped = run::scoped_domains(&cfg, &inv, &reports);
-            let (path, snap) = run::capture_and_store(&cfg, &scoped, &ns, now, out.as_deref())?;
+            let (path, snap) = run::capture_and_store(
+                &cfg,
+                &scoped,
+                &run::spf_probes(&cfg, &inv),
+                &ns,
+                now,
+                out.as_deref(),
+            )?;
             let failed = snap
                 .lookups
                 .iter()
@@ -94,75 +101,62 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
             }
             let period = period.map(|m| Period::new(m, chrono_tz::UTC));
-            let set = reports::store::ingest(&paths, period.as_ref());
+            // A progress bar only when a person watches: never in cron mail or pipes.
+            let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} files, {msg} [{elapsed}<{eta}]",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                Some(bar)
+            } else {
+                None
+            };
+            let started = std::time::Instant::now();
+            let set = reports::store::ingest_with_progress(
+                &paths,
+                period.as_ref(),
+                &reports::open::Limits::default(),
+                &mut |p| {
+                    if let Some(bar) = &bar {
+                        bar.set_length(p.files_total as u64);
+                        bar.set_position(p.files_done as u64);
+                        bar.set_message(format!(
+                            "{} MB, {} reports, {} rejected",
+                            p.bytes_done >> 20,
+                            p.reports,
+                            p.rejected
+                        ));
+                    }
+                },
+            );
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
             print_reports(&set, format)?;
+            let secs = started.elapsed().as_secs_f64();
             eprintln!(
-                "mailproof: {} files, {} reports, {} rejected, {} duplicates, {} messages",
+                "mailproof: {} files, {} reports, {} rejected, {} duplicates, {} out of period, \
+                 {} records, {} messages in {:.1}s",
                 set.files.len(),
                 set.reports.len(),
                 set.rejected.len(),
                 set.duplicates.len(),
-                set.reports.iter().map(|r| r.messages()).sum::<u64>()
+                set.out_of_period,
+                set.reports.iter().map(|r| r.record_count()).sum::<usize>(),
+                set.reports.iter().map(|r| r.messages()).sum::<u64>(),
+                secs
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Diff { old, new, format } => {
-            let a = snapshot::store::load(&old)?;
-            let b = snapshot::store::load(&new)?;
-            let changes = snapshot::diff::diff(&a, &b, &Inventory::default());
-            let mut out = std::io::stdout().lock();
-            match format {
-                DiffFormat::Json => {
-                    serde_json::to_writer_pretty(&mut out, &changes)?;
-                    writeln!(out)?;
-                }
-                DiffFormat::Text => {
-                    if changes.is_empty() {
-                        writeln!(out, "no changes between {} and {}", a.taken_at, b.taken_at)?;
-                    }
-                    for c in &changes {
-                        writeln!(
-                            out,
-                            "{} {} [{}] {}: {}",
-                            c.domain, c.area, c.direction, c.name, c.meaning
-                        )?;
-                        if let Some(b) = &c.before {
-                            writeln!(out, "    - {b}")?;
-                        }
-                        if let Some(a) = &c.after {
-                            writeln!(out, "    + {a}")?;
-                        }
-                    }
-                }
-                DiffFormat::Markdown => {
-                    writeln!(
-                        out,
-                        "## DNS changes: {} → {}\n",
-                        a.taken_at.format("%Y-%m-%d"),
-                        b.taken_at.format("%Y-%m-%d")
-                    )?;
-                    writeln!(
-                        out,
-                        "| Domain | Area | Name | Change | Meaning | Before | After |"
-                    )?;
-                    writeln!(out, "|---|---|---|---|---|---|---|")?;
-                    for c in &changes {
-                        writeln!(
-                            out,
-                            "| {} | {} | {} | {} | {} | {} | {} |",
-                            md(&c.domain),
-                            md(&c.area),
-                            md(&c.name),
-                            md(&c.direction),
-                            md(&c.meaning),
-                            c.before.as_deref().map(md).unwrap_or_default(),
-                            c.after.as_deref().map(md).unwrap_or_default()
-                        )?;
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Diff {
+            old,
+            new,
+            format,
+            inventory,
+        } => diff(&old, &new, format, inventory.as_deref()),
         Command::Inventory { file } => {
             let inv = Inventory::load(&file)?;
             let mut out = std::io::stdout().lock();
@@ -222,6 +216,140 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `mailproof diff`: what changed between two snapshots and what it means. Keys unchanged past
+/// the default rotation window are judged over every snapshot stored next to NEW, so the age
+/// is the key's real age, not just the distance between the two files.
+fn diff(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    format: DiffFormat,
+    inventory: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let a = snapshot::store::load(old)?;
+    let b = snapshot::store::load(new)?;
+    let inv = match inventory {
+        Some(p) => Inventory::load(p)?,
+        None => Inventory::default(),
+    };
+    let mut changes = snapshot::diff::diff(&a, &b, &inv);
+    let siblings = new
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(|d| snapshot::store::list(d).unwrap_or_default())
+        .unwrap_or_default();
+    let mut history: Vec<&snapshot::Snapshot> = siblings.iter().map(|(_, s)| s).collect();
+    history.push(&a);
+    let max_age = mailproof::config::PolicyConfig::default().dkim_max_age_days;
+    changes.extend(snapshot::diff::stale_keys(&history, &b, max_age));
+    // One block per domain, in the snapshot's domain order (the sort is stable).
+    let rank = |d: &str| {
+        b.domains
+            .iter()
+            .position(|x| x.name == d)
+            .unwrap_or(usize::MAX)
+    };
+    changes.sort_by_key(|c| rank(&c.domain));
+    let mut out = std::io::stdout().lock();
+    match format {
+        DiffFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &changes)?;
+            writeln!(out)?;
+        }
+        DiffFormat::Text => print_diff_text(&mut out, &a, &b, &changes)?,
+        DiffFormat::Markdown => print_diff_markdown(&mut out, &a, &b, &changes)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Marks a change for a reader scanning the list: what got worse stands out.
+fn diff_marker(direction: &str) -> &'static str {
+    match direction {
+        "weakened" | "removed" => "!!",
+        "unchanged" => "! ",
+        "strengthened" => "++",
+        "added" => "+ ",
+        "rotated" => "~ ",
+        _ => "  ",
+    }
+}
+
+fn print_diff_text(
+    out: &mut impl Write,
+    a: &snapshot::Snapshot,
+    b: &snapshot::Snapshot,
+    changes: &[mailproof::evidence::Change],
+) -> Result<()> {
+    writeln!(
+        out,
+        "DNS changes {} → {}",
+        a.taken_at.format("%Y-%m-%d %H:%M UTC"),
+        b.taken_at.format("%Y-%m-%d %H:%M UTC")
+    )?;
+    if changes.is_empty() {
+        writeln!(out, "  no changes")?;
+    }
+    let mut domain = "";
+    for c in changes {
+        if c.domain != domain {
+            domain = &c.domain;
+            writeln!(out, "\n{domain}")?;
+        }
+        writeln!(
+            out,
+            "  {} {:<8} {:<12} {}: {}",
+            diff_marker(&c.direction),
+            c.area,
+            c.direction,
+            c.name,
+            c.meaning
+        )?;
+        if let Some(x) = &c.before {
+            writeln!(out, "        - {x}")?;
+        }
+        if let Some(x) = &c.after {
+            writeln!(out, "        + {x}")?;
+        }
+    }
+    Ok(())
+}
+
+fn print_diff_markdown(
+    out: &mut impl Write,
+    a: &snapshot::Snapshot,
+    b: &snapshot::Snapshot,
+    changes: &[mailproof::evidence::Change],
+) -> Result<()> {
+    writeln!(
+        out,
+        "## DNS changes: {} → {}\n",
+        a.taken_at.format("%Y-%m-%d"),
+        b.taken_at.format("%Y-%m-%d")
+    )?;
+    if changes.is_empty() {
+        writeln!(out, "No changes.")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "| Domain | Area | Name | Change | Meaning | Before | After |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    for c in changes {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md(&c.domain),
+            md(&c.area),
+            md(&c.name),
+            md(&c.direction),
+            md(&c.meaning),
+            c.before.as_deref().map(md).unwrap_or_default(),
+            c.after.as_deref().map(md).unwrap_or_default()
+        )?;
+    }
+    Ok(())
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
@@ -309,7 +437,16 @@ fn check(
 
 fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
     let p = o.posture;
-    writeln!(out, "{}  [{}]", p.domain, p.grade)?;
+    writeln!(
+        out,
+        "{}  [{}]{}",
+        p.domain,
+        p.grade,
+        p.dnssec
+            .as_deref()
+            .map(|d| format!("  DNSSEC: {d}"))
+            .unwrap_or_default()
+    )?;
     writeln!(
         out,
         "  SPF    {}: {}",
@@ -318,9 +455,10 @@ fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
     )?;
     writeln!(
         out,
-        "         {} DNS lookups (limit 10), {} void; all = {}",
+        "         {} DNS lookups (limit 10), {} void (limit 2), {} octets; all = {}",
         p.spf.lookups,
         p.spf.void_lookups,
+        p.spf_size_octets,
         p.spf.all.as_deref().unwrap_or("-")
     )?;
     for line in &p.spf.tree {
@@ -337,14 +475,72 @@ fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
             .map(|l| format!("  (at {l})"))
             .unwrap_or_default()
     )?;
-    for k in &p.dkim {
+    if p.dmarc.status == "found" {
         writeln!(
             out,
-            "  DKIM   {}: {} {}{}",
+            "         p={} sp={} np={}{}{}; organizational domain {}",
+            p.dmarc.p.as_deref().unwrap_or("none"),
+            p.dmarc.sp.as_deref().unwrap_or("(p)"),
+            p.dmarc.np.as_deref().unwrap_or("(sp)"),
+            p.dmarc.pct.map(|x| format!(" pct={x}")).unwrap_or_default(),
+            p.dmarc
+                .t
+                .as_deref()
+                .map(|t| format!(" t={t}"))
+                .unwrap_or_default(),
+            p.dmarc.org_domain.as_deref().unwrap_or("-")
+        )?;
+    }
+    for d in &p.dmarc.destinations {
+        writeln!(
+            out,
+            "         {} {}: {}{}; MX {}",
+            d.kind,
+            d.uri,
+            if d.external {
+                "external, "
+            } else {
+                "own organization"
+            },
+            if d.external {
+                d.authorization.as_str()
+            } else {
+                ""
+            },
+            if d.mx.is_empty() {
+                d.mx_outcome.clone()
+            } else {
+                d.mx.join(", ")
+            }
+        )?;
+    }
+    for k in &p.dkim {
+        let mut flags = Vec::new();
+        if k.testing {
+            flags.push("t=y (testing)".to_string());
+        }
+        if !k.hash_algorithms.is_empty() {
+            flags.push(format!("h={}", k.hash_algorithms.join(":")));
+        }
+        if !k.cname_chain.is_empty() {
+            flags.push(format!("via CNAME {}", k.cname_chain.join(" → ")));
+        }
+        writeln!(
+            out,
+            "  DKIM   {}: {} {}{}{}{}",
             k.selector,
             k.status,
             k.key_type.as_deref().unwrap_or(""),
-            k.key_bits.map(|b| format!(" {b} bits")).unwrap_or_default()
+            k.key_bits.map(|b| format!(" {b} bits")).unwrap_or_default(),
+            k.fingerprint
+                .as_deref()
+                .map(|f| format!(" sha256:{}", f.get(..16).unwrap_or(f)))
+                .unwrap_or_default(),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", flags.join(", "))
+            }
         )?;
     }
     writeln!(
@@ -356,10 +552,25 @@ fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
             p.mx.join(", ")
         }
     )?;
-    for m in p.spf.errors.iter().chain(&p.dmarc.errors) {
+    let dkim_msgs = |f: fn(&mailproof::evidence::DkimPosture) -> &Vec<String>| {
+        p.dkim.iter().flat_map(f).cloned().collect::<Vec<String>>()
+    };
+    for m in p
+        .spf
+        .errors
+        .iter()
+        .chain(&p.dmarc.errors)
+        .chain(&dkim_msgs(|k| &k.errors))
+    {
         writeln!(out, "  error: {m}")?;
     }
-    for m in p.spf.warnings.iter().chain(&p.dmarc.warnings) {
+    for m in p
+        .spf
+        .warnings
+        .iter()
+        .chain(&p.dmarc.warnings)
+        .chain(&dkim_msgs(|k| &k.warnings))
+    {
         writeln!(out, "  warning: {m}")?;
     }
     for f in &o.findings {

@@ -172,9 +172,34 @@ pub fn scoped_domains(
 }
 
 /// Captures a live snapshot for the configured domains and stores it.
+/// Addresses whose SPF verdict the assessment needs (VEN-002): a few sampled from each PHI
+/// vendor's ranges, for each configured domain it sends as. The capture evaluates SPF for each
+/// and stores every answer that evaluation needed (macros and `ptr` depend on the address).
+pub fn spf_probes(cfg: &Config, inv: &Inventory) -> Vec<crate::dns::SpfProbe> {
+    let mut out = Vec::new();
+    for v in inv.vendors.iter().filter(|v| v.phi == Some(true)) {
+        for d in cfg
+            .domains
+            .iter()
+            .filter(|d| v.domains.is_empty() || v.domains.contains(&d.name))
+        {
+            for net in &v.ip_ranges {
+                for ip in crate::records::spf_eval::sample_addresses(net) {
+                    out.push(crate::dns::SpfProbe {
+                        domain: d.name.clone(),
+                        ip,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn capture_and_store(
     cfg: &Config,
     domains: &[ScopedDomain],
+    probes: &[crate::dns::SpfProbe],
     nameservers: &[SocketAddr],
     now: DateTime<Utc>,
     out: Option<&Path>,
@@ -186,7 +211,7 @@ pub fn capture_and_store(
         .build()
         .map_err(|e| RunError::Dns(e.to_string()))?;
     let snap = rt
-        .block_on(crate::dns::capture(domains, &settings, now))
+        .block_on(crate::dns::capture_probed(domains, probes, &settings, now))
         .map_err(|e| RunError::Dns(e.to_string()))?;
     let path = match out {
         Some(p) => {
@@ -281,7 +306,14 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         tracing::info!(snapshot = %chosen.path.display(), "{reason}");
         (chosen.path, chosen.snapshot, reason)
     } else {
-        let (p, s) = capture_and_store(cfg, &scoped, &opts.nameservers, opts.now, None)?;
+        let (p, s) = capture_and_store(
+            cfg,
+            &scoped,
+            &spf_probes(cfg, &inventory),
+            &opts.nameservers,
+            opts.now,
+            None,
+        )?;
         (p, s, "captured live for this run".to_string())
     };
     let snap_ref = snapshot_ref(cfg, &snap_path, &snapshot, selection)?;

@@ -293,6 +293,25 @@ fn corpus_quirks_are_normalized() {
     assert_eq!(r.policy.discovery_method.as_deref(), Some("treewalk"));
     assert_eq!(r.rows[0].disposition, "pass");
     assert_eq!(r.rows[0].dkim[0].selector.as_deref(), Some("abc123"));
+    assert_eq!(
+        r.generator.as_deref(),
+        Some("Example DMARC Aggregate Reporter v1.2")
+    );
+
+    // RFC 9990 human_result is kept; an empty one is dropped.
+    let r = one("parsedmarc/samples/aggregate/empty_reason.xml");
+    assert!(
+        r.rows[0]
+            .dkim
+            .iter()
+            .any(|d| d.human_result.as_deref() == Some("2048-bit key")),
+        "{:?}",
+        r.rows[0].dkim
+    );
+    // The wiki's draft example has no namespace, so it reads as the RFC 7489 shape it shares.
+    let r = one("parsedmarc/samples/aggregate/old_draft_from_wiki.xml");
+    assert!(r.rows[0].dkim.iter().all(|d| d.human_result.is_none()));
+    assert!(r.rows[0].spf.iter().all(|d| d.human_result.is_none()));
 
     let r = one(
         "parsedmarc/samples/aggregate/rfc9990-example.net!example.com!1700000000!1700086399.xml",
@@ -337,8 +356,20 @@ fn whole_folder_ingest() {
             .all(|w| (w[0].begin, &w[0].org_name, &w[0].report_id)
                 <= (w[1].begin, &w[1].org_name, &w[1].report_id))
     );
+    // Rows were folded into the aggregate as they streamed: summaries only on the reports,
+    // and the aggregate holds every message exactly once.
+    assert!(set.reports.iter().all(|r| r.rows.is_empty()));
+    let summed: u64 = set.reports.iter().map(|r| r.messages()).sum();
+    assert_eq!(set.aggregate.messages(), summed);
+    let records: usize = set.reports.iter().map(|r| r.record_count()).sum();
+    assert_eq!(set.aggregate.source_rows, records as u64);
+    assert!(set.aggregate.rows.len() <= records);
+    // The 2,286-record report is in it.
+    assert!(records > 2286);
     let kinds: Vec<&str> = set.files.iter().map(|f| f.kind.as_str()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "eml").count(), 6);
+    // The two LinkedIn samples begin with an mbox `From ` line: read as one-message mailboxes.
+    assert_eq!(kinds.iter().filter(|k| **k == "eml").count(), 4);
+    assert_eq!(kinds.iter().filter(|k| **k == "mbox").count(), 2);
     assert_eq!(kinds.iter().filter(|k| **k == "gzip").count(), 1);
     assert_eq!(kinds.iter().filter(|k| **k == "zip").count(), 1);
     assert_eq!(kinds.iter().filter(|k| **k == "empty").count(), 1);

@@ -354,3 +354,135 @@ async fn hostile_names_become_error_outcomes_not_panics() {
         );
     }
 }
+
+/// The capture reaches a fixpoint for the addresses it is asked about: names built from the
+/// address (`%{i}` macros, `ptr`) are captured, so the stored snapshot alone reproduces each
+/// evaluation. DMARC report destinations are verified through `_report._dmarc` and their MX.
+#[tokio::test]
+async fn spf_probes_and_report_destinations_are_captured_to_a_fixpoint() {
+    use mailproof::dns::{SpfProbe, capture_probed};
+    use mailproof::records::spf_eval::{SpfResult, check_host};
+    use support::Rr;
+    let txt = |s: &str| Rr::Txt(vec![s.as_bytes().to_vec()]);
+    let zone: support::MemoryZone = [
+        (
+            "org.test",
+            vec![txt(
+                "v=spf1 exists:%{ir}._ip.vendor.test ptr:senders.vendor.test -all",
+            )],
+        ),
+        (
+            "_dmarc.org.test",
+            vec![txt(
+                "v=DMARC1; p=reject; rua=mailto:agg@vendor.test,mailto:d@org.test; ruf=mailto:f@elsewhere.test",
+            )],
+        ),
+        ("org.test._report._dmarc.vendor.test", vec![txt("v=DMARC1")]),
+        ("vendor.test", vec![Rr::Mx(10, "in.vendor.test".into())]),
+        ("1.2.0.192._ip.vendor.test", vec![Rr::A("127.0.0.2".parse().unwrap())]),
+        (
+            "7.100.51.198.in-addr.arpa",
+            vec![Rr::Ptr("a.senders.vendor.test".into())],
+        ),
+        (
+            "a.senders.vendor.test",
+            vec![Rr::A("198.51.100.7".parse().unwrap())],
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let dns = support::start_memory(zone);
+    let domains = [ScopedDomain {
+        name: "org.test".into(),
+        role: Role::Patient,
+        selectors: vec![],
+    }];
+    let ips = ["192.0.2.1", "198.51.100.7", "203.0.113.1"];
+    let probes: Vec<SpfProbe> = ips
+        .iter()
+        .map(|ip| SpfProbe {
+            domain: "org.test".into(),
+            ip: ip.parse().unwrap(),
+        })
+        .collect();
+    let snap = capture_probed(&domains, &probes, &settings(dns.addr, 2000, 0), taken_at())
+        .await
+        .expect("capture runs");
+
+    let macro_name = get(&snap, "1.2.0.192._ip.vendor.test", Rtype::A);
+    assert_eq!(
+        (macro_name.outcome, macro_name.purpose.as_str()),
+        (Outcome::Answer, "spf-eval")
+    );
+    assert_eq!(
+        get(&snap, "7.100.51.198.in-addr.arpa", Rtype::Ptr).answers,
+        vec!["a.senders.vendor.test."]
+    );
+    assert_eq!(
+        get(&snap, "1.113.0.203._ip.vendor.test", Rtype::A).outcome,
+        Outcome::Nxdomain
+    );
+    let results: Vec<(SpfResult, bool)> = ips
+        .iter()
+        .map(|ip| {
+            let e = check_host(
+                &snap,
+                ip.parse().unwrap(),
+                "org.test",
+                "postmaster@org.test",
+            );
+            (e.result, e.is_incomplete())
+        })
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            (SpfResult::Pass, false),
+            (SpfResult::Pass, false),
+            (SpfResult::Fail, false)
+        ]
+    );
+
+    let auth = get(&snap, "org.test._report._dmarc.vendor.test", Rtype::Txt);
+    assert_eq!(
+        (auth.outcome, auth.purpose.as_str()),
+        (Outcome::Answer, "dmarc-report-auth")
+    );
+    assert_eq!(
+        get(&snap, "org.test._report._dmarc.elsewhere.test", Rtype::Txt).outcome,
+        Outcome::Nxdomain
+    );
+    assert!(
+        snap.get("org.test._report._dmarc.org.test", Rtype::Txt)
+            .is_none(),
+        "our own domain needs no authorization"
+    );
+    let mx = get(&snap, "vendor.test", Rtype::Mx);
+    assert_eq!(
+        (mx.answers.clone(), mx.purpose.as_str()),
+        (vec!["10 in.vendor.test.".to_string()], "dmarc-report-mx")
+    );
+    assert_eq!(
+        get(&snap, "elsewhere.test", Rtype::Mx).outcome,
+        Outcome::Nxdomain
+    );
+}
+
+/// Bounded concurrency and retries: a SERVFAIL is asked again (with backoff) as often as the
+/// settings allow, and each lookup records its own timing.
+#[tokio::test]
+async fn servfail_is_retried_with_backoff() {
+    let started = Instant::now();
+    let snap = capture_against(Fault::ServFail, 2000, 3).await;
+    // 25 + 50 + 100 ms of backoff per lookup, concurrently.
+    assert!(
+        started.elapsed() >= Duration::from_millis(175),
+        "{:?}",
+        started.elapsed()
+    );
+    for l in &snap.lookups {
+        assert_eq!(l.outcome, Outcome::Servfail);
+        assert!(l.elapsed_ms >= 170, "{l:?}");
+    }
+}

@@ -75,3 +75,60 @@ fn an_answering_server_with_no_records_gives_missing_records() {
     assert!(!checks.iter().any(|c| c == "DNS-001"), "{checks:?}");
     assert_eq!(v[0]["spf"]["status"], "missing");
 }
+
+/// A server that never answers: every lookup is recorded as `timeout`, and the assessment of
+/// that snapshot says DNS-001 (evidence incomplete), never "no SPF/DMARC record".
+#[tokio::test]
+async fn a_silent_server_gives_timeouts_and_dns_001() {
+    use mailproof::assess::{dns_checks, posture};
+    use mailproof::config::{DomainConfig, PolicyConfig, Role};
+    use mailproof::dns::{ResolverSettings, capture_names};
+    use mailproof::snapshot::Outcome;
+    let dns = support::start_fault(support::Fault::Silent);
+    let settings = ResolverSettings {
+        nameservers: vec![dns.addr],
+        timeout: std::time::Duration::from_millis(200),
+        attempts: 1,
+        concurrency: 8,
+    };
+    let snap = capture_names(
+        &["clinic.test".to_string()],
+        &["s1".to_string()],
+        &settings,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("capture runs");
+    assert!(snap.lookups.iter().all(|l| l.outcome == Outcome::Timeout));
+    // One retry after a 25 ms backoff: at least two timeouts' worth per lookup.
+    assert!(
+        snap.lookups.iter().all(|l| l.elapsed_ms >= 400),
+        "{:?}",
+        snap.lookups
+    );
+    let domains = vec![DomainConfig {
+        name: "clinic.test".into(),
+        role: Role::Patient,
+        selectors: vec![],
+    }];
+    let postures: Vec<_> = domains
+        .iter()
+        .map(|d| posture::build(d, &snap.domains, &snap))
+        .collect();
+    let findings = dns_checks::assess(&dns_checks::Context {
+        domains: &domains,
+        postures: &postures,
+        snapshot: &snap,
+        inventory: &Default::default(),
+        reports: &Default::default(),
+        policy: &PolicyConfig::default(),
+        label: "2026-10",
+    });
+    let checks: Vec<&str> = findings.iter().map(|f| f.check.as_str()).collect();
+    assert!(checks.contains(&"DNS-001"), "{checks:?}");
+    for wrong in ["SPF-001", "DMARC-001", "DKIM-001"] {
+        assert!(!checks.contains(&wrong), "{wrong} on a timeout: {checks:?}");
+    }
+    assert_eq!(postures[0].spf.status, "incomplete");
+    assert_eq!(postures[0].grade, "incomplete");
+}

@@ -313,6 +313,42 @@ pub const CATALOG: &[Check] = &[
         ["164.308(a)(1)(ii)(A)", "164.308(b)(1)"],
         "Identify the vendor behind the new authorization and add it to the inventory with its PHI and BAA status, or remove the authorization."
     ),
+    check!(
+        "SPF-007",
+        "SPF record larger than 450 octets",
+        Low,
+        Low / Moderate,
+        "RFC 7208 §3.4 (keep the answer small enough for UDP)",
+        ["164.308(a)(1)(ii)(B)"],
+        "Shorten the record (fewer ip4/ip6 terms, or move them to an included record) so the answer stays under 450 octets and is not truncated over UDP."
+    ),
+    check!(
+        "DMARC-009",
+        "External report destination has not authorized our reports",
+        Medium,
+        High / Moderate,
+        "RFC 7489 §7.1; RFC 9990 §3 (verifying external destinations)",
+        ["164.312(b)"],
+        "Ask the report processor to publish `<our domain>._report._dmarc.<their host>` TXT \"v=DMARC1\" (or a wildcard), or send reports to an address in our own domain; until then receivers drop the reports."
+    ),
+    check!(
+        "DMARC-010",
+        "Failure reports (ruf) requested",
+        High,
+        Moderate / High,
+        "RFC 9989 §10.2 and §11.6; RFC 9991 (failure reports carry message content)",
+        ["164.308(b)(1)", "164.314(a)(1)", "Privacy 164.502(e)"],
+        "Remove `ruf`, or point it at a mailbox we control and that is covered by our safeguards; if a third party receives it, a business associate agreement must cover it, because failure reports can contain PHI."
+    ),
+    check!(
+        "VEN-002",
+        "PHI vendor's sending addresses not authorized by SPF, and no aligned DKIM",
+        High,
+        High / High,
+        "RFC 9989 §5.1.1–5.1.2; RFC 7208 §4 (check_host evaluated over the snapshot)",
+        ["164.312(e)(1)", "164.312(c)(1)"],
+        "Add the vendor's SPF include (or its ranges) to the domain's SPF record, or have the vendor sign with DKIM under our domain (publish its selector, often as a CNAME); otherwise its PHI mail fails DMARC once the policy is enforced."
+    ),
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

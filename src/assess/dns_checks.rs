@@ -32,8 +32,185 @@ pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
         spf(cx, p, role, &mut out);
         dmarc(cx, p, role, &mut out);
         dkim(cx, p, role, &mut out);
+        report_destinations(cx, p, role, &mut out);
     }
+    vendor_authorization(cx, &mut out);
     out
+}
+
+/// RFC 7208 §3.4: answers over 450 octets risk UDP truncation and TCP-less receivers.
+const SPF_SIZE_LIMIT: usize = 450;
+
+/// DMARC-009 (external destination not authorized) and DMARC-010 (failure reports asked).
+fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) {
+    let m = &p.dmarc;
+    if m.status != "found" {
+        return;
+    }
+    let loc = m.location.clone().unwrap_or_default();
+    let rec_line = format!("{loc} TXT \"{}\"", m.record.clone().unwrap_or_default());
+    for d in m.destinations.iter().filter(|d| d.external) {
+        let name = d.authorization_name.clone().unwrap_or_default();
+        match d.authorization.as_str() {
+            "not authorized" => out.push(
+                draft("DMARC-009", format!("{} {}", p.domain, d.uri), p, role)
+                    .title(format!(
+                        "{} reports go to {}, which has not authorized them",
+                        d.kind, d.host
+                    ))
+                    .evidence(rec_line.clone())
+                    .evidence(format!(
+                        "{name} TXT: no v=DMARC1 record (RFC 7489 §7.1): receivers will not send {} reports there",
+                        d.kind
+                    ))
+                    .evidence(format!(
+                        "{} MX: {}",
+                        d.host,
+                        if d.mx.is_empty() {
+                            d.mx_outcome.clone()
+                        } else {
+                            d.mx.join(", ")
+                        }
+                    ))
+                    .build(cx.label),
+            ),
+            "not captured" => tracing::debug!(%name, "report authorization not in the snapshot"),
+            _ => {}
+        }
+    }
+    if let Some(first) = m.destinations.iter().find(|d| d.kind == "ruf") {
+        let ruf: Vec<&crate::evidence::ReportDestination> =
+            m.destinations.iter().filter(|d| d.kind == "ruf").collect();
+        let third = ruf.iter().any(|d| d.external);
+        let mut f = draft("DMARC-010", format!("{} ruf", p.domain), p, role)
+            .title(format!(
+                "{} asks receivers for failure reports (ruf){}",
+                p.domain,
+                if third { ", sent to a third party" } else { "" }
+            ))
+            .evidence(rec_line.clone())
+            .evidence_all(ruf.iter().map(|d| {
+                format!(
+                    "ruf {} → {} ({})",
+                    d.uri,
+                    d.host,
+                    if d.external {
+                        "another organization"
+                    } else {
+                        "our own domain"
+                    }
+                )
+            }))
+            .evidence(
+                "failure reports can include message headers and content, which may hold PHI (RFC 9989 §10.2)"
+                    .to_string(),
+            );
+        if !third {
+            f = f.severity(Severity::Medium).likelihood(Level::Low);
+        }
+        tracing::debug!(first = %first.uri, "DMARC-010");
+        out.push(f.build(cx.label));
+    }
+}
+
+/// VEN-002: for each PHI vendor, a few addresses of each of its ranges are run through
+/// RFC 7208 `check_host()` over the snapshot, for every domain it sends as. A range the SPF
+/// record does not pass, from a vendor without a DKIM key published under that domain, is a
+/// stream that fails DMARC once the policy is enforced.
+fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    use crate::records::spf_eval::{SpfResult, check_host, sample_addresses};
+    for v in cx
+        .inventory
+        .vendors
+        .iter()
+        .filter(|v| v.phi == Some(true) && !v.ip_ranges.is_empty())
+    {
+        for dom in &v.domains {
+            let Some(p) = cx
+                .postures
+                .iter()
+                .find(|p| p.domain.eq_ignore_ascii_case(dom))
+            else {
+                continue;
+            };
+            let role = cx
+                .domains
+                .iter()
+                .find(|d| d.name == p.domain)
+                .map(|d| d.role)
+                .unwrap_or(Role::Workforce);
+            let sender = format!("postmaster@{}", p.domain);
+            let mut refused: Vec<String> = Vec::new();
+            let mut unknown: Vec<String> = Vec::new();
+            for net in &v.ip_ranges {
+                for ip in sample_addresses(net) {
+                    let e = check_host(cx.snapshot, ip, &p.domain, &sender);
+                    match e.result {
+                        SpfResult::Pass => {}
+                        SpfResult::TempError => unknown.push(format!(
+                            "{ip} (range {net}): {} — {}",
+                            e.result.label(),
+                            e.reason
+                        )),
+                        r => refused.push(format!(
+                            "{ip} (range {net}): SPF {}{}",
+                            r.label(),
+                            e.matched
+                                .map(|m| format!(" — matched `{m}`"))
+                                .unwrap_or_else(|| format!(" — {}", e.reason))
+                        )),
+                    }
+                }
+            }
+            if !unknown.is_empty() {
+                tracing::info!(vendor = %v.vendor, domain = %p.domain, "SPF evaluation incomplete for some vendor addresses");
+            }
+            if refused.is_empty() {
+                continue;
+            }
+            let aligned: Vec<String> = p
+                .dkim
+                .iter()
+                .filter(|k| {
+                    v.dkim_selectors
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(&k.selector))
+                })
+                .filter(|k| matches!(k.status.as_str(), "valid"))
+                .map(|k| format!("{}._domainkey.{}", k.selector, p.domain))
+                .collect();
+            if !aligned.is_empty() {
+                continue;
+            }
+            let mut f = draft("VEN-002", format!("{} as {}", v.vendor, p.domain), p, role)
+                .title(format!(
+                    "PHI vendor {} sends as {} from addresses SPF does not authorize, without aligned DKIM",
+                    v.vendor, p.domain
+                ))
+                .evidence(match &p.spf.record {
+                    Some(r) => format!("{} TXT \"{r}\"", p.domain),
+                    None => format!("{} SPF status: {}", p.domain, p.spf.status),
+                })
+                .evidence_all(refused)
+                .evidence_all(unknown)
+                .evidence(if v.dkim_selectors.is_empty() {
+                    format!("inventory lists no DKIM selector for {} (line {})", v.vendor, v.line)
+                } else {
+                    format!(
+                        "no valid DKIM key under {} for the vendor's selectors: {}",
+                        p.domain,
+                        v.dkim_selectors.join(", ")
+                    )
+                });
+            if !v.spf_includes.is_empty() {
+                f = f.evidence(format!(
+                    "inventory expects SPF include(s): {}",
+                    v.spf_includes.join(", ")
+                ));
+            }
+            out.push(f.impact(Level::High).build(cx.label));
+        }
+    }
 }
 
 fn draft(id: &str, subject: impl Into<String>, p: &DomainPosture, role: Role) -> Draft {
@@ -154,6 +331,16 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
                 .title("SPF ends in +all: every host is authorized");
         }
         out.push(d.build(cx.label));
+    }
+    if p.spf_size_octets > SPF_SIZE_LIMIT {
+        out.push(
+            at(draft("SPF-007", &p.domain, p, role))
+                .evidence(format!(
+                    "the record is {} octets; RFC 7208 §3.4 advises at most {SPF_SIZE_LIMIT}",
+                    p.spf_size_octets
+                ))
+                .build(cx.label),
+        );
     }
     let ptr_terms: Vec<&String> = s.tree.iter().filter(|l| is_ptr_term(l)).collect();
     if !ptr_terms.is_empty() {
@@ -325,13 +512,8 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                         vendors.join(", ")
                     ));
                 }
-                if cx.reports.reports.iter().any(|r| {
-                    r.rows.iter().any(|row| {
-                        row.dkim.iter().any(|s| {
-                            s.selector.as_deref() == Some(k.selector.as_str())
-                                && s.domain.eq_ignore_ascii_case(&p.domain)
-                        })
-                    })
+                if cx.reports.dkim_signatures().any(|(domain, selector)| {
+                    selector == k.selector.as_str() && domain.eq_ignore_ascii_case(&p.domain)
                 }) {
                     d = d.evidence(format!(
                         "signatures with s={} d={} appear in this period's reports",
@@ -371,5 +553,204 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DomainConfig;
+    use crate::records::spf_walk::tests::snapshot;
+    use crate::snapshot::Outcome::{Answer, Nodata, Nxdomain};
+    use crate::snapshot::Rtype::{Mx, Txt};
+    use crate::snapshot::{ScopedDomain, SelectorSource, Snapshot};
+
+    const CSV: &str = "vendor,domains,spf_includes,dkim_selectors,ip_ranges,phi,baa\n\
+        PortalCo,org.test,spf.portal.test,,198.51.100.0/24,yes,signed\n\
+        SignedCo,org.test,,sc1,203.0.113.0/28,yes,signed\n\
+        MailCo,org.test,,,192.0.2.0/25,yes,signed\n\
+        NewsCo,org.test,,,233.252.0.0/24,no,none\n";
+
+    fn run(snap: &mut Snapshot, csv: &str) -> Vec<Finding> {
+        snap.domains = vec![ScopedDomain {
+            name: "org.test".into(),
+            role: Role::Patient,
+            selectors: vec![SelectorSource {
+                selector: "sc1".into(),
+                sources: vec!["inventory".into()],
+            }],
+        }];
+        let domains = vec![DomainConfig {
+            name: "org.test".into(),
+            role: Role::Patient,
+            selectors: vec![],
+        }];
+        let postures: Vec<DomainPosture> = domains
+            .iter()
+            .map(|d| crate::assess::posture::build(d, &snap.domains, snap))
+            .collect();
+        let inv = Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap();
+        let policy = PolicyConfig::default();
+        let reports = ReportSet::default();
+        assess(&Context {
+            domains: &domains,
+            postures: &postures,
+            snapshot: snap,
+            inventory: &inv,
+            reports: &reports,
+            policy: &policy,
+            label: "2026-10",
+        })
+    }
+
+    fn key() -> String {
+        // A 1024-bit RSA SubjectPublicKeyInfo is not needed: a valid ed25519 key suffices.
+        "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=".into()
+    }
+
+    #[test]
+    fn ven_002_names_unauthorized_phi_vendor_ranges() {
+        let k = key();
+        let mut s = snapshot(&[
+            (
+                "org.test",
+                Txt,
+                Answer,
+                &["v=spf1 ip4:192.0.2.0/24 include:spf.portal.test ~all"],
+            ),
+            (
+                "spf.portal.test",
+                Txt,
+                Answer,
+                &["v=spf1 ip4:198.51.100.0/25 -all"],
+            ),
+            ("org.test", Mx, Answer, &["10 mx.org.test."]),
+            (
+                "_dmarc.org.test",
+                Txt,
+                Answer,
+                &["v=DMARC1; p=reject; rua=mailto:d@org.test"],
+            ),
+            ("sc1._domainkey.org.test", Txt, Answer, &[k.as_str()]),
+        ]);
+        let f = run(&mut s, CSV);
+        let ven: Vec<&Finding> = f.iter().filter(|f| f.check == "VEN-002").collect();
+        // PortalCo: half its /24 is outside the include (198.51.100.128/25). SignedCo has an
+        // aligned DKIM key; MailCo is fully covered by ip4; NewsCo carries no PHI.
+        assert_eq!(ven.len(), 1, "{ven:#?}");
+        assert_eq!(ven[0].subject, "PortalCo as org.test");
+        assert!(
+            ven[0]
+                .evidence
+                .iter()
+                .any(|e| e.starts_with("198.51.100.254 (range 198.51.100.0/24): SPF softfail")),
+            "{:#?}",
+            ven[0].evidence
+        );
+        assert!(
+            !ven[0]
+                .evidence
+                .iter()
+                .any(|e| e.starts_with("198.51.100.1 ")),
+            "covered addresses are not listed"
+        );
+
+        // Without the key, SignedCo's range (not in SPF at all) is flagged too.
+        let mut s2 = s.clone();
+        s2.lookups.retain(|l| l.name != "sc1._domainkey.org.test");
+        s2.lookups
+            .extend(snapshot(&[("sc1._domainkey.org.test", Txt, Nxdomain, &[])]).lookups);
+        let f = run(&mut s2, CSV);
+        let subjects: Vec<&str> = f
+            .iter()
+            .filter(|f| f.check == "VEN-002")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(
+            subjects,
+            vec!["PortalCo as org.test", "SignedCo as org.test"]
+        );
+    }
+
+    #[test]
+    fn dmarc_009_and_010_for_report_destinations() {
+        let mut s = snapshot(&[
+            ("org.test", Txt, Answer, &["v=spf1 -all"]),
+            (
+                "_dmarc.org.test",
+                Txt,
+                Answer,
+                &[
+                    "v=DMARC1; p=reject; rua=mailto:a@reports.org.test,mailto:agg@vendor.test,mailto:x@ok.test; ruf=mailto:f@vendor.test",
+                ],
+            ),
+            ("org.test._report._dmarc.vendor.test", Txt, Nxdomain, &[]),
+            (
+                "org.test._report._dmarc.ok.test",
+                Txt,
+                Answer,
+                &["v=DMARC1"],
+            ),
+            ("vendor.test", Mx, Answer, &["10 in.vendor.test."]),
+            ("ok.test", Mx, Nodata, &[]),
+        ]);
+        let f = run(&mut s, "vendor\n");
+        let d9: Vec<&Finding> = f.iter().filter(|f| f.check == "DMARC-009").collect();
+        let subjects: Vec<&str> = d9.iter().map(|f| f.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            vec![
+                "org.test mailto:agg@vendor.test",
+                "org.test mailto:f@vendor.test"
+            ]
+        );
+        assert!(
+            d9[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("10 in.vendor.test."))
+        );
+        let d10: Vec<&Finding> = f.iter().filter(|f| f.check == "DMARC-010").collect();
+        assert_eq!(d10.len(), 1);
+        assert!(d10[0].title.contains("third party"), "{}", d10[0].title);
+        assert_eq!(d10[0].severity, Severity::High);
+
+        // Same-organization ruf: still reported, at a lower rating.
+        let mut s = snapshot(&[
+            ("org.test", Txt, Answer, &["v=spf1 -all"]),
+            (
+                "_dmarc.org.test",
+                Txt,
+                Answer,
+                &["v=DMARC1; p=reject; rua=mailto:a@org.test; ruf=mailto:f@org.test"],
+            ),
+        ]);
+        let f = run(&mut s, "vendor\n");
+        assert!(!f.iter().any(|f| f.check == "DMARC-009"));
+        let d10: Vec<&Finding> = f.iter().filter(|f| f.check == "DMARC-010").collect();
+        assert_eq!(d10.len(), 1);
+        assert_eq!(d10[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn spf_007_for_records_over_450_octets() {
+        let big = format!(
+            "v=spf1 {} -all",
+            (0..40)
+                .map(|i| format!("ip4:192.0.2.{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert!(big.len() > 450);
+        let mut s = snapshot(&[("org.test", Txt, Answer, &[big.as_str()])]);
+        let f = run(&mut s, "vendor\n");
+        let hit = f.iter().find(|f| f.check == "SPF-007").expect("SPF-007");
+        assert!(
+            hit.evidence
+                .iter()
+                .any(|e| e.contains(&format!("{} octets", big.len())))
+        );
+        let mut s = snapshot(&[("org.test", Txt, Answer, &["v=spf1 -all"])]);
+        assert!(!run(&mut s, "vendor\n").iter().any(|f| f.check == "SPF-007"));
     }
 }

@@ -39,7 +39,10 @@ pub fn build(d: &DomainConfig, scoped: &[ScopedDomain], snap: &Snapshot) -> Doma
         bimi: txt_record(format!("default._bimi.{}", d.name), "v=BIMI1"),
         grade: String::new(),
         raw: raw_lookups(&d.name, snap),
+        spf_size_octets: spf_walk::walk(&d.name, snap).size_octets,
+        dnssec: None,
     };
+    p.dnssec = dnssec(&p.raw, snap);
     p.grade = grade(&p);
     p
 }
@@ -86,6 +89,86 @@ fn spf_posture(domain: &str, snap: &Snapshot) -> SpfPosture {
         errors: w.errors,
         warnings: w.warnings,
     }
+}
+
+/// Whether the answers shown for a domain were DNSSEC-validated (AD flag on every answer).
+fn dnssec(raw: &[RawLookup], snap: &Snapshot) -> Option<String> {
+    let answered: Vec<bool> = raw
+        .iter()
+        .filter(|l| l.outcome == crate::snapshot::Outcome::Answer)
+        .filter_map(|l| {
+            let rtype = match l.rtype.as_str() {
+                "TXT" => Rtype::Txt,
+                "MX" => Rtype::Mx,
+                "A" => Rtype::A,
+                "AAAA" => Rtype::Aaaa,
+                "PTR" => Rtype::Ptr,
+                "CNAME" => Rtype::Cname,
+                "TLSA" => Rtype::Tlsa,
+                _ => return None,
+            };
+            snap.get(&l.name, rtype).map(|x| x.dnssec == Some(true))
+        })
+        .collect();
+    if answered.is_empty() {
+        None
+    } else if answered.iter().all(|v| *v) {
+        Some("validated".into())
+    } else if answered.iter().any(|v| *v) {
+        Some("partial".into())
+    } else {
+        Some("not validated".into())
+    }
+}
+
+/// Each `mailto:` destination of `rec` (published for `domain`), with its authorization and
+/// MX as the snapshot recorded them.
+fn destinations(
+    rec: &dmarc::DmarcRecord,
+    domain: &str,
+    snap: &Snapshot,
+) -> Vec<crate::evidence::ReportDestination> {
+    let mut out = Vec::new();
+    for (kind, list) in [("rua", &rec.rua), ("ruf", &rec.ruf)] {
+        for u in list {
+            let Some(host) = u.host.clone() else {
+                continue;
+            };
+            let external = !dmarc::same_organization(&host, domain);
+            let mut d = crate::evidence::ReportDestination {
+                kind: kind.into(),
+                uri: u.uri.clone(),
+                host: host.clone(),
+                external,
+                authorization: "not needed".into(),
+                ..Default::default()
+            };
+            if external {
+                let name = dmarc::report_authorization_name(domain, &host);
+                d.authorization = match snap.get(&name, Rtype::Txt) {
+                    None => "not captured".into(),
+                    Some(l) if l.outcome.is_failure() => "incomplete".into(),
+                    Some(l) => match l.answers.iter().find(|a| starts_with_tag(a, "v=DMARC1")) {
+                        Some(r) => {
+                            d.authorization_record = Some(r.clone());
+                            "authorized".into()
+                        }
+                        None => "not authorized".into(),
+                    },
+                };
+                d.authorization_name = Some(name);
+            }
+            match snap.get(&host, Rtype::Mx) {
+                Some(l) => {
+                    d.mx = l.answers.clone();
+                    d.mx_outcome = l.outcome.label().into();
+                }
+                None => d.mx_outcome = "not captured".into(),
+            }
+            out.push(d);
+        }
+    }
+    out
 }
 
 fn dmarc_posture(domain: &str, snap: &Snapshot) -> DmarcPosture {
@@ -135,6 +218,13 @@ fn dmarc_posture(domain: &str, snap: &Snapshot) -> DmarcPosture {
         );
         p.rua = r.rua.iter().map(|u| u.uri.clone()).collect();
         p.ruf = r.ruf.iter().map(|u| u.uri.clone()).collect();
+        let published_for = disc
+            .location
+            .as_deref()
+            .and_then(|l| l.strip_prefix("_dmarc."))
+            .unwrap_or(domain);
+        p.destinations = destinations(r, published_for, snap);
+        p.org_domain = Some(disc.org_domain.clone());
         let loc = disc.location.clone().unwrap_or_default();
         for diag in &r.diagnostics {
             let msg = format!("{loc} {diag}");
@@ -195,6 +285,9 @@ fn dkim_posture(
     p.key_type = k.key_type.map(|t| t.as_str().to_string());
     p.key_bits = k.bits;
     p.fingerprint = k.fingerprint.clone();
+    p.hash_algorithms = k.hash_algorithms.clone();
+    p.testing = k.testing;
+    p.services = k.services.clone();
     p.status = serde_json::to_value(k.status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

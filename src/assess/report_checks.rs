@@ -8,9 +8,14 @@ use crate::evidence::{
     DomainReportStat, Finding, PassRates, ReportStats, ReportSummary, SourceStat, VendorReportStat,
 };
 use crate::inventory::Inventory;
+use crate::reports::align;
 use crate::reports::model::{ReportSet, Row};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+
+/// Sources listed per domain or vendor in the detail tables.
+const TOP_SOURCES: usize = 10;
 
 /// Override reasons that explain a legitimate failure (mail relayed by a third party).
 const FORWARDING_REASONS: &[&str] = &["forwarded", "trusted_forwarder", "mailing_list"];
@@ -97,7 +102,175 @@ pub struct ReportAssessment {
     /// Messages per vendor name, and their DMARC pass count.
     pub vendor_volume: BTreeMap<String, (u64, u64)>,
     pub unknown_sources: Vec<SourceStat>,
+    /// Statistics beyond [`ReportStats`] (recomputed alignment, reasons, daily series,
+    /// grouped unknown sources), for the evidence JSON and the PDF.
+    pub detail: ReportDetail,
 }
+
+/// Report statistics that go beyond the reporters' own verdicts. Kept apart from
+/// [`ReportStats`] so the evidence model can take it as one appended field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportDetail {
+    /// Pass rates recomputed by mailproof from `auth_results` and the published alignment
+    /// modes (see `reports::align`), over every accepted message.
+    pub recomputed: PassRates,
+    /// Messages whose reporter's DMARC verdict (`policy_evaluated`) differs from ours.
+    pub disagreements: u64,
+    /// Of those, messages the reporter passed and we would fail.
+    pub reporter_lenient: u64,
+    /// Rows in the accepted reports, and the distinct tuples they merged into.
+    pub source_rows: u64,
+    pub distinct_rows: usize,
+    pub per_domain: Vec<DomainDetail>,
+    pub per_vendor: Vec<VendorDetail>,
+    /// Messages from sources no vendor claims, grouped by network (/24 or /48).
+    pub unattributed_networks: Vec<SourceGroup>,
+    /// The same, grouped by reverse-DNS base domain, for sources whose PTR name is known.
+    pub unattributed_ptr: Vec<SourceGroup>,
+    /// How messages were placed on days in `per_domain[].daily`.
+    pub daily_rule: String,
+}
+
+/// Per configured domain (or `(other) name` for a From outside the scope).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DomainDetail {
+    pub domain: String,
+    pub recomputed: PassRates,
+    pub disagreements: u64,
+    /// Override reasons (`forwarded`, `mailing_list`, …) with their messages.
+    pub reasons: Vec<(String, u64)>,
+    /// Sources with failing messages, most failures first; vendor named when attributed.
+    pub top_failing: Vec<SourceStat>,
+    pub daily: Vec<DayPoint>,
+}
+
+/// Per inventory vendor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VendorDetail {
+    pub vendor: String,
+    pub recomputed: PassRates,
+    pub dispositions: Vec<(String, u64)>,
+    pub reasons: Vec<(String, u64)>,
+    pub top_failing: Vec<SourceStat>,
+}
+
+/// One day of one domain's mail, for charts (reporters' verdicts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayPoint {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub messages: u64,
+    pub dmarc_pass: u64,
+    pub dkim_aligned: u64,
+    pub spf_aligned: u64,
+    pub quarantine: u64,
+    pub reject: u64,
+}
+
+/// Unattributed sources sharing a network or a reverse-DNS base domain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceGroup {
+    pub group: String,
+    pub sources: usize,
+    pub messages: u64,
+    pub dmarc_pass: u64,
+    pub header_from: Vec<String>,
+}
+
+/// Per-source tally for the top-failing tables.
+#[derive(Default)]
+struct SourceTally {
+    messages: u64,
+    pass: u64,
+    reporters: BTreeSet<String>,
+    vendor: Option<String>,
+}
+
+#[derive(Default)]
+struct DetailAcc {
+    recomputed: PassRates,
+    disagreements: u64,
+    dispositions: BTreeMap<String, u64>,
+    reasons: BTreeMap<String, u64>,
+    sources: BTreeMap<(IpAddr, String), SourceTally>,
+}
+
+impl DetailAcc {
+    fn add(&mut self, m: &MergedView<'_>, vendor: Option<&str>) {
+        let row = m.row;
+        let n = row.count;
+        self.recomputed.messages += n;
+        if m.verdict.dmarc_pass() {
+            self.recomputed.dmarc_pass += n;
+        }
+        if m.verdict.dkim_aligned {
+            self.recomputed.dkim_aligned += n;
+        }
+        if m.verdict.spf_aligned {
+            self.recomputed.spf_aligned += n;
+        }
+        if m.verdict.dmarc_pass() != row.reporter_dmarc_pass() {
+            self.disagreements += n;
+        }
+        *self
+            .dispositions
+            .entry(row.disposition.clone())
+            .or_default() += n;
+        for r in &row.reasons {
+            *self.reasons.entry(r.kind.clone()).or_default() += n;
+        }
+        let t = self
+            .sources
+            .entry((row.source_ip, row.header_from.clone()))
+            .or_default();
+        t.messages += n;
+        if row.reporter_dmarc_pass() {
+            t.pass += n;
+        }
+        for (name, _) in m.reporters {
+            if t.reporters.len() < 20 {
+                t.reporters.insert((*name).to_string());
+            }
+        }
+        if t.vendor.is_none() {
+            t.vendor = vendor.map(str::to_string);
+        }
+    }
+
+    fn top_failing(&self) -> Vec<SourceStat> {
+        let mut v: Vec<SourceStat> = self
+            .sources
+            .iter()
+            .filter(|(_, t)| t.messages > t.pass)
+            .map(|((ip, from), t)| SourceStat {
+                source_ip: ip.to_string(),
+                vendor: t.vendor.clone(),
+                header_from: from.clone(),
+                messages: t.messages,
+                dmarc_pass: t.pass,
+                reporters: t.reporters.iter().cloned().collect(),
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            (b.messages - b.dmarc_pass)
+                .cmp(&(a.messages - a.dmarc_pass))
+                .then_with(|| a.source_ip.cmp(&b.source_ip))
+        });
+        v.truncate(TOP_SOURCES);
+        v
+    }
+}
+
+/// A merged row with what the loop derives from it.
+struct MergedView<'a> {
+    row: &'a Row,
+    reporters: &'a [(&'a str, u64)],
+    verdict: align::Verdict,
+}
+
+/// Reverse-DNS names known for source IPs (from a capture that resolved them); empty when
+/// none were looked up.
+pub type PtrNames = BTreeMap<IpAddr, String>;
 
 pub fn assess(
     set: &ReportSet,
@@ -106,6 +279,28 @@ pub fn assess(
     policy_none: &BTreeSet<String>,
     authorized: &BTreeSet<String>,
     period: &crate::period::Period,
+) -> ReportAssessment {
+    assess_with_ptr(
+        set,
+        domains,
+        inv,
+        policy_none,
+        authorized,
+        period,
+        &PtrNames::new(),
+    )
+}
+
+/// [`assess`] with known reverse-DNS names, which enable `ptr_suffixes` attribution and the
+/// grouping of unknown sources by reverse-DNS base domain.
+pub fn assess_with_ptr(
+    set: &ReportSet,
+    domains: &[DomainConfig],
+    inv: &Inventory,
+    policy_none: &BTreeSet<String>,
+    authorized: &BTreeSet<String>,
+    period: &crate::period::Period,
+    ptr: &PtrNames,
 ) -> ReportAssessment {
     let label = period.month.to_string();
     let mut stats = ReportStats {
@@ -135,11 +330,87 @@ pub fn assess(
             domain: rep.policy.domain.clone(),
             begin: rep.begin,
             end: rep.end,
-            records: rep.rows.len(),
+            records: rep.record_count(),
             messages: rep.messages(),
             repairs: rep.repairs.clone(),
         });
-        for row in &rep.rows {
+    }
+    // Organizational-domain hints for alignment: configured and published domains.
+    let mut hint_set: BTreeSet<&str> = domains.iter().map(|d| d.name.as_str()).collect();
+    hint_set.extend(
+        set.aggregate
+            .rows
+            .iter()
+            .map(|m| m.policy_domain.as_str())
+            .filter(|d| !d.is_empty()),
+    );
+    let hints: Vec<&str> = hint_set.into_iter().collect();
+    let mut detail = ReportDetail {
+        source_rows: set.aggregate.source_rows,
+        distinct_rows: set.aggregate.rows.len(),
+        ..Default::default()
+    };
+    let mut domain_detail: BTreeMap<String, DetailAcc> = BTreeMap::new();
+    let mut vendor_detail: BTreeMap<String, DetailAcc> = BTreeMap::new();
+    // Unattributed (ip, from) → (messages, pass) for the network / PTR groupings.
+    let mut unattributed: BTreeMap<(IpAddr, String), (u64, u64)> = BTreeMap::new();
+    {
+        for merged in &set.aggregate.rows {
+            let row = &merged.row;
+            let reporters: Vec<(&str, u64)> = set.aggregate.reporters_of(merged).collect();
+            let view = MergedView {
+                row,
+                reporters: &reporters,
+                verdict: align::evaluate(row, merged.adkim, merged.aspf, &hints),
+            };
+            let n = row.count;
+            detail.recomputed.messages += n;
+            if view.verdict.dmarc_pass() {
+                detail.recomputed.dmarc_pass += n;
+            }
+            if view.verdict.dkim_aligned {
+                detail.recomputed.dkim_aligned += n;
+            }
+            if view.verdict.spf_aligned {
+                detail.recomputed.spf_aligned += n;
+            }
+            if view.verdict.dmarc_pass() != row.reporter_dmarc_pass() {
+                detail.disagreements += n;
+                if row.reporter_dmarc_pass() {
+                    detail.reporter_lenient += n;
+                }
+            }
+            let ptr_name = ptr.get(&row.source_ip).map(String::as_str);
+            let attributed_early = attribution::attribute_with_ptr(row, inv, ptr_name);
+            let dom_key = owning_domain(&row.header_from, domains)
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| {
+                    format!(
+                        "(other) {}",
+                        crate::snapshot::normalize_name(&row.header_from)
+                    )
+                });
+            domain_detail
+                .entry(dom_key)
+                .or_default()
+                .add(&view, attributed_early.map(|a| a.vendor.vendor.as_str()));
+            match attributed_early {
+                Some(a) => vendor_detail
+                    .entry(a.vendor.vendor.clone())
+                    .or_default()
+                    .add(&view, Some(&a.vendor.vendor)),
+                None => {
+                    if owning_domain(&row.header_from, domains).is_some() {
+                        let e = unattributed
+                            .entry((row.source_ip, row.header_from.clone()))
+                            .or_default();
+                        e.0 += n;
+                        if row.reporter_dmarc_pass() {
+                            e.1 += n;
+                        }
+                    }
+                }
+            }
             add(&mut stats.rates, row);
             stats.messages += row.count;
             let dom = owning_domain(&row.header_from, domains).map(|d| d.name.clone());
@@ -152,15 +423,17 @@ pub fn assess(
             let e = per_domain.entry(key).or_default();
             add(&mut e.0, row);
             *e.1.entry(row.disposition.clone()).or_default() += row.count;
-            *e.2.entry(rep.org_name.clone()).or_default() += row.count;
+            for (name, n) in &reporters {
+                *e.2.entry((*name).to_string()).or_default() += n;
+            }
 
-            let attributed = attribution::attribute(row, inv);
+            let attributed = attributed_early;
             if let Some(a) = attributed {
                 add(per_vendor.entry(a.vendor.vendor.clone()).or_default(), row);
                 if !row.reporter_dmarc_pass() && dom.is_some() {
                     let vf = vendor_fail.entry(a.vendor.vendor.clone()).or_default();
                     vf.0 += row.count;
-                    vf.1.insert(rep.org_name.clone());
+                    vf.1.extend(reporters.iter().map(|(r, _)| (*r).to_string()));
                     if vf.2.len() < 6 {
                         vf.2.push(describe_row(row, Some(a.basis)));
                     }
@@ -179,7 +452,8 @@ pub fn assess(
             if row.reporter_dmarc_pass() {
                 acc.pass += row.count;
             }
-            acc.reporters.insert(rep.org_name.clone());
+            acc.reporters
+                .extend(reporters.iter().map(|(r, _)| (*r).to_string()));
             *acc.dispositions.entry(row.disposition.clone()).or_default() += row.count;
             if row
                 .reasons
@@ -225,6 +499,16 @@ pub fn assess(
             }
         }
     }
+
+    finish_detail(
+        &mut detail,
+        domain_detail,
+        vendor_detail,
+        &unattributed,
+        set,
+        domains,
+        ptr,
+    );
 
     stats.per_domain = per_domain
         .into_iter()
@@ -442,7 +726,120 @@ pub fn assess(
         findings,
         vendor_volume,
         unknown_sources,
+        detail,
     }
+}
+
+fn sorted_counts(m: BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+fn finish_detail(
+    detail: &mut ReportDetail,
+    domain_detail: BTreeMap<String, DetailAcc>,
+    vendor_detail: BTreeMap<String, DetailAcc>,
+    unattributed: &BTreeMap<(IpAddr, String), (u64, u64)>,
+    set: &ReportSet,
+    domains: &[DomainConfig],
+    ptr: &PtrNames,
+) {
+    // Daily series per owning domain, from the aggregate's per-(From, day) table.
+    let mut daily: BTreeMap<String, BTreeMap<chrono::NaiveDate, DayPoint>> = BTreeMap::new();
+    for d in &set.aggregate.days {
+        let key = owning_domain(&d.header_from, domains)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "(other) {}",
+                    crate::snapshot::normalize_name(&d.header_from)
+                )
+            });
+        let p = daily
+            .entry(key)
+            .or_default()
+            .entry(d.day)
+            .or_insert_with(|| DayPoint {
+                day: d.day.format("%Y-%m-%d").to_string(),
+                ..Default::default()
+            });
+        p.messages += d.messages;
+        p.dmarc_pass += d.dmarc_pass;
+        p.dkim_aligned += d.dkim_aligned;
+        p.spf_aligned += d.spf_aligned;
+        p.quarantine += d.quarantine;
+        p.reject += d.reject;
+    }
+    detail.per_domain = domain_detail
+        .into_iter()
+        .map(|(domain, acc)| DomainDetail {
+            top_failing: acc.top_failing(),
+            daily: daily
+                .remove(&domain)
+                .map(|m| m.into_values().collect())
+                .unwrap_or_default(),
+            domain,
+            recomputed: acc.recomputed,
+            disagreements: acc.disagreements,
+            reasons: sorted_counts(acc.reasons),
+        })
+        .collect();
+    detail.per_vendor = vendor_detail
+        .into_iter()
+        .map(|(vendor, acc)| VendorDetail {
+            top_failing: acc.top_failing(),
+            vendor,
+            recomputed: acc.recomputed,
+            dispositions: sorted_counts(acc.dispositions),
+            reasons: sorted_counts(acc.reasons),
+        })
+        .collect();
+    let group = |key_of: &dyn Fn(IpAddr) -> Option<String>| {
+        let mut groups: BTreeMap<String, (SourceGroup, BTreeSet<IpAddr>, BTreeSet<String>)> =
+            BTreeMap::new();
+        for ((ip, from), (msgs, pass)) in unattributed {
+            let Some(k) = key_of(*ip) else { continue };
+            let g = groups.entry(k.clone()).or_insert_with(|| {
+                (
+                    SourceGroup {
+                        group: k,
+                        ..Default::default()
+                    },
+                    BTreeSet::new(),
+                    BTreeSet::new(),
+                )
+            });
+            g.0.messages += msgs;
+            g.0.dmarc_pass += pass;
+            g.1.insert(*ip);
+            g.2.insert(from.clone());
+        }
+        let mut out: Vec<SourceGroup> = groups
+            .into_values()
+            .map(|(mut g, ips, froms)| {
+                g.sources = ips.len();
+                g.header_from = froms.into_iter().collect();
+                g
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.messages
+                .cmp(&a.messages)
+                .then_with(|| a.group.cmp(&b.group))
+        });
+        out
+    };
+    detail.unattributed_networks = group(&|ip| Some(network_of(ip)));
+    detail.unattributed_ptr = group(&|ip| ptr.get(&ip).map(|n| ptr_base(n).to_string()));
+    detail.daily_rule = "Each report's messages are placed on the day (in the period's time \
+        zone) containing the midpoint of the report's date range; a report is never split."
+        .to_string();
+}
+
+/// The base domain of a reverse-DNS name (`mail-1.outbound.vendor.example` → `vendor.example`).
+fn ptr_base(name: &str) -> &str {
+    base(name.trim_end_matches('.'))
 }
 
 fn network_of(ip: IpAddr) -> String {
@@ -561,6 +958,7 @@ mod tests {
                         domain: d.into(),
                         selector: Some("s".into()),
                         result: r,
+                        human_result: None,
                     }]
                 })
                 .unwrap_or_default(),
@@ -568,6 +966,7 @@ mod tests {
                 domain: spf.0.into(),
                 scope: None,
                 result: spf.1,
+                human_result: None,
             }],
         }
     }
@@ -625,9 +1024,17 @@ mod tests {
             ],
             repairs: vec![],
             xml_sha256: "x".into(),
+            records: 0,
+            message_count: 0,
+            generator: None,
+            extensions: vec![],
         };
+        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
+        let mut report = report;
+        builder.fold(&mut report, chrono_tz::UTC);
         let set = ReportSet {
             reports: vec![report],
+            aggregate: builder.finish(),
             ..Default::default()
         };
         let domains = vec![DomainConfig {
@@ -670,5 +1077,119 @@ mod tests {
         );
         assert_eq!(out.stats.messages, 30);
         assert_eq!(out.stats.rates.dmarc_pass, 10);
+
+        // Recomputed alignment agrees with the reporter here.
+        let d = &out.detail;
+        assert_eq!(d.recomputed.messages, 30);
+        assert_eq!(d.recomputed.dmarc_pass, 10);
+        assert_eq!(d.recomputed.dkim_aligned, 10);
+        assert_eq!(d.disagreements, 0);
+        assert_eq!((d.source_rows, d.distinct_rows), (3, 3));
+        let dom = &d.per_domain[0];
+        assert_eq!(dom.domain, "portal.example");
+        assert_eq!(dom.reasons, vec![("mailing_list".to_string(), 10)]);
+        assert_eq!(dom.daily.len(), 1);
+        assert_eq!(dom.daily[0].messages, 30);
+        assert_eq!(dom.daily[0].day, "2026-10-04");
+        let failing: Vec<&str> = dom
+            .top_failing
+            .iter()
+            .map(|s| s.source_ip.as_str())
+            .collect();
+        assert_eq!(failing, vec!["192.0.2.1", "198.51.100.7"]);
+        let nets: Vec<(&str, u64)> = d
+            .unattributed_networks
+            .iter()
+            .map(|g| (g.group.as_str(), g.messages))
+            .collect();
+        assert_eq!(
+            nets,
+            vec![
+                ("192.0.2.0/24", 10),
+                ("198.51.100.0/24", 10),
+                ("203.0.113.0/24", 10)
+            ]
+        );
+        assert!(d.unattributed_ptr.is_empty(), "no PTR names known");
+    }
+
+    #[test]
+    fn lenient_reporter_verdicts_are_counted_and_ptr_groups_sources() {
+        let period = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let t = period.start + chrono::Duration::days(10);
+        // The reporter says DKIM passed aligned, but the only passing signature is the
+        // forwarder's own domain: mailproof disagrees.
+        let lenient = row(
+            "192.0.2.50",
+            Some(("list.example", AuthResult::Pass)),
+            ("list.example", AuthResult::Pass),
+            AuthResult::Pass,
+            None,
+        );
+        let mut report = AggregateReport {
+            origin: Origin {
+                file: "r.xml".into(),
+                member: None,
+            },
+            schema: "1.0".into(),
+            org_name: "yahoo.com".into(),
+            email: None,
+            report_id: "9".into(),
+            begin: t,
+            end: t + chrono::Duration::days(1),
+            policy: PolicyPublished {
+                domain: "portal.example".into(),
+                ..Default::default()
+            },
+            rows: vec![lenient.clone(), lenient],
+            repairs: vec![],
+            xml_sha256: "y".into(),
+            records: 0,
+            message_count: 0,
+            generator: None,
+            extensions: vec![],
+        };
+        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
+        builder.fold(&mut report, chrono_tz::UTC);
+        let set = ReportSet {
+            reports: vec![report],
+            aggregate: builder.finish(),
+            ..Default::default()
+        };
+        let domains = vec![DomainConfig {
+            name: "portal.example".into(),
+            role: crate::config::Role::Patient,
+            selectors: vec![],
+        }];
+        let ptr: PtrNames = [(
+            "192.0.2.50".parse().unwrap(),
+            "out-7.lists.list.example.".to_string(),
+        )]
+        .into();
+        let out = assess_with_ptr(
+            &set,
+            &domains,
+            &Inventory::default(),
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+            &period,
+            &ptr,
+        );
+        assert_eq!(set.aggregate.rows.len(), 1, "identical rows merged");
+        assert_eq!(out.stats.rates.dmarc_pass, 20, "reporter's verdict");
+        assert_eq!(out.detail.recomputed.dmarc_pass, 0, "our verdict");
+        assert_eq!(out.detail.disagreements, 20);
+        assert_eq!(out.detail.reporter_lenient, 20);
+        assert_eq!(out.detail.per_domain[0].disagreements, 20);
+        assert_eq!(out.detail.unattributed_ptr.len(), 1);
+        assert_eq!(out.detail.unattributed_ptr[0].group, "list.example");
+        assert_eq!(out.detail.unattributed_ptr[0].messages, 20);
+        assert_eq!(out.detail.unattributed_ptr[0].sources, 1);
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{DnsClient, DnsError, ResolverSettings};
 use crate::config::Role;
+use crate::records::spf_eval::Request;
 use crate::snapshot::{
     Lookup, Outcome, Rtype, SCHEMA, ScopedDomain, SelectorSource, Snapshot, normalize_name,
     starts_with_tag,
@@ -102,6 +103,39 @@ fn spf_followups(l: &Lookup, from: &Question) -> Vec<Question> {
     }
 }
 
+/// Questions a DMARC answer leads to: the mail exchangers of every `rua`/`ruf` host (can the
+/// reports be delivered at all?) and, for hosts in another organization, the
+/// `<domain>._report._dmarc.<host>` TXT that authorizes them to receive our reports (a
+/// wildcard `*._report._dmarc.<host>` answers this name too).
+fn dmarc_followups(l: &Lookup, from: &Question) -> Vec<Question> {
+    if l.outcome != Outcome::Answer || from.purpose != "dmarc" {
+        return Vec::new();
+    }
+    let Some(domain) = l.name.strip_prefix("_dmarc.") else {
+        return Vec::new();
+    };
+    let next = |name: String, rtype: Rtype, purpose: &str| Question {
+        name: normalize_name(&name),
+        rtype,
+        purpose: purpose.to_string(),
+        domain: from.domain,
+        depth: from.depth + 1,
+    };
+    let mut out = Vec::new();
+    for text in l.answers.iter().filter(|a| starts_with_tag(a, "v=DMARC1")) {
+        let rec = crate::records::dmarc::parse(text);
+        for u in rec.rua.iter().chain(&rec.ruf) {
+            if let Some(h) = &u.host {
+                out.push(next(h.clone(), Rtype::Mx, "dmarc-report-mx"));
+            }
+        }
+        for (_, auth) in crate::records::dmarc::external_destinations(&rec, domain) {
+            out.push(next(auth, Rtype::Txt, "dmarc-report-auth"));
+        }
+    }
+    out
+}
+
 async fn ask_all(
     client: &DnsClient,
     sem: &Arc<Semaphore>,
@@ -132,6 +166,27 @@ async fn ask_all(
 /// followed breadth-first so the stored snapshot alone is enough to walk the SPF tree later.
 pub async fn capture(
     domains: &[ScopedDomain],
+    settings: &ResolverSettings,
+    taken_at: DateTime<Utc>,
+) -> Result<Snapshot, DnsError> {
+    capture_probed(domains, &[], settings, taken_at).await
+}
+
+/// An address the assessment will ask "is it authorized to send as `domain`?" about (a
+/// sample of a vendor's `ip_ranges`, VEN-002). The capture evaluates SPF for it so the
+/// snapshot also holds the answers that depend on the address (`ptr`, `%{i}` macros).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpfProbe {
+    pub domain: String,
+    pub ip: std::net::IpAddr,
+}
+
+/// [`capture`], then the SPF fixpoint for each probe: evaluate `check_host(ip, domain,
+/// postmaster@domain)` over what was captured, ask whatever it was missing, and repeat until
+/// the evaluation needs nothing new, so re-evaluating over the stored snapshot is exact.
+pub async fn capture_probed(
+    domains: &[ScopedDomain],
+    probes: &[SpfProbe],
     settings: &ResolverSettings,
     taken_at: DateTime<Utc>,
 ) -> Result<Snapshot, DnsError> {
@@ -169,7 +224,11 @@ pub async fn capture(
         let mut pending: VecDeque<Question> = asked
             .iter()
             .zip(&lookups[first..])
-            .flat_map(|(q, l)| spf_followups(l, q))
+            .flat_map(|(q, l)| {
+                let mut f = spf_followups(l, q);
+                f.extend(dmarc_followups(l, q));
+                f
+            })
             .collect();
         let mut next = Vec::new();
         while let Some(f) = pending.pop_front() {
@@ -191,6 +250,11 @@ pub async fn capture(
             let Some(budget) = spf_budget.get_mut(f.domain) else {
                 continue;
             };
+            if !f.purpose.starts_with("spf") {
+                seen.insert(key);
+                next.push(f);
+                continue;
+            }
             if *budget == 0 {
                 tracing::warn!(
                     domain = domains.get(f.domain).map(|d| d.name.as_str()),
@@ -206,6 +270,34 @@ pub async fn capture(
         wave = next;
     }
 
+    if !probes.is_empty() {
+        let mut held: HashMap<(String, Rtype), Lookup> = lookups
+            .drain(..)
+            .map(|l| ((l.name.clone(), l.rtype), l))
+            .collect();
+        let requests: Vec<(String, Request)> = probes
+            .iter()
+            .map(|p| {
+                let d = normalize_name(&p.domain);
+                (
+                    d.clone(),
+                    Request {
+                        ip: p.ip,
+                        sender: format!("postmaster@{d}"),
+                        helo: d,
+                    },
+                )
+            })
+            .collect();
+        let before = held.len();
+        super::fixpoint::spf_fixpoint_many(&client, &mut held, &requests).await;
+        tracing::info!(
+            probes = probes.len(),
+            added = held.len() - before,
+            "SPF evaluation fixpoint reached"
+        );
+        lookups = held.into_values().collect();
+    }
     lookups.sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
     let failures = lookups.iter().filter(|l| l.outcome.is_failure()).count();
     tracing::info!(lookups = lookups.len(), failures, "DNS snapshot captured");

@@ -4,7 +4,9 @@ use super::DnsClient;
 use crate::snapshot::{Lookup, Outcome, Rtype, normalize_name};
 use hickory_resolver::net::xfer::{DnsHandle, FirstAnswer};
 use hickory_resolver::net::{DnsError as HDnsError, NetError};
-use hickory_resolver::proto::op::{DnsRequestOptions, DnsResponse, Query, ResponseCode};
+use hickory_resolver::proto::op::{
+    DnsRequest, DnsRequestOptions, DnsResponse, Query, ResponseCode,
+};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use std::time::Instant;
 
@@ -33,8 +35,18 @@ struct Datum {
     pref: u16,
 }
 
+/// A name as its raw labels joined by dots, lower case. Unlike `to_ascii`, this keeps octets
+/// such as `:` or a space unescaped, so a stored name can be asked again exactly as served.
+pub(crate) fn raw_name(name: &Name) -> String {
+    name.iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect::<Vec<_>>()
+        .join(".")
+        .to_ascii_lowercase()
+}
+
 fn host(name: &Name) -> String {
-    let mut s = name.to_ascii().to_ascii_lowercase();
+    let mut s = raw_name(name);
     if !s.ends_with('.') {
         s.push('.');
     }
@@ -74,7 +86,7 @@ fn datum(data: &RData) -> Datum {
 }
 
 fn same_name(a: &Name, b: &Name) -> bool {
-    normalize_name(&a.to_ascii()) == normalize_name(&b.to_ascii())
+    raw_name(a) == raw_name(b)
 }
 
 /// What one hop's response said about `current`.
@@ -145,6 +157,24 @@ pub(crate) fn outcome_of_error(err: &NetError) -> (Outcome, Option<String>) {
     }
 }
 
+/// Failures worth asking again: the server may answer next time.
+fn is_transient(e: &NetError) -> bool {
+    matches!(
+        e,
+        NetError::Timeout
+            | NetError::Io(_)
+            | NetError::NoConnections
+            | NetError::Busy
+            | NetError::Dns(HDnsError::ResponseCode(ResponseCode::ServFail))
+    )
+}
+
+/// 25 ms, 50 ms, 100 ms … capped at 1 s: quick on loopback, gentle on a struggling resolver.
+pub(crate) fn backoff(attempt: usize) -> std::time::Duration {
+    let ms = 25u64.saturating_mul(1u64 << attempt.min(6));
+    std::time::Duration::from_millis(ms.min(1000))
+}
+
 fn empty_outcome(rcode: ResponseCode) -> (Outcome, Option<String>) {
     match rcode {
         ResponseCode::NXDomain => (Outcome::Nxdomain, None),
@@ -160,8 +190,22 @@ fn query_name(name: &str) -> Result<Name, String> {
     if name.is_empty() {
         return Err("empty domain name".to_string());
     }
-    let fqdn = format!("{name}.");
-    Name::from_str_relaxed(&fqdn).map_err(|e| format!("invalid domain name {name:?}: {e}"))
+    // Labels are sent as the raw octets written (RFC 7208 §7.3 names built from macros may
+    // hold any of them); only the DNS length limits are enforced.
+    if name.len() > 253 {
+        return Err(format!(
+            "invalid domain name {name:?}: longer than 253 octets"
+        ));
+    }
+    if let Some(l) = name.split('.').find(|l| l.is_empty() || l.len() > 63) {
+        return Err(format!(
+            "invalid domain name {name:?}: label {l:?} is empty or longer than 63 octets"
+        ));
+    }
+    let mut n = Name::from_labels(name.split('.').map(str::as_bytes))
+        .map_err(|e| format!("invalid domain name {name:?}: {e}"))?;
+    n.set_fqdn(true);
+    Ok(n)
 }
 
 impl DnsClient {
@@ -173,12 +217,29 @@ impl DnsClient {
         o
     }
 
+    /// One question, retried with exponential backoff while the failure looks transient
+    /// (timeout, connection trouble, SERVFAIL), up to the configured number of retries.
     async fn exchange(&self, name: &Name, rtype: RecordType) -> Result<DnsResponse, NetError> {
-        let query = Query::query(name.clone(), rtype);
-        self.handle
-            .lookup(query, self.request_options())
-            .first_answer()
-            .await
+        let mut attempt = 0;
+        loop {
+            let mut req =
+                DnsRequest::from_query(Query::query(name.clone(), rtype), self.request_options());
+            // RFC 6840 §5.7: AD=1 in a query asks a validating resolver to tell us whether the
+            // answer was DNSSEC-validated; it asks for no validation work of its own.
+            req.metadata.authentic_data = true;
+            let res = self.handle.send(req).first_answer().await;
+            let transient = match &res {
+                Ok(r) => r.metadata.response_code == ResponseCode::ServFail,
+                Err(e) => is_transient(e),
+            };
+            if !transient || attempt >= self.retries {
+                return res;
+            }
+            let wait = backoff(attempt);
+            tracing::debug!(name = %name, ?rtype, attempt, ?wait, "retrying DNS question");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
     }
 
     /// Asks one question, following cross-zone CNAMEs, and records how it ended. Never fails:
@@ -230,7 +291,7 @@ impl DnsClient {
             authentic &= resp.metadata.authentic_data;
             let (chain, hop) = read_hop(&resp, &current, want);
             for t in &chain {
-                let t = normalize_name(&t.to_ascii());
+                let t = normalize_name(&raw_name(t));
                 if t == name || lookup.cname_chain.contains(&t) {
                     lookup.outcome = Outcome::Error;
                     lookup.error = Some(format!("CNAME loop at {t}"));

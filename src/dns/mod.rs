@@ -11,10 +11,12 @@
 //! needs, so each hop is asked and recorded here.
 
 mod capture;
+mod fixpoint;
 mod lookup;
 mod resolver;
 
-pub use capture::{capture, capture_names};
+pub use capture::{SpfProbe, capture, capture_names, capture_probed};
+pub use fixpoint::{spf_fixpoint, spf_fixpoint_many};
 pub use resolver::{DnsClient, ResolverSettings, system_nameservers};
 
 use std::path::PathBuf;

@@ -121,6 +121,8 @@ pub fn system_nameservers(path: &Path) -> Result<Vec<SocketAddr>, DnsError> {
 pub struct DnsClient {
     pub(crate) handle: RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>,
     pub(crate) edns_payload_len: u16,
+    /// Retries after the first try; [`DnsClient::lookup`] spaces them with backoff.
+    pub(crate) retries: usize,
 }
 
 impl std::fmt::Debug for DnsClient {
@@ -163,8 +165,10 @@ impl DnsClient {
         let cx = Arc::new(PoolContext::new(opts, tls));
         let pool = NameServerPool::from_config(configs, cx, TokioRuntimeProvider::default());
         Ok(DnsClient {
-            handle: RetryDnsHandle::new(pool, settings.attempts),
+            // Retries are ours (with backoff, and on SERVFAIL too), not hickory's immediate ones.
+            handle: RetryDnsHandle::new(pool, 0),
             edns_payload_len,
+            retries: settings.attempts,
         })
     }
 }

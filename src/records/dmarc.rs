@@ -400,6 +400,48 @@ fn alignment(t: Option<&Tag>) -> Alignment {
     }
 }
 
+/// Whether two names belong to the same organization, as far as a snapshot can tell without
+/// the Public Suffix List: one is the other or a subdomain of it, or they share their last two
+/// labels. RFC 7489 §7.1 / RFC 9990 §3 only require the `_report._dmarc` authorization when
+/// the destination is in a different Organizational Domain, so erring towards "same" here
+/// would hide a missing authorization; two-label sharing is the usual registrable boundary.
+pub fn same_organization(a: &str, b: &str) -> bool {
+    let (a, b) = (normalize_name(a), normalize_name(b));
+    let last2 = |n: &str| {
+        let labels: Vec<&str> = n.rsplit('.').take(2).collect();
+        (labels.len() == 2).then(|| format!("{}.{}", labels[1], labels[0]))
+    };
+    a == b
+        || a.ends_with(&format!(".{b}"))
+        || b.ends_with(&format!(".{a}"))
+        || last2(&a).is_some_and(|x| Some(x) == last2(&b))
+}
+
+/// The name a report destination publishes to accept reports about `domain`
+/// (RFC 7489 §7.1, RFC 9990 §3): `<domain>._report._dmarc.<host>`.
+pub fn report_authorization_name(domain: &str, host: &str) -> String {
+    format!(
+        "{}._report._dmarc.{}",
+        normalize_name(domain),
+        normalize_name(host)
+    )
+}
+
+/// `rua`/`ruf` `mailto:` hosts of a record published for `domain` that lie in another
+/// organization, each with the authorization name to ask.
+pub fn external_destinations(rec: &DmarcRecord, domain: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for u in rec.rua.iter().chain(&rec.ruf) {
+        if let Some(h) = &u.host
+            && !same_organization(h, domain)
+            && !out.iter().any(|(x, _)| x == h)
+        {
+            out.push((h.clone(), report_authorization_name(domain, h)));
+        }
+    }
+    out
+}
+
 /// Outcome of DMARC policy discovery for one author domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,6 +4,7 @@
 pub mod dkim;
 pub mod dmarc;
 pub mod spf;
+pub mod spf_eval;
 pub mod spf_walk;
 
 use serde::{Deserialize, Serialize};

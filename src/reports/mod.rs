@@ -1,5 +1,8 @@
-//! DMARC aggregate report ingestion: sniff, decompress, unwrap MIME, parse XML, dedupe, filter.
+//! DMARC aggregate report ingestion: sniff, decompress, unwrap MIME, parse XML, dedupe, filter,
+//! and fold rows into a bounded aggregate as they stream.
 
+pub mod aggregate;
+pub mod align;
 pub mod model;
 pub mod open;
 pub mod store;

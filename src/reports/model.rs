@@ -24,7 +24,7 @@ impl std::fmt::Display for Origin {
 }
 
 /// Alignment mode published in the policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Alignment {
     #[default]
@@ -47,6 +47,18 @@ pub struct PolicyPublished {
     pub testing: Option<String>,
     /// RFC 9990 `discovery_method` (`psl`/`treewalk`).
     pub discovery_method: Option<String>,
+}
+
+impl PolicyPublished {
+    /// DKIM alignment mode in force: RFC 7489 §6.3 makes relaxed the default.
+    pub fn dkim_mode(&self) -> Alignment {
+        self.adkim.unwrap_or_default()
+    }
+
+    /// SPF alignment mode in force (relaxed unless published strict).
+    pub fn spf_mode(&self) -> Alignment {
+        self.aspf.unwrap_or_default()
+    }
 }
 
 /// Result of an authentication mechanism, normalized to lower case. Unknown words are kept.
@@ -86,23 +98,29 @@ impl AuthResult {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DkimAuth {
     pub domain: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
     pub result: AuthResult,
+    /// RFC 9990 `human_result`: free text, kept for the evidence but not aggregated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_result: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SpfAuth {
     pub domain: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     pub result: AuthResult,
+    /// RFC 9990 `human_result`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_result: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OverrideReason {
     /// `forwarded`, `sampled_out`, `trusted_forwarder`, `mailing_list`, `local_policy`,
     /// `policy_test_mode`, `other`.
@@ -112,7 +130,7 @@ pub struct OverrideReason {
 }
 
 /// One `<record>` row: a source IP and the messages it sent with one set of results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Row {
     pub source_ip: IpAddr,
     pub count: u64,
@@ -139,6 +157,21 @@ impl Row {
     pub fn reporter_dmarc_pass(&self) -> bool {
         self.dkim_evaluated.is_pass() || self.spf_evaluated.is_pass()
     }
+
+    /// The row with everything that makes it unique to one report removed (count, free-text
+    /// `human_result`, `envelope_to`), so identical results from many reports merge into one.
+    pub fn merge_key(&self) -> Row {
+        let mut k = self.clone();
+        k.count = 0;
+        k.envelope_to = None;
+        for d in &mut k.dkim {
+            d.human_result = None;
+        }
+        for s in &mut k.spf {
+            s.human_result = None;
+        }
+        k
+    }
 }
 
 /// One aggregate report after parsing and normalization.
@@ -154,17 +187,39 @@ pub struct AggregateReport {
     pub begin: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub policy: PolicyPublished,
+    /// The rows, when the report was parsed on its own ([`super::store::ingest_bytes`]).
+    /// Folder ingestion folds them into [`ReportSet::aggregate`] and leaves this empty, so
+    /// memory does not grow with the number of reports.
     pub rows: Vec<Row>,
     /// What was repaired to read it (invalid UTF-8, trimmed numbers, …), for the evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repairs: Vec<String>,
     /// SHA-256 of the decoded XML; detects the same report under two file names.
     pub xml_sha256: String,
+    /// Usable `<record>` rows, counted while parsing (kept when `rows` is folded away).
+    #[serde(default)]
+    pub records: usize,
+    /// Sum of the rows' `<count>`.
+    #[serde(default)]
+    pub message_count: u64,
+    /// RFC 9990 `<generator>`: the software that wrote the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+    /// Local names of the RFC 9990 `<extensions>` children (their content is not interpreted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
 }
 
 impl AggregateReport {
+    /// Messages in the report: the parsed total, or the rows' sum for a hand-built report.
     pub fn messages(&self) -> u64 {
-        self.rows.iter().map(|r| r.count).sum()
+        self.message_count
+            .max(self.rows.iter().map(|r| r.count).sum())
+    }
+
+    /// Record rows in the report, whether or not they were folded away.
+    pub fn record_count(&self) -> usize {
+        self.records.max(self.rows.len())
     }
 
     /// The dedupe key: reporter and report id.
@@ -211,4 +266,20 @@ pub struct ReportSet {
     pub out_of_period: usize,
     /// Every file read, in path order.
     pub files: Vec<InputFile>,
+    /// The accepted reports' rows, merged across reports, and a per-day series.
+    #[serde(default)]
+    pub aggregate: super::aggregate::Aggregate,
+}
+
+impl ReportSet {
+    /// Every (signing domain, selector) pair seen in a DKIM result of the accepted reports,
+    /// from the merged rows (the reports themselves no longer hold rows).
+    pub fn dkim_signatures(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.aggregate.rows.iter().flat_map(|m| {
+            m.row
+                .dkim
+                .iter()
+                .filter_map(|d| Some((d.domain.as_str(), d.selector.as_deref()?)))
+        })
+    }
 }

@@ -9,6 +9,7 @@
 use super::model::Origin;
 use flate2::bufread::{GzDecoder, ZlibDecoder};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
+use std::borrow::Cow;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
@@ -56,6 +57,9 @@ pub enum Kind {
     Zlib,
     Zip,
     Eml,
+    /// A Unix mailbox: several emails behind `From ` lines ([`is_mbox`]; [`sniff`] says
+    /// `Eml` for one message).
+    Mbox,
     Unknown,
 }
 
@@ -69,6 +73,7 @@ impl Kind {
             Kind::Zlib => "zlib",
             Kind::Zip => "zip",
             Kind::Eml => "eml",
+            Kind::Mbox => "mbox",
             Kind::Unknown => "unknown",
         }
     }
@@ -120,20 +125,21 @@ pub enum OpenError {
 
 /// One document found in a file: the decoded XML, or why this member was unusable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
+pub struct Member<'b> {
     pub origin: Origin,
     /// Tolerated damage on the way to the XML (e.g. trailing bytes after a gzip stream);
     /// recorded as repairs of the report so the evidence shows them.
     pub notes: Vec<String>,
-    pub xml: Result<Vec<u8>, OpenError>,
+    /// Borrowed from the input when the file is bare XML, so it is never copied.
+    pub xml: Result<Cow<'b, [u8]>, OpenError>,
 }
 
 /// Everything found in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened {
+pub struct Opened<'b> {
     /// The outermost content kind.
     pub kind: Kind,
-    pub members: Vec<Member>,
+    pub members: Vec<Member<'b>>,
 }
 
 /// Judges the content by its first bytes. Email is recognized by a header line first.
@@ -227,12 +233,23 @@ pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, OpenError> {
 
 /// Finds every report XML document in `bytes` with the default limits. `file` names the
 /// origin in results and errors.
-pub fn open_bytes(file: &str, bytes: &[u8]) -> Opened {
+pub fn open_bytes<'b>(file: &str, bytes: &'b [u8]) -> Opened<'b> {
     open_bytes_with(file, bytes, &Limits::default())
 }
 
 /// [`open_bytes`] with explicit limits (tests use small ones).
-pub fn open_bytes_with(file: &str, bytes: &[u8], limits: &Limits) -> Opened {
+pub fn open_bytes_with<'b>(file: &str, bytes: &'b [u8], limits: &Limits) -> Opened<'b> {
+    open_member_with(file, None, bytes, limits)
+}
+
+/// [`open_bytes_with`] for one piece of a file (a message of an mbox): `member` starts the
+/// origin's member path, and the limits apply to this piece alone.
+pub fn open_member_with<'b>(
+    file: &str,
+    member: Option<&str>,
+    bytes: &'b [u8],
+    limits: &Limits,
+) -> Opened<'b> {
     let kind = sniff(bytes);
     let mut walker = Walker {
         file,
@@ -241,7 +258,8 @@ pub fn open_bytes_with(file: &str, bytes: &[u8], limits: &Limits) -> Opened {
         used: 0,
         out: Vec::new(),
     };
-    walker.walk(bytes, &[], Vec::new(), 0, 0);
+    let prefix: Vec<String> = member.map(str::to_string).into_iter().collect();
+    walker.walk(Cow::Borrowed(bytes), &prefix, Vec::new(), 0, 0);
     tracing::debug!(
         file,
         kind = kind.as_str(),
@@ -254,16 +272,16 @@ pub fn open_bytes_with(file: &str, bytes: &[u8], limits: &Limits) -> Opened {
     }
 }
 
-struct Walker<'a> {
+struct Walker<'a, 'b> {
     file: &'a str,
     limits: &'a Limits,
     input_len: u64,
     /// Decompressed bytes produced so far for this file.
     used: u64,
-    out: Vec<Member>,
+    out: Vec<Member<'b>>,
 }
 
-impl Walker<'_> {
+impl<'b> Walker<'_, 'b> {
     fn origin(&self, path: &[String]) -> Origin {
         Origin {
             file: self.file.to_string(),
@@ -275,32 +293,32 @@ impl Walker<'_> {
         }
     }
 
-    fn push(&mut self, path: &[String], notes: Vec<String>, xml: Result<Vec<u8>, OpenError>) {
+    fn push(&mut self, path: &[String], notes: Vec<String>, xml: Result<Cow<'b, [u8]>, OpenError>) {
         let origin = self.origin(path);
         self.out.push(Member { origin, notes, xml });
     }
 
     fn walk(
         &mut self,
-        bytes: &[u8],
+        bytes: Cow<'b, [u8]>,
         path: &[String],
         notes: Vec<String>,
         depth: usize,
         zip_depth: usize,
     ) {
-        let kind = sniff(bytes);
+        let kind = sniff(&bytes);
         if depth > self.limits.max_depth && !matches!(kind, Kind::Xml | Kind::Empty) {
             self.push(path, notes, Err(OpenError::TooDeep(depth)));
             return;
         }
         match kind {
             Kind::Empty => self.push(path, notes, Err(OpenError::Empty)),
-            Kind::Xml => self.push(path, notes, Ok(bytes.to_vec())),
+            Kind::Xml => self.push(path, notes, Ok(bytes)),
             Kind::Unknown => {
-                let err = OpenError::Unrecognized(describe_start(bytes));
+                let err = OpenError::Unrecognized(describe_start(&bytes));
                 self.push(path, notes, Err(err));
             }
-            Kind::Gzip => match self.gunzip(bytes) {
+            Kind::Gzip => match self.gunzip(&bytes) {
                 Ok((data, trailing)) => {
                     let mut notes = notes;
                     if trailing > 0 {
@@ -308,14 +326,14 @@ impl Walker<'_> {
                             "ignored {trailing} trailing byte(s) after the gzip stream"
                         ));
                     }
-                    self.walk(&data, path, notes, depth + 1, zip_depth);
+                    self.walk(Cow::Owned(data), path, notes, depth + 1, zip_depth);
                 }
                 Err(e) => self.push(path, notes, Err(e)),
             },
             Kind::Zlib => {
-                let reader = ZlibDecoder::new(bytes);
-                match self.read_limited(reader, OpenError::Zlib) {
-                    Ok(data) => self.walk(&data, path, notes, depth + 1, zip_depth),
+                let reader = ZlibDecoder::new(&bytes[..]);
+                match self.read_limited(reader, 0, OpenError::Zlib) {
+                    Ok(data) => self.walk(Cow::Owned(data), path, notes, depth + 1, zip_depth),
                     Err(e) => self.push(path, notes, Err(e)),
                 }
             }
@@ -323,17 +341,20 @@ impl Walker<'_> {
                 if zip_depth >= self.limits.max_zip_depth {
                     self.push(path, notes, Err(OpenError::TooDeep(depth)));
                 } else {
-                    self.unzip(bytes, path, &notes, depth, zip_depth);
+                    self.unzip(&bytes, path, &notes, depth, zip_depth);
                 }
             }
-            Kind::Eml => self.email(bytes, path, &notes, depth, zip_depth),
+            Kind::Eml | Kind::Mbox => self.email(&bytes, path, &notes, depth, zip_depth),
         }
     }
 
     /// Decompresses with the per-file budget: the lower of the absolute cap and the ratio cap.
+    /// `size_hint` (the gzip trailer's length, untrusted) presizes the buffer so a large
+    /// report is not copied while the buffer doubles; it is clamped to the budget.
     fn read_limited(
         &mut self,
         reader: impl Read,
+        size_hint: u64,
         wrap: fn(String) -> OpenError,
     ) -> Result<Vec<u8>, OpenError> {
         let by_total = self.limits.max_total_bytes.saturating_sub(self.used);
@@ -343,7 +364,8 @@ impl Walker<'_> {
             .max(self.input_len.saturating_mul(self.limits.max_ratio));
         let by_ratio = ratio_cap.saturating_sub(self.used);
         let cap = by_total.min(by_ratio);
-        let mut out = Vec::new();
+        let presize = size_hint.min(cap).min(64 << 20);
+        let mut out = Vec::with_capacity(usize::try_from(presize).unwrap_or(0));
         reader
             .take(cap.saturating_add(1))
             .read_to_end(&mut out)
@@ -369,11 +391,20 @@ impl Walker<'_> {
     fn gunzip(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, usize), OpenError> {
         let mut rest = bytes;
         let mut data = Vec::new();
+        // ISIZE, the trailer's uncompressed length of the (last) member: only a hint.
+        let hint = match bytes {
+            [.., a, b, c, d] => u64::from(u32::from_le_bytes([*a, *b, *c, *d])),
+            _ => 0,
+        };
         loop {
             let mut decoder = GzDecoder::new(rest);
-            let chunk = self.read_limited(&mut decoder, OpenError::Gzip)?;
+            let chunk = self.read_limited(&mut decoder, hint, OpenError::Gzip)?;
             let remaining = decoder.into_inner();
-            data.extend_from_slice(&chunk);
+            if data.is_empty() {
+                data = chunk;
+            } else {
+                data.extend_from_slice(&chunk);
+            }
             if remaining.len() >= rest.len() {
                 // No progress: cannot happen with a valid stream, but never loop forever.
                 return Ok((data, remaining.len()));
@@ -437,9 +468,10 @@ impl Walker<'_> {
                 self.push(&member_path, notes.to_vec(), Err(OpenError::Encrypted));
                 continue;
             }
-            match self.read_limited(entry, OpenError::Zip) {
+            let hint = entry.size();
+            match self.read_limited(entry, hint, OpenError::Zip) {
                 Ok(data) => self.walk(
-                    &data,
+                    Cow::Owned(data),
                     &member_path,
                     notes.to_vec(),
                     depth + 1,
@@ -528,7 +560,13 @@ impl Walker<'_> {
             } else {
                 member_path.push(format!("mime:part {} ({ctype}; {name})", i + 1));
             }
-            self.walk(contents, &member_path, notes.to_vec(), depth + 1, zip_depth);
+            self.walk(
+                Cow::Owned(contents.to_vec()),
+                &member_path,
+                notes.to_vec(),
+                depth + 1,
+                zip_depth,
+            );
         }
         if candidates == 0 {
             let err = if failure_report {
@@ -543,6 +581,125 @@ impl Walker<'_> {
             };
             self.push(path, notes.to_vec(), Err(err));
         }
+    }
+}
+
+/// Whether a file is a Unix mailbox: it starts with a `From ` separator line followed by a
+/// header line. Such files can hold thousands of messages, so they are read message by
+/// message ([`MboxReader`]) instead of whole.
+pub fn is_mbox(head: &[u8]) -> bool {
+    head.starts_with(b"From ") && looks_like_email(head)
+}
+
+/// Splits a Unix mailbox (mboxo/mboxrd) into messages while reading it, holding one message
+/// at a time. A message starts at a `From ` line at the start of the file or after an empty
+/// line; `>From ` quoting (mboxrd) is undone. A message over `max_message` bytes is reported
+/// as too large and skipped, so one oversized message costs neither memory nor the rest.
+pub struct MboxReader<R> {
+    reader: R,
+    max_message: u64,
+    line: Vec<u8>,
+    /// The separator line already read for the next message.
+    pending: bool,
+    number: usize,
+    done: bool,
+}
+
+/// One message of a mailbox: its 1-based number and content, or why it was skipped.
+pub type MboxMessage = (usize, Result<Vec<u8>, OpenError>);
+
+impl<R: std::io::BufRead> MboxReader<R> {
+    pub fn new(reader: R, max_message: u64) -> Self {
+        MboxReader {
+            reader,
+            max_message,
+            line: Vec::new(),
+            pending: false,
+            number: 0,
+            done: false,
+        }
+    }
+
+    fn read_line(&mut self) -> Result<bool, OpenError> {
+        self.line.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| OpenError::Io(e.to_string()))?;
+        Ok(n > 0)
+    }
+}
+
+impl<R: std::io::BufRead> Iterator for MboxReader<R> {
+    type Item = MboxMessage;
+
+    fn next(&mut self) -> Option<MboxMessage> {
+        if self.done {
+            return None;
+        }
+        if !self.pending {
+            // Skip to the first separator (leading blank lines are tolerated).
+            loop {
+                match self.read_line() {
+                    Ok(true) if self.line.starts_with(b"From ") => break,
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        self.done = true;
+                        return None;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Some((self.number + 1, Err(e)));
+                    }
+                }
+            }
+        }
+        self.pending = false;
+        self.number += 1;
+        let mut message: Vec<u8> = Vec::new();
+        let mut too_large = false;
+        let mut previous_blank = false;
+        loop {
+            match self.read_line() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some((self.number, Err(e)));
+                }
+            }
+            if previous_blank && self.line.starts_with(b"From ") {
+                self.pending = true;
+                break;
+            }
+            previous_blank = self.line == b"\n" || self.line == b"\r\n";
+            if too_large {
+                continue;
+            }
+            let body: &[u8] = match self.line.iter().position(|&b| b != b'>') {
+                Some(q) if q > 0 && self.line[q..].starts_with(b"From ") => &self.line[1..],
+                _ => &self.line,
+            };
+            if (message.len() + body.len()) as u64 > self.max_message {
+                too_large = true;
+                message = Vec::new();
+                continue;
+            }
+            message.extend_from_slice(body);
+        }
+        if too_large {
+            return Some((
+                self.number,
+                Err(OpenError::FileTooLarge {
+                    size: self.max_message.saturating_add(1),
+                    limit: self.max_message,
+                }),
+            ));
+        }
+        Some((self.number, Ok(message)))
     }
 }
 
@@ -592,7 +749,7 @@ mod tests {
         opened
             .members
             .iter()
-            .filter_map(|m| m.xml.clone().ok())
+            .filter_map(|m| m.xml.clone().ok().map(Cow::into_owned))
             .collect()
     }
 
@@ -627,7 +784,8 @@ mod tests {
 
     #[test]
     fn gzip_inside_gzip_and_concatenated_members() {
-        let opened = open_bytes("r.gz", &gzip(&gzip(XML)));
+        let twice = gzip(&gzip(XML));
+        let opened = open_bytes("r.gz", &twice);
         assert_eq!(xmls(&opened), vec![XML.to_vec()]);
 
         let half = XML.len() / 2;
@@ -767,9 +925,10 @@ mod tests {
         assert!(matches!(err, OpenError::Bomb { .. }), "{err}");
         assert!(err.to_string().contains("zip bomb"));
         // Under the floor the same content is fine: small reports compress very well.
+        let small = gzip(&zeros[..1000]);
         let opened = open_bytes_with(
             "ok.gz",
-            &gzip(&zeros[..1000]),
+            &small,
             &Limits {
                 ratio_floor: 1 << 20,
                 ..Limits::default()
@@ -779,6 +938,51 @@ mod tests {
             opened.members[0].xml,
             Err(OpenError::Unrecognized(_))
         ));
+    }
+
+    #[test]
+    fn mbox_is_split_into_messages_and_unquoted() {
+        let mbox = b"From a@b Mon Nov  2 10:00:00 2026\nSubject: one\n\nbody 1\n>From quoted\n\n\
+From c@d Mon Nov  2 11:00:00 2026\nSubject: two\n\nbody 2\nFrom not-a-separator\n\n\
+From e@f Mon Nov  2 12:00:00 2026\nSubject: 3\n\nx\n";
+        assert!(is_mbox(mbox));
+        assert!(!is_mbox(b"Subject: x\n\nFrom y"));
+        let msgs: Vec<MboxMessage> = MboxReader::new(&mbox[..], 1 << 20).collect();
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(
+            msgs[0],
+            (1, Ok(b"Subject: one\n\nbody 1\nFrom quoted\n\n".to_vec()))
+        );
+        assert_eq!(
+            msgs[1],
+            (
+                2,
+                Ok(b"Subject: two\n\nbody 2\nFrom not-a-separator\n\n".to_vec())
+            )
+        );
+        // An oversized message is skipped with a reason; the next one still arrives.
+        let msgs: Vec<MboxMessage> = MboxReader::new(&mbox[..], 40).collect();
+        assert!(msgs[0].1.is_ok());
+        assert!(matches!(msgs[1].1, Err(OpenError::FileTooLarge { .. })));
+        assert_eq!(msgs[2], (3, Ok(b"Subject: 3\n\nx\n".to_vec())));
+        assert_eq!(MboxReader::new(&b""[..], 10).count(), 0);
+    }
+
+    #[test]
+    fn zip_member_bomb_is_rejected_and_other_members_survive() {
+        let zeros = vec![b' '; 16 << 20];
+        let data = zip_of(&[("bomb.xml", &zeros), ("ok.xml", XML)]);
+        let limits = Limits {
+            ratio_floor: 1 << 20,
+            ..Limits::default()
+        };
+        let opened = open_bytes_with("r.zip", &data, &limits);
+        assert_eq!(opened.members.len(), 2);
+        let err = opened.members[0].xml.clone().unwrap_err();
+        assert!(matches!(err, OpenError::Bomb { .. }), "{err}");
+        // The budget is per file: what the bomb used up is not held against the next member.
+        // (It was never granted: the read stopped at the cap.)
+        assert!(opened.members[1].xml.is_ok(), "{:?}", opened.members[1].xml);
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! auditor must see which evidence was left out and why. Receivers resend reports and users
 //! save the same email twice, so reports are deduplicated by reporter and id and by content.
 
+use super::aggregate::AggregateBuilder;
 use super::model::{AggregateReport, Duplicate, InputFile, Origin, Rejected, ReportSet};
 use super::open::{self, Kind, Limits};
 use super::xml;
 use crate::period::Period;
+use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,7 +34,313 @@ pub fn ingest_bytes(name: &str, bytes: &[u8]) -> BytesOutcome {
 
 /// [`ingest_bytes`] with explicit resource limits.
 pub fn ingest_bytes_with(name: &str, bytes: &[u8], limits: &Limits) -> BytesOutcome {
-    let opened = open::open_bytes_with(name, bytes, limits);
+    if !open::is_mbox(&bytes[..bytes.len().min(4096)]) {
+        return outcome_of(open::open_bytes_with(name, bytes, limits));
+    }
+    let mut all = BytesOutcome {
+        kind: Kind::Mbox,
+        reports: Vec::new(),
+        rejected: Vec::new(),
+    };
+    for (n, message) in open::MboxReader::new(bytes, limits.max_file_bytes) {
+        let member = format!("mbox:message {n}");
+        match message {
+            Ok(m) => {
+                let one = outcome_of(open::open_member_with(name, Some(&member), &m, limits));
+                all.reports.extend(one.reports);
+                all.rejected.extend(one.rejected);
+            }
+            Err(e) => all.rejected.push(Rejected {
+                file: format!("{name} [{member}]"),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    if all.reports.is_empty() && all.rejected.is_empty() {
+        all.rejected.push(Rejected {
+            file: name.to_string(),
+            reason: "mailbox holds no messages".to_string(),
+        });
+    }
+    all
+}
+
+/// Where ingestion is, for a progress display: files done out of the total, and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub reports: usize,
+    pub rejected: usize,
+}
+
+/// Reads every report file under `paths` (files or folders, recursively, hidden entries
+/// skipped) in sorted path order, and keeps the unique reports overlapping `period` (all of
+/// them when `period` is `None`), sorted by (begin, org_name, report_id).
+///
+/// Rows are folded into [`ReportSet::aggregate`] as each report is accepted and the reports
+/// keep only their summaries, so memory stays flat however many files there are.
+pub fn ingest(paths: &[PathBuf], period: Option<&Period>) -> ReportSet {
+    ingest_with(paths, period, &Limits::default())
+}
+
+/// [`ingest`] with explicit resource limits.
+pub fn ingest_with(paths: &[PathBuf], period: Option<&Period>, limits: &Limits) -> ReportSet {
+    ingest_with_progress(paths, period, limits, &mut |_| {})
+}
+
+/// [`ingest_with`], calling `progress` after each file.
+pub fn ingest_with_progress(
+    paths: &[PathBuf],
+    period: Option<&Period>,
+    limits: &Limits,
+    progress: &mut dyn FnMut(Progress),
+) -> ReportSet {
+    let mut set = ReportSet::default();
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, 0, true, &mut files, &mut set.rejected);
+    }
+    files.sort();
+    files.dedup();
+    let tz: Tz = period
+        .and_then(|p| p.timezone.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let mut state = Progress {
+        files_total: files.len(),
+        bytes_total: files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum(),
+        ..Progress::default()
+    };
+    let mut acc = Accumulator {
+        set,
+        period,
+        tz,
+        dedupe: Deduper::default(),
+        builder: AggregateBuilder::new(),
+    };
+
+    for path in &files {
+        let name = path.display().to_string();
+        let size = match read_one(path, &name, limits, &mut acc) {
+            Ok(size) => size,
+            Err(e) => {
+                tracing::warn!(file = %name, error = %e, "report file rejected");
+                acc.set.rejected.push(Rejected {
+                    file: name,
+                    reason: e.to_string(),
+                });
+                std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+            }
+        };
+        state.files_done += 1;
+        state.bytes_done = state.bytes_done.saturating_add(size);
+        state.reports = acc.set.reports.len();
+        state.rejected = acc.set.rejected.len();
+        progress(state);
+    }
+
+    let Accumulator {
+        mut set, builder, ..
+    } = acc;
+    set.aggregate = builder.finish();
+    set.reports.sort_by(|a, b| {
+        (a.begin, &a.org_name, &a.report_id).cmp(&(b.begin, &b.org_name, &b.report_id))
+    });
+    tracing::info!(
+        files = set.files.len(),
+        reports = set.reports.len(),
+        rejected = set.rejected.len(),
+        duplicates = set.duplicates.len(),
+        out_of_period = set.out_of_period,
+        distinct_rows = set.aggregate.rows.len(),
+        "report ingestion done"
+    );
+    set
+}
+
+/// Ingestion state carried from file to file.
+struct Accumulator<'p> {
+    set: ReportSet,
+    period: Option<&'p Period>,
+    tz: Tz,
+    dedupe: Deduper,
+    builder: AggregateBuilder,
+}
+
+impl Accumulator<'_> {
+    /// Takes one file's (or mbox message's) outcome: dedupe, period filter, fold.
+    fn take(&mut self, outcome: BytesOutcome) {
+        for r in &outcome.rejected {
+            tracing::warn!(file = %r.file, reason = %r.reason, "report rejected");
+        }
+        self.set.rejected.extend(outcome.rejected);
+        for mut report in outcome.reports {
+            if let Some(kept) = self.dedupe.check(&report) {
+                self.set.duplicates.push(Duplicate {
+                    origin: report.origin,
+                    org_name: report.org_name,
+                    report_id: report.report_id,
+                    kept,
+                });
+                continue;
+            }
+            match self.period {
+                Some(p) if !p.overlaps(report.begin, report.end) => self.set.out_of_period += 1,
+                _ => {
+                    self.builder.fold(&mut report, self.tz);
+                    self.set.reports.push(report);
+                }
+            }
+        }
+    }
+}
+
+/// Reads one file into the accumulator; returns its size. Mailboxes are streamed message by
+/// message; anything else is read whole (bounded by `max_file_bytes`).
+fn read_one(
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+    acc: &mut Accumulator<'_>,
+) -> Result<u64, open::OpenError> {
+    use std::io::{BufRead, BufReader};
+    let io = |e: std::io::Error| open::OpenError::Io(e.to_string());
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let head = reader.fill_buf().map_err(io)?;
+    if open::is_mbox(&head[..head.len().min(4096)]) {
+        let mut hashing = HashingReader {
+            inner: reader,
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let mut messages = 0usize;
+        for (n, message) in open::MboxReader::new(&mut hashing, limits.max_file_bytes) {
+            messages += 1;
+            let member = format!("mbox:message {n}");
+            match message {
+                Ok(bytes) => {
+                    let opened = open::open_member_with(name, Some(&member), &bytes, limits);
+                    acc.take(outcome_of(opened));
+                }
+                Err(e) => acc.set.rejected.push(Rejected {
+                    file: format!("{name} [{member}]"),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        tracing::info!(file = %name, messages, "read mailbox");
+        acc.set.files.push(InputFile {
+            path: name.to_string(),
+            kind: Kind::Mbox.as_str().to_string(),
+            bytes: hashing.bytes,
+            sha256: hex::encode(hashing.hasher.finalize()),
+        });
+        return Ok(hashing.bytes);
+    }
+    drop(reader);
+    let bytes = open::read_file(path, limits)?;
+    let outcome = ingest_bytes_with(name, &bytes, limits);
+    tracing::debug!(
+        file = %name,
+        kind = outcome.kind.as_str(),
+        reports = outcome.reports.len(),
+        rejected = outcome.rejected.len(),
+        "read report file"
+    );
+    acc.set.files.push(InputFile {
+        path: name.to_string(),
+        kind: outcome.kind.as_str().to_string(),
+        bytes: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+    });
+    acc.take(outcome);
+    Ok(bytes.len() as u64)
+}
+
+/// Hashes what passes through, so a streamed mailbox still gets its evidence hash.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: std::io::BufRead> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for HashingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let n = amt.min(buf.len());
+            self.hasher.update(&buf[..n]);
+            self.bytes += n as u64;
+        }
+        self.inner.consume(amt);
+    }
+}
+
+/// Remembers every accepted (reporter, id) and XML hash; the first seen is kept.
+#[derive(Debug, Default)]
+struct Deduper {
+    by_key: HashMap<(String, String), Origin>,
+    by_sha: HashMap<String, Origin>,
+}
+
+impl Deduper {
+    /// The origin of the report this one duplicates, or `None` (and it is remembered).
+    fn check(&mut self, report: &AggregateReport) -> Option<Origin> {
+        let key = report.key();
+        if let Some(o) = self
+            .by_key
+            .get(&key)
+            .or_else(|| self.by_sha.get(&report.xml_sha256))
+        {
+            return Some(o.clone());
+        }
+        self.by_key.insert(key, report.origin.clone());
+        self.by_sha
+            .insert(report.xml_sha256.clone(), report.origin.clone());
+        None
+    }
+}
+
+/// Keeps the first of each (reporter, id) and of each identical XML document.
+#[cfg(test)]
+fn dedupe(reports: Vec<AggregateReport>) -> (Vec<AggregateReport>, Vec<Duplicate>) {
+    let mut d = Deduper::default();
+    let mut kept = Vec::new();
+    let mut duplicates = Vec::new();
+    for report in reports {
+        match d.check(&report) {
+            Some(k) => duplicates.push(Duplicate {
+                origin: report.origin,
+                org_name: report.org_name,
+                report_id: report.report_id,
+                kept: k,
+            }),
+            None => kept.push(report),
+        }
+    }
+    (kept, duplicates)
+}
+
+fn outcome_of(opened: open::Opened) -> BytesOutcome {
     let mut reports = Vec::new();
     let mut rejected = Vec::new();
     for member in opened.members {
@@ -60,113 +368,6 @@ pub fn ingest_bytes_with(name: &str, bytes: &[u8], limits: &Limits) -> BytesOutc
         reports,
         rejected,
     }
-}
-
-/// Reads every report file under `paths` (files or folders, recursively, hidden entries
-/// skipped) in sorted path order, and keeps the unique reports overlapping `period` (all of
-/// them when `period` is `None`), sorted by (begin, org_name, report_id).
-pub fn ingest(paths: &[PathBuf], period: Option<&Period>) -> ReportSet {
-    ingest_with(paths, period, &Limits::default())
-}
-
-/// [`ingest`] with explicit resource limits.
-pub fn ingest_with(paths: &[PathBuf], period: Option<&Period>, limits: &Limits) -> ReportSet {
-    let mut set = ReportSet::default();
-    let mut files = Vec::new();
-    for path in paths {
-        collect(path, 0, true, &mut files, &mut set.rejected);
-    }
-    files.sort();
-    files.dedup();
-
-    let mut parsed = Vec::new();
-    for path in &files {
-        let name = path.display().to_string();
-        let bytes = match open::read_file(path, limits) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(file = %name, error = %e, "report file rejected");
-                set.rejected.push(Rejected {
-                    file: name,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let outcome = ingest_bytes_with(&name, &bytes, limits);
-        tracing::info!(
-            file = %name,
-            kind = outcome.kind.as_str(),
-            reports = outcome.reports.len(),
-            rejected = outcome.rejected.len(),
-            "read report file"
-        );
-        for r in &outcome.rejected {
-            tracing::warn!(file = %r.file, reason = %r.reason, "report rejected");
-        }
-        set.files.push(InputFile {
-            path: name,
-            kind: outcome.kind.as_str().to_string(),
-            bytes: bytes.len() as u64,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-        });
-        set.rejected.extend(outcome.rejected);
-        parsed.extend(outcome.reports);
-    }
-
-    let (unique, duplicates) = dedupe(parsed);
-    set.duplicates = duplicates;
-    for report in unique {
-        match period {
-            Some(p) if !p.overlaps(report.begin, report.end) => set.out_of_period += 1,
-            _ => set.reports.push(report),
-        }
-    }
-    set.reports.sort_by(|a, b| {
-        (a.begin, &a.org_name, &a.report_id).cmp(&(b.begin, &b.org_name, &b.report_id))
-    });
-    tracing::info!(
-        files = set.files.len(),
-        reports = set.reports.len(),
-        rejected = set.rejected.len(),
-        duplicates = set.duplicates.len(),
-        out_of_period = set.out_of_period,
-        "report ingestion done"
-    );
-    set
-}
-
-/// Keeps the first of each (reporter, id) and of each identical XML document.
-fn dedupe(reports: Vec<AggregateReport>) -> (Vec<AggregateReport>, Vec<Duplicate>) {
-    let mut kept: Vec<AggregateReport> = Vec::new();
-    let mut by_key: HashMap<(String, String), usize> = HashMap::new();
-    let mut by_sha: HashMap<String, usize> = HashMap::new();
-    let mut duplicates = Vec::new();
-    for report in reports {
-        let key = report.key();
-        let seen = by_key
-            .get(&key)
-            .or_else(|| by_sha.get(&report.xml_sha256))
-            .copied();
-        match seen {
-            Some(i) => {
-                let kept_origin: Origin = kept[i].origin.clone();
-                duplicates.push(Duplicate {
-                    origin: report.origin,
-                    org_name: report.org_name,
-                    report_id: report.report_id,
-                    kept: kept_origin,
-                });
-            }
-            None => {
-                let i = kept.len();
-                by_key.insert(key, i);
-                by_sha.insert(report.xml_sha256.clone(), i);
-                kept.push(report);
-            }
-        }
-    }
-    (kept, duplicates)
 }
 
 fn is_hidden(path: &Path) -> bool {
@@ -237,6 +438,13 @@ fn collect(
         .filter(|p| !is_hidden(p))
         .collect();
     children.sort();
+    // A Maildir: `cur` and `new` hold delivered messages (read like any saved email);
+    // `tmp` holds deliveries still being written, which must not be read half-done.
+    let is_maildir = ["cur", "new", "tmp"].iter().all(|d| path.join(d).is_dir());
+    if is_maildir {
+        children.retain(|c| c.file_name().is_none_or(|n| n != "tmp"));
+        tracing::debug!(path = %path.display(), "Maildir: skipping tmp/");
+    }
     for child in children {
         collect(&child, depth + 1, false, out, rejected);
     }
@@ -350,6 +558,88 @@ mod tests {
     }
 
     #[test]
+    fn mbox_and_maildir_are_read_and_rows_are_folded() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let eml = |org: &str, id: &str, n: u32| {
+            format!(
+                "From: dmarc@{org}\nSubject: Report\nContent-Type: application/gzip\n\
+                 Content-Transfer-Encoding: base64\n\n{}\n",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    gzip(xml(org, id, OCT1 + 86_400, n).as_bytes())
+                )
+            )
+        };
+        // A mailbox with two reports and a non-report message between them.
+        let mbox = format!(
+            "From a Mon Oct  5 00:00:00 2026\n{}\nFrom b Mon Oct  5 00:00:01 2026\n\
+             Subject: hello\n\njust text\n\nFrom c Mon Oct  5 00:00:02 2026\n{}",
+            eml("google.com", "m1", 2),
+            eml("yahoo.com", "m2", 5)
+        );
+        std::fs::write(root.join("inbox.mbox"), &mbox).unwrap();
+        // A Maildir: cur/ and new/ are read, tmp/ (half-delivered) is not.
+        for d in ["Maildir/cur", "Maildir/new", "Maildir/tmp"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(
+            root.join("Maildir/cur/1.host:2,S"),
+            eml("outlook.com", "c1", 3),
+        )
+        .unwrap();
+        std::fs::write(root.join("Maildir/new/2.host"), eml("mail.ru", "n1", 4)).unwrap();
+        std::fs::write(root.join("Maildir/tmp/3.host"), b"half-writ").unwrap();
+        let set = ingest(&[root.to_path_buf()], None);
+        let mut ids: Vec<&str> = set.reports.iter().map(|r| r.report_id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec!["c1", "m1", "m2", "n1"]);
+        assert!(set.files.iter().all(|f| !f.path.contains("Maildir/tmp")));
+        let mbox_file = set.files.iter().find(|f| f.kind == "mbox").unwrap();
+        assert_eq!(mbox_file.bytes, mbox.len() as u64);
+        assert_eq!(
+            mbox_file.sha256,
+            hex::encode(Sha256::digest(mbox.as_bytes()))
+        );
+        assert_eq!(set.rejected.len(), 1, "{:?}", set.rejected);
+        assert!(set.rejected[0].file.contains("[mbox:message 2]"));
+        let m2 = set.reports.iter().find(|r| r.report_id == "m2").unwrap();
+        assert_eq!(
+            m2.origin
+                .member
+                .as_deref()
+                .map(|m| m.starts_with("mbox:message 3")),
+            Some(true)
+        );
+        // Rows were folded: reports keep their counts but no rows.
+        assert!(set.reports.iter().all(|r| r.rows.is_empty()));
+        assert_eq!(m2.messages(), 5);
+        assert_eq!(m2.record_count(), 1);
+        assert_eq!(set.aggregate.messages(), 14);
+        // Four reporters saw the same source with the same results: one merged tuple.
+        assert_eq!(set.aggregate.rows.len(), 1);
+        assert_eq!(set.aggregate.rows[0].reports, 4);
+        let mut by: Vec<(&str, u64)> = set.aggregate.reporters_of(&set.aggregate.rows[0]).collect();
+        by.sort_unstable();
+        assert_eq!(
+            by,
+            vec![
+                ("google.com", 2),
+                ("mail.ru", 4),
+                ("outlook.com", 3),
+                ("yahoo.com", 5)
+            ]
+        );
+        assert_eq!(set.aggregate.source_rows, 4);
+
+        // The same mailbox given as bytes.
+        let out = ingest_bytes("inbox.mbox", mbox.as_bytes());
+        assert_eq!(out.kind, Kind::Mbox);
+        assert_eq!(out.reports.len(), 2);
+        assert_eq!(out.rejected.len(), 1);
+    }
+
+    #[test]
     fn identical_content_under_other_names_is_a_duplicate() {
         let doc = xml("Google", "g1", OCT1, 1);
         let a = ingest_bytes("a.xml", doc.as_bytes());
@@ -442,5 +732,78 @@ mod tests {
         assert_eq!(out.reports.len(), 1);
         assert_eq!(out.reports[0].messages(), 4);
         assert!(out.reports[0].repairs[0].contains("trailing"));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Arbitrary bytes, and arbitrary bytes behind each container's magic number: never a
+        /// panic, and always a report or a reason.
+        #[test]
+        fn arbitrary_input_never_panics(
+            prefix in prop::sample::select(vec![
+                &b""[..], b"\x1f\x8b\x08\x00", b"PK\x03\x04", b"\x78\x9c", b"<feedback>",
+                b"\xef\xbb\xbf<?xml version=\"1.0\"?><feedback>", b"From x\nSubject: y\n\n",
+                b"Content-Type: application/zip\n\n", b"\xff\xfe<\x00",
+            ]),
+            body in prop::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let mut input = prefix.to_vec();
+            input.extend_from_slice(&body);
+            let out = ingest_bytes("p", &input);
+            prop_assert!(!out.reports.is_empty() || !out.rejected.is_empty());
+        }
+
+        /// Well-formed reports with hostile field text parse with the exact row and message
+        /// counts, whatever the text holds.
+        #[test]
+        fn generated_reports_keep_their_counts(
+            org in "\\PC{0,40}",
+            id in "[A-Za-z0-9.:_-]{1,40}",
+            rows in prop::collection::vec(
+                (any::<[u8; 4]>(), 0u64..1_000_000, "\\PC{0,30}", prop::bool::ANY),
+                0..20,
+            ),
+        ) {
+            let mut body = String::new();
+            for (ip, count, from, pass) in &rows {
+                let ip = std::net::Ipv4Addr::from(*ip);
+                let verdict = if *pass { "Pass" } else { "hardfail" };
+                body.push_str(&format!(
+                    "<record><row><source_ip>{ip}</source_ip><count> {count} </count>\
+                     <policy_evaluated><disposition>none</disposition><dkim>{verdict}</dkim>\
+                     <spf>{verdict}</spf></policy_evaluated></row><identifiers>\
+                     <header_from>{}</header_from></identifiers><auth_results/></record>",
+                    escape(from)
+                ));
+            }
+            let doc = format!(
+                "<feedback><report_metadata><org_name>{}</org_name><report_id>{id}</report_id>\
+                 <date_range><begin>1790812800</begin><end>1790899199</end></date_range>\
+                 </report_metadata><policy_published><domain>ex.test</domain></policy_published>\
+                 {body}</feedback>",
+                escape(&org)
+            );
+            let out = ingest_bytes("g.xml", doc.as_bytes());
+            prop_assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+            prop_assert_eq!(out.reports.len(), 1);
+            let r = &out.reports[0];
+            prop_assert_eq!(r.record_count(), rows.len());
+            prop_assert_eq!(r.messages(), rows.iter().map(|r| r.1).sum::<u64>());
+            let passing = r.rows.iter().filter(|x| x.reporter_dmarc_pass()).count();
+            prop_assert_eq!(passing, rows.iter().filter(|r| r.3).count());
+        }
     }
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// Element nesting allowed; real reports use 5 levels, extensions a few more.
@@ -83,7 +84,7 @@ pub fn parse(xml: &[u8], origin: &Origin) -> Result<AggregateReport, XmlError> {
 /// Turns the bytes into text: UTF-8 (BOM stripped), UTF-16 with or without BOM, and the
 /// windows-1252 family when declared. Undecodable bytes are replaced, never fatal, and noted.
 /// Returns the text and the number of bytes stripped from the front (for error positions).
-fn decode(bytes: &[u8], notes: &mut Vec<String>) -> (String, u64) {
+fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> (Cow<'a, str>, u64) {
     if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
         return (decode_8bit(rest, notes), 3);
     }
@@ -122,18 +123,18 @@ fn decode(bytes: &[u8], notes: &mut Vec<String>) -> (String, u64) {
             ));
         }
         let skipped = (bytes.len() - body.len()) as u64;
-        return (text, skipped);
+        return (Cow::Owned(text), skipped);
     }
     (decode_8bit(bytes, notes), 0)
 }
 
-fn decode_8bit(bytes: &[u8], notes: &mut Vec<String>) -> String {
+fn decode_8bit<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Cow<'a, str> {
     let declared = declared_encoding(bytes);
     match declared.as_deref() {
         None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => utf8_lossy(bytes, notes),
         // WHATWG maps the Latin-1 labels to windows-1252 too: mislabelled Latin-1 is common.
         Some("windows-1252" | "cp1252" | "iso-8859-1" | "iso8859-1" | "latin1" | "l1") => {
-            bytes.iter().map(|&b| cp1252(b)).collect()
+            Cow::Owned(bytes.iter().map(|&b| cp1252(b)).collect())
         }
         Some(other) => {
             notes.push(format!(
@@ -144,9 +145,9 @@ fn decode_8bit(bytes: &[u8], notes: &mut Vec<String>) -> String {
     }
 }
 
-fn utf8_lossy(bytes: &[u8], notes: &mut Vec<String>) -> String {
+fn utf8_lossy<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Cow<'a, str> {
     if let Ok(s) = std::str::from_utf8(bytes) {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(bytes.len());
     let mut bad = 0usize;
@@ -163,7 +164,7 @@ fn utf8_lossy(bytes: &[u8], notes: &mut Vec<String>) -> String {
         "invalid UTF-8: {bad} byte sequence(s) replaced with U+FFFD (first near byte {})",
         first_bad.unwrap_or(0)
     ));
-    out
+    Cow::Owned(out)
 }
 
 /// The `encoding` pseudo-attribute of the XML declaration, lower-cased.
@@ -215,9 +216,13 @@ struct Raw {
     report_id: Option<String>,
     begin: Option<String>,
     end: Option<String>,
+    generator: Option<String>,
+    extensions: Vec<String>,
     policy: RawPolicy,
     rows: Vec<Row>,
     records_seen: usize,
+    /// The first non-empty header From, the fallback for a missing policy domain.
+    first_header_from: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -255,18 +260,122 @@ struct RawAuth {
     selector: Option<String>,
     scope: Option<String>,
     result: Option<String>,
+    human_result: Option<String>,
 }
 
-fn local_lower(e: &BytesStart<'_>) -> String {
-    e.local_name().as_ref().to_ascii_lowercase()
+/// Element names the reader acts on, matched once per element on the local name (any
+/// namespace prefix, any case), so paths compare as small integers instead of strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Feedback,
+    Version,
+    ReportMetadata,
+    OrgName,
+    Email,
+    ReportId,
+    DateRange,
+    Begin,
+    End,
+    Generator,
+    PolicyPublished,
+    Domain,
+    Adkim,
+    Aspf,
+    P,
+    Sp,
+    Np,
+    Pct,
+    Fo,
+    Testing,
+    DiscoveryMethod,
+    Record,
+    Row,
+    SourceIp,
+    Count,
+    PolicyEvaluated,
+    Disposition,
+    Dkim,
+    Spf,
+    Reason,
+    Type,
+    Comment,
+    Identifiers,
+    HeaderFrom,
+    EnvelopeFrom,
+    EnvelopeTo,
+    AuthResults,
+    Selector,
+    Scope,
+    Result,
+    HumanResult,
+    Extensions,
+    Other,
 }
+
+fn tag_of(local: &[u8]) -> Tag {
+    let mut lower = [0u8; 24];
+    if local.len() > lower.len() {
+        return Tag::Other;
+    }
+    for (d, s) in lower.iter_mut().zip(local) {
+        *d = s.to_ascii_lowercase();
+    }
+    match &lower[..local.len()] {
+        b"feedback" => Tag::Feedback,
+        b"version" => Tag::Version,
+        b"report_metadata" => Tag::ReportMetadata,
+        b"org_name" => Tag::OrgName,
+        b"email" => Tag::Email,
+        b"report_id" => Tag::ReportId,
+        b"date_range" => Tag::DateRange,
+        b"begin" => Tag::Begin,
+        b"end" => Tag::End,
+        b"generator" => Tag::Generator,
+        b"policy_published" => Tag::PolicyPublished,
+        b"domain" => Tag::Domain,
+        b"adkim" => Tag::Adkim,
+        b"aspf" => Tag::Aspf,
+        b"p" => Tag::P,
+        b"sp" => Tag::Sp,
+        b"np" => Tag::Np,
+        b"pct" => Tag::Pct,
+        b"fo" => Tag::Fo,
+        b"testing" => Tag::Testing,
+        b"discovery_method" => Tag::DiscoveryMethod,
+        b"record" => Tag::Record,
+        b"row" => Tag::Row,
+        b"source_ip" => Tag::SourceIp,
+        b"count" => Tag::Count,
+        b"policy_evaluated" => Tag::PolicyEvaluated,
+        b"disposition" => Tag::Disposition,
+        b"dkim" => Tag::Dkim,
+        b"spf" => Tag::Spf,
+        b"reason" => Tag::Reason,
+        b"type" => Tag::Type,
+        b"comment" => Tag::Comment,
+        b"identifiers" => Tag::Identifiers,
+        b"header_from" => Tag::HeaderFrom,
+        b"envelope_from" => Tag::EnvelopeFrom,
+        b"envelope_to" => Tag::EnvelopeTo,
+        b"auth_results" => Tag::AuthResults,
+        b"selector" => Tag::Selector,
+        b"scope" => Tag::Scope,
+        b"result" => Tag::Result,
+        b"human_result" => Tag::HumanResult,
+        b"extensions" => Tag::Extensions,
+        _ => Tag::Other,
+    }
+}
+
+/// Extension element names kept per report.
+const MAX_EXTENSIONS: usize = 20;
 
 fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, XmlError> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut raw = Raw::default();
-    // Local names of the open elements.
-    let mut stack: Vec<String> = Vec::new();
+    // The open elements.
+    let mut stack: Vec<Tag> = Vec::new();
     // Index in `stack` of the `<feedback>` element once found.
     let mut feedback_at: Option<usize> = None;
     let mut root: Option<String> = None;
@@ -298,14 +407,15 @@ fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, 
             _ => (None, false),
         };
         if let Some(e) = start {
-            let name = local_lower(e);
+            let local = e.local_name();
+            let tag = tag_of(local.as_ref().as_bytes());
             if stack.len() >= MAX_DEPTH {
                 return Err(XmlError::TooDeep(pos));
             }
             if root.is_none() {
                 root = Some(e.name().as_ref().to_string());
             }
-            if feedback_at.is_none() && name == "feedback" {
+            if feedback_at.is_none() && tag == Tag::Feedback {
                 feedback_at = Some(stack.len());
                 raw.namespace = namespace_of(e);
                 if !stack.is_empty() {
@@ -316,7 +426,17 @@ fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, 
                     raw.wrapper = Some(outer);
                 }
             }
-            stack.push(name);
+            if let Some(fb) = feedback_at
+                && stack.len() == fb + 2
+                && stack[fb + 1] == Tag::Extensions
+                && raw.extensions.len() < MAX_EXTENSIONS
+            {
+                let name = clip(local.as_ref());
+                if !raw.extensions.contains(&name) {
+                    raw.extensions.push(name);
+                }
+            }
+            stack.push(tag);
             buf.clear();
             overflow = false;
             if let Some(fb) = feedback_at {
@@ -353,20 +473,24 @@ fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, 
             }
             Event::DocType(_) => note(notes, "ignored DOCTYPE declaration".to_string()),
             Event::Start(_) | Event::Empty(_) | Event::End(_) => {
-                let Some(name) = stack.last().cloned() else {
+                if stack.is_empty() {
                     // check_end_names rejects unmatched ends; nothing to close.
                     continue;
-                };
+                }
                 if let Some(fb) = feedback_at {
                     if stack.len() == fb + 1 {
                         closed = true;
                         break;
                     }
-                    let text = std::mem::take(&mut buf);
                     if overflow {
+                        let name = match &event {
+                            Event::End(e) => e.local_name().as_ref().to_string(),
+                            Event::Empty(e) => e.local_name().as_ref().to_string(),
+                            _ => String::new(),
+                        };
                         return Err(XmlError::TextTooLong { name, pos });
                     }
-                    on_end(&stack[fb + 1..], text, &mut raw, &mut record, notes);
+                    on_end(&stack[fb + 1..], &mut buf, &mut raw, &mut record, notes);
                 }
                 stack.pop();
                 buf.clear();
@@ -408,24 +532,24 @@ fn note(notes: &mut Vec<String>, n: String) {
 }
 
 /// Elements that open a new repeated item inside a record.
-fn on_start(path: &[String], raw: &mut Raw, record: &mut Option<RawRecord>) {
-    let p: Vec<&str> = path.iter().map(String::as_str).collect();
-    match p.as_slice() {
-        ["record"] => {
+fn on_start(path: &[Tag], raw: &mut Raw, record: &mut Option<RawRecord>) {
+    use Tag::*;
+    match path {
+        [Record] => {
             raw.records_seen += 1;
             *record = Some(RawRecord::default());
         }
-        ["record", "auth_results", "dkim"] => {
+        [Record, AuthResults, Dkim] => {
             if let Some(r) = record {
                 r.dkim_auth.push(RawAuth::default());
             }
         }
-        ["record", "auth_results", "spf"] => {
+        [Record, AuthResults, Spf] => {
             if let Some(r) = record {
                 r.spf_auth.push(RawAuth::default());
             }
         }
-        ["record", "row", "policy_evaluated", "reason"] => {
+        [Record, Row, PolicyEvaluated, Reason] => {
             if let Some(r) = record {
                 r.reasons.push((None, None));
             }
@@ -434,83 +558,105 @@ fn on_start(path: &[String], raw: &mut Raw, record: &mut Option<RawRecord>) {
     }
 }
 
+/// The trimmed text of the element being closed, taken out of `buf`.
+fn take_text(buf: &mut String) -> String {
+    let t = buf.trim();
+    if t.len() == buf.len() {
+        std::mem::take(buf)
+    } else {
+        t.to_string()
+    }
+}
+
 fn on_end(
-    path: &[String],
-    text: String,
+    path: &[Tag],
+    buf: &mut String,
     raw: &mut Raw,
     record: &mut Option<RawRecord>,
     notes: &mut Vec<String>,
 ) {
-    let p: Vec<&str> = path.iter().map(String::as_str).collect();
-    let text = text.trim().to_string();
+    use Tag::*;
     let pol = &mut raw.policy;
-    match p.as_slice() {
-        ["version"] => raw.version = Some(text),
-        ["report_metadata", "org_name"] => raw.org_name = Some(text),
-        ["report_metadata", "email"] => raw.email = Some(text),
-        ["report_metadata", "report_id"] => raw.report_id = Some(text),
-        ["report_metadata", "date_range", "begin"] => raw.begin = Some(text),
-        ["report_metadata", "date_range", "end"] => raw.end = Some(text),
-        ["report_metadata", "generator"] => raw.bis_elements = true,
-        ["policy_published", field] => {
-            let slot = match *field {
-                "domain" => &mut pol.domain,
-                "adkim" => &mut pol.adkim,
-                "aspf" => &mut pol.aspf,
-                "p" => &mut pol.p,
-                "sp" => &mut pol.sp,
-                "np" => &mut pol.np,
-                "pct" => &mut pol.pct,
-                "fo" => &mut pol.fo,
-                "testing" => &mut pol.testing,
-                "discovery_method" => &mut pol.discovery_method,
-                _ => return,
-            };
-            if matches!(*field, "np" | "testing" | "discovery_method") {
-                raw.bis_elements = true;
-            }
-            *slot = Some(text);
+    let slot = match path {
+        [Version] => &mut raw.version,
+        [ReportMetadata, OrgName] => &mut raw.org_name,
+        [ReportMetadata, Email] => &mut raw.email,
+        [ReportMetadata, ReportId] => &mut raw.report_id,
+        [ReportMetadata, DateRange, Begin] => &mut raw.begin,
+        [ReportMetadata, DateRange, End] => &mut raw.end,
+        [ReportMetadata, Generator] => {
+            raw.bis_elements = true;
+            &mut raw.generator
         }
-        ["record"] => {
+        [PolicyPublished, field] => match field {
+            Domain => &mut pol.domain,
+            Adkim => &mut pol.adkim,
+            Aspf => &mut pol.aspf,
+            P => &mut pol.p,
+            Sp => &mut pol.sp,
+            Pct => &mut pol.pct,
+            Fo => &mut pol.fo,
+            Np => {
+                raw.bis_elements = true;
+                &mut pol.np
+            }
+            Testing => {
+                raw.bis_elements = true;
+                &mut pol.testing
+            }
+            DiscoveryMethod => {
+                raw.bis_elements = true;
+                &mut pol.discovery_method
+            }
+            _ => return,
+        },
+        [Record] => {
             let n = raw.records_seen;
             if let Some(r) = record.take() {
                 match finish_record(r, notes) {
-                    Ok(row) => raw.rows.push(row),
+                    Ok(row) => {
+                        if raw.first_header_from.is_none() && !row.header_from.is_empty() {
+                            raw.first_header_from = Some(row.header_from.clone());
+                        }
+                        raw.rows.push(row);
+                    }
                     Err(why) => note(notes, format!("record {n} skipped: {why}")),
                 }
             }
+            return;
         }
-        ["record", rest @ ..] => {
+        [Record, rest @ ..] => {
             if let Some(r) = record {
-                record_field(rest, text, r);
+                record_field(rest, buf, r);
             }
+            return;
         }
-        _ => {}
-    }
+        _ => return,
+    };
+    *slot = Some(take_text(buf));
 }
 
-fn record_field(p: &[&str], text: String, r: &mut RawRecord) {
-    match p {
-        ["row", "source_ip"] => r.source_ip = Some(text),
-        ["row", "count"] => r.count = Some(text),
-        ["row", "policy_evaluated", "disposition"] => r.disposition = Some(text),
-        ["row", "policy_evaluated", "dkim"] => r.dkim = Some(text),
-        ["row", "policy_evaluated", "spf"] => r.spf = Some(text),
-        ["row", "policy_evaluated", "reason", "type"] => {
-            if let Some(last) = r.reasons.last_mut() {
-                last.0 = Some(text);
-            }
-        }
-        ["row", "policy_evaluated", "reason", "comment"] => {
-            if let Some(last) = r.reasons.last_mut() {
-                last.1 = Some(text);
-            }
-        }
-        ["identifiers", "header_from"] => r.header_from = Some(text),
-        ["identifiers", "envelope_from"] => r.envelope_from = Some(text),
-        ["identifiers", "envelope_to"] => r.envelope_to = Some(text),
-        ["auth_results", kind @ ("dkim" | "spf"), field] => {
-            let list = if *kind == "dkim" {
+fn record_field(p: &[Tag], buf: &mut String, r: &mut RawRecord) {
+    use Tag::*;
+    let slot = match p {
+        [Row, SourceIp] => &mut r.source_ip,
+        [Row, Count] => &mut r.count,
+        [Row, PolicyEvaluated, Disposition] => &mut r.disposition,
+        [Row, PolicyEvaluated, Dkim] => &mut r.dkim,
+        [Row, PolicyEvaluated, Spf] => &mut r.spf,
+        [Row, PolicyEvaluated, Reason, Type] => match r.reasons.last_mut() {
+            Some(last) => &mut last.0,
+            None => return,
+        },
+        [Row, PolicyEvaluated, Reason, Comment] => match r.reasons.last_mut() {
+            Some(last) => &mut last.1,
+            None => return,
+        },
+        [Identifiers, HeaderFrom] => &mut r.header_from,
+        [Identifiers, EnvelopeFrom] => &mut r.envelope_from,
+        [Identifiers, EnvelopeTo] => &mut r.envelope_to,
+        [AuthResults, kind @ (Dkim | Spf), field] => {
+            let list = if *kind == Dkim {
                 &mut r.dkim_auth
             } else {
                 &mut r.spf_auth
@@ -518,18 +664,19 @@ fn record_field(p: &[&str], text: String, r: &mut RawRecord) {
             let Some(auth) = list.last_mut() else {
                 return;
             };
-            match *field {
-                "domain" => auth.domain = Some(text),
-                "selector" => auth.selector = Some(text),
-                "scope" => auth.scope = Some(text),
-                "result" => auth.result = Some(text),
-                _ => {}
+            match field {
+                Domain => &mut auth.domain,
+                Selector => &mut auth.selector,
+                Scope => &mut auth.scope,
+                Result => &mut auth.result,
+                HumanResult => &mut auth.human_result,
+                _ => return,
             }
         }
-        _ => {}
-    }
+        _ => return,
+    };
+    *slot = Some(take_text(buf));
 }
-
 // ---------------------------------------------------------------------------------------------
 // Validation and normalization
 
@@ -583,6 +730,7 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
             domain: domain(a.domain.as_deref().unwrap_or("")),
             selector: a.selector.filter(|s| !s.is_empty()),
             result: AuthResult::parse(a.result.as_deref().unwrap_or("")),
+            human_result: a.human_result.filter(|s| !s.is_empty()).map(|s| clip(&s)),
         })
         .collect();
     let spf = r
@@ -595,6 +743,7 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
                 .map(|s| s.to_ascii_lowercase())
                 .filter(|s| !s.is_empty()),
             result: AuthResult::parse(a.result.as_deref().unwrap_or("")),
+            human_result: a.human_result.filter(|s| !s.is_empty()).map(|s| clip(&s)),
         })
         .collect();
     Ok(Row {
@@ -794,9 +943,9 @@ fn assemble(
     let p = raw.policy;
     let mut policy_domain = domain(p.domain.as_deref().unwrap_or(""));
     if policy_domain.is_empty() {
-        match raw.rows.iter().find(|r| !r.header_from.is_empty()) {
-            Some(r) => {
-                policy_domain = r.header_from.clone();
+        match raw.first_header_from.clone() {
+            Some(from) => {
+                policy_domain = from;
                 note(
                     &mut notes,
                     format!(
@@ -845,6 +994,8 @@ fn assemble(
         notes.truncate(MAX_NOTES);
         notes.push("further repairs not listed".to_string());
     }
+    let records = raw.rows.len();
+    let message_count = raw.rows.iter().fold(0u64, |n, r| n.saturating_add(r.count));
     Ok(AggregateReport {
         origin: origin.clone(),
         schema: schema.to_string(),
@@ -857,6 +1008,10 @@ fn assemble(
         rows: raw.rows,
         repairs: notes,
         xml_sha256: String::new(),
+        records,
+        message_count,
+        generator: raw.generator.filter(|g| !g.is_empty()).map(|g| clip(&g)),
+        extensions: raw.extensions,
     })
 }
 
@@ -934,6 +1089,10 @@ mod tests {
         assert_eq!(r.rows[0].disposition, "pass");
         assert_eq!(r.rows[0].dkim_evaluated, AuthResult::Pass);
         assert_eq!(r.rows[0].spf_evaluated, AuthResult::Fail);
+        assert_eq!(r.generator.as_deref(), Some("gen"));
+        assert_eq!(r.extensions, vec!["y".to_string()]);
+        assert_eq!(r.rows[0].spf[0].human_result.as_deref(), Some("x"));
+        assert_eq!((r.records, r.message_count), (1, 7));
     }
 
     #[test]

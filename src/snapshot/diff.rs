@@ -230,6 +230,61 @@ fn spf_changes(
             &format!("new SPF include authorizes another sender{note}"),
         ));
     }
+    let nets = |t: &Option<String>| -> BTreeSet<ipnet::IpNet> {
+        t.as_deref()
+            .map(spf::parse)
+            .map(|r| {
+                r.networks()
+                    .into_iter()
+                    .filter(|(q, _)| *q == spf::Qualifier::Pass)
+                    .map(|(_, n)| n)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (net_a, net_b) = (nets(&a), nets(&b));
+    for added in net_b.difference(&net_a) {
+        let known = inv
+            .vendors
+            .iter()
+            .any(|v| v.ip_ranges.iter().any(|r| r.contains(added)));
+        let note = if inv.vendors.is_empty() {
+            String::new()
+        } else if known {
+            " (within an inventory vendor's ip_ranges)".to_string()
+        } else {
+            " — no inventory vendor lists this range".to_string()
+        };
+        let v = if added.addr().is_ipv4() { "ip4" } else { "ip6" };
+        out.push(change(
+            domain,
+            "spf",
+            &format!("{v}:{added}"),
+            None,
+            Some(added.to_string()),
+            "added",
+            &format!(
+                "new SPF {v} range authorizes {} address(es){note}",
+                net_size(added)
+            ),
+        ));
+    }
+    for removed in net_a.difference(&net_b) {
+        let v = if removed.addr().is_ipv4() {
+            "ip4"
+        } else {
+            "ip6"
+        };
+        out.push(change(
+            domain,
+            "spf",
+            &format!("{v}:{removed}"),
+            Some(removed.to_string()),
+            None,
+            "removed",
+            "SPF range removed: senders there are no longer authorized",
+        ));
+    }
     for removed in inc_a.difference(&inc_b) {
         out.push(change(
             domain,
@@ -448,6 +503,64 @@ fn dkim_changes(
     }
 }
 
+/// How many addresses a network holds, in words a reader can weigh (`256`, `2^64`).
+fn net_size(n: &ipnet::IpNet) -> String {
+    let bits = u32::from(n.max_prefix_len() - n.prefix_len());
+    if bits < 32 {
+        (1u64 << bits).to_string()
+    } else {
+        format!("2^{bits}")
+    }
+}
+
+/// DKIM keys in `new` that have stayed the same for longer than `max_age_days`, judged over
+/// `history` (stored snapshots, any order; those after `new` are ignored). `direction` is
+/// `unchanged`: an auditor reading the diff sees a key that should have been rotated.
+pub fn stale_keys(history: &[&Snapshot], new: &Snapshot, max_age_days: u32) -> Vec<Change> {
+    let mut older: Vec<&Snapshot> = history
+        .iter()
+        .copied()
+        .filter(|h| h.taken_at < new.taken_at)
+        .collect();
+    older.sort_by_key(|h| std::cmp::Reverse(h.taken_at));
+    let mut out = Vec::new();
+    for d in &new.domains {
+        for s in &d.selectors {
+            let name = format!("{}._domainkey.{}", s.selector, d.name);
+            let Ok(Some((text, key))) = key_of(new, &name) else {
+                continue;
+            };
+            let Some(fp) = key.fingerprint.clone() else {
+                continue;
+            };
+            let mut since = new.taken_at;
+            for h in &older {
+                match key_of(h, &name) {
+                    Ok(Some((_, k))) if k.fingerprint.as_deref() == Some(fp.as_str()) => {
+                        since = h.taken_at;
+                    }
+                    _ => break,
+                }
+            }
+            let days = (new.taken_at - since).num_days();
+            if days > i64::from(max_age_days) {
+                out.push(change(
+                    &d.name,
+                    "dkim",
+                    &name,
+                    Some(format!("key sha256 {fp} since {}", since.format("%Y-%m-%d"))),
+                    Some(text),
+                    "unchanged",
+                    &format!(
+                        "DKIM key not rotated for {days} days, past the rotation window of {max_age_days} days (policy.dkim_max_age_days)"
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn simple_txt(
     domain: &str,
     name: &str,
@@ -628,6 +741,176 @@ mod tests {
         assert!(
             ch.is_empty(),
             "a SERVFAIL must not read as a removal: {ch:?}"
+        );
+    }
+
+    fn at(day: u32, lookups: &[(&str, Rtype, Outcome, &[&str])]) -> Snapshot {
+        use chrono::TimeZone;
+        let mut s = crate::records::spf_walk::tests::snapshot(lookups);
+        s.taken_at = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+            + chrono::Duration::days(i64::from(day));
+        s.domains = vec![ScopedDomain {
+            name: "a.example".into(),
+            role: crate::config::Role::Patient,
+            selectors: vec![crate::snapshot::SelectorSource {
+                selector: "s1".into(),
+                sources: vec!["config".into()],
+            }],
+        }];
+        s
+    }
+
+    const KEY1: &str = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    const KEY2: &str = "v=DKIM1; k=ed25519; p=7a3FFknv0OTXJJRtIWbLqi7AX7S1Ik7mwGd3/ckhWcQ=";
+
+    fn inventory(csv: &str) -> Inventory {
+        Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap()
+    }
+
+    #[test]
+    fn new_ranges_and_includes_are_checked_against_the_inventory() {
+        use Outcome::Answer;
+        use Rtype::Txt;
+        let old = at(
+            0,
+            &[("a.example", Txt, Answer, &["v=spf1 ip4:192.0.2.0/24 -all"])],
+        );
+        let new = at(
+            30,
+            &[(
+                "a.example",
+                Txt,
+                Answer,
+                &[
+                    "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 ip4:203.0.113.0/24 include:mail.vendor.test include:new.test -all",
+                ],
+            )],
+        );
+        let inv =
+            inventory("vendor,spf_includes,ip_ranges\nVendorCo,mail.vendor.test,198.51.100.0/23\n");
+        let ch = diff(&old, &new, &inv);
+        let find = |n: &str| {
+            ch.iter()
+                .find(|c| c.name == n)
+                .unwrap_or_else(|| panic!("{n}: {ch:#?}"))
+        };
+        assert!(
+            find("ip4:198.51.100.0/24")
+                .meaning
+                .contains("within an inventory vendor")
+        );
+        let unknown = find("ip4:203.0.113.0/24");
+        assert_eq!(unknown.direction, "added");
+        assert!(
+            unknown.meaning.contains("256 address"),
+            "{}",
+            unknown.meaning
+        );
+        assert!(
+            unknown.meaning.contains("no inventory vendor"),
+            "{}",
+            unknown.meaning
+        );
+        assert!(
+            find("include:mail.vendor.test")
+                .meaning
+                .contains("matches an inventory vendor")
+        );
+        assert!(
+            find("include:new.test")
+                .meaning
+                .contains("no inventory vendor")
+        );
+        // CHG-005 reads exactly those.
+        let f = crate::assess::change_checks::assess(
+            &ch,
+            &[],
+            None,
+            &crate::config::PolicyConfig::default(),
+            "2026-02",
+        );
+        let chg5: Vec<&str> = f
+            .iter()
+            .filter(|f| f.check == "CHG-005")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(chg5, vec!["include:new.test", "ip4:203.0.113.0/24"]);
+    }
+
+    #[test]
+    fn lookup_count_crossing_ten_through_an_include_is_a_weakening() {
+        use Outcome::Answer;
+        use Rtype::{A, Txt};
+        let small = ["v=spf1 exists:e.test ~all"];
+        let big = [
+            "v=spf1 exists:e1.test exists:e2.test exists:e3.test exists:e4.test exists:e5.test exists:e6.test exists:e7.test exists:e8.test exists:e9.test exists:e10.test ~all",
+        ];
+        let top = ["v=spf1 include:v.test -all"];
+        let old = at(
+            0,
+            &[
+                ("a.example", Txt, Answer, &top),
+                ("v.test", Txt, Answer, &small),
+                ("e.test", A, Answer, &["127.0.0.2"]),
+            ],
+        );
+        let new = at(
+            30,
+            &[
+                ("a.example", Txt, Answer, &top),
+                ("v.test", Txt, Answer, &big),
+            ],
+        );
+        let ch = diff(&old, &new, &Inventory::default());
+        let c = ch.iter().find(|c| c.area == "spf").expect("spf change");
+        assert_eq!(c.direction, "weakened");
+        assert!(
+            c.meaning.contains("crossed the limit of 10"),
+            "{}",
+            c.meaning
+        );
+        assert_eq!(c.before.as_deref(), Some("2 lookups"));
+        assert_eq!(c.after.as_deref(), Some("11 lookups"));
+    }
+
+    #[test]
+    fn dkim_rotation_removal_and_keys_past_the_rotation_window() {
+        use Outcome::{Answer, Nxdomain};
+        use Rtype::Txt;
+        let k1 = at(0, &[("s1._domainkey.a.example", Txt, Answer, &[KEY1])]);
+        let k1_later = at(200, &[("s1._domainkey.a.example", Txt, Answer, &[KEY1])]);
+        let k1_last = at(400, &[("s1._domainkey.a.example", Txt, Answer, &[KEY1])]);
+        let k2 = at(430, &[("s1._domainkey.a.example", Txt, Answer, &[KEY2])]);
+        let gone = at(460, &[("s1._domainkey.a.example", Txt, Nxdomain, &[])]);
+
+        let ch = diff(&k1_last, &k2, &Inventory::default());
+        assert_eq!(ch.len(), 1, "{ch:#?}");
+        assert_eq!(ch[0].direction, "rotated");
+        let ch = diff(&k2, &gone, &Inventory::default());
+        assert_eq!(
+            (ch[0].direction.as_str(), ch[0].area.as_str()),
+            ("removed", "dkim")
+        );
+
+        let stale = stale_keys(&[&k1, &k1_later], &k1_last, 365);
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].direction, "unchanged");
+        assert!(
+            stale[0].meaning.contains("400 days"),
+            "{}",
+            stale[0].meaning
+        );
+        assert!(
+            stale[0]
+                .before
+                .as_deref()
+                .is_some_and(|b| b.ends_with("since 2026-01-01"))
+        );
+        // A rotation resets the clock; a gap in history ends the walk back.
+        assert!(stale_keys(&[&k1, &k1_later, &k1_last], &k2, 365).is_empty());
+        assert!(
+            stale_keys(&[&k1_later], &k1_last, 365).is_empty(),
+            "200 days only"
         );
     }
 }

@@ -265,3 +265,203 @@ pub fn start_fault(fault: Fault) -> TestDns {
         thread: Some(thread),
     }
 }
+
+/// One resource record of an in-memory zone served by [`start_memory`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rr {
+    A(Ipv4Addr),
+    Aaaa(std::net::Ipv6Addr),
+    /// Preference and exchange host.
+    Mx(u16, String),
+    /// The record's character-strings, as raw bytes (they need not be UTF-8).
+    Txt(Vec<Vec<u8>>),
+    Ptr(String),
+    Cname(String),
+    /// Questions of a type this name has no records of are never answered (the RFC 7208
+    /// suite's `TIMEOUT`).
+    Timeout,
+}
+
+/// Names (any case, with or without the trailing dot) and their records.
+pub type MemoryZone = std::collections::HashMap<String, Vec<Rr>>;
+
+fn zone_key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn rr_type(rr: &Rr) -> Option<hickory_server::proto::rr::RecordType> {
+    use hickory_server::proto::rr::RecordType as T;
+    Some(match rr {
+        Rr::A(_) => T::A,
+        Rr::Aaaa(_) => T::AAAA,
+        Rr::Mx(..) => T::MX,
+        Rr::Txt(_) => T::TXT,
+        Rr::Ptr(_) => T::PTR,
+        Rr::Cname(_) => T::CNAME,
+        Rr::Timeout => return None,
+    })
+}
+
+fn fqdn(name: &str) -> Option<Name> {
+    if name.trim_end_matches('.').is_empty() {
+        return Some(Name::root());
+    }
+    let mut n = Name::from_labels(name.trim_end_matches('.').split('.').map(str::as_bytes)).ok()?;
+    n.set_fqdn(true);
+    Some(n)
+}
+
+/// The reply of a recursive-looking server holding `zone`, or `None` to stay silent. Over UDP
+/// an answer larger than the client's EDNS size (512 without EDNS) is sent truncated (TC=1),
+/// so large records exercise the TCP fallback.
+fn memory_reply(zone: &MemoryZone, query: &[u8], over_tcp: bool) -> Option<Vec<u8>> {
+    use hickory_server::proto::op::{Edns, Message, OpCode, ResponseCode};
+    use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+    use hickory_server::proto::rr::{RData, Record};
+    let msg = Message::from_vec(query).ok()?;
+    let q = msg.queries.first()?.clone();
+    let key = zone_key(
+        &q.name()
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("."),
+    );
+    let want = q.query_type();
+    let rrs = zone.get(&key);
+    let exists = rrs.is_some() || zone.keys().any(|k| k.ends_with(&format!(".{key}")));
+    let mut resp = Message::response(msg.metadata.id, OpCode::Query);
+    resp.metadata.recursion_desired = msg.metadata.recursion_desired;
+    resp.metadata.recursion_available = true;
+    resp.metadata.authoritative = true;
+    resp.add_query(q.clone());
+    let max = msg.edns.as_ref().map_or(512, |e| e.max_payload().max(512));
+    if let Some(e) = &msg.edns {
+        let mut edns = Edns::new();
+        edns.set_max_payload(e.max_payload().max(512));
+        resp.set_edns(edns);
+    }
+    let list = rrs.map(Vec::as_slice).unwrap_or_default();
+    let cname = list.iter().find_map(|r| match r {
+        Rr::Cname(t) if want != hickory_server::proto::rr::RecordType::CNAME => Some(t),
+        _ => None,
+    });
+    let matching: Vec<&Rr> = match cname {
+        Some(_) => list.iter().filter(|r| matches!(r, Rr::Cname(_))).collect(),
+        None => list.iter().filter(|r| rr_type(r) == Some(want)).collect(),
+    };
+    if matching.is_empty() && list.contains(&Rr::Timeout) {
+        return None;
+    }
+    let owner = q.name().clone();
+    for r in matching {
+        let data = match r {
+            Rr::A(a) => RData::A(A(*a)),
+            Rr::Aaaa(a) => RData::AAAA(AAAA(*a)),
+            Rr::Mx(p, h) => RData::MX(MX::new(*p, fqdn(h)?)),
+            Rr::Txt(parts) => {
+                RData::TXT(TXT::from_bytes(parts.iter().map(Vec::as_slice).collect()))
+            }
+            Rr::Ptr(h) => RData::PTR(PTR(fqdn(h)?)),
+            Rr::Cname(h) => RData::CNAME(CNAME(fqdn(h)?)),
+            Rr::Timeout => continue,
+        };
+        resp.add_answer(Record::from_rdata(owner.clone(), 300, data));
+    }
+    resp.metadata.response_code = if exists {
+        ResponseCode::NoError
+    } else {
+        ResponseCode::NXDomain
+    };
+    let bytes = resp.to_vec().ok()?;
+    if !over_tcp && bytes.len() > usize::from(max) {
+        resp.answers.clear();
+        resp.metadata.truncation = true;
+        return resp.to_vec().ok();
+    }
+    Some(bytes)
+}
+
+async fn serve_memory_tcp(zone: Arc<MemoryZone>, mut conn: tokio::net::TcpStream) {
+    loop {
+        let mut len = [0u8; 2];
+        if conn.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if conn.read_exact(&mut buf).await.is_err() {
+            return;
+        }
+        let Some(reply) = memory_reply(&zone, &buf, true) else {
+            continue;
+        };
+        let Ok(n) = u16::try_from(reply.len()) else {
+            return;
+        };
+        if conn.write_all(&n.to_be_bytes()).await.is_err() || conn.write_all(&reply).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Starts a server answering from `zone` (UDP and TCP on one loopback port). It answers like
+/// a recursive resolver for every name it holds: NXDOMAIN for unknown names, NODATA for known
+/// names without the asked type, a CNAME alone for aliased names (the client follows it).
+pub fn start_memory(zone: MemoryZone) -> TestDns {
+    let zone: MemoryZone = zone.into_iter().fold(MemoryZone::new(), |mut acc, (k, v)| {
+        acc.entry(zone_key(&k)).or_default().extend(v);
+        acc
+    });
+    let zone = Arc::new(zone);
+    let (udp, tcp) = bind_pair();
+    let addr = udp.local_addr().expect("UDP local addr");
+    let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+    let thread = spawn_runtime("test-dns-memory", move || {
+        Box::pin(async move {
+            let udp = tokio::net::UdpSocket::from_std(udp).expect("tokio UDP");
+            let tcp = tokio::net::TcpListener::from_std(tcp).expect("tokio TCP");
+            let mut buf = vec![0u8; 4096];
+            loop {
+                tokio::select! {
+                    _ = &mut stop_rx => return,
+                    got = udp.recv_from(&mut buf) => {
+                        let Ok((n, peer)) = got else { continue };
+                        if let Some(reply) = memory_reply(&zone, &buf[..n], false) {
+                            let _ = udp.send_to(&reply, peer).await;
+                        }
+                    }
+                    conn = tcp.accept() => {
+                        if let Ok((conn, _)) = conn {
+                            tokio::spawn(serve_memory_tcp(Arc::clone(&zone), conn));
+                        }
+                    }
+                }
+            }
+        })
+    });
+    TestDns {
+        addr,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+/// A path in the shared test corpus (`MAILPROOF_CORPUS`, default `../shared/corpus`), or
+/// `None` with a printed notice when it is absent; under `CI=true` its absence fails instead.
+pub fn corpus(sub: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("MAILPROOF_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    let path = base.join(sub);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "test corpus missing: {}",
+        path.display()
+    );
+    println!("skipped: test corpus not found at {}", path.display());
+    None
+}

@@ -1,0 +1,216 @@
+//! DMARC identifier alignment recomputed from a row's `auth_results`.
+//!
+//! Reporters' own `policy_evaluated` verdicts are sometimes wrong (they credit a forwarder's
+//! DKIM signature, or ignore `aspf=s`), and an auditor needs to know how far to trust them.
+//! So alignment is recomputed here from the raw authentication results and the published
+//! alignment modes (RFC 7489 §3.1, RFC 9989 §4.4), and both verdicts are kept side by side.
+//!
+//! **Organizational domain without a public-suffix list.** Relaxed alignment compares
+//! organizational domains. mailproof carries no PSL (it would go stale inside a binary that
+//! runs unattended for years), so it uses what it knows to be an organization's domain: the
+//! configured domains and the reports' published policy domains ("hints").
+//! 1. If one hint is the name or a parent of *both* names, they share that organization:
+//!    aligned.
+//! 2. Else, if a hint covers exactly one of them, a known organizational boundary separates
+//!    them: not aligned.
+//! 3. Else both are compared by their last two labels. This is right for `.com`/`.org`-style
+//!    names and errs towards "aligned" only under multi-label public suffixes (`co.uk`) that no
+//!    hint covers, which for an organization's own reports means a domain nobody configured.
+
+use super::model::{Alignment, AuthResult, Row};
+
+/// Our verdict for one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdict {
+    /// A passing DKIM signature whose `d=` aligns with the header From.
+    pub dkim_aligned: bool,
+    /// A passing SPF result for the MAIL FROM domain aligned with the header From.
+    pub spf_aligned: bool,
+}
+
+impl Verdict {
+    pub fn dmarc_pass(self) -> bool {
+        self.dkim_aligned || self.spf_aligned
+    }
+}
+
+/// Recomputes alignment for `row` under the given modes; `hints` are known organizational
+/// (configured or published) domains, lower-case.
+pub fn evaluate(row: &Row, adkim: Alignment, aspf: Alignment, hints: &[&str]) -> Verdict {
+    let from = row.header_from.as_str();
+    if from.is_empty() {
+        return Verdict::default();
+    }
+    let dkim_aligned = row
+        .dkim
+        .iter()
+        .any(|d| d.result == AuthResult::Pass && aligned(&d.domain, from, adkim, hints));
+    let spf_aligned = row.spf.iter().any(|s| {
+        s.result == AuthResult::Pass
+            && s.scope.as_deref().is_none_or(|sc| sc == "mfrom")
+            && aligned(&s.domain, from, aspf, hints)
+    });
+    Verdict {
+        dkim_aligned,
+        spf_aligned,
+    }
+}
+
+/// Whether `a` and `b` (lower-case, no trailing dot) align under `mode`.
+pub fn aligned(a: &str, b: &str, mode: Alignment, hints: &[&str]) -> bool {
+    let a = a.trim_end_matches('.');
+    let b = b.trim_end_matches('.');
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    if mode == Alignment::Strict {
+        return false;
+    }
+    let under_a = |h: &str| is_under(a, h);
+    let under_b = |h: &str| is_under(b, h);
+    if hints.iter().any(|h| under_a(h) && under_b(h)) {
+        return true;
+    }
+    if hints.iter().any(|h| under_a(h) != under_b(h)) {
+        return false;
+    }
+    last_two(a).eq_ignore_ascii_case(last_two(b))
+}
+
+/// `name` is `parent` or a subdomain of it (ASCII case-insensitive).
+pub fn is_under(name: &str, parent: &str) -> bool {
+    let parent = parent.trim_end_matches('.');
+    if parent.is_empty() || name.len() < parent.len() {
+        return false;
+    }
+    let (head, tail) = name.split_at(name.len() - parent.len());
+    tail.eq_ignore_ascii_case(parent) && (head.is_empty() || head.ends_with('.'))
+}
+
+/// The last two labels of a name (the whole name when it has fewer).
+pub fn last_two(n: &str) -> &str {
+    let mut dots = n.rmatch_indices('.');
+    dots.next();
+    match dots.next() {
+        Some((i, _)) => &n[i + 1..],
+        None => n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::model::{DkimAuth, SpfAuth};
+
+    fn row(from: &str, dkim: &[(&str, AuthResult)], spf: &[(&str, Option<&str>)]) -> Row {
+        Row {
+            source_ip: "192.0.2.1".parse().unwrap(),
+            count: 1,
+            disposition: "none".into(),
+            dkim_evaluated: AuthResult::Fail,
+            spf_evaluated: AuthResult::Fail,
+            reasons: vec![],
+            header_from: from.into(),
+            envelope_from: None,
+            envelope_to: None,
+            dkim: dkim
+                .iter()
+                .map(|(d, r)| DkimAuth {
+                    domain: (*d).into(),
+                    selector: None,
+                    result: r.clone(),
+                    human_result: None,
+                })
+                .collect(),
+            spf: spf
+                .iter()
+                .map(|(d, scope)| SpfAuth {
+                    domain: (*d).into(),
+                    scope: scope.map(str::to_string),
+                    result: AuthResult::Pass,
+                    human_result: None,
+                })
+                .collect(),
+        }
+    }
+
+    use Alignment::{Relaxed, Strict};
+
+    #[test]
+    fn strict_and_relaxed() {
+        assert!(aligned("ex.test", "ex.test", Strict, &[]));
+        assert!(!aligned("mail.ex.test", "ex.test", Strict, &[]));
+        assert!(aligned("mail.ex.test", "ex.test", Relaxed, &[]));
+        assert!(aligned("a.ex.test", "b.ex.test", Relaxed, &[]));
+        assert!(!aligned("ex.test", "other.test", Relaxed, &[]));
+        assert!(!aligned("", "ex.test", Relaxed, &[]));
+        assert!(aligned("EX.test.", "ex.test", Strict, &[]));
+    }
+
+    #[test]
+    fn hints_stand_in_for_the_public_suffix_list() {
+        // Without hints, co.uk names would look aligned by their last two labels.
+        assert!(aligned("a.foo.co.uk", "b.bar.co.uk", Relaxed, &[]));
+        // A configured domain marks the organizational boundary.
+        assert!(!aligned(
+            "a.foo.co.uk",
+            "b.bar.co.uk",
+            Relaxed,
+            &["foo.co.uk"]
+        ));
+        assert!(aligned("a.foo.co.uk", "foo.co.uk", Relaxed, &["foo.co.uk"]));
+        // Nested configured domains: the shared parent decides.
+        assert!(aligned(
+            "x.mail.portal.example",
+            "portal.example",
+            Relaxed,
+            &["mail.portal.example", "portal.example"]
+        ));
+        assert!(is_under("a.b.test", "B.test"));
+        assert!(!is_under("ab.test", "b.test"));
+        assert_eq!(last_two("a.b.c"), "b.c");
+        assert_eq!(last_two("c"), "c");
+    }
+
+    #[test]
+    fn verdicts_from_auth_results() {
+        // A forwarder's own passing signature does not align with our From.
+        let r = row(
+            "portal.example",
+            &[("list.example", AuthResult::Pass)],
+            &[("list.example", None)],
+        );
+        assert!(!evaluate(&r, Relaxed, Relaxed, &[]).dmarc_pass());
+        // Our subdomain's signature aligns relaxed, not strict.
+        let r = row(
+            "portal.example",
+            &[("mail.portal.example", AuthResult::Pass)],
+            &[],
+        );
+        assert!(evaluate(&r, Relaxed, Relaxed, &[]).dkim_aligned);
+        assert!(!evaluate(&r, Strict, Relaxed, &[]).dkim_aligned);
+        // A failing signature never aligns.
+        let r = row(
+            "portal.example",
+            &[("portal.example", AuthResult::Fail)],
+            &[],
+        );
+        assert!(!evaluate(&r, Relaxed, Relaxed, &[]).dkim_aligned);
+        // SPF for HELO does not count toward DMARC.
+        let r = row("portal.example", &[], &[("portal.example", Some("helo"))]);
+        assert!(!evaluate(&r, Relaxed, Relaxed, &[]).spf_aligned);
+        let r = row(
+            "portal.example",
+            &[],
+            &[("bounce.portal.example", Some("mfrom"))],
+        );
+        assert!(evaluate(&r, Relaxed, Relaxed, &[]).spf_aligned);
+        assert!(!evaluate(&r, Relaxed, Strict, &[]).spf_aligned);
+        // No header From: nothing to align with.
+        let r = row("", &[("portal.example", AuthResult::Pass)], &[]);
+        assert_eq!(evaluate(&r, Relaxed, Relaxed, &[]), Verdict::default());
+    }
+}
