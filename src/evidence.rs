@@ -93,7 +93,8 @@ pub struct RawLookup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SpfPosture {
     pub record: Option<String>,
-    /// `found`, `missing`, `multiple`, `incomplete` (lookup failed).
+    /// `found`, `permerror` (over the 10-lookup limit), `missing`, `multiple`, `incomplete`
+    /// (a lookup failed).
     pub status: String,
     pub lookups: u32,
     pub void_lookups: u32,
@@ -158,7 +159,8 @@ pub struct ReportDestination {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct DkimPosture {
     pub selector: String,
-    /// `valid`, `revoked`, `testing`, `missing`, `invalid`, `incomplete`.
+    /// `valid`, `weak` (RSA below `min_dkim_bits`), `unusable` (RSA below 1024 bits), `revoked`,
+    /// `testing`, `missing`, `invalid`, `incomplete`.
     pub status: String,
     pub key_type: Option<String>,
     pub key_bits: Option<u32>,

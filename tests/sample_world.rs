@@ -274,6 +274,37 @@ fn monthly_run_on_samples() {
         findings.iter().any(|f| f["status"] == "persisting"),
         "nothing persisted from September"
     );
+    // The summary's posture agrees with the findings.
+    let dom = |n: &str| {
+        ev["domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["domain"] == n)
+            .unwrap()
+            .clone()
+    };
+    let work = dom("riversidehealth.example");
+    assert_eq!(
+        work["spf"]["status"], "permerror",
+        "11 lookups must not read as a working SPF record"
+    );
+    assert_eq!(work["spf"]["lookups"], 11);
+    assert_ne!(work["grade"], "enforced");
+    let key = |d: &serde_json::Value, sel: &str| {
+        d["dkim"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["selector"] == sel)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(key(&work, "hr2019"), "weak");
+    assert_eq!(
+        key(&dom("riversidecares.example"), "donate2016"),
+        "unusable"
+    );
     let rejected = ev["reports"]["rejected"].as_array().unwrap();
     assert!(
         rejected

@@ -315,7 +315,8 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
             "?all (neutral) gives no protection against unauthorized senders",
             Severity::High,
         )),
-        "" if s.record.is_some() => Some((
+        // With incomplete evidence a missing `all` may sit behind a failed redirect.
+        "" if s.record.is_some() && s.status != "incomplete" => Some((
             "no `all` term and no redirect: the default result is neutral",
             Severity::High,
         )),

@@ -49,7 +49,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         Some((snap, _)) => i
             .domains
             .iter()
-            .map(|d| posture::build(d, i.scoped, snap))
+            .map(|d| posture::build_with(d, i.scoped, snap, i.policy.min_dkim_bits))
             .collect(),
         None => Vec::new(),
     };

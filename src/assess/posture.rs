@@ -7,7 +7,27 @@ use crate::records::{dkim, dmarc, spf_walk};
 use crate::snapshot::{Lookup, Rtype, ScopedDomain, Snapshot, starts_with_tag};
 
 pub fn build(d: &DomainConfig, scoped: &[ScopedDomain], snap: &Snapshot) -> DomainPosture {
-    let spf = spf_posture(&d.name, snap);
+    build_with(
+        d,
+        scoped,
+        snap,
+        crate::config::PolicyConfig::default().min_dkim_bits,
+    )
+}
+
+/// Like [`build`], judging RSA keys below `min_dkim_bits` as weak, so the summary never counts
+/// a key the findings call too short as "valid".
+pub fn build_with(
+    d: &DomainConfig,
+    scoped: &[ScopedDomain],
+    snap: &Snapshot,
+    min_dkim_bits: u32,
+) -> DomainPosture {
+    let mut spf = spf_posture(&d.name, snap);
+    // Over the 10-lookup limit receivers return permerror: the record does not protect.
+    if spf.status == "found" && spf.lookups > 10 {
+        spf.status = "permerror".into();
+    }
     let dmarc = dmarc_posture(&d.name, snap);
     let selectors = scoped
         .iter()
@@ -27,6 +47,17 @@ pub fn build(d: &DomainConfig, scoped: &[ScopedDomain], snap: &Snapshot) -> Doma
         snap.txt_with_prefix(&name, prefix)
             .and_then(|(_, v)| v.first().map(|s| s.to_string()))
     };
+    let mut dkim: Vec<DkimPosture> = dkim;
+    for k in &mut dkim {
+        if k.status == "valid" && k.key_type.as_deref() == Some("rsa") {
+            match k.key_bits {
+                // RFC 8301 §3.2: verifiers must not accept such signatures.
+                Some(b) if b < 1024 => k.status = "unusable".into(),
+                Some(b) if b < min_dkim_bits => k.status = "weak".into(),
+                _ => {}
+            }
+        }
+    }
     let mut p = DomainPosture {
         domain: d.name.clone(),
         role: d.role.label().to_string(),
