@@ -80,17 +80,25 @@ pub enum AuthResult {
 impl AuthResult {
     /// Accepts capitalized values (`Pass`) and `hardfail` (some reporters' synonym for `fail`).
     pub fn parse(s: &str) -> AuthResult {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "pass" => AuthResult::Pass,
-            "fail" | "hardfail" => AuthResult::Fail,
-            "softfail" => AuthResult::Softfail,
-            "neutral" => AuthResult::Neutral,
-            "none" | "" => AuthResult::None,
-            "temperror" => AuthResult::Temperror,
-            "permerror" => AuthResult::Permerror,
-            "policy" => AuthResult::Policy,
-            other => AuthResult::Other(other.to_string()),
-        }
+        // Runs for several fields of every row: match without allocating.
+        let t = s.trim();
+        const KNOWN: &[(&str, AuthResult)] = &[
+            ("pass", AuthResult::Pass),
+            ("fail", AuthResult::Fail),
+            ("hardfail", AuthResult::Fail),
+            ("softfail", AuthResult::Softfail),
+            ("neutral", AuthResult::Neutral),
+            ("none", AuthResult::None),
+            ("", AuthResult::None),
+            ("temperror", AuthResult::Temperror),
+            ("permerror", AuthResult::Permerror),
+            ("policy", AuthResult::Policy),
+        ];
+        KNOWN
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(t))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| AuthResult::Other(t.to_ascii_lowercase()))
     }
 
     pub fn is_pass(&self) -> bool {

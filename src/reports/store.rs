@@ -1,5 +1,11 @@
 //! Ingesting a folder of report files into one deduplicated, period-filtered [`ReportSet`].
 //!
+//! Inputs are files or folders, read recursively in path order: single reports in any form
+//! [`super::open`] recognizes, Unix mailboxes (streamed one message at a time, so a mailbox of
+//! 100k messages never sits in memory) and Maildir folders (`cur/` and `new/`; `tmp/` holds
+//! half-delivered messages and is skipped). Each accepted report is folded into the
+//! [`super::aggregate`] as soon as it is parsed and keeps only its summary.
+//!
 //! One bad file never aborts the run: every file or archive member that yields no report
 //! becomes a [`Rejected`] entry with its reason, which the assessment lists, because an
 //! auditor must see which evidence was left out and why. Receivers resend reports and users
@@ -254,11 +260,18 @@ fn read_one(
         rejected = outcome.rejected.len(),
         "read report file"
     );
+    // A bare XML file's report already carries the hash of exactly these bytes.
+    let sha256 = match outcome.reports.as_slice() {
+        [only] if outcome.kind == Kind::Xml && only.origin.member.is_none() => {
+            only.xml_sha256.clone()
+        }
+        _ => hex::encode(Sha256::digest(&bytes)),
+    };
     acc.set.files.push(InputFile {
         path: name.to_string(),
         kind: outcome.kind.as_str().to_string(),
         bytes: bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(&bytes)),
+        sha256,
     });
     acc.take(outcome);
     Ok(bytes.len() as u64)

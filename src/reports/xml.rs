@@ -367,6 +367,25 @@ fn tag_of(local: &[u8]) -> Tag {
     }
 }
 
+/// Whether an element's text is read: every element the report model takes a value from.
+fn holds_value(t: Tag) -> bool {
+    !matches!(
+        t,
+        Tag::Feedback
+            | Tag::ReportMetadata
+            | Tag::DateRange
+            | Tag::PolicyPublished
+            | Tag::Record
+            | Tag::Row
+            | Tag::PolicyEvaluated
+            | Tag::Reason
+            | Tag::Identifiers
+            | Tag::AuthResults
+            | Tag::Extensions
+            | Tag::Other
+    )
+}
+
 /// Extension element names kept per report.
 const MAX_EXTENSIONS: usize = 20;
 
@@ -446,7 +465,11 @@ fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, 
                 continue;
             }
         }
+        // Text matters only inside value elements of the report; the indentation between
+        // elements (most text events of a pretty-printed report) is not even decoded.
+        let wants_text = feedback_at.is_some() && stack.last().is_some_and(|t| holds_value(*t));
         match event {
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if !wants_text => {}
             Event::Text(t) => append(&mut buf, &t.xml10_content(), &mut overflow),
             Event::CData(t) => append(&mut buf, &t.xml10_content(), &mut overflow),
             Event::GeneralRef(r) => {
@@ -693,7 +716,7 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
     }
     let count = parse_u64(&count_text, notes)
         .ok_or_else(|| format!("<count> {:?} is not a whole number", clip(&count_text)))?;
-    let disposition = match r.disposition.as_deref().map(str::to_ascii_lowercase) {
+    let disposition = match r.disposition.map(lower_owned) {
         Some(d) if !d.is_empty() => d,
         _ => {
             note(
@@ -703,7 +726,7 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
             "none".to_string()
         }
     };
-    let header_from = domain(r.header_from.as_deref().unwrap_or(""));
+    let header_from = domain_owned(r.header_from.unwrap_or_default());
     if header_from.is_empty() {
         note(notes, "record without <header_from>".to_string());
     }
@@ -727,7 +750,7 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
         .dkim_auth
         .into_iter()
         .map(|a| DkimAuth {
-            domain: domain(a.domain.as_deref().unwrap_or("")),
+            domain: domain_owned(a.domain.unwrap_or_default()),
             selector: a.selector.filter(|s| !s.is_empty()),
             result: AuthResult::parse(a.result.as_deref().unwrap_or("")),
             human_result: a.human_result.filter(|s| !s.is_empty()).map(|s| clip(&s)),
@@ -737,11 +760,8 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
         .spf_auth
         .into_iter()
         .map(|a| SpfAuth {
-            domain: domain(a.domain.as_deref().unwrap_or("")),
-            scope: a
-                .scope
-                .map(|s| s.to_ascii_lowercase())
-                .filter(|s| !s.is_empty()),
+            domain: domain_owned(a.domain.unwrap_or_default()),
+            scope: a.scope.map(lower_owned).filter(|s| !s.is_empty()),
             result: AuthResult::parse(a.result.as_deref().unwrap_or("")),
             human_result: a.human_result.filter(|s| !s.is_empty()).map(|s| clip(&s)),
         })
@@ -754,9 +774,10 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
         spf_evaluated: AuthResult::parse(r.spf.as_deref().unwrap_or("")),
         reasons,
         header_from,
-        envelope_from: Some(domain(r.envelope_from.as_deref().unwrap_or("")))
+        envelope_from: Some(domain_owned(r.envelope_from.unwrap_or_default()))
             .filter(|s| !s.is_empty()),
-        envelope_to: Some(domain(r.envelope_to.as_deref().unwrap_or(""))).filter(|s| !s.is_empty()),
+        envelope_to: Some(domain_owned(r.envelope_to.unwrap_or_default()))
+            .filter(|s| !s.is_empty()),
         dkim,
         spf,
     })
@@ -796,6 +817,21 @@ fn parse_u64(s: &str, notes: &mut Vec<String>) -> Option<u64> {
 }
 
 /// Lower-cased, trimmed, without a trailing root dot.
+/// [`domain`] reusing the string's buffer: this runs for several fields of every row.
+fn domain_owned(mut s: String) -> String {
+    let t = s.trim().trim_end_matches('.');
+    if t.len() != s.len() {
+        return domain(t);
+    }
+    s.make_ascii_lowercase();
+    s
+}
+
+fn lower_owned(mut s: String) -> String {
+    s.make_ascii_lowercase();
+    s
+}
+
 fn domain(s: &str) -> String {
     let t = s.trim().trim_end_matches('.');
     t.to_ascii_lowercase()
