@@ -79,7 +79,9 @@ pub fn attribute_with_ptr<'a>(
             basis: Basis::PtrSuffix,
         });
     }
-    for sig in &row.dkim {
+    // Only a passing signature or SPF check proves who sent: anyone can put a vendor's domain
+    // or selector into a forged message, and it then fails.
+    for sig in row.dkim.iter().filter(|s| s.result.is_pass()) {
         let d = crate::snapshot::normalize_name(&sig.domain);
         if d.is_empty() {
             continue;
@@ -106,14 +108,18 @@ pub fn attribute_with_ptr<'a>(
             });
         }
     }
-    for spf in &row.spf {
+    for spf in row.spf.iter().filter(|s| s.result.is_pass()) {
         let d = crate::snapshot::normalize_name(&spf.domain);
         if d.is_empty() || is_ours(&d, &from) {
             continue;
         }
+        // The envelope domain must sit under the include host's parent (bounce.vendor.example
+        // for spf.vendor.example), not merely share a public suffix such as co.uk.
         if let Some(v) = candidates().find(|v| {
-            v.spf_includes.iter().any(|inc| same_base(inc, &d))
-                || v.dkim_domains.iter().any(|vd| same_base(vd, &d))
+            v.spf_includes.iter().any(|inc| under_parent(&d, inc))
+                || v.dkim_domains
+                    .iter()
+                    .any(|vd| crate::reports::align::is_under(&d, vd))
         }) {
             return Some(Attribution {
                 vendor: v,
@@ -122,6 +128,14 @@ pub fn attribute_with_ptr<'a>(
         }
     }
     None
+}
+
+/// `name` is `host`'s parent domain or below it, and that parent has at least two labels.
+fn under_parent(name: &str, host: &str) -> bool {
+    match host.split_once('.') {
+        Some((_, parent)) if parent.contains('.') => crate::reports::align::is_under(name, parent),
+        _ => false,
+    }
 }
 
 /// `d` is the From domain or a subdomain of it (or the reverse): it belongs to us.
@@ -134,20 +148,6 @@ fn is_sub_or_same(child: &str, parent: &str) -> bool {
         || child
             .strip_suffix(parent)
             .is_some_and(|rest| rest.ends_with('.'))
-}
-
-/// Whether two names share their last two labels (a cheap "same provider" test for envelope
-/// domains such as `bounce.vendor.example` vs an include `spf.vendor.example`).
-fn same_base(a: &str, b: &str) -> bool {
-    fn base(n: &str) -> &str {
-        let mut dots = n.rmatch_indices('.');
-        dots.next();
-        match dots.next() {
-            Some((i, _)) => &n[i + 1..],
-            None => n,
-        }
-    }
-    base(a) == base(b)
 }
 
 #[cfg(test)]
@@ -234,5 +234,48 @@ Billing,portal.example,,,billvendor.example,spf.billvendor.example,yes,signed,\n
         );
         assert!(attribute_with_ptr(&r, &inv, Some("evil-outbound.relay.example.test")).is_none());
         assert!(attribute_with_ptr(&r, &inv, Some("xoutbound.relay.example")).is_none());
+    }
+}
+
+#[cfg(test)]
+mod forged {
+    use super::*;
+    use crate::reports::model::{AuthResult, DkimAuth, Row, SpfAuth};
+
+    #[test]
+    fn failing_signatures_and_lookalike_envelopes_prove_nothing() {
+        let csv = "vendor,domains,dkim_selectors,dkim_domains,spf_includes,phi,baa\n\
+M365,corp.example,selector1,corp.example,spf.m365.example,yes,signed\n\
+Payroll,corp.example,,,spf.payroll.co.uk,no,none\n";
+        let inv = Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap();
+        let mut row = Row {
+            source_ip: "192.0.2.66".parse().unwrap(),
+            count: 9000,
+            disposition: "reject".into(),
+            dkim_evaluated: AuthResult::Fail,
+            spf_evaluated: AuthResult::Fail,
+            reasons: vec![],
+            header_from: "corp.example".into(),
+            envelope_from: None,
+            envelope_to: None,
+            dkim: vec![DkimAuth {
+                domain: "corp.example".into(),
+                selector: Some("selector1".into()),
+                result: AuthResult::Fail,
+                human_result: None,
+            }],
+            spf: vec![SpfAuth {
+                domain: "evil.co.uk".into(),
+                scope: None,
+                result: AuthResult::Pass,
+                human_result: None,
+            }],
+        };
+        assert!(
+            attribute(&row, &inv).is_none(),
+            "a forged, failing selector or a shared suffix attributed the row"
+        );
+        row.dkim[0].result = AuthResult::Pass;
+        assert_eq!(attribute(&row, &inv).unwrap().vendor.vendor, "M365");
     }
 }

@@ -270,6 +270,10 @@ pub struct ReportStats {
     pub reports: Vec<ReportSummary>,
     /// How reports that cross the period boundary were counted.
     pub counting_rule: String,
+    /// mailproof's own view: pass rates recomputed from auth_results, disagreements with the
+    /// reporters, per-domain daily series and reasons, per-vendor detail, unknown-source groups.
+    #[serde(default)]
+    pub detail: crate::assess::report_checks::ReportDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -374,3 +374,34 @@ fn whole_folder_ingest() {
     assert_eq!(kinds.iter().filter(|k| **k == "zip").count(), 1);
     assert_eq!(kinds.iter().filter(|k| **k == "empty").count(), 1);
 }
+
+/// A hostile `<count>` (u64::MAX in two rows) must be refused with a reason, never overflow.
+#[test]
+fn absurd_counts_are_refused_not_summed() {
+    let row = |ip: &str| {
+        format!(
+            "<record><row><source_ip>{ip}</source_ip><count>18446744073709551615</count>\
+<policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row>\
+<identifiers><header_from>example.com</header_from></identifiers><auth_results/></record>"
+        )
+    };
+    let xml = format!(
+        "<feedback><report_metadata><org_name>x.example</org_name><email>r@x.example</email>\
+<report_id>ovf-1</report_id><date_range><begin>1790000000</begin><end>1790086399</end></date_range>\
+</report_metadata><policy_published><domain>example.com</domain><p>none</p></policy_published>{}{}\
+<record><row><source_ip>192.0.2.9</source_ip><count>5</count><policy_evaluated><disposition>none</disposition>\
+<dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers><header_from>example.com</header_from>\
+</identifiers><auth_results/></record></feedback>",
+        row("192.0.2.1"),
+        row("192.0.2.2")
+    );
+    let out = mailproof::reports::store::ingest_bytes("overflow.xml", xml.as_bytes());
+    assert_eq!(out.reports.len(), 1, "rejected: {:?}", out.rejected);
+    let r = &out.reports[0];
+    assert_eq!(r.messages(), 5);
+    assert!(
+        r.repairs.iter().any(|n| n.contains("exceeds")),
+        "{:?}",
+        r.repairs
+    );
+}

@@ -177,7 +177,10 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         previous,
         inputs: i.inputs.clone(),
         domains,
-        reports: rep.stats,
+        reports: evidence::ReportStats {
+            detail: rep.detail,
+            ..rep.stats
+        },
         vendors,
         findings,
         risk_counts,

@@ -703,6 +703,9 @@ fn record_field(p: &[Tag], buf: &mut String, r: &mut RawRecord) {
 // ---------------------------------------------------------------------------------------------
 // Validation and normalization
 
+/// The largest `<count>` accepted in one row.
+pub const MAX_ROW_COUNT: u64 = 1_000_000_000;
+
 fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
     let ip_text = r.source_ip.unwrap_or_default();
     if ip_text.is_empty() {
@@ -716,6 +719,13 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
     }
     let count = parse_u64(&count_text, notes)
         .ok_or_else(|| format!("<count> {:?} is not a whole number", clip(&count_text)))?;
+    // No receiver reports a billion messages from one source in one row; a larger number is
+    // corrupt or hostile, and would make period totals meaningless (or overflow them).
+    if count > MAX_ROW_COUNT {
+        return Err(format!(
+            "<count> {count} exceeds {MAX_ROW_COUNT}, which no real report row reaches"
+        ));
+    }
     let disposition = match r.disposition.map(lower_owned) {
         Some(d) if !d.is_empty() => d,
         _ => {
