@@ -97,6 +97,18 @@ pub fn evidence_path(cfg: &Config, path: &Path) -> String {
     shown.unwrap_or(path).display().to_string()
 }
 
+/// Report file names in evidence are written like every other path: relative to the config.
+fn relativize_report_paths(cfg: &Config, set: &mut crate::reports::ReportSet) {
+    let rel = |s: &mut String| *s = evidence_path(cfg, Path::new(s.as_str()));
+    set.files.iter_mut().for_each(|f| rel(&mut f.path));
+    set.rejected.iter_mut().for_each(|r| rel(&mut r.file));
+    set.reports.iter_mut().for_each(|r| rel(&mut r.origin.file));
+    for d in &mut set.duplicates {
+        rel(&mut d.origin.file);
+        rel(&mut d.kept.file);
+    }
+}
+
 /// The inverse of [`evidence_path`].
 pub fn resolve_evidence_path(cfg: &Config, recorded: &str) -> PathBuf {
     let p = Path::new(recorded);
@@ -270,7 +282,9 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let inventory = match &cfg.inventory {
         Some(p) => {
             inputs.push(file_input(cfg, p, "inventory")?);
-            Inventory::load(p)?
+            let mut inv = Inventory::load(p)?;
+            inv.source = Some(evidence_path(cfg, p));
+            inv
         }
         None => Inventory::default(),
     };
@@ -282,7 +296,8 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             });
         }
     }
-    let reports = crate::reports::store::ingest(&cfg.reports, Some(&period));
+    let mut reports = crate::reports::store::ingest(&cfg.reports, Some(&period));
+    relativize_report_paths(cfg, &mut reports);
     tracing::info!(
         files = reports.files.len(),
         accepted = reports.reports.len(),

@@ -171,3 +171,52 @@ fn reports_json_contract() {
         .sum();
     assert_eq!(v["totals"]["messages"].as_u64().unwrap(), sum);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Cron runs from anywhere: the evidence must not depend on the working directory.
+#[test]
+fn evidence_is_the_same_whatever_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&samples(), &dir.path().join("samples"));
+    let run_from = |cwd: &Path, cfg: &str| {
+        let o = bin()
+            .args([
+                "run",
+                "--offline",
+                "--period",
+                "2026-10",
+                "-q",
+                "--config",
+                cfg,
+            ])
+            .current_dir(cwd)
+            .env("SOURCE_DATE_EPOCH", "1793534400")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        std::fs::read(dir.path().join("out/2026-10/evidence.json")).unwrap()
+    };
+    let a = run_from(dir.path(), "samples/mailproof.toml");
+    let b = run_from(&dir.path().join("samples"), "mailproof.toml");
+    assert!(a == b, "evidence.json differs between working directories");
+    let v: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    assert!(
+        v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["path"] == "reports/garbage.xml.gz")
+    );
+}
