@@ -142,6 +142,33 @@ pub const CATALOG: &[Check] = &[
         "Rotate to a 2048-bit RSA key under a new selector, then revoke the old one."
     ),
     check!(
+        "DKIM-004",
+        "DKIM key restricted to SHA-1",
+        High,
+        Moderate / High,
+        "RFC 8301 §3.1 (rsa-sha1 MUST NOT be used for signing or verifying)",
+        ["164.312(c)(1)"],
+        "Remove `h=sha1` from the key record (or set `h=sha256`) and have the sender sign with rsa-sha256."
+    ),
+    check!(
+        "DKIM-005",
+        "DKIM key in test mode (t=y)",
+        Medium,
+        Moderate / Moderate,
+        "RFC 6376 §3.6.1 (verifiers may treat test-mode signatures as if the mail were unsigned)",
+        ["164.312(c)(1)"],
+        "Remove `t=y` from the production key record once signing is verified."
+    ),
+    check!(
+        "DKIM-006",
+        "DKIM selector revoked or malformed while in use",
+        High,
+        High / Moderate,
+        "RFC 6376 §3.6.1 (an empty p= means the key is revoked)",
+        ["164.312(c)(1)", "164.308(a)(1)(ii)(D)"],
+        "Republish a valid key for this selector, or move the sender that still signs with it to a current selector."
+    ),
+    check!(
         "DMARC-001",
         "No valid DMARC record",
         Critical,

@@ -488,6 +488,51 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
         let chain = (!k.cname_chain.is_empty())
             .then(|| format!("reached through CNAME {}", k.cname_chain.join(" → ")));
         let sending = k.sources.iter().any(|s| s == "inventory" || s == "reports");
+        let seen_signing = k.sources.iter().any(|s| s == "reports");
+        let only_sha1 = !k.hash_algorithms.is_empty()
+            && k.hash_algorithms
+                .iter()
+                .all(|h| h.eq_ignore_ascii_case("sha1"));
+        if only_sha1 {
+            out.push(
+                draft("DKIM-004", subject.clone(), p, role)
+                    .evidence(rec())
+                    .evidence(format!(
+                        "h={}: only SHA-1 signatures verify with this key",
+                        k.hash_algorithms.join(":")
+                    ))
+                    .build(cx.label),
+            );
+        }
+        if k.testing {
+            out.push(
+                draft("DKIM-005", subject.clone(), p, role)
+                    .evidence(rec())
+                    .evidence(
+                        "t=y: receivers may treat mail signed with this key as unsigned"
+                            .to_string(),
+                    )
+                    .build(cx.label),
+            );
+        }
+        let unusable = match k.status.as_str() {
+            "revoked" if seen_signing => Some(
+                "the key is revoked (empty p=) but signatures with this selector appear in this period's reports",
+            ),
+            "invalid" if sending => {
+                Some("the key record is malformed, so no signature with this selector can verify")
+            }
+            _ => None,
+        };
+        if let Some(why) = unusable {
+            out.push(
+                draft("DKIM-006", subject.clone(), p, role)
+                    .evidence(rec())
+                    .evidence(why.to_string())
+                    .evidence_all(k.errors.iter().cloned())
+                    .build(cx.label),
+            );
+        }
         match k.status.as_str() {
             "missing" if sending && role != Role::Parked => {
                 let mut d = draft("DKIM-001", subject.clone(), p, role).evidence(format!(
@@ -753,5 +798,37 @@ mod tests {
         );
         let mut s = snapshot(&[("org.test", Txt, Answer, &["v=spf1 -all"])]);
         assert!(!run(&mut s, "vendor\n").iter().any(|f| f.check == "SPF-007"));
+    }
+
+    #[test]
+    fn dkim_004_005_006_from_key_flags() {
+        let base = |dkim: &str| {
+            snapshot(&[
+                ("org.test", Txt, Answer, &["v=spf1 -all"]),
+                (
+                    "_dmarc.org.test",
+                    Txt,
+                    Answer,
+                    &["v=DMARC1; p=reject; rua=mailto:d@org.test"],
+                ),
+                ("sc1._domainkey.org.test", Txt, Answer, &[dkim]),
+            ])
+        };
+        let k = key();
+        let checks = |rec: &str| -> Vec<String> {
+            let mut s = base(rec);
+            run(&mut s, CSV)
+                .into_iter()
+                .filter(|f| f.check.starts_with("DKIM-"))
+                .map(|f| f.check)
+                .collect()
+        };
+        assert!(checks(&k).is_empty());
+        assert_eq!(checks(&format!("{k}; h=sha1")), ["DKIM-004"]);
+        assert_eq!(checks(&format!("{k}; t=y")), ["DKIM-005"]);
+        // Malformed key for a selector the inventory says is in use.
+        assert_eq!(checks("v=DKIM1; k=rsa; p=!!!notbase64"), ["DKIM-006"]);
+        // Revoked, but only the inventory mentions it (no signatures seen): not DKIM-006.
+        assert!(checks("v=DKIM1; p=").is_empty());
     }
 }
