@@ -654,3 +654,195 @@ fn first_run_with_nothing_found_still_renders_every_section() {
         assert!(text.contains(expected), "missing {expected:?}");
     }
 }
+
+/// The fixture with every field added after the first evidence schema filled in: report
+/// destinations, DKIM flags, SPF size, DNSSEC, the organizational domain, and mailproof's own
+/// re-evaluation of the reports (`reports.detail`).
+fn fixture_with_detail() -> Evidence {
+    use mailproof::assess::report_checks::{
+        DayPoint, DomainDetail, ReportDetail, SourceGroup, VendorDetail,
+    };
+    let mut e = fixture();
+    let d = &mut e.domains[0];
+    d.spf_size_octets = 477;
+    d.dnssec = Some("partial".into());
+    d.spf.status = "permerror".into();
+    d.dmarc.org_domain = Some("riverside-health.test".into());
+    d.dmarc.destinations = vec![ReportDestination {
+        kind: "ruf".into(),
+        uri: "mailto:forensic@reports.vault.test".into(),
+        host: "reports.vault.test".into(),
+        external: true,
+        authorization: "not authorized".into(),
+        authorization_name: Some("riverside-health.test._report._dmarc.reports.vault.test".into()),
+        authorization_record: None,
+        mx: vec!["10 mx.vault.test.".into()],
+        mx_outcome: "answer".into(),
+    }];
+    d.dkim[0].status = "weak".into();
+    d.dkim[0].hash_algorithms = vec!["sha256".into()];
+    d.dkim[0].services = vec!["email".into()];
+    d.dkim.push(DkimPosture {
+        selector: "old512".into(),
+        status: "unusable".into(),
+        key_type: Some("rsa".into()),
+        key_bits: Some(512),
+        testing: true,
+        sources: vec!["reports".into()],
+        ..Default::default()
+    });
+    d.dkim.push(DkimPosture {
+        selector: "k2048".into(),
+        status: "valid".into(),
+        ..Default::default()
+    });
+    let recomputed = PassRates {
+        messages: 12840,
+        dmarc_pass: 10990,
+        spf_aligned: 11020,
+        dkim_aligned: 10800,
+    };
+    let day = |day: &str, messages, dmarc_pass| DayPoint {
+        day: day.into(),
+        messages,
+        dmarc_pass,
+        ..Default::default()
+    };
+    let failing = e.reports.top_failing[0].clone();
+    e.reports.detail = ReportDetail {
+        recomputed: recomputed.clone(),
+        disagreements: 1000,
+        reporter_lenient: 1000,
+        source_rows: 40,
+        distinct_rows: 12,
+        per_domain: vec![DomainDetail {
+            domain: "riverside-health.test".into(),
+            recomputed,
+            disagreements: 1000,
+            reasons: vec![("mailing_list".into(), 321)],
+            top_failing: vec![],
+            daily: vec![
+                day("2026-10-01", 6000, 5900),
+                day("2026-10-17", 6840, 5090),
+                // Not a day: skipped by the chart, not fatal.
+                day("yesterday", 5, 5),
+            ],
+        }],
+        per_vendor: vec![VendorDetail {
+            vendor: "Mailchimp".into(),
+            recomputed: PassRates::default(),
+            dispositions: vec![("quarantine".into(), 4321)],
+            reasons: vec![("sampled_out".into(), 765)],
+            top_failing: vec![SourceStat {
+                source_ip: "198.51.100.77".into(),
+                vendor: Some("Mailchimp".into()),
+                ..failing
+            }],
+        }],
+        unattributed_networks: vec![SourceGroup {
+            group: "203.0.113.0/24".into(),
+            sources: 3,
+            messages: 850,
+            dmarc_pass: 0,
+            header_from: vec!["riverside-health.test".into()],
+        }],
+        unattributed_ptr: vec![],
+        daily_rule: "Messages are placed on the midpoint day of each report.".into(),
+    };
+    e
+}
+
+#[test]
+fn new_evidence_fields_are_shown_where_they_belong() {
+    let e = fixture_with_detail();
+    let pdf = render_pdf(&e, &findings_csv(&e), None).unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        pdf == render_pdf(&e, &findings_csv(&e), None).unwrap(),
+        "two renders of the same evidence differ"
+    );
+    let Some(text) = pdf_text(&pdf) else { return };
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // The body, after the table of contents.
+    let flat = &flat[flat.find("Posture at a glance").expect("summary body")..];
+    let section = |from: &str, to: &str| {
+        let a = flat
+            .find(from)
+            .unwrap_or_else(|| panic!("{from:?} missing"));
+        let b = flat[a..].find(to).map_or(flat.len(), |b| a + b);
+        flat[a..b].to_string()
+    };
+    // Summary: SPF permerror is shown; weak and unusable keys are not counted valid.
+    let summary = section("Posture at a glance", "Risk profile");
+    assert!(summary.contains("permerror"), "{summary}");
+    assert!(summary.contains("1 of 3 valid"), "{summary}");
+
+    let stats = section("5 DMARC Report Statistics", "6 Changes Since");
+    for expected in [
+        "Our evaluation vs. the reporters",
+        // Reporters' 93.4% beside our 85.6% DMARC pass, 91.9% / 84.1% DKIM aligned.
+        "93.4% / 85.6%",
+        "91.9% / 84.1%",
+        "For 1,000 of 12,840 message(s) (7.8%) the two verdicts differ; in 1,000 of them the reporter passed",
+        "40 row(s), merged into 12 distinct",
+        "Daily volume",
+        "12,840 messages, 85.6% pass; peak 6,840/day",
+        "2026-10-01",
+        "2026-10-31",
+        "5 message(s) on other days not drawn",
+        "Messages are placed on the midpoint day of each report.",
+        "mailing_list 321",
+        "quarantine 4,321",
+        "sampled_out 765",
+        "198.51.100.77",
+        "203.0.113.0/24",
+    ] {
+        assert!(
+            stats.contains(expected),
+            "missing {expected:?} in:\n{stats}"
+        );
+    }
+
+    let appendix = section("7 Evidence Appendix", "7.2 Input files");
+    for expected in [
+        "Organizational domain riverside-health.test",
+        "SPF record 477 octets",
+        "DNSSEC partial",
+        "mailto:forensic@reports.vault.test",
+        "not authorized",
+        "10 mx.vault.test.",
+        "h=sha256",
+        "s=email",
+        "t=y testing",
+        "unusable",
+        "rsa 512",
+    ] {
+        assert!(
+            appendix.contains(expected),
+            "missing {expected:?} in:\n{appendix}"
+        );
+    }
+}
+
+#[test]
+fn evidence_without_the_new_fields_renders_with_fallbacks() {
+    // The base fixture leaves every newer field at its default, as an older evidence file
+    // deserializes (the template's handling of absent keys is tested in `render::pdf`).
+    let e = fixture();
+    let pdf = render_pdf(&e, &findings_csv(&e), None).unwrap_or_else(|err| panic!("{err}"));
+    let Some(text) = pdf_text(&pdf) else { return };
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "No re-evaluated verdicts are available for this period",
+        "No daily series is recorded for this period.",
+        "1 of 1 valid",
+    ] {
+        assert!(flat.contains(expected), "missing {expected:?}");
+    }
+    for absent in [
+        "DMARC report destinations",
+        "Organizational domain",
+        "DNSSEC",
+    ] {
+        assert!(!flat.contains(absent), "{absent:?} shown without data");
+    }
+}

@@ -110,6 +110,7 @@ pub struct ReportAssessment {
 /// Report statistics that go beyond the reporters' own verdicts. Kept apart from
 /// [`ReportStats`] so the evidence model can take it as one appended field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ReportDetail {
     /// Pass rates recomputed by mailproof from `auth_results` and the published alignment
     /// modes (see `reports::align`), over every accepted message.
@@ -133,6 +134,7 @@ pub struct ReportDetail {
 
 /// Per configured domain (or `(other) name` for a From outside the scope).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DomainDetail {
     pub domain: String,
     pub recomputed: PassRates,
@@ -146,6 +148,7 @@ pub struct DomainDetail {
 
 /// Per inventory vendor.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct VendorDetail {
     pub vendor: String,
     pub recomputed: PassRates,
@@ -156,6 +159,7 @@ pub struct VendorDetail {
 
 /// One day of one domain's mail, for charts (reporters' verdicts).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DayPoint {
     /// `YYYY-MM-DD`.
     pub day: String,
@@ -169,6 +173,7 @@ pub struct DayPoint {
 
 /// Unattributed sources sharing a network or a reverse-DNS base domain.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SourceGroup {
     pub group: String,
     pub sources: usize,

@@ -157,6 +157,142 @@ mod tests {
         }
     }
 
+    /// Renders the built-in template against arbitrary JSON (which `Evidence` itself could not
+    /// produce: keys missing, wrong types) and returns the PDF text, whitespace collapsed
+    /// (`None` without pdftotext). Panics if the template fails on it.
+    fn text_of_json(json: &serde_json::Value) -> Option<String> {
+        let evidence = evidence_with(vec![], "2026-10");
+        let bytes = serde_json::to_vec(json).expect("JSON serializes");
+        let world = ReportWorld::new(Templates::Builtin, bytes, vec![], evidence.generated_at);
+        let pdf = compile_and_export(&world, &evidence).unwrap_or_else(|err| panic!("{err}"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("r.pdf");
+        std::fs::write(&path, pdf).expect("write PDF");
+        match Command::new("pdftotext").arg(&path).arg("-").output() {
+            Ok(out) if out.status.success() => Some(
+                String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => {
+                eprintln!("pdftotext not available: text check skipped");
+                None
+            }
+        }
+    }
+
+    /// Evidence carrying every field added after the first schema, as JSON.
+    fn evidence_with_new_fields() -> serde_json::Value {
+        use serde_json::json;
+        let mut e = evidence_with(vec![], "2026-10");
+        e.scope = vec![("a.test".into(), "patient".into())];
+        let mut json = serde_json::to_value(&e).expect("evidence serializes");
+        json["domains"] = json!([{
+            "domain": "a.test", "role": "patient", "grade": "partial", "mx": [], "raw": [],
+            "mta_sts": null, "tls_rpt": null, "bimi": null,
+            "spf": {"record": "v=spf1 -all", "status": "found", "lookups": 0, "void_lookups": 0,
+                    "all": "-all", "tree": [], "errors": [], "warnings": []},
+            "spf_size_octets": 11, "dnssec": "validated",
+            "dmarc": {"record": "v=DMARC1; p=reject", "status": "found", "location": null,
+                      "p": "reject", "sp": null, "np": null, "pct": null, "t": null,
+                      "adkim": null, "aspf": null, "rua": [], "ruf": [], "errors": [],
+                      "warnings": [], "org_domain": "a.test",
+                      "destinations": [{"kind": "rua", "uri": "mailto:r@b.test", "host": "b.test",
+                        "external": true, "authorization": "authorized", "mx": [],
+                        "mx_outcome": "nodata"}]},
+            "dkim": [{"selector": "s1", "status": "testing", "key_type": "rsa", "key_bits": 2048,
+                      "fingerprint": null, "record": null, "cname_chain": [], "sources": [],
+                      "errors": [], "warnings": [], "hash_algorithms": ["sha256"],
+                      "testing": true, "services": ["email"]}],
+        }]);
+        json["reports"]["detail"] = json!({
+            "recomputed": {"messages": 10, "dmarc_pass": 5, "spf_aligned": 5, "dkim_aligned": 5},
+            "disagreements": 2, "reporter_lenient": 1, "source_rows": 3, "distinct_rows": 2,
+            "per_domain": [{"domain": "a.test", "disagreements": 2, "reasons": [["forwarded", 2]],
+                "recomputed": {"messages": 10, "dmarc_pass": 5, "spf_aligned": 5, "dkim_aligned": 5},
+                "top_failing": [],
+                "daily": [{"day": "2026-10-03", "messages": 10, "dmarc_pass": 5}]}],
+            "per_vendor": [], "unattributed_networks": [], "unattributed_ptr": [],
+            "daily_rule": "midpoint rule",
+        });
+        json
+    }
+
+    /// Removes `key` from every object in `v`, however deep.
+    fn strip(v: &mut serde_json::Value, key: &str) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove(key);
+                map.values_mut().for_each(|x| strip(x, key));
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|x| strip(x, key)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn evidence_from_before_the_new_fields_still_renders() {
+        let full = evidence_with_new_fields();
+        let Some(text) = text_of_json(&full) else {
+            return;
+        };
+        // Present, they are shown...
+        for expected in [
+            "DNSSEC validated",
+            "mailto:r@b.test",
+            "h=sha256",
+            "midpoint rule",
+            "For 2 of 10 message(s)",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?}");
+        }
+        // ...and an older file without them renders, with the fallbacks instead.
+        let mut old = full;
+        for key in [
+            "detail",
+            "destinations",
+            "org_domain",
+            "hash_algorithms",
+            "testing",
+            "services",
+            "spf_size_octets",
+            "dnssec",
+        ] {
+            strip(&mut old, key);
+        }
+        let text = text_of_json(&old).expect("pdftotext ran before");
+        assert!(text.contains("No re-evaluated verdicts are available"));
+        assert!(text.contains("No daily series is recorded"));
+        assert!(!text.contains("mailto:r@b.test") && !text.contains("DNSSEC"));
+        assert!(text.contains("0 of 1 valid"), "DKIM cell without flags");
+    }
+
+    #[test]
+    fn hand_edited_detail_of_the_wrong_shape_does_not_break_the_render() {
+        use serde_json::json;
+        let mut e = evidence_with_new_fields();
+        e["reports"]["detail"] = json!({
+            "recomputed": {"messages": "ten", "dmarc_pass": null},
+            "disagreements": "many",
+            "per_domain": [7, {"domain": ["x"], "reasons": [[1, 2, 3], ["ok", "x"], "bad"],
+                "daily": [{"day": 5, "messages": 3}, "junk", {"day": "2026-10-02", "messages": -4,
+                           "dmarc_pass": 99}]}],
+            "per_vendor": {"not": "a list"},
+            "unattributed_networks": [{"group": null, "header_from": "x"}],
+            "daily_rule": 12,
+        });
+        e["domains"][0]["dmarc"]["destinations"] = json!([null, {"external": "yes", "mx": 3}]);
+        e["domains"][0]["dkim"] =
+            json!([{"status": 1, "hash_algorithms": "sha1", "key_bits": "big"}]);
+        e["domains"][0]["spf_size_octets"] = json!("big");
+        let Some(text) = text_of_json(&e) else {
+            return;
+        };
+        assert!(text.contains("No re-evaluated verdicts are available"));
+        assert!(text.contains("0 of 1 valid"));
+    }
+
     #[test]
     fn risk_matrix_comes_from_the_evidence_when_present_and_valid() {
         let Some(builtin) = text_with_matrix(None) else {

@@ -9,8 +9,8 @@ use super::{findings_csv, render_pdf};
 use crate::assess::risk::{Level, Severity};
 use crate::evidence::tests_support::evidence_with;
 use crate::evidence::{
-    Change, DomainPosture, Evidence, Finding, PassRates, PreviousRef, RawLookup, Status,
-    VendorReportStat,
+    Change, DkimPosture, DomainPosture, Evidence, Finding, PassRates, PreviousRef, RawLookup,
+    SpfPosture, Status, VendorReportStat,
 };
 use crate::reports::model::{InputFile, Rejected};
 use crate::snapshot::Outcome;
@@ -274,5 +274,98 @@ fn short_tables_and_finding_cards_are_never_split_across_pages() {
                 f.id
             );
         }
+    }
+}
+
+/// The summary's SPF and DKIM cells: tone (the cell colour) and text, read through a template
+/// that prints what `spf-summary` / `dkim-summary` in the built-in `lib.typ` decide.
+#[test]
+fn summary_cells_colour_permerror_weak_and_unusable_as_problems() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("lib.typ"),
+        include_str!("../../templates/lib.typ"),
+    )
+    .expect("write lib.typ");
+    std::fs::write(
+        dir.path().join("main.typ"),
+        "#import \"lib.typ\": *\n#let data = json(\"/data.json\")\n\
+         #for d in data.domains [#d.domain: #dkim-summary(d.dkim).join(\" \") / \
+         #spf-summary(d.spf).join(\" \") \\\n]\n",
+    )
+    .expect("write main.typ");
+    let key = |status: &str| DkimPosture {
+        selector: "s".into(),
+        status: status.into(),
+        ..Default::default()
+    };
+    let spf = |status: &str, all: Option<&str>| SpfPosture {
+        status: status.into(),
+        all: all.map(String::from),
+        ..Default::default()
+    };
+    let cases = [
+        (
+            "a.test",
+            vec![key("valid"), key("valid")],
+            spf("found", Some("-all")),
+            "good 2 of 2 valid / good -all",
+        ),
+        (
+            "b.test",
+            vec![key("valid"), key("weak")],
+            spf("permerror", None),
+            "warn 1 of 2 valid / bad permerror",
+        ),
+        (
+            "c.test",
+            vec![key("weak")],
+            spf("found", Some("~all")),
+            "warn 0 of 1 valid / warn ~all",
+        ),
+        (
+            "d.test",
+            vec![key("valid"), key("unusable")],
+            spf("incomplete", None),
+            "bad 1 of 2 valid / unknown incomplete",
+        ),
+        (
+            "e.test",
+            vec![key("valid"), key("incomplete")],
+            spf("missing", None),
+            "unknown 1 of 2 valid / bad missing",
+        ),
+        (
+            "f.test",
+            vec![key("missing"), key("revoked")],
+            spf("found", Some("+all")),
+            "bad 0 of 2 valid / bad +all",
+        ),
+        (
+            "g.test",
+            vec![],
+            spf("multiple", None),
+            "unknown none probed / bad multiple",
+        ),
+    ];
+    let mut e = evidence_with(vec![], "2026-10");
+    e.domains = cases
+        .iter()
+        .map(|(name, keys, spf, _)| DomainPosture {
+            domain: (*name).into(),
+            dkim: keys.clone(),
+            spf: spf.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let pdf = render_pdf(&e, b"", Some(dir.path())).unwrap_or_else(|err| panic!("{err}"));
+    let Some(text) = poppler("pdftotext", &[], &pdf) else {
+        return;
+    };
+    for (name, _, _, want) in cases {
+        assert!(
+            text.contains(&format!("{name}: {want}")),
+            "{name}: expected {want:?} in\n{text}"
+        );
     }
 }
