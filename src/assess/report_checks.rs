@@ -191,6 +191,34 @@ struct SourceTally {
     vendor: Option<String>,
 }
 
+/// Adds one merged row to mailproof's own pass rates, counting where the reporter's verdict
+/// differs (and, when asked, where the reporter passed what we fail).
+fn tally_verdict(
+    rates: &mut PassRates,
+    disagreements: &mut u64,
+    lenient: Option<&mut u64>,
+    m: &MergedView<'_>,
+) {
+    let n = m.row.count;
+    rates.messages += n;
+    if m.verdict.dmarc_pass() {
+        rates.dmarc_pass += n;
+    }
+    if m.verdict.dkim_aligned {
+        rates.dkim_aligned += n;
+    }
+    if m.verdict.spf_aligned {
+        rates.spf_aligned += n;
+    }
+    let reporter = m.row.reporter_dmarc_pass();
+    if m.verdict.dmarc_pass() != reporter {
+        *disagreements += n;
+        if reporter && let Some(l) = lenient {
+            *l += n;
+        }
+    }
+}
+
 #[derive(Default)]
 struct DetailAcc {
     recomputed: PassRates,
@@ -204,19 +232,7 @@ impl DetailAcc {
     fn add(&mut self, m: &MergedView<'_>, vendor: Option<&str>) {
         let row = m.row;
         let n = row.count;
-        self.recomputed.messages += n;
-        if m.verdict.dmarc_pass() {
-            self.recomputed.dmarc_pass += n;
-        }
-        if m.verdict.dkim_aligned {
-            self.recomputed.dkim_aligned += n;
-        }
-        if m.verdict.spf_aligned {
-            self.recomputed.spf_aligned += n;
-        }
-        if m.verdict.dmarc_pass() != row.reporter_dmarc_pass() {
-            self.disagreements += n;
-        }
+        tally_verdict(&mut self.recomputed, &mut self.disagreements, None, m);
         *self
             .dispositions
             .entry(row.disposition.clone())
@@ -369,22 +385,12 @@ pub fn assess_with_ptr(
                 verdict: align::evaluate(row, merged.adkim, merged.aspf, &hints),
             };
             let n = row.count;
-            detail.recomputed.messages += n;
-            if view.verdict.dmarc_pass() {
-                detail.recomputed.dmarc_pass += n;
-            }
-            if view.verdict.dkim_aligned {
-                detail.recomputed.dkim_aligned += n;
-            }
-            if view.verdict.spf_aligned {
-                detail.recomputed.spf_aligned += n;
-            }
-            if view.verdict.dmarc_pass() != row.reporter_dmarc_pass() {
-                detail.disagreements += n;
-                if row.reporter_dmarc_pass() {
-                    detail.reporter_lenient += n;
-                }
-            }
+            tally_verdict(
+                &mut detail.recomputed,
+                &mut detail.disagreements,
+                Some(&mut detail.reporter_lenient),
+                &view,
+            );
             let ptr_name = ptr.get(&row.source_ip).map(String::as_str);
             let attributed_early = attribution::attribute_with_ptr(row, inv, ptr_name);
             let dom_key = owning_domain(&row.header_from, domains)
