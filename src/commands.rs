@@ -32,7 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             if !quiet {
                 eprintln!(
                     "mailproof: wrote {} — findings: {} very high, {} high, {} moderate, {} low, {} very low; {} resolved; reports: {} accepted, {} rejected",
-                    out.dir.display(),
+                    tidy(&out.dir).display(),
                     c.very_high,
                     c.high,
                     c.moderate,
@@ -716,4 +716,22 @@ fn write_atomically(out: &std::path::Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(out)
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
+}
+
+/// `samples/../out/2026-10` → `out/2026-10`, for messages only (no file-system access).
+fn tidy(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
