@@ -40,6 +40,15 @@ pub struct Finding {
     pub status: Status,
     /// Period in which this finding was first reported (`YYYY-MM`).
     pub first_seen: String,
+    /// Likelihood once the remediation is in place (SP 800-30: record residual beside inherent
+    /// risk), and the risk that leaves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual_likelihood: Option<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual_risk: Option<Level>,
+    /// Who answers for it, when the inputs say (a vendor's `owner` in the inventory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -49,6 +49,9 @@ fn finding(
         remediation: "Move to p=quarantine, then p=reject.".into(),
         status,
         first_seen: "2026-09".into(),
+        residual_likelihood: None,
+        residual_risk: None,
+        owner: None,
     }
 }
 
@@ -577,7 +580,9 @@ fn findings_csv_is_sorted_complete_and_defused() {
             "first_seen",
             "hipaa",
             "evidence",
-            "remediation"
+            "remediation",
+            "residual_risk",
+            "owner"
         ]
     );
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();

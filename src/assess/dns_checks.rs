@@ -183,6 +183,7 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let mut f = draft("VEN-002", format!("{} as {}", v.vendor, p.domain), p, role)
+                .owner(&v.owner)
                 .title(format!(
                     "PHI vendor {} sends as {} from addresses SPF does not authorize, without aligned DKIM",
                     v.vendor, p.domain

@@ -16,6 +16,7 @@ pub struct Draft {
     impact: Level,
     evidence: Vec<String>,
     remediation: Option<String>,
+    owner: Option<String>,
 }
 
 impl Draft {
@@ -34,6 +35,7 @@ impl Draft {
             impact: check.impact,
             evidence: Vec::new(),
             remediation: None,
+            owner: None,
         }
     }
 
@@ -70,7 +72,15 @@ impl Draft {
         self
     }
 
+    pub fn owner(mut self, o: &str) -> Self {
+        if !o.trim().is_empty() {
+            self.owner = Some(o.trim().to_string());
+        }
+        self
+    }
+
     pub fn build(self, period: &str) -> Finding {
+        let residual_likelihood = residual_likelihood(self.check.id, self.likelihood);
         Finding {
             id: format!("{}:{}", self.check.id, self.subject),
             check: self.check.id.to_string(),
@@ -89,8 +99,24 @@ impl Draft {
                 .unwrap_or_else(|| self.check.remediation.to_string()),
             status: Status::New,
             first_seen: period.to_string(),
+            residual_likelihood: Some(residual_likelihood),
+            residual_risk: Some(risk(residual_likelihood, self.impact)),
+            owner: self.owner,
         }
     }
+}
+
+/// Likelihood once the remediation is done. Fixing a record or signing a BAA removes the
+/// weakness, leaving a Low likelihood of a new failure (misconfiguration, drift). Active
+/// spoofing (RPT-001) goes on after enforcement — it is refused, so Moderate. Impact is unchanged:
+/// remediation lowers the chance of harm, not its size.
+pub fn residual_likelihood(check: &str, inherent: Level) -> Level {
+    let floor = if check == "RPT-001" {
+        Level::Moderate
+    } else {
+        Level::Low
+    };
+    inherent.min(floor)
 }
 
 /// Impact of a weakness on a domain of this role (CHECKS.md §3: PHI and patient-facing
@@ -114,4 +140,44 @@ pub fn sort(findings: &mut [Finding]) {
             .then(a.check.cmp(&b.check))
             .then(a.subject.cmp(&b.subject))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn residual_risk_follows_remediation() {
+        let f = Draft::new("DMARC-001", "a.example").build("2026-10");
+        assert_eq!(
+            (f.likelihood, f.impact, f.risk),
+            (Level::VeryHigh, Level::High, Level::High)
+        );
+        assert_eq!(f.residual_likelihood, Some(Level::Low));
+        assert_eq!(f.residual_risk, Some(Level::Low));
+        let s = Draft::new("RPT-001", "a.example")
+            .likelihood(Level::VeryHigh)
+            .impact(Level::VeryHigh)
+            .build("2026-10");
+        assert_eq!(s.residual_likelihood, Some(Level::Moderate));
+        assert_eq!(s.residual_risk, Some(Level::High));
+        let low = Draft::new("SPF-006", "a.example").build("2026-10");
+        assert_eq!(
+            low.residual_likelihood,
+            Some(Level::Low),
+            "never raised above inherent"
+        );
+        assert_eq!(
+            Draft::new("VEN-001", "V").owner("  ").build("x").owner,
+            None
+        );
+        assert_eq!(
+            Draft::new("VEN-001", "V")
+                .owner("IT (J. Doe)")
+                .build("x")
+                .owner
+                .as_deref(),
+            Some("IT (J. Doe)")
+        );
+    }
 }

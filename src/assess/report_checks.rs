@@ -600,7 +600,9 @@ pub fn assess_with_ptr(
             d = d.evidence("vendor is flagged phi=yes in the inventory");
         }
         if let Some(v) = v {
-            d = d.domain(v.domains.first().map(String::as_str).unwrap_or_default());
+            d = d
+                .domain(v.domains.first().map(String::as_str).unwrap_or_default())
+                .owner(&v.owner);
         }
         findings.push(d.build(&label));
     }

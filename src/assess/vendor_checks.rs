@@ -37,6 +37,7 @@ pub fn assess(
             };
             if let Some(problem) = problem {
                 let mut d = Draft::new("VEN-001", v.vendor.clone())
+                    .owner(&v.owner)
                     .title(format!("{}: handles PHI without a current BAA", v.vendor))
                     .evidence(format!("{src}: phi = yes; {problem}"))
                     .evidence(format!(

@@ -4,7 +4,7 @@
 use super::sorted_findings;
 use crate::evidence::{Evidence, Status};
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 16] = [
     "id",
     "check",
     "subject",
@@ -19,6 +19,8 @@ const HEADER: [&str; 14] = [
     "hipaa",
     "evidence",
     "remediation",
+    "residual_risk",
+    "owner",
 ];
 
 fn status_word(s: Status) -> &'static str {
@@ -62,6 +64,8 @@ fn write_all(e: &Evidence) -> Result<Vec<u8>, csv::Error> {
             hipaa.as_str(),
             evidence.as_str(),
             f.remediation.as_str(),
+            f.residual_risk.map(|l| l.label()).unwrap_or(""),
+            f.owner.as_deref().unwrap_or(""),
         ];
         w.write_record(cells.iter().map(|c| neutralize(c).into_owned()))?;
     }

@@ -50,6 +50,9 @@ fn finding(n: usize, title: &str, remediation: &str, evidence: Vec<String>) -> F
         remediation: remediation.into(),
         status: Status::New,
         first_seen: "2026-10".into(),
+        residual_likelihood: None,
+        residual_risk: None,
+        owner: None,
     }
 }
 
