@@ -84,6 +84,10 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         i.inventory,
         &policy_none,
         &authorized,
+        &domains
+            .iter()
+            .filter_map(|d| d.dmarc.org_domain.clone())
+            .collect(),
         i.period,
     );
     findings.extend(rep.findings);

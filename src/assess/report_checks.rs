@@ -299,6 +299,7 @@ pub fn assess(
     inv: &Inventory,
     policy_none: &BTreeSet<String>,
     authorized: &BTreeSet<String>,
+    org_domains: &BTreeSet<String>,
     period: &crate::period::Period,
 ) -> ReportAssessment {
     assess_with_ptr(
@@ -307,6 +308,7 @@ pub fn assess(
         inv,
         policy_none,
         authorized,
+        org_domains,
         period,
         &PtrNames::new(),
     )
@@ -320,6 +322,7 @@ pub fn assess_with_ptr(
     inv: &Inventory,
     policy_none: &BTreeSet<String>,
     authorized: &BTreeSet<String>,
+    org_domains: &BTreeSet<String>,
     period: &crate::period::Period,
     ptr: &PtrNames,
 ) -> ReportAssessment {
@@ -356,15 +359,10 @@ pub fn assess_with_ptr(
             repairs: rep.repairs.clone(),
         });
     }
-    // Organizational-domain hints for alignment: configured and published domains.
+    // Organizational-domain hints for alignment, from our own evidence only: configured domains
+    // and the organizational domains the DMARC tree walk found. Never from report content.
     let mut hint_set: BTreeSet<&str> = domains.iter().map(|d| d.name.as_str()).collect();
-    hint_set.extend(
-        set.aggregate
-            .rows
-            .iter()
-            .map(|m| m.policy_domain.as_str())
-            .filter(|d| !d.is_empty()),
-    );
+    hint_set.extend(org_domains.iter().map(String::as_str));
     let hints: Vec<&str> = hint_set.into_iter().collect();
     let mut detail = ReportDetail {
         source_rows: set.aggregate.source_rows,
@@ -385,12 +383,17 @@ pub fn assess_with_ptr(
                 verdict: align::evaluate(row, merged.adkim, merged.aspf, &hints),
             };
             let n = row.count;
-            tally_verdict(
-                &mut detail.recomputed,
-                &mut detail.disagreements,
-                Some(&mut detail.reporter_lenient),
-                &view,
-            );
+            // Headline totals cover our configured domains only: anyone can send a report about
+            // any domain to our rua address. Other From domains are shown as "(other)" rows.
+            let ours = owning_domain(&row.header_from, domains).is_some();
+            if ours {
+                tally_verdict(
+                    &mut detail.recomputed,
+                    &mut detail.disagreements,
+                    Some(&mut detail.reporter_lenient),
+                    &view,
+                );
+            }
             let ptr_name = ptr.get(&row.source_ip).map(String::as_str);
             let attributed_early = attribution::attribute_with_ptr(row, inv, ptr_name);
             let dom_key = owning_domain(&row.header_from, domains)
@@ -422,8 +425,10 @@ pub fn assess_with_ptr(
                     }
                 }
             }
-            add(&mut stats.rates, row);
-            stats.messages += row.count;
+            if ours {
+                add(&mut stats.rates, row);
+                stats.messages += row.count;
+            }
             let dom = owning_domain(&row.header_from, domains).map(|d| d.name.clone());
             let key = dom.clone().unwrap_or_else(|| {
                 format!(
@@ -1063,6 +1068,7 @@ mod tests {
             &Inventory::default(),
             &none,
             &authorized,
+            &BTreeSet::new(),
             &period,
         );
         let by: Vec<(&str, &str)> = out
@@ -1124,6 +1130,95 @@ mod tests {
             ]
         );
         assert!(d.unattributed_ptr.is_empty(), "no PTR names known");
+    }
+
+    #[test]
+    fn a_strangers_report_cannot_move_our_totals_or_alignment() {
+        let period = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let t = period.start + chrono::Duration::days(3);
+        // A spoofed row whose DKIM passes for the attacker's domain, published under a policy
+        // domain of "example" (a top-level name), plus a row about a domain we do not own.
+        let mut spoof = row(
+            "192.0.2.1",
+            Some(("attacker.example", AuthResult::Pass)),
+            ("attacker.example", AuthResult::Pass),
+            AuthResult::Fail,
+            None,
+        );
+        spoof.dkim_evaluated = AuthResult::Fail;
+        let mut other = row(
+            "192.0.2.3",
+            None,
+            ("elsewhere.example", AuthResult::Pass),
+            AuthResult::Fail,
+            None,
+        );
+        other.header_from = "elsewhere.example".into();
+        other.spf_evaluated = AuthResult::Pass;
+        let report = AggregateReport {
+            origin: Origin {
+                file: "evil.xml".into(),
+                member: None,
+            },
+            schema: "1.0".into(),
+            org_name: "evil.example".into(),
+            email: None,
+            report_id: "e1".into(),
+            begin: t,
+            end: t + chrono::Duration::days(1),
+            policy: PolicyPublished {
+                domain: "example".into(),
+                ..Default::default()
+            },
+            rows: vec![spoof, other],
+            repairs: vec![],
+            xml_sha256: "y".into(),
+            records: 2,
+            message_count: 20,
+            generator: None,
+            extensions: vec![],
+        };
+        let mut set = ReportSet::default();
+        let mut b = crate::reports::aggregate::AggregateBuilder::new();
+        let mut r = report;
+        b.fold(&mut r, chrono_tz::UTC);
+        set.reports.push(r);
+        set.aggregate = b.finish();
+        let domains = vec![DomainConfig {
+            name: "portal.example".into(),
+            role: crate::config::Role::Patient,
+            selectors: vec![],
+        }];
+        let out = assess(
+            &set,
+            &domains,
+            &Inventory::default(),
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+            &period,
+        );
+        assert_eq!(
+            out.stats.messages, 10,
+            "a row about elsewhere.example counted in our totals"
+        );
+        assert_eq!(out.detail.recomputed.messages, 10);
+        assert_eq!(
+            out.detail.recomputed.dmarc_pass, 0,
+            "the attacker's signature was taken as aligned"
+        );
+        assert!(
+            out.stats
+                .per_domain
+                .iter()
+                .any(|d| d.domain == "(other) elsewhere.example")
+        );
     }
 
     #[test]
@@ -1189,6 +1284,7 @@ mod tests {
             &set,
             &domains,
             &Inventory::default(),
+            &BTreeSet::new(),
             &BTreeSet::new(),
             &BTreeSet::new(),
             &period,

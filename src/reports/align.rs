@@ -69,15 +69,21 @@ pub fn aligned(a: &str, b: &str, mode: Alignment, hints: &[&str]) -> bool {
     if mode == Alignment::Strict {
         return false;
     }
-    let under_a = |h: &str| is_under(a, h);
-    let under_b = |h: &str| is_under(b, h);
-    if hints.iter().any(|h| under_a(h) && under_b(h)) {
-        return true;
-    }
-    if hints.iter().any(|h| under_a(h) != under_b(h)) {
-        return false;
-    }
-    last_two(a).eq_ignore_ascii_case(last_two(b))
+    organizational(a, hints).eq_ignore_ascii_case(organizational(b, hints))
+}
+
+/// The organizational domain of `name`: the highest trusted boundary containing it (the
+/// shortest hint of two labels or more), else its last two labels. Hints must come from our own
+/// evidence — configured domains and the DMARC tree walk — never from report content, or one
+/// report could declare `com` an organization and make every name align.
+pub fn organizational<'a>(name: &'a str, hints: &[&str]) -> &'a str {
+    hints
+        .iter()
+        .map(|h| h.trim_end_matches('.'))
+        .filter(|h| h.contains('.') && is_under(name, h))
+        .min_by_key(|h| h.len())
+        .map(|h| &name[name.len() - h.len()..])
+        .unwrap_or_else(|| last_two(name))
 }
 
 /// `name` is `parent` or a subdomain of it (ASCII case-insensitive).
@@ -168,6 +174,20 @@ mod tests {
             "portal.example",
             Relaxed,
             &["mail.portal.example", "portal.example"]
+        ));
+        // A single-label "organization" is never trusted.
+        assert!(!aligned(
+            "a.attacker.example",
+            "victim.example",
+            Relaxed,
+            &["example"]
+        ));
+        // A configured subdomain aligns with its organizational domain from the tree walk.
+        assert!(aligned(
+            "news.org.example",
+            "org.example",
+            Relaxed,
+            &["news.org.example", "org.example"]
         ));
         assert!(is_under("a.b.test", "B.test"));
         assert!(!is_under("ab.test", "b.test"));
