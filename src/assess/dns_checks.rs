@@ -290,6 +290,26 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
                 .build(cx.label),
         );
     }
+    // Other causes of permerror (loops, >10 MX hosts, include targets without SPF, syntax):
+    // receivers fail SPF for every message, so it is reported with the lookup-limit check.
+    let other_permerrors: Vec<String> = s
+        .errors
+        .iter()
+        .filter(|e| !e.contains("DNS-querying terms;") && !e.contains("void lookups;"))
+        .cloned()
+        .collect();
+    if s.status == "permerror" && !other_permerrors.is_empty() {
+        out.push(
+            at(draft("SPF-003", format!("{} permerror", p.domain), p, role))
+                .title("SPF evaluation ends in permerror: receivers treat SPF as failed")
+                .evidence_all(other_permerrors)
+                .evidence_all(s.tree.iter().cloned())
+                .remediation(
+                    "Fix the errors listed: remove include loops, keep `mx` to 10 hosts or use ip4/ip6, and point includes only at names that publish one v=spf1 record.",
+                )
+                .build(cx.label),
+        );
+    }
     if s.void_lookups > 2 {
         out.push(
             at(draft("SPF-004", &p.domain, p, role))
@@ -831,5 +851,39 @@ mod tests {
         assert_eq!(checks("v=DKIM1; k=rsa; p=!!!notbase64"), ["DKIM-006"]);
         // Revoked, but only the inventory mentions it (no signatures seen): not DKIM-006.
         assert!(checks("v=DKIM1; p=").is_empty());
+    }
+
+    #[test]
+    fn include_loop_and_missing_target_are_permerror_not_found() {
+        let k = key();
+        let mut s = snapshot(&[
+            ("org.test", Txt, Answer, &["v=spf1 include:a.org.test -all"]),
+            ("a.org.test", Txt, Answer, &["v=spf1 include:org.test -all"]),
+            (
+                "_dmarc.org.test",
+                Txt,
+                Answer,
+                &["v=DMARC1; p=reject; rua=mailto:d@org.test"],
+            ),
+            ("sc1._domainkey.org.test", Txt, Answer, &[k.as_str()]),
+        ]);
+        let f = run(&mut s, CSV);
+        let spf: Vec<&Finding> = f.iter().filter(|f| f.check == "SPF-003").collect();
+        assert_eq!(spf.len(), 1, "{spf:#?}");
+        assert!(
+            spf[0].evidence.iter().any(|e| e.contains("loops back")),
+            "{:?}",
+            spf[0].evidence
+        );
+        let postures = crate::assess::posture::build(
+            &DomainConfig {
+                name: "org.test".into(),
+                role: Role::Patient,
+                selectors: vec![],
+            },
+            &s.domains,
+            &s,
+        );
+        assert_eq!(postures.spf.status, "permerror");
     }
 }

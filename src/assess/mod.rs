@@ -21,6 +21,7 @@ use crate::reports::ReportSet;
 use crate::reports::model::InputFile;
 use crate::snapshot::{ScopedDomain, Snapshot};
 use chrono::{DateTime, Datelike, Utc};
+use std::collections::BTreeSet;
 
 /// Everything the assessment reads. Borrowed: assessment never owns or mutates its inputs.
 pub struct Inputs<'a> {
@@ -72,7 +73,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         .collect();
     // Providers our SPF records authorize (include/redirect targets), to tell a service that
     // sends as us from a spoofer.
-    let authorized = domains
+    let authorized: BTreeSet<String> = domains
         .iter()
         .flat_map(|d| d.raw.iter())
         .filter(|l| l.purpose == "spf-include" || l.purpose == "spf-redirect")
@@ -82,12 +83,14 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         i.reports,
         i.domains,
         i.inventory,
-        &policy_none,
-        &authorized,
-        &domains
-            .iter()
-            .filter_map(|d| d.dmarc.org_domain.clone())
-            .collect(),
+        report_checks::DnsFacts {
+            policy_none: &policy_none,
+            authorized: &authorized,
+            org_domains: &domains
+                .iter()
+                .filter_map(|d| d.dmarc.org_domain.clone())
+                .collect(),
+        },
         i.period,
     );
     findings.extend(rep.findings);

@@ -24,8 +24,9 @@ pub fn build_with(
     min_dkim_bits: u32,
 ) -> DomainPosture {
     let mut spf = spf_posture(&d.name, snap);
-    // Over the 10-lookup limit receivers return permerror: the record does not protect.
-    if spf.status == "found" && spf.lookups > 10 {
+    // Receivers return permerror (and SPF protects nothing) over the 10-lookup limit, and for
+    // every error the walk reports: loops, >10 MX hosts, include targets without SPF, syntax.
+    if spf.status == "found" && (spf.lookups > 10 || !spf.errors.is_empty()) {
         spf.status = "permerror".into();
     }
     let dmarc = dmarc_posture(&d.name, snap);

@@ -293,25 +293,25 @@ struct MergedView<'a> {
 /// none were looked up.
 pub type PtrNames = BTreeMap<IpAddr, String>;
 
+/// What the DNS snapshot tells the report checks.
+#[derive(Clone, Copy)]
+pub struct DnsFacts<'a> {
+    /// Configured domains whose DMARC policy is none (or missing): spoofing there is Critical.
+    pub policy_none: &'a BTreeSet<String>,
+    /// Names our SPF records include or redirect to.
+    pub authorized: &'a BTreeSet<String>,
+    /// Organizational domains found by the DMARC tree walk, for alignment.
+    pub org_domains: &'a BTreeSet<String>,
+}
+
 pub fn assess(
     set: &ReportSet,
     domains: &[DomainConfig],
     inv: &Inventory,
-    policy_none: &BTreeSet<String>,
-    authorized: &BTreeSet<String>,
-    org_domains: &BTreeSet<String>,
+    facts: DnsFacts<'_>,
     period: &crate::period::Period,
 ) -> ReportAssessment {
-    assess_with_ptr(
-        set,
-        domains,
-        inv,
-        policy_none,
-        authorized,
-        org_domains,
-        period,
-        &PtrNames::new(),
-    )
+    assess_with_ptr(set, domains, inv, facts, period, &PtrNames::new())
 }
 
 /// [`assess`] with known reverse-DNS names, which enable `ptr_suffixes` attribution and the
@@ -320,12 +320,15 @@ pub fn assess_with_ptr(
     set: &ReportSet,
     domains: &[DomainConfig],
     inv: &Inventory,
-    policy_none: &BTreeSet<String>,
-    authorized: &BTreeSet<String>,
-    org_domains: &BTreeSet<String>,
+    facts: DnsFacts<'_>,
     period: &crate::period::Period,
     ptr: &PtrNames,
 ) -> ReportAssessment {
+    let DnsFacts {
+        policy_none,
+        authorized,
+        org_domains,
+    } = facts;
     let label = period.month.to_string();
     let mut stats = ReportStats {
         files: set.files.len(),
@@ -1066,9 +1069,11 @@ mod tests {
             &set,
             &domains,
             &Inventory::default(),
-            &none,
-            &authorized,
-            &BTreeSet::new(),
+            DnsFacts {
+                policy_none: &none,
+                authorized: &authorized,
+                org_domains: &BTreeSet::new(),
+            },
             &period,
         );
         let by: Vec<(&str, &str)> = out
@@ -1199,9 +1204,11 @@ mod tests {
             &set,
             &domains,
             &Inventory::default(),
-            &BTreeSet::new(),
-            &BTreeSet::new(),
-            &BTreeSet::new(),
+            DnsFacts {
+                policy_none: &BTreeSet::new(),
+                authorized: &BTreeSet::new(),
+                org_domains: &BTreeSet::new(),
+            },
             &period,
         );
         assert_eq!(
@@ -1284,9 +1291,11 @@ mod tests {
             &set,
             &domains,
             &Inventory::default(),
-            &BTreeSet::new(),
-            &BTreeSet::new(),
-            &BTreeSet::new(),
+            DnsFacts {
+                policy_none: &BTreeSet::new(),
+                authorized: &BTreeSet::new(),
+                org_domains: &BTreeSet::new(),
+            },
             &period,
             &ptr,
         );
