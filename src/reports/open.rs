@@ -364,7 +364,8 @@ impl<'b> Walker<'_, 'b> {
             .max(self.input_len.saturating_mul(self.limits.max_ratio));
         let by_ratio = ratio_cap.saturating_sub(self.used);
         let cap = by_total.min(by_ratio);
-        let presize = size_hint.min(cap).min(64 << 20);
+        // The hint is what the archive claims; never trust it beyond a modest first buffer.
+        let presize = size_hint.min(cap).min(1 << 20);
         let mut out = Vec::with_capacity(usize::try_from(presize).unwrap_or(0));
         reader
             .take(cap.saturating_add(1))
@@ -588,6 +589,14 @@ impl<'b> Walker<'_, 'b> {
 /// header line. Such files can hold thousands of messages, so they are read message by
 /// message ([`MboxReader`]) instead of whole.
 pub fn is_mbox(head: &[u8]) -> bool {
+    // Mail exports often start with a byte-order mark or blank lines before the first
+    // separator; the reader skips those too.
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let head = &head[start..];
     head.starts_with(b"From ") && looks_like_email(head)
 }
 
@@ -947,6 +956,9 @@ From c@d Mon Nov  2 11:00:00 2026\nSubject: two\n\nbody 2\nFrom not-a-separator\
 From e@f Mon Nov  2 12:00:00 2026\nSubject: 3\n\nx\n";
         assert!(is_mbox(mbox));
         assert!(!is_mbox(b"Subject: x\n\nFrom y"));
+        let mut padded = b"\xEF\xBB\xBF\r\n\n".to_vec();
+        padded.extend_from_slice(mbox);
+        assert!(is_mbox(&padded), "leading BOM and blank lines");
         let msgs: Vec<MboxMessage> = MboxReader::new(&mbox[..], 1 << 20).collect();
         assert_eq!(msgs.len(), 3);
         assert_eq!(
