@@ -604,6 +604,9 @@ pub fn is_mbox(head: &[u8]) -> bool {
 /// at a time. A message starts at a `From ` line at the start of the file or after an empty
 /// line; `>From ` quoting (mboxrd) is undone. A message over `max_message` bytes is reported
 /// as too large and skipped, so one oversized message costs neither memory nor the rest.
+/// The longest mbox line kept in memory; longer lines mark their message as too large.
+pub const MBOX_MAX_LINE: u64 = 4 << 20;
+
 pub struct MboxReader<R> {
     reader: R,
     max_message: u64,
@@ -612,6 +615,7 @@ pub struct MboxReader<R> {
     pending: bool,
     number: usize,
     done: bool,
+    overlong: bool,
 }
 
 /// One message of a mailbox: its 1-based number and content, or why it was skipped.
@@ -623,18 +627,43 @@ impl<R: std::io::BufRead> MboxReader<R> {
             reader,
             max_message,
             line: Vec::new(),
+            overlong: false,
             pending: false,
             number: 0,
             done: false,
         }
     }
 
+    /// Reads one line, keeping at most [`MBOX_MAX_LINE`] bytes of it: the rest of an overlong
+    /// line is skipped without being stored (a 600 MB line must not cost 600 MB), and
+    /// `overlong` is set so the message it belongs to is dropped as too large.
     fn read_line(&mut self) -> Result<bool, OpenError> {
+        use std::io::BufRead as _;
         self.line.clear();
-        let n = self
-            .reader
+        let io = |e: std::io::Error| OpenError::Io(e.to_string());
+        let n = (&mut self.reader)
+            .take(MBOX_MAX_LINE)
             .read_until(b'\n', &mut self.line)
-            .map_err(|e| OpenError::Io(e.to_string()))?;
+            .map_err(io)?;
+        if n as u64 == MBOX_MAX_LINE && self.line.last() != Some(&b'\n') {
+            self.overlong = true;
+            loop {
+                let buf = self.reader.fill_buf().map_err(io)?;
+                if buf.is_empty() {
+                    break;
+                }
+                match buf.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        self.reader.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let len = buf.len();
+                        self.reader.consume(len);
+                    }
+                }
+            }
+        }
         Ok(n > 0)
     }
 }
@@ -685,6 +714,10 @@ impl<R: std::io::BufRead> Iterator for MboxReader<R> {
                 break;
             }
             previous_blank = self.line == b"\n" || self.line == b"\r\n";
+            if std::mem::take(&mut self.overlong) {
+                too_large = true;
+                message = Vec::new();
+            }
             if too_large {
                 continue;
             }
@@ -1006,5 +1039,26 @@ From e@f Mon Nov  2 12:00:00 2026\nSubject: 3\n\nx\n";
         };
         let opened = open_bytes_with("big.gz", &data, &limits);
         assert_eq!(opened.members[0].xml, Err(OpenError::TooLarge(10_000)));
+    }
+}
+
+#[cfg(test)]
+mod overlong {
+    use super::*;
+
+    #[test]
+    fn an_overlong_line_drops_its_message_not_the_mailbox() {
+        let mut mbox = b"From a@b Mon Jan  1 00:00:00 2026\nSubject: one\n\n".to_vec();
+        mbox.extend(std::iter::repeat_n(b'x', (MBOX_MAX_LINE as usize) * 2 + 10));
+        mbox.extend_from_slice(b"\n\nFrom c@d Mon Jan  1 00:00:00 2026\nSubject: two\n\nbody\n");
+        let msgs: Vec<MboxMessage> =
+            MboxReader::new(std::io::Cursor::new(mbox), 64 << 20).collect();
+        assert_eq!(msgs.len(), 2);
+        assert!(
+            msgs[0].1.is_err(),
+            "the message with the overlong line is refused"
+        );
+        let second = msgs[1].1.as_ref().unwrap();
+        assert!(second.windows(4).any(|w| w == b"body"));
     }
 }
