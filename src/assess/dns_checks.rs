@@ -162,8 +162,23 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     }
                 }
             }
-            if !unknown.is_empty() {
-                tracing::info!(vendor = %v.vendor, domain = %p.domain, "SPF evaluation incomplete for some vendor addresses");
+            if refused.is_empty() && !unknown.is_empty() {
+                // Evidence incomplete is said out loud, never silently treated as a pass.
+                out.push(
+                    Draft::new("DNS-001", format!("SPF for {} as {}", v.vendor, p.domain))
+                        .domain(&p.domain)
+                        .title(format!(
+                            "SPF authorization of PHI vendor {} on {} could not be evaluated: evidence incomplete",
+                            v.vendor, p.domain
+                        ))
+                        .evidence_all(unknown.iter().take(10).cloned())
+                        .evidence(
+                            "VEN-002 is indeterminate for this vendor until a snapshot holds the answers listed"
+                                .to_string(),
+                        )
+                        .build(cx.label),
+                );
+                continue;
             }
             if refused.is_empty() {
                 continue;
@@ -886,5 +901,40 @@ mod tests {
             &s,
         );
         assert_eq!(postures.spf.status, "permerror");
+    }
+
+    #[test]
+    fn vendor_spf_that_cannot_be_evaluated_is_dns_001_not_silence() {
+        let k = key();
+        let mut s = snapshot(&[
+            // The include target was never captured: every vendor address is temperror.
+            (
+                "org.test",
+                Txt,
+                Answer,
+                &["v=spf1 include:uncaptured.test -all"],
+            ),
+            (
+                "_dmarc.org.test",
+                Txt,
+                Answer,
+                &["v=DMARC1; p=reject; rua=mailto:d@org.test"],
+            ),
+            ("sc1._domainkey.org.test", Txt, Answer, &[k.as_str()]),
+        ]);
+        let f = run(&mut s, CSV);
+        let dns: Vec<&Finding> = f
+            .iter()
+            .filter(|f| f.check == "DNS-001" && f.subject.starts_with("SPF for "))
+            .collect();
+        assert!(
+            dns.iter()
+                .any(|f| f.subject == "SPF for PortalCo as org.test"),
+            "{dns:#?}"
+        );
+        assert!(
+            !f.iter()
+                .any(|f| f.check == "VEN-002" && f.subject.starts_with("PortalCo"))
+        );
     }
 }
