@@ -515,6 +515,36 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
     }
     if m.rua.is_empty() {
         out.push(base("DMARC-008").build(cx.label));
+    } else {
+        // Every rua host provably cannot receive mail (it does not exist, or publishes a null
+        // MX): no aggregate report can arrive, which is DMARC-008 in effect. An MX lookup that
+        // found no MX is not enough: mail then falls back to the host's address records.
+        let dead = |d: &crate::evidence::ReportDestination| {
+            d.mx_outcome == "nxdomain"
+                || (d.mx.len() == 1 && d.mx[0].split_whitespace().nth(1) == Some("."))
+        };
+        let rua: Vec<&crate::evidence::ReportDestination> =
+            m.destinations.iter().filter(|d| d.kind == "rua").collect();
+        if !rua.is_empty() && rua.iter().all(|d| dead(d)) {
+            out.push(
+                base("DMARC-008")
+                    .title("Aggregate-report destinations cannot receive mail: no reports arrive")
+                    .evidence_all(rua.iter().map(|d| {
+                        format!(
+                            "{} → {}: MX {}{}",
+                            d.uri,
+                            d.host,
+                            d.mx_outcome,
+                            if d.mx.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", d.mx.join(", "))
+                            }
+                        )
+                    }))
+                    .build(cx.label),
+            );
+        }
     }
 }
 
@@ -936,5 +966,39 @@ mod tests {
             !f.iter()
                 .any(|f| f.check == "VEN-002" && f.subject.starts_with("PortalCo"))
         );
+    }
+
+    #[test]
+    fn rua_to_a_host_that_does_not_exist_is_dmarc_008() {
+        let k = key();
+        let mut s = snapshot(&[
+            ("org.test", Txt, Answer, &["v=spf1 -all"]),
+            (
+                "_dmarc.org.test",
+                Txt,
+                Answer,
+                &["v=DMARC1; p=reject; rua=mailto:r@gone.test"],
+            ),
+            ("gone.test", Mx, Nxdomain, &[]),
+            ("org.test._report._dmarc.gone.test", Txt, Nxdomain, &[]),
+            ("sc1._domainkey.org.test", Txt, Answer, &[k.as_str()]),
+        ]);
+        let f = run(&mut s, CSV);
+        let d8: Vec<&Finding> = f.iter().filter(|f| f.check == "DMARC-008").collect();
+        assert_eq!(d8.len(), 1, "{d8:#?}");
+        assert!(d8[0].title.contains("cannot receive"), "{}", d8[0].title);
+        // The same record with a host that has MX records is fine.
+        let mut ok = snapshot(&[
+            ("org.test", Txt, Answer, &["v=spf1 -all"]),
+            (
+                "_dmarc.org.test",
+                Txt,
+                Answer,
+                &["v=DMARC1; p=reject; rua=mailto:r@org.test"],
+            ),
+            ("org.test", Mx, Answer, &["10 mx.org.test."]),
+            ("sc1._domainkey.org.test", Txt, Answer, &[k.as_str()]),
+        ]);
+        assert!(!run(&mut ok, CSV).iter().any(|f| f.check == "DMARC-008"));
     }
 }
