@@ -182,6 +182,9 @@ pub struct SourceGroup {
     pub header_from: Vec<String>,
 }
 
+/// Unattributed source groups kept in the evidence; the rest are summed into one line.
+pub const MAX_SOURCE_GROUPS: usize = 200;
+
 /// Per-source tally for the top-failing tables.
 #[derive(Default)]
 struct SourceTally {
@@ -849,6 +852,21 @@ fn finish_detail(
                 .cmp(&a.messages)
                 .then_with(|| a.group.cmp(&b.group))
         });
+        // One hostile report can name 50,000 networks: keep the largest groups and fold the
+        // rest into one line, so the evidence and the PDF stay a readable size.
+        if out.len() > MAX_SOURCE_GROUPS {
+            let rest = out.split_off(MAX_SOURCE_GROUPS - 1);
+            let mut tail = SourceGroup {
+                group: format!("({} more groups)", rest.len()),
+                ..Default::default()
+            };
+            for g in rest {
+                tail.sources += g.sources;
+                tail.messages = tail.messages.saturating_add(g.messages);
+                tail.dmarc_pass = tail.dmarc_pass.saturating_add(g.dmarc_pass);
+            }
+            out.push(tail);
+        }
         out
     };
     detail.unattributed_networks = group(&|ip| Some(network_of(ip)));

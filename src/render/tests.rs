@@ -6,11 +6,12 @@
 //! (with a note on stderr), as in `tests/render.rs`.
 
 use super::{findings_csv, render_pdf};
+use crate::assess::report_checks::{SourceGroup, VendorDetail};
 use crate::assess::risk::{Level, Severity};
 use crate::evidence::tests_support::evidence_with;
 use crate::evidence::{
     Change, DkimPosture, DomainPosture, Evidence, Finding, PassRates, PreviousRef, RawLookup,
-    SpfPosture, Status, VendorReportStat,
+    ReportSummary, SourceStat, SpfPosture, Status, VendorReportStat,
 };
 use crate::reports::model::{InputFile, Rejected};
 use crate::snapshot::Outcome;
@@ -371,4 +372,153 @@ fn summary_cells_colour_permerror_weak_and_unusable_as_problems() {
             "{name}: expected {want:?} in\n{text}"
         );
     }
+}
+
+/// Pages in a PDF, counted from its page objects (Typst writes them uncompressed), so the
+/// check does not need poppler.
+fn page_count(pdf: &[u8]) -> usize {
+    (0..pdf.len())
+        .filter(|&i| {
+            let Some(rest) = pdf[i..].strip_prefix(b"/Type") else {
+                return false;
+            };
+            let rest = rest.trim_ascii_start();
+            rest.strip_prefix(b"/Page")
+                .is_some_and(|after| !after.first().is_some_and(u8::is_ascii_alphabetic))
+        })
+        .count()
+}
+
+fn source(i: usize, messages: u64) -> SourceStat {
+    SourceStat {
+        source_ip: format!("198.51.{}.{}", i / 250, i % 250),
+        vendor: None,
+        header_from: "riverside-health.test".into(),
+        messages,
+        dmarc_pass: 0,
+        reporters: vec!["google.com".into()],
+    }
+}
+
+/// A hostile month: thousands of reports, input files, failing sources and source groups, and
+/// a finding with hundreds of evidence lines. Every list is cut to its first rows with an exact
+/// "… and K more (M messages)" note, and the report stays a readable size.
+#[test]
+fn huge_lists_are_capped_with_exact_counts_of_what_was_left_out() {
+    let lines: Vec<String> = (0..500).map(|i| format!("evidence line {i:04}")).collect();
+    let mut e = evidence_with(
+        vec![finding(1, "Many sources", "Fix it.", lines)],
+        "2026-10",
+    );
+    let t = Utc
+        .timestamp_opt(1_790_000_000, 0)
+        .single()
+        .expect("valid time");
+    // Message counts: row i carries i + 1 messages, so the left-out sum is checkable.
+    e.reports.reports = (0..5_000)
+        .map(|i| ReportSummary {
+            file: format!("reports/r{i:05}.xml"),
+            member: None,
+            org_name: "Reporter".into(),
+            report_id: format!("id-{i:05}"),
+            domain: "riverside-health.test".into(),
+            begin: t,
+            end: t,
+            records: 1,
+            messages: i + 1,
+            repairs: vec![],
+        })
+        .collect();
+    e.reports.files = 5_000;
+    e.reports.accepted = 5_000;
+    e.inputs = (0..5_000)
+        .map(|i| InputFile {
+            path: format!("reports/r{i:05}.xml"),
+            kind: "xml".into(),
+            bytes: 700,
+            sha256: "ab".repeat(32),
+        })
+        .collect();
+    e.reports.rejected = (0..2_000)
+        .map(|i| Rejected {
+            file: format!("reports/bad{i:05}.xml"),
+            reason: "XML syntax error".into(),
+        })
+        .collect();
+    let groups: Vec<SourceGroup> = (0..2_000)
+        .map(|i| SourceGroup {
+            group: format!("203.0.{i}.0/24"),
+            sources: 1,
+            messages: 2,
+            dmarc_pass: 0,
+            header_from: vec!["riverside-health.test".into()],
+        })
+        .collect();
+    e.reports.detail.unattributed_networks = groups.clone();
+    e.reports.detail.unattributed_ptr = groups;
+    e.reports.top_failing = (0..2_000).map(|i| source(i, 3)).collect();
+    e.vendors.unknown_sources = (0..2_000).map(|i| source(i, 1)).collect();
+    e.reports.per_vendor = vec![VendorReportStat {
+        vendor: "Acme Mail".into(),
+        rates: PassRates::default(),
+    }];
+    e.reports.detail.per_vendor = vec![VendorDetail {
+        vendor: "Acme Mail".into(),
+        top_failing: (0..40).map(|i| source(i, 5)).collect(),
+        ..Default::default()
+    }];
+    e.domains = vec![DomainPosture {
+        domain: "riverside-health.test".into(),
+        raw: (0..300)
+            .map(|i| RawLookup {
+                name: format!("s{i}._domainkey.riverside-health.test"),
+                rtype: "TXT".into(),
+                outcome: Outcome::Nxdomain,
+                answers: vec![],
+                cname_chain: vec![],
+                error: None,
+                purpose: "dkim".into(),
+            })
+            .collect(),
+        ..Default::default()
+    }];
+
+    let pdf = render(&e);
+    let pages_n = page_count(&pdf);
+    eprintln!("hostile month: {pages_n} pages");
+    assert!(pages_n < 60, "{pages_n} pages");
+    assert!(
+        pages_n > 10,
+        "page count {pages_n} implausible: is the counter broken?"
+    );
+
+    let Some(text) = poppler("pdftotext", &[], &pdf) else {
+        return;
+    };
+    let text = text.replace('\n', " ");
+    let tail = "— all listed in the attached evidence.json";
+    // Reports: 5,000 - 100 left out, carrying messages 101 ..= 5,000.
+    let report_messages: u64 = (101..=5_000).sum();
+    assert_eq!(report_messages, 12_497_450);
+    for expected in [
+        format!("… and 4,900 more (12,497,450 messages) {tail}"),
+        format!("… and 4,850 more {tail}"),
+        format!("… and 1,850 more {tail}"),
+        // Both source-group tables: 1,975 groups of 2 messages each.
+        format!("… and 1,975 more (3,950 messages) {tail}"),
+        // Top failing: 1,975 sources of 3 messages; unknown sources: 1,975 of 1.
+        format!("… and 1,975 more (5,925 messages) {tail}"),
+        format!("… and 1,975 more (1,975 messages) {tail}"),
+        format!("Acme Mail: … and 30 more (150 messages) {tail}"),
+        format!("… and 220 more lookups {tail}"),
+        format!("… and 440 more {tail}"),
+    ] {
+        assert!(text.contains(&expected), "missing {expected:?}");
+    }
+    assert_eq!(text.matches("… and 1,975 more (3,950 messages)").count(), 2);
+    // The first rows are shown, the rest only counted; totals stay exact.
+    assert!(text.contains("evidence line 0059") && !text.contains("evidence line 0060"));
+    assert!(text.contains("reports/r00099.xml") && !text.contains("id-00100"));
+    assert!(text.contains("5,000 DMARC aggregate report file(s)"));
+    assert!(text.contains("2,000 rejected"));
 }
