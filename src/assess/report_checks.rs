@@ -1328,4 +1328,83 @@ mod tests {
         assert_eq!(out.detail.unattributed_ptr[0].messages, 20);
         assert_eq!(out.detail.unattributed_ptr[0].sources, 1);
     }
+
+    #[test]
+    fn source_groups_are_capped_with_the_rest_summed() {
+        let period = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let t = period.start + chrono::Duration::days(3);
+        let rows: Vec<Row> = (0..300u32)
+            .map(|i| {
+                let ip = format!("10.{}.{}.1", i / 200, i % 200);
+                row(
+                    &ip,
+                    None,
+                    ("x.example", AuthResult::Fail),
+                    AuthResult::Fail,
+                    None,
+                )
+            })
+            .collect();
+        let mut report = AggregateReport {
+            origin: Origin {
+                file: "wide.xml".into(),
+                member: None,
+            },
+            schema: "1.0".into(),
+            org_name: "r.example".into(),
+            email: None,
+            report_id: "w1".into(),
+            begin: t,
+            end: t + chrono::Duration::days(1),
+            policy: PolicyPublished {
+                domain: "portal.example".into(),
+                ..Default::default()
+            },
+            rows,
+            repairs: vec![],
+            xml_sha256: "z".into(),
+            records: 300,
+            message_count: 3000,
+            generator: None,
+            extensions: vec![],
+        };
+        let mut b = crate::reports::aggregate::AggregateBuilder::new();
+        b.fold(&mut report, chrono_tz::UTC);
+        let set = ReportSet {
+            reports: vec![report],
+            aggregate: b.finish(),
+            ..Default::default()
+        };
+        let domains = vec![DomainConfig {
+            name: "portal.example".into(),
+            role: crate::config::Role::Patient,
+            selectors: vec![],
+        }];
+        let none = BTreeSet::new();
+        let out = assess(
+            &set,
+            &domains,
+            &Inventory::default(),
+            DnsFacts {
+                policy_none: &none,
+                authorized: &none,
+                org_domains: &none,
+            },
+            &period,
+        );
+        let g = &out.detail.unattributed_networks;
+        assert_eq!(g.len(), MAX_SOURCE_GROUPS);
+        assert_eq!(g.last().unwrap().group, "(101 more groups)");
+        assert_eq!(
+            g.iter().map(|x| x.messages).sum::<u64>(),
+            3000,
+            "no message lost in the fold"
+        );
+    }
 }
