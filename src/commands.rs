@@ -86,7 +86,22 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             domains,
             selectors,
             format,
-        } => check(&domains, &selectors, format, &ns),
+        } => {
+            let bad: Vec<&String> = domains
+                .iter()
+                .chain(&selectors)
+                .filter(|d| !is_dns_name(d))
+                .collect();
+            if !bad.is_empty() {
+                for b in bad {
+                    eprintln!(
+                        "mailproof: error: {b:?} is not a domain name or selector (letters, digits, '-' and '_' in dot-separated labels of 1-63 characters)"
+                    );
+                }
+                return Ok(ExitCode::from(2));
+            }
+            check(&domains, &selectors, format, &ns)
+        }
         Command::Reports {
             paths,
             period,
@@ -734,4 +749,18 @@ fn tidy(p: &std::path::Path) -> std::path::PathBuf {
         }
     }
     out
+}
+
+/// A plausible DNS name for `check`: refusing garbage here is a usage error (exit 2), not a run
+/// that records lookup errors.
+fn is_dns_name(s: &str) -> bool {
+    let s = s.trim_end_matches('.');
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }

@@ -87,6 +87,13 @@ fn failed_run_leaves_previous_output_untouched() {
 }
 
 #[test]
+fn check_refuses_names_that_are_not_domains() {
+    let o = bin().args(["check", "a b..c"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a domain name"), "{}", stderr(&o));
+}
+
+#[test]
 fn usage_errors_are_exit_2() {
     let o = bin().args(["run"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
