@@ -967,6 +967,64 @@ mod tests {
     use crate::period::{Month, Period};
     use crate::reports::model::*;
 
+    fn october() -> Period {
+        Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        )
+    }
+
+    /// One report of one day starting at `t`, folded into a set as ingestion would.
+    fn report_set(
+        org: &str,
+        id: &str,
+        policy_domain: &str,
+        rows: Vec<Row>,
+        t: chrono::DateTime<chrono::Utc>,
+    ) -> ReportSet {
+        let mut report = AggregateReport {
+            origin: Origin {
+                file: format!("{id}.xml"),
+                member: None,
+            },
+            schema: "1.0".into(),
+            org_name: org.into(),
+            email: None,
+            report_id: id.into(),
+            begin: t,
+            end: t + chrono::Duration::days(1),
+            policy: PolicyPublished {
+                domain: policy_domain.into(),
+                ..Default::default()
+            },
+            rows,
+            repairs: vec![],
+            xml_sha256: format!("sha-{id}"),
+            records: 0,
+            message_count: 0,
+            generator: None,
+            extensions: vec![],
+        };
+        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
+        builder.fold(&mut report, chrono_tz::UTC);
+        ReportSet {
+            reports: vec![report],
+            aggregate: builder.finish(),
+            ..Default::default()
+        }
+    }
+
+    fn portal() -> Vec<DomainConfig> {
+        vec![DomainConfig {
+            name: "portal.example".into(),
+            role: crate::config::Role::Patient,
+            selectors: vec![],
+        }]
+    }
+
     fn row(
         ip: &str,
         dkim: Option<(&str, AuthResult)>,
@@ -1012,30 +1070,13 @@ mod tests {
 
     #[test]
     fn spoofers_services_and_forwarders_are_told_apart() {
-        let period = Period::new(
-            Month {
-                year: 2026,
-                month: 10,
-            },
-            chrono_tz::UTC,
-        );
+        let period = october();
         let t = period.start + chrono::Duration::days(3);
-        let report = AggregateReport {
-            origin: Origin {
-                file: "r.xml".into(),
-                member: None,
-            },
-            schema: "1.0".into(),
-            org_name: "google.com".into(),
-            email: None,
-            report_id: "1".into(),
-            begin: t,
-            end: t + chrono::Duration::days(1),
-            policy: PolicyPublished {
-                domain: "portal.example".into(),
-                ..Default::default()
-            },
-            rows: vec![
+        let set = report_set(
+            "google.com",
+            "1",
+            "portal.example",
+            vec![
                 // A phisher with SPF and DKIM for its own domain: still unauthorized.
                 row(
                     "192.0.2.1",
@@ -1061,26 +1102,9 @@ mod tests {
                     Some("mailing_list"),
                 ),
             ],
-            repairs: vec![],
-            xml_sha256: "x".into(),
-            records: 0,
-            message_count: 0,
-            generator: None,
-            extensions: vec![],
-        };
-        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
-        let mut report = report;
-        builder.fold(&mut report, chrono_tz::UTC);
-        let set = ReportSet {
-            reports: vec![report],
-            aggregate: builder.finish(),
-            ..Default::default()
-        };
-        let domains = vec![DomainConfig {
-            name: "portal.example".into(),
-            role: crate::config::Role::Patient,
-            selectors: vec![],
-        }];
+            t,
+        );
+        let domains = portal();
         let authorized: BTreeSet<String> = ["spf.surveytool.example".to_string()].into();
         let none: BTreeSet<String> = ["portal.example".to_string()].into();
         let out = assess(
@@ -1157,13 +1181,7 @@ mod tests {
 
     #[test]
     fn a_strangers_report_cannot_move_our_totals_or_alignment() {
-        let period = Period::new(
-            Month {
-                year: 2026,
-                month: 10,
-            },
-            chrono_tz::UTC,
-        );
+        let period = october();
         let t = period.start + chrono::Duration::days(3);
         // A spoofed row whose DKIM passes for the attacker's domain, published under a policy
         // domain of "example" (a top-level name), plus a row about a domain we do not own.
@@ -1184,40 +1202,8 @@ mod tests {
         );
         other.header_from = "elsewhere.example".into();
         other.spf_evaluated = AuthResult::Pass;
-        let report = AggregateReport {
-            origin: Origin {
-                file: "evil.xml".into(),
-                member: None,
-            },
-            schema: "1.0".into(),
-            org_name: "evil.example".into(),
-            email: None,
-            report_id: "e1".into(),
-            begin: t,
-            end: t + chrono::Duration::days(1),
-            policy: PolicyPublished {
-                domain: "example".into(),
-                ..Default::default()
-            },
-            rows: vec![spoof, other],
-            repairs: vec![],
-            xml_sha256: "y".into(),
-            records: 2,
-            message_count: 20,
-            generator: None,
-            extensions: vec![],
-        };
-        let mut set = ReportSet::default();
-        let mut b = crate::reports::aggregate::AggregateBuilder::new();
-        let mut r = report;
-        b.fold(&mut r, chrono_tz::UTC);
-        set.reports.push(r);
-        set.aggregate = b.finish();
-        let domains = vec![DomainConfig {
-            name: "portal.example".into(),
-            role: crate::config::Role::Patient,
-            selectors: vec![],
-        }];
+        let set = report_set("evil.example", "e1", "example", vec![spoof, other], t);
+        let domains = portal();
         let out = assess(
             &set,
             &domains,
@@ -1248,13 +1234,7 @@ mod tests {
 
     #[test]
     fn lenient_reporter_verdicts_are_counted_and_ptr_groups_sources() {
-        let period = Period::new(
-            Month {
-                year: 2026,
-                month: 10,
-            },
-            chrono_tz::UTC,
-        );
+        let period = october();
         let t = period.start + chrono::Duration::days(10);
         // The reporter says DKIM passed aligned, but the only passing signature is the
         // forwarder's own domain: mailproof disagrees.
@@ -1265,41 +1245,14 @@ mod tests {
             AuthResult::Pass,
             None,
         );
-        let mut report = AggregateReport {
-            origin: Origin {
-                file: "r.xml".into(),
-                member: None,
-            },
-            schema: "1.0".into(),
-            org_name: "yahoo.com".into(),
-            email: None,
-            report_id: "9".into(),
-            begin: t,
-            end: t + chrono::Duration::days(1),
-            policy: PolicyPublished {
-                domain: "portal.example".into(),
-                ..Default::default()
-            },
-            rows: vec![lenient.clone(), lenient],
-            repairs: vec![],
-            xml_sha256: "y".into(),
-            records: 0,
-            message_count: 0,
-            generator: None,
-            extensions: vec![],
-        };
-        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
-        builder.fold(&mut report, chrono_tz::UTC);
-        let set = ReportSet {
-            reports: vec![report],
-            aggregate: builder.finish(),
-            ..Default::default()
-        };
-        let domains = vec![DomainConfig {
-            name: "portal.example".into(),
-            role: crate::config::Role::Patient,
-            selectors: vec![],
-        }];
+        let set = report_set(
+            "yahoo.com",
+            "9",
+            "portal.example",
+            vec![lenient.clone(), lenient],
+            t,
+        );
+        let domains = portal();
         let ptr: PtrNames = [(
             "192.0.2.50".parse().unwrap(),
             "out-7.lists.list.example.".to_string(),
@@ -1331,13 +1284,7 @@ mod tests {
 
     #[test]
     fn source_groups_are_capped_with_the_rest_summed() {
-        let period = Period::new(
-            Month {
-                year: 2026,
-                month: 10,
-            },
-            chrono_tz::UTC,
-        );
+        let period = october();
         let t = period.start + chrono::Duration::days(3);
         let rows: Vec<Row> = (0..300u32)
             .map(|i| {
@@ -1351,41 +1298,8 @@ mod tests {
                 )
             })
             .collect();
-        let mut report = AggregateReport {
-            origin: Origin {
-                file: "wide.xml".into(),
-                member: None,
-            },
-            schema: "1.0".into(),
-            org_name: "r.example".into(),
-            email: None,
-            report_id: "w1".into(),
-            begin: t,
-            end: t + chrono::Duration::days(1),
-            policy: PolicyPublished {
-                domain: "portal.example".into(),
-                ..Default::default()
-            },
-            rows,
-            repairs: vec![],
-            xml_sha256: "z".into(),
-            records: 300,
-            message_count: 3000,
-            generator: None,
-            extensions: vec![],
-        };
-        let mut b = crate::reports::aggregate::AggregateBuilder::new();
-        b.fold(&mut report, chrono_tz::UTC);
-        let set = ReportSet {
-            reports: vec![report],
-            aggregate: b.finish(),
-            ..Default::default()
-        };
-        let domains = vec![DomainConfig {
-            name: "portal.example".into(),
-            role: crate::config::Role::Patient,
-            selectors: vec![],
-        }];
+        let set = report_set("r.example", "w1", "portal.example", rows, t);
+        let domains = portal();
         let none = BTreeSet::new();
         let out = assess(
             &set,
