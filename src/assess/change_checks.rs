@@ -6,7 +6,7 @@ use super::risk::{Level, Severity};
 use crate::config::PolicyConfig;
 use crate::evidence::{Change, Finding};
 use crate::records::dkim;
-use crate::snapshot::{Rtype, Snapshot, starts_with_tag};
+use crate::snapshot::{Rtype, Snapshot};
 
 pub fn assess(
     changes: &[Change],
@@ -46,10 +46,7 @@ pub fn assess(
 
 fn fingerprint(snap: &Snapshot, name: &str) -> Option<String> {
     let l = snap.get(name, Rtype::Txt)?;
-    let t = l
-        .answers
-        .iter()
-        .find(|a| starts_with_tag(a, "v=DKIM1") || a.contains("p="))?;
+    let t = l.answers.iter().find(|a| dkim::is_key_record(a))?;
     dkim::parse(t).fingerprint
 }
 

@@ -300,7 +300,7 @@ fn dkim_posture(
     let keys: Vec<&String> = l
         .answers
         .iter()
-        .filter(|a| starts_with_tag(a, "v=DKIM1") || a.contains("p="))
+        .filter(|a| dkim::is_key_record(a))
         .collect();
     let Some(text) = keys.first() else {
         p.status = "missing".into();

@@ -88,6 +88,13 @@ impl DkimKey {
     }
 }
 
+/// Whether a TXT answer at a `_domainkey` name is a key record: `v=DKIM1` is optional
+/// (RFC 6376 §3.6.1), so any record with a `p=` tag counts. Posture, diff and key-age
+/// tracking must agree on this, so it lives here once.
+pub fn is_key_record(txt: &str) -> bool {
+    crate::snapshot::starts_with_tag(txt, "v=DKIM1") || txt.contains("p=")
+}
+
 /// Base64 as published: padding is optional in practice, and verifiers accept both.
 const B64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,

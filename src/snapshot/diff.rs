@@ -424,7 +424,7 @@ fn key_of(snap: &Snapshot, name: &str) -> Result<Option<(String, dkim::DkimKey)>
     }
     Ok(l.answers
         .iter()
-        .find(|a| starts_with_tag(a, "v=DKIM1") || a.contains("p="))
+        .find(|a| dkim::is_key_record(a))
         .map(|t| (t.clone(), dkim::parse(t))))
 }
 
