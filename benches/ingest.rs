@@ -105,36 +105,41 @@ fn report(rng: &mut Rng, id: u64, records: usize, ns: bool) -> String {
     }
     x.push_str("  </policy_published>\n");
     for _ in 0..records {
-        // Each source has a stable profile (its signer, whether it is legitimate), as real
-        // senders do; a few rows vary (a forwarded copy, a transient failure).
-        let n = rng.below(SOURCES);
-        let ip = source_ip(n);
-        let heavy = rng.below(10) == 0;
-        let count = 1 + rng.below(if heavy { 5000 } else { 40 });
-        let (dkim_d, sel) = DKIM[(n % DKIM.len() as u64) as usize];
-        let good = !dkim_d.starts_with("phish") && !n.is_multiple_of(11) && rng.below(50) != 0;
-        let verdict = if good { "pass" } else { "fail" };
-        let disposition = if good { "none" } else { "quarantine" };
-        let spf_verdict = if n.is_multiple_of(3) { "fail" } else { verdict };
-        x.push_str(&format!(
-            "  <record>\n    <row>\n      <source_ip>{ip}</source_ip>\n      <count>{count}</count>\n      \
-             <policy_evaluated>\n        <disposition>{disposition}</disposition>\n        \
-             <dkim>{verdict}</dkim>\n        <spf>{}</spf>\n",
-            spf_verdict
-        ));
-        if rng.below(20) == 0 {
-            x.push_str("        <reason>\n          <type>forwarded</type>\n          <comment>list</comment>\n        </reason>\n");
-        }
-        x.push_str(&format!(
-            "      </policy_evaluated>\n    </row>\n    <identifiers>\n      <header_from>{domain}</header_from>\n      \
-             <envelope_from>bounce.{domain}</envelope_from>\n    </identifiers>\n    <auth_results>\n      \
-             <dkim>\n        <domain>{dkim_d}</domain>\n        <selector>{sel}</selector>\n        \
-             <result>{verdict}</result>\n      </dkim>\n      <spf>\n        <domain>bounce.{domain}</domain>\n        \
-             <scope>mfrom</scope>\n        <result>{verdict}</result>\n      </spf>\n    </auth_results>\n  </record>\n"
-        ));
+        record(rng, domain, &mut x);
     }
     x.push_str("</feedback>\n");
     x
+}
+
+/// Appends one `<record>` for `domain`.
+fn record(rng: &mut Rng, domain: &str, x: &mut String) {
+    // Each source has a stable profile (its signer, whether it is legitimate), as real
+    // senders do; a few rows vary (a forwarded copy, a transient failure).
+    let n = rng.below(SOURCES);
+    let ip = source_ip(n);
+    let heavy = rng.below(10) == 0;
+    let count = 1 + rng.below(if heavy { 5000 } else { 40 });
+    let (dkim_d, sel) = DKIM[(n % DKIM.len() as u64) as usize];
+    let good = !dkim_d.starts_with("phish") && !n.is_multiple_of(11) && rng.below(50) != 0;
+    let verdict = if good { "pass" } else { "fail" };
+    let disposition = if good { "none" } else { "quarantine" };
+    let spf_verdict = if n.is_multiple_of(3) { "fail" } else { verdict };
+    x.push_str(&format!(
+        "  <record>\n    <row>\n      <source_ip>{ip}</source_ip>\n      <count>{count}</count>\n      \
+         <policy_evaluated>\n        <disposition>{disposition}</disposition>\n        \
+         <dkim>{verdict}</dkim>\n        <spf>{}</spf>\n",
+        spf_verdict
+    ));
+    if rng.below(20) == 0 {
+        x.push_str("        <reason>\n          <type>forwarded</type>\n          <comment>list</comment>\n        </reason>\n");
+    }
+    x.push_str(&format!(
+        "      </policy_evaluated>\n    </row>\n    <identifiers>\n      <header_from>{domain}</header_from>\n      \
+         <envelope_from>bounce.{domain}</envelope_from>\n    </identifiers>\n    <auth_results>\n      \
+         <dkim>\n        <domain>{dkim_d}</domain>\n        <selector>{sel}</selector>\n        \
+         <result>{verdict}</result>\n      </dkim>\n      <spf>\n        <domain>bounce.{domain}</domain>\n        \
+         <scope>mfrom</scope>\n        <result>{verdict}</result>\n      </spf>\n    </auth_results>\n  </record>\n"
+    ));
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -327,6 +332,99 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// Writes one report of at least `target` bytes of XML to `xml_path` and, gzipped, to
+/// `gz_path`, record by record (the generator never holds it). Returns (XML bytes, records).
+fn generate_huge(xml_path: &Path, gz_path: &Path, target: u64) -> std::io::Result<(u64, u64)> {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut plain = std::io::BufWriter::new(std::fs::File::create(xml_path)?);
+    let mut gz = GzEncoder::new(
+        std::io::BufWriter::new(std::fs::File::create(gz_path)?),
+        Compression::fast(),
+    );
+    let head = report(&mut rng, 1, 0, false);
+    let head = head.trim_end().trim_end_matches("</feedback>");
+    let mut written = 0u64;
+    let mut records = 0u64;
+    let mut put = |chunk: &str, written: &mut u64| -> std::io::Result<()> {
+        plain.write_all(chunk.as_bytes())?;
+        gz.write_all(chunk.as_bytes())?;
+        *written += chunk.len() as u64;
+        Ok(())
+    };
+    put(head, &mut written)?;
+    let mut chunk = String::with_capacity(1 << 20);
+    while written < target {
+        chunk.clear();
+        for _ in 0..1000 {
+            record(&mut rng, "riverside-health.example", &mut chunk);
+            records += 1;
+        }
+        put(&chunk, &mut written)?;
+    }
+    put("</feedback>\n", &mut written)?;
+    plain.flush()?;
+    gz.finish()?.flush()?;
+    Ok((written, records))
+}
+
+/// One very large report, bare and gzipped: memory must not grow with the size of a file.
+fn huge_file(bin: &str, tmp: &Path) {
+    let target_mb: u64 = std::env::var("MAILPROOF_BENCH_HUGE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(240);
+    let (xml_dir, gz_dir) = (tmp.join("huge-xml"), tmp.join("huge-gz"));
+    if std::fs::create_dir_all(&xml_dir).is_err() || std::fs::create_dir_all(&gz_dir).is_err() {
+        eprintln!("cannot create the huge-report folders");
+        return;
+    }
+    let (xml_path, gz_path) = (xml_dir.join("huge.xml"), gz_dir.join("huge.xml.gz"));
+    let (bytes, records) = match generate_huge(&xml_path, &gz_path, target_mb << 20) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot write the huge report: {e}");
+            return;
+        }
+    };
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    let gz_mb = std::fs::metadata(&gz_path).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0));
+    println!("one report: {mb:.1} MB of XML, {records} records ({gz_mb:.1} MB gzipped)");
+    for (form, dir) in [("bare XML", &xml_dir), ("gzip", &gz_dir)] {
+        let dir_s = dir.display().to_string();
+        let json_out = tmp.join("huge.json");
+        let Some((secs, rss, _)) =
+            measure(&[bin, "reports", &dir_s, "--format", "json"], &json_out)
+        else {
+            eprintln!("could not run {bin}");
+            return;
+        };
+        let totals = std::fs::read(&json_out)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(|v| v["totals"].clone())
+            .unwrap_or_default();
+        let rss_mb = rss as f64 / 1024.0;
+        println!(
+            "one report, {form}: {secs:.2}s on one core, {:.0} MB/s of XML, peak RSS {rss_mb:.1} MB \
+             (target <= 64 MB {}); {} report(s), {} records read",
+            mb / secs,
+            if rss > 0 && rss_mb <= 64.0 {
+                "met"
+            } else {
+                "MISSED"
+            },
+            totals["reports"],
+            totals["records"],
+        );
+        if totals["records"].as_u64() != Some(records) {
+            println!(
+                "WARNING: wrote {records} records but mailproof read {}",
+                totals["records"]
+            );
+        }
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
     // and a 220 MB benchmark has no place in the test suite.
@@ -412,6 +510,8 @@ fn main() {
             corpus.reports, totals["reports"]
         );
     }
+
+    huge_file(&bin_s, tmp.path());
 
     let parsedmarc = Command::new("parsedmarc")
         .arg("--version")

@@ -3,6 +3,9 @@
 
 pub mod aggregate;
 pub mod align;
+pub mod decode;
+pub mod inflate;
+pub mod mbox;
 pub mod model;
 pub mod open;
 pub mod store;

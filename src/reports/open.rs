@@ -2,15 +2,21 @@
 //!
 //! Receivers send aggregate reports as bare XML, gzip, zip or inside whole saved emails, and
 //! file names lie (a `.xml` that is gzip, a `.zip` that is XML). So the content is sniffed,
-//! never the extension. Everything happens in memory: nothing is extracted to disk, and the
-//! decompressed size is bounded both absolutely and relative to the input's size, because
-//! these files come from strangers and a zip bomb must cost us a rejection, not the machine.
+//! never the extension. Nothing is extracted to disk, and nothing is held whole that need not
+//! be: gzip, zlib and zip members are decompressed as the XML reader consumes them, so a
+//! 250 MB report costs a few buffers. Only an email (the MIME parser needs all of it) and a
+//! zip nested in something else (its directory is at the end) are read into memory, both
+//! bounded. Decompressed output is bounded absolutely and relative to the input's size,
+//! because these files come from strangers and a zip bomb must cost us a rejection, not the
+//! machine.
 
+use super::inflate::{Budget, Decompressed, GzStream, Peeked, open_error};
+use super::mbox;
 use super::model::Origin;
-use flate2::bufread::{GzDecoder, ZlibDecoder};
+use flate2::bufread::ZlibDecoder;
 use mail_parser::{MessageParser, MimeHeaders, PartType};
-use std::borrow::Cow;
-use std::io::{Cursor, Read};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 /// Resource bounds for one input file. The defaults suit real report mailboxes: the largest
@@ -18,8 +24,11 @@ use std::path::Path;
 /// few MB is not something a receiver's report generator produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest file read from disk.
+    /// Largest file read. Files are streamed, so this bounds time, not memory.
     pub max_file_bytes: u64,
+    /// Largest email (a saved `.eml` or one message of a mailbox): the MIME parser needs
+    /// the whole message in memory. Mail systems refuse messages past 25–50 MB.
+    pub max_message_bytes: u64,
     /// Total decompressed bytes allowed across every member of one file.
     pub max_total_bytes: u64,
     /// Decompressed-to-file-size ratio above which output is a suspected bomb...
@@ -38,6 +47,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_file_bytes: 256 << 20,
+            max_message_bytes: 64 << 20,
             max_total_bytes: 256 << 20,
             max_ratio: 1000,
             ratio_floor: 8 << 20,
@@ -115,31 +125,16 @@ pub enum OpenError {
     TooDeep(usize),
     #[error("archive has more than {0} members")]
     TooManyMembers(usize),
+    #[error("email message exceeds the {0}-byte limit for one message")]
+    MessageTooLarge(u64),
+    #[error("mailbox holds no messages")]
+    EmptyMailbox,
     #[error("not a readable email message")]
     Email,
     #[error("failure report (ruf), not an aggregate report")]
     FailureReport,
     #[error("email holds no aggregate report attachment (parts: {0})")]
     NoReport(String),
-}
-
-/// One document found in a file: the decoded XML, or why this member was unusable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member<'b> {
-    pub origin: Origin,
-    /// Tolerated damage on the way to the XML (e.g. trailing bytes after a gzip stream);
-    /// recorded as repairs of the report so the evidence shows them.
-    pub notes: Vec<String>,
-    /// Borrowed from the input when the file is bare XML, so it is never copied.
-    pub xml: Result<Cow<'b, [u8]>, OpenError>,
-}
-
-/// Everything found in one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened<'b> {
-    /// The outermost content kind.
-    pub kind: Kind,
-    pub members: Vec<Member<'b>>,
 }
 
 /// Judges the content by its first bytes. Email is recognized by a header line first.
@@ -182,7 +177,7 @@ fn looks_like_xml(bytes: &[u8]) -> bool {
         .is_some_and(|&b| b == b'<')
 }
 
-fn looks_like_email(bytes: &[u8]) -> bool {
+pub(super) fn looks_like_email(bytes: &[u8]) -> bool {
     let start = bytes
         .iter()
         .position(|b| !matches!(b, b'\r' | b'\n'))
@@ -204,8 +199,64 @@ fn looks_like_email(bytes: &[u8]) -> bool {
     colon > 0 && first[..colon].iter().all(|&b| (0x21..=0x7e).contains(&b))
 }
 
-/// Reads a file's bytes, refusing files over the size limit before reading them.
-pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, OpenError> {
+/// Bytes read ahead of a stream to judge its kind.
+const SNIFF_BYTES: usize = 8 * 1024;
+/// Buffer between a decompressor and the next stage.
+const STREAM_BUFFER: usize = 64 * 1024;
+
+/// A report document found in a file, handed to the caller to read as a byte stream. The
+/// document is never held whole: the reader decompresses as it is read.
+pub struct Document<'r> {
+    pub origin: Origin,
+    pub reader: &'r mut dyn BufRead,
+    budget: &'r Budget,
+}
+
+impl Document<'_> {
+    /// Damage noticed only once the document's stream ended (trailing bytes after gzip).
+    /// Call after reading the document to its end.
+    pub fn late_notes(&self) -> Vec<String> {
+        self.budget.take_late_notes()
+    }
+}
+
+/// What was found in a file: a document to read, or a part that holds no report.
+pub enum Found<'r> {
+    Document(Document<'r>),
+    Unusable { origin: Origin, error: OpenError },
+}
+
+/// The hash and length of a document read to its end, which the caller hands back so a file
+/// that is one bare document is not hashed twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentHash {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Receives what a file holds, one item at a time; returns the document's [`ContentHash`]
+/// when it read the document to its end.
+pub type Sink<'s> = dyn FnMut(Found<'_>) -> Option<ContentHash> + 's;
+
+/// One file as evidence: its kind, size and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSummary {
+    pub kind: Kind,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Reads every report document in the file at `path`, streaming: memory does not grow with
+/// the file's size (emails, which a MIME parser needs whole, are bounded by
+/// [`Limits::max_message_bytes`]). `name` names the file in origins. Returns the file's kind,
+/// size and hash for the evidence; an unreadable file is an error, everything inside a
+/// readable file (however broken) goes to `sink`.
+pub fn open_file(
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+    sink: &mut Sink<'_>,
+) -> Result<FileSummary, OpenError> {
     let file = std::fs::File::open(path).map_err(|e| OpenError::Io(e.to_string()))?;
     let size = file
         .metadata()
@@ -217,71 +268,152 @@ pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, OpenError> {
             limit: limits.max_file_bytes,
         });
     }
-    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    // `take` guards against a file that grows while being read.
-    file.take(limits.max_file_bytes.saturating_add(1))
-        .read_to_end(&mut out)
+    let mut reader = BufReader::with_capacity(STREAM_BUFFER, file);
+    let head = reader
+        .fill_buf()
         .map_err(|e| OpenError::Io(e.to_string()))?;
-    if out.len() as u64 > limits.max_file_bytes {
-        return Err(OpenError::FileTooLarge {
-            size: out.len() as u64,
-            limit: limits.max_file_bytes,
-        });
+    let budget = Budget::new(*limits, size);
+    let mut walker = Walker {
+        file: name,
+        budget: &budget,
+    };
+    if mbox::is_mbox(&head[..head.len().min(4096)]) {
+        let mut hashing = HashingReader::new(reader);
+        walker.mbox(&mut hashing, sink);
+        return Ok(hashing.finish(Kind::Mbox));
     }
-    Ok(out)
+    let kind = sniff(head);
+    match kind {
+        Kind::Zip => {
+            walker.zip_archive(reader, &[], 0, 0, sink);
+            let (sha256, bytes) = hash_file(path).map_err(|e| OpenError::Io(e.to_string()))?;
+            Ok(FileSummary {
+                kind,
+                bytes,
+                sha256,
+            })
+        }
+        Kind::Xml => {
+            let mut limited = reader.take(limits.max_file_bytes);
+            let hash = walker.document(&mut limited, &[], sink);
+            let (sha256, bytes) = match hash {
+                Some(h) if h.bytes == size => (h.sha256, h.bytes),
+                _ => hash_file(path).map_err(|e| OpenError::Io(e.to_string()))?,
+            };
+            Ok(FileSummary {
+                kind,
+                bytes,
+                sha256,
+            })
+        }
+        _ => {
+            let mut hashing = HashingReader::new(reader);
+            walker.walk(Input::Stream(&mut hashing), &[], 0, 0, sink);
+            Ok(hashing.finish(kind))
+        }
+    }
 }
 
-/// Finds every report XML document in `bytes` with the default limits. `file` names the
-/// origin in results and errors.
-pub fn open_bytes<'b>(file: &str, bytes: &'b [u8]) -> Opened<'b> {
-    open_bytes_with(file, bytes, &Limits::default())
-}
-
-/// [`open_bytes`] with explicit limits (tests use small ones).
-pub fn open_bytes_with<'b>(file: &str, bytes: &'b [u8], limits: &Limits) -> Opened<'b> {
-    open_member_with(file, None, bytes, limits)
-}
-
-/// [`open_bytes_with`] for one piece of a file (a message of an mbox): `member` starts the
-/// origin's member path, and the limits apply to this piece alone.
-pub fn open_member_with<'b>(
-    file: &str,
-    member: Option<&str>,
-    bytes: &'b [u8],
-    limits: &Limits,
-) -> Opened<'b> {
-    let kind = sniff(bytes);
+/// [`open_file`] for bytes already in memory (tests, fuzzing, one message of a mailbox):
+/// nothing is copied. Returns the outermost kind ([`Kind::Mbox`] for a mailbox).
+pub fn open_slice(file: &str, bytes: &[u8], limits: &Limits, sink: &mut Sink<'_>) -> Kind {
+    let budget = Budget::new(*limits, bytes.len() as u64);
     let mut walker = Walker {
         file,
-        limits,
-        input_len: bytes.len() as u64,
-        used: 0,
-        out: Vec::new(),
+        budget: &budget,
     };
-    let prefix: Vec<String> = member.map(str::to_string).into_iter().collect();
-    walker.walk(Cow::Borrowed(bytes), &prefix, Vec::new(), 0, 0);
-    tracing::debug!(
-        file,
-        kind = kind.as_str(),
-        members = walker.out.len(),
-        "opened"
-    );
-    Opened {
-        kind,
-        members: walker.out,
+    if mbox::is_mbox(&bytes[..bytes.len().min(4096)]) {
+        walker.mbox(&mut &bytes[..], sink);
+        return Kind::Mbox;
+    }
+    walker.walk(Input::Slice(bytes), &[], 0, 0, sink);
+    sniff(bytes)
+}
+
+/// The kind of a file, judged by its first bytes (for files that are not otherwise read).
+pub fn sniff_file(path: &Path) -> Kind {
+    let mut head = Vec::with_capacity(4096);
+    match std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head)) {
+        Ok(_) if mbox::is_mbox(&head) => Kind::Mbox,
+        Ok(_) => sniff(&head),
+        Err(_) => Kind::Unknown,
     }
 }
 
-struct Walker<'a, 'b> {
-    file: &'a str,
-    limits: &'a Limits,
-    input_len: u64,
-    /// Decompressed bytes produced so far for this file.
-    used: u64,
-    out: Vec<Member<'b>>,
+/// SHA-256 (hex) and length of a file, read in one streaming pass.
+pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let file = std::fs::File::open(path)?;
+    let mut hashing = HashingReader::new(BufReader::with_capacity(STREAM_BUFFER, file));
+    std::io::copy(&mut hashing, &mut std::io::sink())?;
+    let summary = hashing.finish(Kind::Unknown);
+    Ok((summary.sha256, summary.bytes))
 }
 
-impl<'b> Walker<'_, 'b> {
+/// Hashes what passes through, so a streamed file still gets its evidence hash.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: BufRead> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Reads what is left (so the hash covers the whole file) and summarizes it. A read
+    /// error here leaves the hash of what was read; the caller already has the error.
+    fn finish(mut self, kind: Kind) -> FileSummary {
+        let _ = std::io::copy(&mut self, &mut std::io::sink());
+        FileSummary {
+            kind,
+            bytes: self.bytes,
+            sha256: hex::encode(self.hasher.finalize()),
+        }
+    }
+}
+
+impl<R: BufRead> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for HashingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let n = amt.min(buf.len());
+            self.hasher.update(&buf[..n]);
+            self.bytes += n as u64;
+        }
+        self.inner.consume(amt);
+    }
+}
+
+/// Where the walker reads from: bytes in memory (an email part, a mailbox message), which
+/// zip and MIME parsing use without a copy, or a stream (a file, a decompressor).
+enum Input<'i> {
+    Slice(&'i [u8]),
+    Stream(&'i mut dyn BufRead),
+}
+
+struct Walker<'a> {
+    file: &'a str,
+    budget: &'a Budget,
+}
+
+impl Walker<'_> {
     fn origin(&self, path: &[String]) -> Origin {
         Origin {
             file: self.file.to_string(),
@@ -293,149 +425,177 @@ impl<'b> Walker<'_, 'b> {
         }
     }
 
-    fn push(&mut self, path: &[String], notes: Vec<String>, xml: Result<Cow<'b, [u8]>, OpenError>) {
+    fn unusable(&self, path: &[String], error: OpenError, sink: &mut Sink<'_>) {
+        // Damage noticed in a stream that held no document is not carried to the next one.
+        self.budget.take_late_notes();
         let origin = self.origin(path);
-        self.out.push(Member { origin, notes, xml });
+        sink(Found::Unusable { origin, error });
+    }
+
+    fn document(
+        &self,
+        reader: &mut dyn BufRead,
+        path: &[String],
+        sink: &mut Sink<'_>,
+    ) -> Option<ContentHash> {
+        sink(Found::Document(Document {
+            origin: self.origin(path),
+            reader,
+            budget: self.budget,
+        }))
     }
 
     fn walk(
         &mut self,
-        bytes: Cow<'b, [u8]>,
+        input: Input<'_>,
         path: &[String],
-        notes: Vec<String>,
         depth: usize,
         zip_depth: usize,
+        sink: &mut Sink<'_>,
     ) {
-        let kind = sniff(&bytes);
-        if depth > self.limits.max_depth && !matches!(kind, Kind::Xml | Kind::Empty) {
-            self.push(path, notes, Err(OpenError::TooDeep(depth)));
-            return;
-        }
-        match kind {
-            Kind::Empty => self.push(path, notes, Err(OpenError::Empty)),
-            Kind::Xml => self.push(path, notes, Ok(bytes)),
-            Kind::Unknown => {
-                let err = OpenError::Unrecognized(describe_start(&bytes));
-                self.push(path, notes, Err(err));
-            }
-            Kind::Gzip => match self.gunzip(&bytes) {
-                Ok((data, trailing)) => {
-                    let mut notes = notes;
-                    if trailing > 0 {
-                        notes.push(format!(
-                            "ignored {trailing} trailing byte(s) after the gzip stream"
-                        ));
+        let mut peeked;
+        let (kind, input) = match input {
+            Input::Slice(bytes) => (sniff(bytes), Input::Slice(bytes)),
+            Input::Stream(stream) => {
+                peeked = match Peeked::new(stream, SNIFF_BYTES) {
+                    Ok(p) => p,
+                    Err(e) => return self.unusable(path, open_error(&e, OpenError::Io), sink),
+                };
+                let head = peeked.head();
+                let kind = if head.iter().all(u8::is_ascii_whitespace) {
+                    // Only the whole stream being blank makes it empty; the XML reader judges
+                    // a long run of whitespace.
+                    if head.len() < SNIFF_BYTES {
+                        Kind::Empty
+                    } else {
+                        Kind::Xml
                     }
-                    self.walk(Cow::Owned(data), path, notes, depth + 1, zip_depth);
-                }
-                Err(e) => self.push(path, notes, Err(e)),
-            },
-            Kind::Zlib => {
-                let reader = ZlibDecoder::new(&bytes[..]);
-                match self.read_limited(reader, 0, OpenError::Zlib) {
-                    Ok(data) => self.walk(Cow::Owned(data), path, notes, depth + 1, zip_depth),
-                    Err(e) => self.push(path, notes, Err(e)),
-                }
-            }
-            Kind::Zip => {
-                if zip_depth >= self.limits.max_zip_depth {
-                    self.push(path, notes, Err(OpenError::TooDeep(depth)));
                 } else {
-                    self.unzip(&bytes, path, &notes, depth, zip_depth);
-                }
+                    sniff(head)
+                };
+                (kind, Input::Stream(&mut peeked))
             }
-            Kind::Eml | Kind::Mbox => self.email(&bytes, path, &notes, depth, zip_depth),
-        }
-    }
-
-    /// Decompresses with the per-file budget: the lower of the absolute cap and the ratio cap.
-    /// `size_hint` (the gzip trailer's length, untrusted) presizes the buffer so a large
-    /// report is not copied while the buffer doubles; it is clamped to the budget.
-    fn read_limited(
-        &mut self,
-        reader: impl Read,
-        size_hint: u64,
-        wrap: fn(String) -> OpenError,
-    ) -> Result<Vec<u8>, OpenError> {
-        let by_total = self.limits.max_total_bytes.saturating_sub(self.used);
-        let ratio_cap = self
-            .limits
-            .ratio_floor
-            .max(self.input_len.saturating_mul(self.limits.max_ratio));
-        let by_ratio = ratio_cap.saturating_sub(self.used);
-        let cap = by_total.min(by_ratio);
-        // The hint is what the archive claims; never trust it beyond a modest first buffer.
-        let presize = size_hint.min(cap).min(1 << 20);
-        let mut out = Vec::with_capacity(usize::try_from(presize).unwrap_or(0));
-        reader
-            .take(cap.saturating_add(1))
-            .read_to_end(&mut out)
-            .map_err(|e| wrap(e.to_string()))?;
-        let produced = out.len() as u64;
-        if produced > cap {
-            return Err(if by_ratio <= by_total {
-                OpenError::Bomb {
-                    input: self.input_len,
-                    limit: ratio_cap,
-                    ratio: self.limits.max_ratio,
-                }
-            } else {
-                OpenError::TooLarge(self.limits.max_total_bytes)
-            });
-        }
-        self.used += produced;
-        Ok(out)
-    }
-
-    /// Gzip, including concatenated members; bytes after the last member that are not
-    /// another gzip member are tolerated and counted (some gateways append `\r\n`).
-    fn gunzip(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, usize), OpenError> {
-        let mut rest = bytes;
-        let mut data = Vec::new();
-        // ISIZE, the trailer's uncompressed length of the (last) member: only a hint.
-        let hint = match bytes {
-            [.., a, b, c, d] => u64::from(u32::from_le_bytes([*a, *b, *c, *d])),
-            _ => 0,
         };
-        loop {
-            let mut decoder = GzDecoder::new(rest);
-            let chunk = self.read_limited(&mut decoder, hint, OpenError::Gzip)?;
-            let remaining = decoder.into_inner();
-            if data.is_empty() {
-                data = chunk;
-            } else {
-                data.extend_from_slice(&chunk);
+        let limits = *self.budget.limits();
+        if depth > limits.max_depth && !matches!(kind, Kind::Xml | Kind::Empty) {
+            return self.unusable(path, OpenError::TooDeep(depth), sink);
+        }
+        match (kind, input) {
+            (Kind::Empty, _) => self.unusable(path, OpenError::Empty, sink),
+            (Kind::Unknown, Input::Slice(bytes)) => {
+                self.unusable(path, OpenError::Unrecognized(describe_start(bytes)), sink)
             }
-            if remaining.len() >= rest.len() {
-                // No progress: cannot happen with a valid stream, but never loop forever.
-                return Ok((data, remaining.len()));
+            (Kind::Unknown, Input::Stream(stream)) => {
+                let head = stream.fill_buf().unwrap_or_default();
+                let err = OpenError::Unrecognized(describe_start(head));
+                self.unusable(path, err, sink)
             }
-            rest = remaining;
-            if !rest.starts_with(&[0x1f, 0x8b]) {
-                return Ok((data, rest.len()));
+            (Kind::Xml, Input::Slice(mut bytes)) => {
+                self.document(&mut bytes, path, sink);
+            }
+            (Kind::Xml, Input::Stream(stream)) => {
+                self.document(stream, path, sink);
+            }
+            (Kind::Gzip, input) => {
+                let mut slice;
+                let source: &mut dyn BufRead = match input {
+                    Input::Slice(bytes) => {
+                        slice = bytes;
+                        &mut slice
+                    }
+                    Input::Stream(stream) => stream,
+                };
+                let gz = GzStream::new(source, self.budget);
+                let decompressed = Decompressed::new(gz, self.budget, OpenError::Gzip);
+                let mut reader = BufReader::with_capacity(STREAM_BUFFER, decompressed);
+                let input = Input::Stream(&mut reader);
+                self.walk(input, path, depth + 1, zip_depth, sink);
+            }
+            (Kind::Zlib, input) => {
+                let mut slice;
+                let source: &mut dyn BufRead = match input {
+                    Input::Slice(bytes) => {
+                        slice = bytes;
+                        &mut slice
+                    }
+                    Input::Stream(stream) => stream,
+                };
+                let z = ZlibDecoder::new(source);
+                let decompressed = Decompressed::new(z, self.budget, OpenError::Zlib);
+                let mut reader = BufReader::with_capacity(STREAM_BUFFER, decompressed);
+                let input = Input::Stream(&mut reader);
+                self.walk(input, path, depth + 1, zip_depth, sink);
+            }
+            (Kind::Zip, _) if zip_depth >= limits.max_zip_depth => {
+                self.unusable(path, OpenError::TooDeep(depth), sink)
+            }
+            (Kind::Zip, Input::Slice(bytes)) => {
+                self.zip_archive(Cursor::new(bytes), path, depth, zip_depth, sink)
+            }
+            (Kind::Zip, Input::Stream(stream)) => {
+                // A zip's directory is at its end: a nested archive must be in memory.
+                // Its bytes were already counted by the decompressor that produced them.
+                match read_bounded(stream, limits.max_total_bytes, OpenError::TooLarge) {
+                    Ok(bytes) => {
+                        self.zip_archive(Cursor::new(&bytes[..]), path, depth, zip_depth, sink)
+                    }
+                    Err(e) => self.unusable(path, e, sink),
+                }
+            }
+            (Kind::Eml | Kind::Mbox, Input::Slice(bytes)) => {
+                self.email(bytes, path, depth, zip_depth, sink)
+            }
+            (Kind::Eml | Kind::Mbox, Input::Stream(stream)) => {
+                match read_bounded(stream, limits.max_message_bytes, |_| {
+                    OpenError::MessageTooLarge(limits.max_message_bytes)
+                }) {
+                    Ok(bytes) => self.email(&bytes, path, depth, zip_depth, sink),
+                    Err(e) => self.unusable(path, e, sink),
+                }
             }
         }
     }
 
-    fn unzip(
+    /// Every message of a mailbox, one at a time, each under its own budget.
+    fn mbox(&mut self, reader: &mut dyn BufRead, sink: &mut Sink<'_>) {
+        let limits = *self.budget.limits();
+        let mut messages = 0usize;
+        for (n, message) in mbox::MboxReader::new(reader, limits.max_message_bytes) {
+            messages += 1;
+            let path = [format!("mbox:message {n}")];
+            match message {
+                Ok(bytes) => {
+                    let budget = Budget::new(limits, bytes.len() as u64);
+                    let mut walker = Walker {
+                        file: self.file,
+                        budget: &budget,
+                    };
+                    walker.walk(Input::Slice(&bytes), &path, 0, 0, sink);
+                }
+                Err(e) => self.unusable(&path, e, sink),
+            }
+        }
+        if messages == 0 {
+            self.unusable(&[], OpenError::EmptyMailbox, sink);
+        }
+        tracing::info!(file = self.file, messages, "read mailbox");
+    }
+
+    fn zip_archive<R: Read + Seek>(
         &mut self,
-        bytes: &[u8],
+        reader: R,
         path: &[String],
-        notes: &[String],
         depth: usize,
         zip_depth: usize,
+        sink: &mut Sink<'_>,
     ) {
-        let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        let limits = *self.budget.limits();
+        let mut archive = match zip::ZipArchive::new(reader) {
             Ok(a) => a,
-            Err(e) => {
-                self.push(path, notes.to_vec(), Err(OpenError::Zip(e.to_string())));
-                return;
-            }
+            Err(e) => return self.unusable(path, OpenError::Zip(e.to_string()), sink),
         };
-        if archive.len() > self.limits.max_members {
-            let err = OpenError::TooManyMembers(self.limits.max_members);
-            self.push(path, notes.to_vec(), Err(err));
-            return;
+        if archive.len() > limits.max_members {
+            return self.unusable(path, OpenError::TooManyMembers(limits.max_members), sink);
         }
         let mut found = 0usize;
         for i in 0..archive.len() {
@@ -452,7 +612,7 @@ impl<'b> Walker<'_, 'b> {
                         }
                         other => OpenError::Zip(other.to_string()),
                     };
-                    self.push(&member_path, notes.to_vec(), Err(err));
+                    self.unusable(&member_path, err, sink);
                     continue;
                 }
             };
@@ -466,24 +626,17 @@ impl<'b> Walker<'_, 'b> {
             found += 1;
             member_path.push(format!("zip:{name}"));
             if entry.encrypted() {
-                self.push(&member_path, notes.to_vec(), Err(OpenError::Encrypted));
+                self.unusable(&member_path, OpenError::Encrypted, sink);
                 continue;
             }
-            let hint = entry.size();
-            match self.read_limited(entry, hint, OpenError::Zip) {
-                Ok(data) => self.walk(
-                    Cow::Owned(data),
-                    &member_path,
-                    notes.to_vec(),
-                    depth + 1,
-                    zip_depth + 1,
-                ),
-                Err(e) => self.push(&member_path, notes.to_vec(), Err(e)),
-            }
+            let decompressed = Decompressed::new(entry, self.budget, OpenError::Zip);
+            let mut reader = BufReader::with_capacity(STREAM_BUFFER, decompressed);
+            let input = Input::Stream(&mut reader);
+            self.walk(input, &member_path, depth + 1, zip_depth + 1, sink);
         }
         if found == 0 {
             let err = OpenError::Zip("archive has no file members".to_string());
-            self.push(path, notes.to_vec(), Err(err));
+            self.unusable(path, err, sink);
         }
     }
 
@@ -491,23 +644,18 @@ impl<'b> Walker<'_, 'b> {
         &mut self,
         bytes: &[u8],
         path: &[String],
-        notes: &[String],
         depth: usize,
         zip_depth: usize,
+        sink: &mut Sink<'_>,
     ) {
+        let limits = *self.budget.limits();
         let Some(message) = MessageParser::new().parse(bytes) else {
-            self.push(path, notes.to_vec(), Err(OpenError::Email));
-            return;
+            return self.unusable(path, OpenError::Email, sink);
         };
         let mut failure_report = false;
         let mut seen_types = Vec::new();
         let mut candidates = 0usize;
-        for (i, part) in message
-            .parts
-            .iter()
-            .enumerate()
-            .take(self.limits.max_members)
-        {
+        for (i, part) in message.parts.iter().enumerate().take(limits.max_members) {
             let ctype = part
                 .content_type()
                 .map(|ct| {
@@ -562,11 +710,11 @@ impl<'b> Walker<'_, 'b> {
                 member_path.push(format!("mime:part {} ({ctype}; {name})", i + 1));
             }
             self.walk(
-                Cow::Owned(contents.to_vec()),
+                Input::Slice(contents),
                 &member_path,
-                notes.to_vec(),
                 depth + 1,
                 zip_depth,
+                sink,
             );
         }
         if candidates == 0 {
@@ -580,169 +728,27 @@ impl<'b> Walker<'_, 'b> {
                     seen_types.join(", ")
                 })
             };
-            self.push(path, notes.to_vec(), Err(err));
+            self.unusable(path, err, sink);
         }
     }
 }
 
-/// Whether a file is a Unix mailbox: it starts with a `From ` separator line followed by a
-/// header line. Such files can hold thousands of messages, so they are read message by
-/// message ([`MboxReader`]) instead of whole.
-pub fn is_mbox(head: &[u8]) -> bool {
-    // Mail exports often start with a byte-order mark or blank lines before the first
-    // separator; the reader skips those too.
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let start = head
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(head.len());
-    let head = &head[start..];
-    head.starts_with(b"From ") && looks_like_email(head)
-}
-
-/// Splits a Unix mailbox (mboxo/mboxrd) into messages while reading it, holding one message
-/// at a time. A message starts at a `From ` line at the start of the file or after an empty
-/// line; `>From ` quoting (mboxrd) is undone. A message over `max_message` bytes is reported
-/// as too large and skipped, so one oversized message costs neither memory nor the rest.
-/// The longest mbox line kept in memory; longer lines mark their message as too large.
-pub const MBOX_MAX_LINE: u64 = 4 << 20;
-
-pub struct MboxReader<R> {
-    reader: R,
-    max_message: u64,
-    line: Vec<u8>,
-    /// The separator line already read for the next message.
-    pending: bool,
-    number: usize,
-    done: bool,
-    overlong: bool,
-}
-
-/// One message of a mailbox: its 1-based number and content, or why it was skipped.
-pub type MboxMessage = (usize, Result<Vec<u8>, OpenError>);
-
-impl<R: std::io::BufRead> MboxReader<R> {
-    pub fn new(reader: R, max_message: u64) -> Self {
-        MboxReader {
-            reader,
-            max_message,
-            line: Vec::new(),
-            overlong: false,
-            pending: false,
-            number: 0,
-            done: false,
-        }
+/// Reads a whole stream that must be in memory (an email, a nested zip), refusing it past
+/// `limit` bytes.
+fn read_bounded(
+    stream: &mut dyn BufRead,
+    limit: u64,
+    too_large: impl Fn(u64) -> OpenError,
+) -> Result<Vec<u8>, OpenError> {
+    let mut out = Vec::new();
+    stream
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| open_error(&e, OpenError::Io))?;
+    if out.len() as u64 > limit {
+        return Err(too_large(limit));
     }
-
-    /// Reads one line, keeping at most [`MBOX_MAX_LINE`] bytes of it: the rest of an overlong
-    /// line is skipped without being stored (a 600 MB line must not cost 600 MB), and
-    /// `overlong` is set so the message it belongs to is dropped as too large.
-    fn read_line(&mut self) -> Result<bool, OpenError> {
-        use std::io::BufRead as _;
-        self.line.clear();
-        let io = |e: std::io::Error| OpenError::Io(e.to_string());
-        let n = (&mut self.reader)
-            .take(MBOX_MAX_LINE)
-            .read_until(b'\n', &mut self.line)
-            .map_err(io)?;
-        if n as u64 == MBOX_MAX_LINE && self.line.last() != Some(&b'\n') {
-            self.overlong = true;
-            loop {
-                let buf = self.reader.fill_buf().map_err(io)?;
-                if buf.is_empty() {
-                    break;
-                }
-                match buf.iter().position(|&b| b == b'\n') {
-                    Some(i) => {
-                        self.reader.consume(i + 1);
-                        break;
-                    }
-                    None => {
-                        let len = buf.len();
-                        self.reader.consume(len);
-                    }
-                }
-            }
-        }
-        Ok(n > 0)
-    }
-}
-
-impl<R: std::io::BufRead> Iterator for MboxReader<R> {
-    type Item = MboxMessage;
-
-    fn next(&mut self) -> Option<MboxMessage> {
-        if self.done {
-            return None;
-        }
-        if !self.pending {
-            // Skip to the first separator (leading blank lines are tolerated).
-            loop {
-                match self.read_line() {
-                    Ok(true) if self.line.starts_with(b"From ") => break,
-                    Ok(true) => continue,
-                    Ok(false) => {
-                        self.done = true;
-                        return None;
-                    }
-                    Err(e) => {
-                        self.done = true;
-                        return Some((self.number + 1, Err(e)));
-                    }
-                }
-            }
-        }
-        self.pending = false;
-        self.number += 1;
-        let mut message: Vec<u8> = Vec::new();
-        let mut too_large = false;
-        let mut previous_blank = false;
-        loop {
-            match self.read_line() {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.done = true;
-                    break;
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some((self.number, Err(e)));
-                }
-            }
-            if previous_blank && self.line.starts_with(b"From ") {
-                self.pending = true;
-                break;
-            }
-            previous_blank = self.line == b"\n" || self.line == b"\r\n";
-            if std::mem::take(&mut self.overlong) {
-                too_large = true;
-                message = Vec::new();
-            }
-            if too_large {
-                continue;
-            }
-            let body: &[u8] = match self.line.iter().position(|&b| b != b'>') {
-                Some(q) if q > 0 && self.line[q..].starts_with(b"From ") => &self.line[1..],
-                _ => &self.line,
-            };
-            if (message.len() + body.len()) as u64 > self.max_message {
-                too_large = true;
-                message = Vec::new();
-                continue;
-            }
-            message.extend_from_slice(body);
-        }
-        if too_large {
-            return Some((
-                self.number,
-                Err(OpenError::FileTooLarge {
-                    size: self.max_message.saturating_add(1),
-                    limit: self.max_message,
-                }),
-            ));
-        }
-        Some((self.number, Ok(message)))
-    }
+    Ok(out)
 }
 
 /// macOS resource forks and folder metadata that archivers add next to the real files.
@@ -787,11 +793,52 @@ mod tests {
         w.finish().unwrap().into_inner()
     }
 
+    /// One found item, with a document read to its end.
+    struct Member {
+        origin: Origin,
+        notes: Vec<String>,
+        xml: Result<Vec<u8>, OpenError>,
+    }
+
+    struct Opened {
+        kind: Kind,
+        members: Vec<Member>,
+    }
+
+    fn open_bytes_with(file: &str, bytes: &[u8], limits: &Limits) -> Opened {
+        let mut members = Vec::new();
+        let kind = open_slice(file, bytes, limits, &mut |found| {
+            match found {
+                Found::Document(doc) => {
+                    let mut xml = Vec::new();
+                    let read = doc.reader.read_to_end(&mut xml);
+                    let notes = doc.late_notes();
+                    members.push(Member {
+                        origin: doc.origin,
+                        notes,
+                        xml: read.map(|_| xml).map_err(|e| open_error(&e, OpenError::Io)),
+                    });
+                }
+                Found::Unusable { origin, error } => members.push(Member {
+                    origin,
+                    notes: Vec::new(),
+                    xml: Err(error),
+                }),
+            }
+            None
+        });
+        Opened { kind, members }
+    }
+
+    fn open_bytes(file: &str, bytes: &[u8]) -> Opened {
+        open_bytes_with(file, bytes, &Limits::default())
+    }
+
     fn xmls(opened: &Opened) -> Vec<Vec<u8>> {
         opened
             .members
             .iter()
-            .filter_map(|m| m.xml.clone().ok().map(Cow::into_owned))
+            .filter_map(|m| m.xml.clone().ok())
             .collect()
     }
 
@@ -956,8 +1003,9 @@ mod tests {
 
     #[test]
     fn bomb_ratio_is_rejected() {
-        let zeros = vec![0u8; 4 << 20];
-        let data = gzip(&gzip(&zeros));
+        let mut doc = b"<feedback>".to_vec();
+        doc.resize(4 << 20, b' ');
+        let data = gzip(&gzip(&doc));
         let limits = Limits {
             ratio_floor: 1 << 20,
             ..Limits::default()
@@ -967,50 +1015,17 @@ mod tests {
         assert!(matches!(err, OpenError::Bomb { .. }), "{err}");
         assert!(err.to_string().contains("zip bomb"));
         // Under the floor the same content is fine: small reports compress very well.
-        let small = gzip(&zeros[..1000]);
-        let opened = open_bytes_with(
-            "ok.gz",
-            &small,
-            &Limits {
-                ratio_floor: 1 << 20,
-                ..Limits::default()
-            },
-        );
+        let small = gzip(&doc[..1000]);
+        let opened = open_bytes_with("ok.gz", &small, &limits);
+        assert_eq!(opened.members[0].xml, Ok(doc[..1000].to_vec()));
+        // A bomb that does not even look like a report is refused after its first bytes,
+        // without decompressing the rest.
+        let zeros = gzip(&gzip(&vec![0u8; 4 << 20]));
+        let opened = open_bytes_with("zeros.gz", &zeros, &limits);
         assert!(matches!(
             opened.members[0].xml,
             Err(OpenError::Unrecognized(_))
         ));
-    }
-
-    #[test]
-    fn mbox_is_split_into_messages_and_unquoted() {
-        let mbox = b"From a@b Mon Nov  2 10:00:00 2026\nSubject: one\n\nbody 1\n>From quoted\n\n\
-From c@d Mon Nov  2 11:00:00 2026\nSubject: two\n\nbody 2\nFrom not-a-separator\n\n\
-From e@f Mon Nov  2 12:00:00 2026\nSubject: 3\n\nx\n";
-        assert!(is_mbox(mbox));
-        assert!(!is_mbox(b"Subject: x\n\nFrom y"));
-        let mut padded = b"\xEF\xBB\xBF\r\n\n".to_vec();
-        padded.extend_from_slice(mbox);
-        assert!(is_mbox(&padded), "leading BOM and blank lines");
-        let msgs: Vec<MboxMessage> = MboxReader::new(&mbox[..], 1 << 20).collect();
-        assert_eq!(msgs.len(), 3);
-        assert_eq!(
-            msgs[0],
-            (1, Ok(b"Subject: one\n\nbody 1\nFrom quoted\n\n".to_vec()))
-        );
-        assert_eq!(
-            msgs[1],
-            (
-                2,
-                Ok(b"Subject: two\n\nbody 2\nFrom not-a-separator\n\n".to_vec())
-            )
-        );
-        // An oversized message is skipped with a reason; the next one still arrives.
-        let msgs: Vec<MboxMessage> = MboxReader::new(&mbox[..], 40).collect();
-        assert!(msgs[0].1.is_ok());
-        assert!(matches!(msgs[1].1, Err(OpenError::FileTooLarge { .. })));
-        assert_eq!(msgs[2], (3, Ok(b"Subject: 3\n\nx\n".to_vec())));
-        assert_eq!(MboxReader::new(&b""[..], 10).count(), 0);
     }
 
     #[test]
@@ -1039,26 +1054,5 @@ From e@f Mon Nov  2 12:00:00 2026\nSubject: 3\n\nx\n";
         };
         let opened = open_bytes_with("big.gz", &data, &limits);
         assert_eq!(opened.members[0].xml, Err(OpenError::TooLarge(10_000)));
-    }
-}
-
-#[cfg(test)]
-mod overlong {
-    use super::*;
-
-    #[test]
-    fn an_overlong_line_drops_its_message_not_the_mailbox() {
-        let mut mbox = b"From a@b Mon Jan  1 00:00:00 2026\nSubject: one\n\n".to_vec();
-        mbox.extend(std::iter::repeat_n(b'x', (MBOX_MAX_LINE as usize) * 2 + 10));
-        mbox.extend_from_slice(b"\n\nFrom c@d Mon Jan  1 00:00:00 2026\nSubject: two\n\nbody\n");
-        let msgs: Vec<MboxMessage> =
-            MboxReader::new(std::io::Cursor::new(mbox), 64 << 20).collect();
-        assert_eq!(msgs.len(), 2);
-        assert!(
-            msgs[0].1.is_err(),
-            "the message with the overlong line is refused"
-        );
-        let second = msgs[1].1.as_ref().unwrap();
-        assert!(second.windows(4).any(|w| w == b"body"));
     }
 }

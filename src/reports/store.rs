@@ -13,11 +13,10 @@
 
 use super::aggregate::AggregateBuilder;
 use super::model::{AggregateReport, Duplicate, InputFile, Origin, Rejected, ReportSet};
-use super::open::{self, Kind, Limits};
+use super::open::{self, ContentHash, Found, Kind, Limits};
 use super::xml;
 use crate::period::Period;
 use chrono_tz::Tz;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -40,35 +39,58 @@ pub fn ingest_bytes(name: &str, bytes: &[u8]) -> BytesOutcome {
 
 /// [`ingest_bytes`] with explicit resource limits.
 pub fn ingest_bytes_with(name: &str, bytes: &[u8], limits: &Limits) -> BytesOutcome {
-    if !open::is_mbox(&bytes[..bytes.len().min(4096)]) {
-        return outcome_of(open::open_bytes_with(name, bytes, limits));
+    let mut reports = Vec::new();
+    let mut rejected = Vec::new();
+    let kind = open::open_slice(name, bytes, limits, &mut |found| {
+        let (outcome, hash) = read_found(found);
+        match outcome {
+            Ok(report) => reports.push(report),
+            Err(r) => rejected.push(r),
+        }
+        hash
+    });
+    BytesOutcome {
+        kind,
+        reports,
+        rejected,
     }
-    let mut all = BytesOutcome {
-        kind: Kind::Mbox,
-        reports: Vec::new(),
-        rejected: Vec::new(),
-    };
-    for (n, message) in open::MboxReader::new(bytes, limits.max_file_bytes) {
-        let member = format!("mbox:message {n}");
-        match message {
-            Ok(m) => {
-                let one = outcome_of(open::open_member_with(name, Some(&member), &m, limits));
-                all.reports.extend(one.reports);
-                all.rejected.extend(one.rejected);
-            }
-            Err(e) => all.rejected.push(Rejected {
-                file: format!("{name} [{member}]"),
-                reason: e.to_string(),
+}
+
+/// Reads one thing found in a file: a document becomes a report or a rejection naming the
+/// cause; the document's hash is handed back when it was read to its end.
+fn read_found(found: Found<'_>) -> (Result<AggregateReport, Rejected>, Option<ContentHash>) {
+    match found {
+        Found::Unusable { origin, error } => (
+            Err(Rejected {
+                file: origin.to_string(),
+                reason: error.to_string(),
             }),
+            None,
+        ),
+        Found::Document(doc) => {
+            let parsed = xml::parse_stream(doc.reader, &doc.origin);
+            let late = doc.late_notes();
+            let hash = parsed.complete.then(|| ContentHash {
+                sha256: parsed.sha256.clone(),
+                bytes: parsed.bytes,
+            });
+            let outcome = match parsed.report {
+                Ok(mut report) => {
+                    if !late.is_empty() {
+                        let mut repairs = late;
+                        repairs.append(&mut report.repairs);
+                        report.repairs = repairs;
+                    }
+                    Ok(report)
+                }
+                Err(e) => Err(Rejected {
+                    file: doc.origin.to_string(),
+                    reason: e.to_string(),
+                }),
+            };
+            (outcome, hash)
         }
     }
-    if all.reports.is_empty() && all.rejected.is_empty() {
-        all.rejected.push(Rejected {
-            file: name.to_string(),
-            reason: "mailbox holds no messages".to_string(),
-        });
-    }
-    all
 }
 
 /// Where ingestion is, for a progress display: files done out of the total, and bytes.
@@ -138,10 +160,23 @@ pub fn ingest_with_progress(
             Err(e) => {
                 tracing::warn!(file = %name, error = %e, "report file rejected");
                 acc.set.rejected.push(Rejected {
-                    file: name,
+                    file: name.clone(),
                     reason: e.to_string(),
                 });
-                std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+                // The evidence lists every input with its hash, the unusable ones too, so an
+                // auditor can tell exactly which file was left out.
+                match open::hash_file(path) {
+                    Ok((sha256, bytes)) => {
+                        acc.set.files.push(InputFile {
+                            path: name,
+                            kind: open::sniff_file(path).as_str().to_string(),
+                            bytes,
+                            sha256,
+                        });
+                        bytes
+                    }
+                    Err(_) => 0,
+                }
             }
         };
         state.files_done += 1;
@@ -180,132 +215,55 @@ struct Accumulator<'p> {
 }
 
 impl Accumulator<'_> {
-    /// Takes one file's (or mbox message's) outcome: dedupe, period filter, fold.
-    fn take(&mut self, outcome: BytesOutcome) {
-        for r in &outcome.rejected {
-            tracing::warn!(file = %r.file, reason = %r.reason, "report rejected");
+    fn reject(&mut self, rejected: Rejected) {
+        tracing::warn!(file = %rejected.file, reason = %rejected.reason, "report rejected");
+        self.set.rejected.push(rejected);
+    }
+
+    /// Takes one parsed report: dedupe, period filter, fold.
+    fn take(&mut self, mut report: AggregateReport) {
+        if let Some(kept) = self.dedupe.check(&report) {
+            self.set.duplicates.push(Duplicate {
+                origin: report.origin,
+                org_name: report.org_name,
+                report_id: report.report_id,
+                kept,
+            });
+            return;
         }
-        self.set.rejected.extend(outcome.rejected);
-        for mut report in outcome.reports {
-            if let Some(kept) = self.dedupe.check(&report) {
-                self.set.duplicates.push(Duplicate {
-                    origin: report.origin,
-                    org_name: report.org_name,
-                    report_id: report.report_id,
-                    kept,
-                });
-                continue;
-            }
-            match self.period {
-                Some(p) if !p.overlaps(report.begin, report.end) => self.set.out_of_period += 1,
-                _ => {
-                    self.builder.fold(&mut report, self.tz);
-                    self.set.reports.push(report);
-                }
+        match self.period {
+            Some(p) if !p.overlaps(report.begin, report.end) => self.set.out_of_period += 1,
+            _ => {
+                self.builder.fold(&mut report, self.tz);
+                self.set.reports.push(report);
             }
         }
     }
 }
 
-/// Reads one file into the accumulator; returns its size. Mailboxes are streamed message by
-/// message; anything else is read whole (bounded by `max_file_bytes`).
+/// Reads one file into the accumulator, streaming; returns its size.
 fn read_one(
     path: &Path,
     name: &str,
     limits: &Limits,
     acc: &mut Accumulator<'_>,
 ) -> Result<u64, open::OpenError> {
-    use std::io::{BufRead, BufReader};
-    let io = |e: std::io::Error| open::OpenError::Io(e.to_string());
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let head = reader.fill_buf().map_err(io)?;
-    if open::is_mbox(&head[..head.len().min(4096)]) {
-        let mut hashing = HashingReader {
-            inner: reader,
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
-        let mut messages = 0usize;
-        for (n, message) in open::MboxReader::new(&mut hashing, limits.max_file_bytes) {
-            messages += 1;
-            let member = format!("mbox:message {n}");
-            match message {
-                Ok(bytes) => {
-                    let opened = open::open_member_with(name, Some(&member), &bytes, limits);
-                    acc.take(outcome_of(opened));
-                }
-                Err(e) => acc.set.rejected.push(Rejected {
-                    file: format!("{name} [{member}]"),
-                    reason: e.to_string(),
-                }),
-            }
+    let summary = open::open_file(path, name, limits, &mut |found| {
+        let (outcome, hash) = read_found(found);
+        match outcome {
+            Ok(report) => acc.take(report),
+            Err(r) => acc.reject(r),
         }
-        tracing::info!(file = %name, messages, "read mailbox");
-        acc.set.files.push(InputFile {
-            path: name.to_string(),
-            kind: Kind::Mbox.as_str().to_string(),
-            bytes: hashing.bytes,
-            sha256: hex::encode(hashing.hasher.finalize()),
-        });
-        return Ok(hashing.bytes);
-    }
-    drop(reader);
-    let bytes = open::read_file(path, limits)?;
-    let outcome = ingest_bytes_with(name, &bytes, limits);
-    tracing::debug!(
-        file = %name,
-        kind = outcome.kind.as_str(),
-        reports = outcome.reports.len(),
-        rejected = outcome.rejected.len(),
-        "read report file"
-    );
-    // A bare XML file's report already carries the hash of exactly these bytes.
-    let sha256 = match outcome.reports.as_slice() {
-        [only] if outcome.kind == Kind::Xml && only.origin.member.is_none() => {
-            only.xml_sha256.clone()
-        }
-        _ => hex::encode(Sha256::digest(&bytes)),
-    };
+        hash
+    })?;
+    tracing::debug!(file = %name, kind = summary.kind.as_str(), "read report file");
     acc.set.files.push(InputFile {
         path: name.to_string(),
-        kind: outcome.kind.as_str().to_string(),
-        bytes: bytes.len() as u64,
-        sha256,
+        kind: summary.kind.as_str().to_string(),
+        bytes: summary.bytes,
+        sha256: summary.sha256,
     });
-    acc.take(outcome);
-    Ok(bytes.len() as u64)
-}
-
-/// Hashes what passes through, so a streamed mailbox still gets its evidence hash.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: std::io::BufRead> std::io::Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: std::io::BufRead> std::io::BufRead for HashingReader<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amt: usize) {
-        if let Ok(buf) = self.inner.fill_buf() {
-            let n = amt.min(buf.len());
-            self.hasher.update(&buf[..n]);
-            self.bytes += n as u64;
-        }
-        self.inner.consume(amt);
-    }
+    Ok(summary.bytes)
 }
 
 /// Remembers every accepted (reporter, id) and XML hash; the first seen is kept.
@@ -351,36 +309,6 @@ fn dedupe(reports: Vec<AggregateReport>) -> (Vec<AggregateReport>, Vec<Duplicate
         }
     }
     (kept, duplicates)
-}
-
-fn outcome_of(opened: open::Opened) -> BytesOutcome {
-    let mut reports = Vec::new();
-    let mut rejected = Vec::new();
-    for member in opened.members {
-        let reject = |reason: String| Rejected {
-            file: member.origin.to_string(),
-            reason,
-        };
-        match member.xml {
-            Err(e) => rejected.push(reject(e.to_string())),
-            Ok(xml_bytes) => match xml::parse(&xml_bytes, &member.origin) {
-                Ok(mut report) => {
-                    if !member.notes.is_empty() {
-                        let mut repairs = member.notes.clone();
-                        repairs.append(&mut report.repairs);
-                        report.repairs = repairs;
-                    }
-                    reports.push(report);
-                }
-                Err(e) => rejected.push(reject(e.to_string())),
-            },
-        }
-    }
-    BytesOutcome {
-        kind: opened.kind,
-        reports,
-        rejected,
-    }
 }
 
 fn is_hidden(path: &Path) -> bool {
@@ -469,6 +397,7 @@ mod tests {
     use crate::period::Month;
     use flate2::Compression;
     use flate2::write::GzEncoder;
+    use sha2::{Digest, Sha256};
     use std::io::Write;
 
     fn xml(org: &str, id: &str, begin: i64, count: u32) -> String {
@@ -669,6 +598,74 @@ mod tests {
         assert!(set.reports.is_empty());
         assert_eq!(set.rejected.len(), 1);
         assert!(set.rejected[0].reason.contains("cannot read"));
+    }
+
+    #[test]
+    fn files_are_streamed_hashed_and_listed_even_when_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // A report several MB long, gzipped: read from the decompressor, never whole.
+        let mut body = String::new();
+        let record = xml("r", "x", 0, 1);
+        let record = &record[record.find("<record>").unwrap()..record.find("</feedback>").unwrap()];
+        for _ in 0..20_000 {
+            body.push_str(record);
+        }
+        let big = xml("Big Receiver", "big-1", 1_790_812_800, 1).replace(record, &body);
+        let gz = gzip(big.as_bytes());
+        std::fs::write(dir.path().join("a-big.xml.gz"), &gz).unwrap();
+        let bare = xml("Small", "small-1", 1_790_812_800, 5);
+        std::fs::write(dir.path().join("b-small.xml"), &bare).unwrap();
+        std::fs::write(dir.path().join("c-huge.xml"), vec![b' '; 100_000]).unwrap();
+        let limits = Limits {
+            max_file_bytes: 64 << 10,
+            ..Limits::default()
+        };
+        // With a 64 KiB file limit the gzip (small on disk, 8 MB of XML) and the small
+        // report are read; the 100 KB file is refused.
+        let set = ingest_with(&[dir.path().to_path_buf()], None, &limits);
+        assert_eq!(set.reports.len(), 2, "{:?}", set.rejected);
+        let big_report = set.reports.iter().find(|r| r.report_id == "big-1").unwrap();
+        assert_eq!(big_report.records, 20_000);
+        assert_eq!(big_report.message_count, 20_000);
+        assert_eq!(
+            big_report.xml_sha256,
+            hex::encode(Sha256::digest(big.as_bytes()))
+        );
+        // 20,000 identical rows, and the small report's same row, fold into one.
+        assert_eq!(set.aggregate.rows.len(), 1);
+        assert_eq!(set.aggregate.rows[0].row.count, 20_005);
+        // Every file is evidence with its own hash, the refused one too.
+        let hashes: Vec<(&str, &str, String)> = set
+            .files
+            .iter()
+            .map(|f| {
+                let name = f.path.rsplit('/').next().unwrap_or("");
+                (name, f.kind.as_str(), f.sha256.clone())
+            })
+            .collect();
+        assert_eq!(
+            hashes,
+            vec![
+                ("a-big.xml.gz", "gzip", hex::encode(Sha256::digest(&gz))),
+                (
+                    "b-small.xml",
+                    "xml",
+                    hex::encode(Sha256::digest(bare.as_bytes()))
+                ),
+                (
+                    "c-huge.xml",
+                    "empty",
+                    hex::encode(Sha256::digest(vec![b' '; 100_000]))
+                ),
+            ]
+        );
+        assert_eq!(set.rejected.len(), 1);
+        assert!(set.rejected[0].file.ends_with("c-huge.xml"));
+        assert!(
+            set.rejected[0].reason.contains("over the 65536-byte limit"),
+            "{}",
+            set.rejected[0].reason
+        );
     }
 
     fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {

@@ -8,15 +8,19 @@
 //! namespaces make no difference. Entities other than the five predefined ones and character
 //! references are never expanded.
 
+use super::decode::Utf8Stream;
+use super::inflate::open_error;
 use super::model::{
     AggregateReport, Alignment, AuthResult, DkimAuth, Origin, OverrideReason, PolicyPublished, Row,
     SpfAuth,
 };
+use super::open::OpenError;
 use chrono::{DateTime, Utc};
+use hashbrown::HashTable;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
-use sha2::{Digest, Sha256};
-use std::borrow::Cow;
+use std::hash::BuildHasher;
+use std::io::BufRead;
 use std::net::IpAddr;
 
 /// Element nesting allowed; real reports use 5 levels, extensions a few more.
@@ -34,6 +38,9 @@ const DRAFT_NS_PREFIX: &str = "http://dmarc.org/dmarc-xml/0.1";
 pub enum XmlError {
     #[error("empty document")]
     Empty,
+    /// The bytes could not be read: a corrupt or oversized container, or a read error.
+    #[error("{0}")]
+    Input(OpenError),
     #[error("not well-formed XML at byte {pos}: {msg}")]
     Syntax { pos: u64, msg: String },
     #[error("not a DMARC aggregate report (root element <{0}>)")]
@@ -56,148 +63,57 @@ pub enum XmlError {
     },
 }
 
-/// Parses one aggregate report. `origin` says where the bytes came from; its file or member
-/// name is used as a fallback for an empty `org_name` (`receiver!domain!begin!end` naming).
+/// What reading one document gave: the report or why not, and the hash and length of the
+/// bytes read (the whole document when `complete`).
+#[derive(Debug)]
+pub struct Parsed {
+    pub report: Result<AggregateReport, XmlError>,
+    pub sha256: String,
+    pub bytes: u64,
+    /// The document was read to its end, so `sha256` covers all of it.
+    pub complete: bool,
+}
+
+/// Parses one aggregate report held in memory. `origin` says where the bytes came from; its
+/// file or member name is used as a fallback for an empty `org_name`
+/// (`receiver!domain!begin!end` naming).
 pub fn parse(xml: &[u8], origin: &Origin) -> Result<AggregateReport, XmlError> {
-    let xml_sha256 = hex::encode(Sha256::digest(xml));
+    parse_stream(&mut &xml[..], origin).report
+}
+
+/// Parses one aggregate report from a stream, holding a fixed-size buffer and the distinct
+/// rows, never the document. The stream is read to its end even after `</feedback>`, so the
+/// hash covers the whole document and a container's late error (a gzip checksum) is seen.
+pub fn parse_stream(reader: &mut dyn BufRead, origin: &Origin) -> Parsed {
+    let mut stream = Utf8Stream::new(reader);
     let mut notes = Vec::new();
-    let (text, offset) = decode(xml, &mut notes);
-    if text.trim().is_empty() {
-        return Err(XmlError::Empty);
+    let mut raw = read_document(&mut stream, &mut notes);
+    let drained = stream.drain();
+    if let (Ok(_), Err(e)) = (&raw, &drained) {
+        raw = Err(XmlError::Input(open_error(e, OpenError::Io)));
     }
-    let raw = read_events(&text, offset, &mut notes)?;
-    let mut report = assemble(raw, origin, notes)?;
-    report.xml_sha256 = xml_sha256;
-    tracing::debug!(
-        origin = %report.origin,
-        report_id = %report.report_id,
-        rows = report.rows.len(),
-        repairs = report.repairs.len(),
-        "parsed aggregate report"
-    );
-    Ok(report)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Character decoding
-
-/// Turns the bytes into text: UTF-8 (BOM stripped), UTF-16 with or without BOM, and the
-/// windows-1252 family when declared. Undecodable bytes are replaced, never fatal, and noted.
-/// Returns the text and the number of bytes stripped from the front (for error positions).
-fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> (Cow<'a, str>, u64) {
-    if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
-        return (decode_8bit(rest, notes), 3);
-    }
-    let utf16 = if bytes.starts_with(&[0xff, 0xfe]) {
-        Some((true, &bytes[2..]))
-    } else if bytes.starts_with(&[0xfe, 0xff]) {
-        Some((false, &bytes[2..]))
-    } else if bytes.starts_with(b"<\0") {
-        Some((true, bytes))
-    } else if bytes.starts_with(b"\0<") {
-        Some((false, bytes))
-    } else {
-        None
-    };
-    if let Some((little, body)) = utf16 {
-        let units = body.chunks_exact(2).map(|c| {
-            if little {
-                u16::from_le_bytes([c[0], c[1]])
-            } else {
-                u16::from_be_bytes([c[0], c[1]])
-            }
+    let (sha256, bytes) = stream.digest();
+    let complete = drained.is_ok() && stream.at_end();
+    let mut repairs = stream.notes();
+    repairs.append(&mut notes);
+    let report = raw
+        .and_then(|raw| assemble(raw, origin, repairs))
+        .map(|mut report| {
+            report.xml_sha256 = sha256.clone();
+            tracing::debug!(
+                origin = %report.origin,
+                report_id = %report.report_id,
+                rows = report.rows.len(),
+                repairs = report.repairs.len(),
+                "parsed aggregate report"
+            );
+            report
         });
-        let mut bad = 0usize;
-        let text: String = char::decode_utf16(units)
-            .map(|r| {
-                r.unwrap_or_else(|_| {
-                    bad += 1;
-                    char::REPLACEMENT_CHARACTER
-                })
-            })
-            .collect();
-        notes.push("decoded from UTF-16".to_string());
-        if bad > 0 || body.len() % 2 == 1 {
-            notes.push(format!(
-                "replaced {bad} invalid UTF-16 sequence(s) with U+FFFD"
-            ));
-        }
-        let skipped = (bytes.len() - body.len()) as u64;
-        return (Cow::Owned(text), skipped);
-    }
-    (decode_8bit(bytes, notes), 0)
-}
-
-fn decode_8bit<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Cow<'a, str> {
-    let declared = declared_encoding(bytes);
-    match declared.as_deref() {
-        None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => utf8_lossy(bytes, notes),
-        // WHATWG maps the Latin-1 labels to windows-1252 too: mislabelled Latin-1 is common.
-        Some("windows-1252" | "cp1252" | "iso-8859-1" | "iso8859-1" | "latin1" | "l1") => {
-            Cow::Owned(bytes.iter().map(|&b| cp1252(b)).collect())
-        }
-        Some(other) => {
-            notes.push(format!(
-                "declared encoding {other:?} is not supported; read as UTF-8"
-            ));
-            utf8_lossy(bytes, notes)
-        }
-    }
-}
-
-fn utf8_lossy<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Cow<'a, str> {
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(bytes.len());
-    let mut bad = 0usize;
-    let mut first_bad: Option<usize> = None;
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        if !chunk.invalid().is_empty() {
-            first_bad.get_or_insert(out.len());
-            bad += 1;
-            out.push(char::REPLACEMENT_CHARACTER);
-        }
-    }
-    notes.push(format!(
-        "invalid UTF-8: {bad} byte sequence(s) replaced with U+FFFD (first near byte {})",
-        first_bad.unwrap_or(0)
-    ));
-    Cow::Owned(out)
-}
-
-/// The `encoding` pseudo-attribute of the XML declaration, lower-cased.
-fn declared_encoding(bytes: &[u8]) -> Option<String> {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
-    let head = &bytes[start..bytes.len().min(start + 512)];
-    if !head.starts_with(b"<?xml") {
-        return None;
-    }
-    let end = head.windows(2).position(|w| w == b"?>")?;
-    let decl = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
-    let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..]
-        .trim_start()
-        .strip_prefix('=')?;
-    let rest = rest.trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let value = &rest[1..];
-    let close = value.find(quote)?;
-    Some(value[..close].trim().to_string())
-}
-
-fn cp1252(b: u8) -> char {
-    const HIGH: [char; 32] = [
-        '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}',
-        '\u{2021}', '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}',
-        '\u{017D}', '\u{008F}', '\u{0090}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}',
-        '\u{2022}', '\u{2013}', '\u{2014}', '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}',
-        '\u{0153}', '\u{009D}', '\u{017E}', '\u{0178}',
-    ];
-    match b {
-        0x80..=0x9f => HIGH[usize::from(b - 0x80)],
-        _ => char::from(b),
+    Parsed {
+        report,
+        sha256,
+        bytes,
+        complete,
     }
 }
 
@@ -219,7 +135,7 @@ struct Raw {
     generator: Option<String>,
     extensions: Vec<String>,
     policy: RawPolicy,
-    rows: Vec<Row>,
+    rows: RowBuffer,
     records_seen: usize,
     /// The first non-empty header From, the fallback for a missing policy domain.
     first_header_from: Option<String>,
@@ -389,9 +305,99 @@ fn holds_value(t: Tag) -> bool {
 /// Extension element names kept per report.
 const MAX_EXTENSIONS: usize = 20;
 
-fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, XmlError> {
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
+/// Where events come from: a document in memory (quick-xml's borrowing reader, the fast path
+/// for the documents of ordinary size) or a stream (a fixed buffer, for the rare huge one).
+/// Positions are in the decoded text.
+trait Events {
+    fn next_event(&mut self) -> quick_xml::Result<Event<'_>>;
+    fn position(&self) -> u64;
+    fn error_position(&self) -> u64;
+}
+
+struct SliceEvents<'a>(Reader<&'a [u8]>);
+
+impl Events for SliceEvents<'_> {
+    fn next_event(&mut self) -> quick_xml::Result<Event<'_>> {
+        self.0.read_event()
+    }
+    fn position(&self) -> u64 {
+        self.0.buffer_position()
+    }
+    fn error_position(&self) -> u64 {
+        self.0.error_position()
+    }
+}
+
+struct StreamEvents<R> {
+    reader: Reader<R>,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> Events for StreamEvents<R> {
+    fn next_event(&mut self) -> quick_xml::Result<Event<'_>> {
+        self.buf.clear();
+        self.reader.read_event_into(&mut self.buf)
+    }
+    fn position(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+    fn error_position(&self) -> u64 {
+        self.reader.error_position()
+    }
+}
+
+/// Documents up to this size (decoded) are parsed from memory; larger ones stream.
+const IN_MEMORY: usize = 4 << 20;
+
+/// Reads the decoded document's events into [`Raw`], from memory when it is small enough.
+/// Error positions are made file positions (the byte-order mark added back) and say when
+/// they are positions in transcoded text.
+fn read_document<R: BufRead>(
+    stream: &mut Utf8Stream<R>,
+    notes: &mut Vec<String>,
+) -> Result<Raw, XmlError> {
+    let whole = stream
+        .fill_whole(IN_MEMORY)
+        .map_err(|e| XmlError::Input(open_error(&e, OpenError::Io)))?;
+    let result = if whole {
+        let mut reader = Reader::from_reader(stream.buffer());
+        reader.config_mut().check_end_names = true;
+        read_events(&mut SliceEvents(reader), notes)
+    } else {
+        let mut reader = Reader::from_reader(&mut *stream);
+        reader.config_mut().check_end_names = true;
+        let mut events = StreamEvents {
+            reader,
+            buf: Vec::with_capacity(4096),
+        };
+        read_events(&mut events, notes)
+    };
+    let skipped = stream.skipped();
+    let decoded_from =
+        (!stream.positions_exact()).then(|| stream.transcoded_from().unwrap_or("repaired UTF-8"));
+    result.map_err(|e| match e {
+        XmlError::Syntax { pos, mut msg } => {
+            if let Some(from) = decoded_from {
+                msg.push_str(&format!(" (position in the text decoded from {from})"));
+            }
+            XmlError::Syntax {
+                pos: pos + skipped,
+                msg,
+            }
+        }
+        XmlError::TooDeep(pos) => XmlError::TooDeep(pos + skipped),
+        XmlError::TextTooLong { name, pos } => XmlError::TextTooLong {
+            name,
+            pos: pos + skipped,
+        },
+        XmlError::Truncated(pos) => XmlError::Truncated(pos + skipped),
+        other => other,
+    })
+}
+
+fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw, XmlError> {
+    // Anything but blank text: tells an empty document from one without a root element.
+    let mut saw_content = false;
     let mut raw = Raw::default();
     // The open elements.
     let mut stack: Vec<Tag> = Vec::new();
@@ -404,9 +410,12 @@ fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, 
     let mut closed = false;
 
     loop {
-        let pos = reader.buffer_position() + offset;
-        let event = match reader.read_event() {
+        let pos = reader.position();
+        let event = match reader.next_event() {
             Ok(ev) => ev,
+            Err(quick_xml::Error::Io(e)) => {
+                return Err(XmlError::Input(open_error(&e, OpenError::Io)));
+            }
             Err(e) => {
                 // A non-report that is also malformed (an HTML page) is named as a non-report.
                 if feedback_at.is_none()
@@ -415,11 +424,18 @@ fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, 
                     return Err(XmlError::NotAggregate(r));
                 }
                 return Err(XmlError::Syntax {
-                    pos: reader.error_position() + offset,
+                    pos: reader.error_position(),
                     msg: e.to_string(),
                 });
             }
         };
+        if !saw_content {
+            saw_content = match &event {
+                Event::Text(t) => !t.trim_ascii().is_empty(),
+                Event::Eof => false,
+                _ => true,
+            };
+        }
         let (start, empty) = match &event {
             Event::Start(e) => (Some(e), false),
             Event::Empty(e) => (Some(e), true),
@@ -527,9 +543,10 @@ fn read_events(text: &str, offset: u64, notes: &mut Vec<String>) -> Result<Raw, 
     }
     match (feedback_at, root) {
         (Some(_), _) if closed => Ok(raw),
-        (Some(_), _) => Err(XmlError::Truncated(reader.buffer_position() + offset)),
+        (Some(_), _) => Err(XmlError::Truncated(reader.position())),
         (None, Some(r)) => Err(XmlError::NotAggregate(r)),
-        (None, None) => Err(XmlError::NoRoot),
+        (None, None) if saw_content => Err(XmlError::NoRoot),
+        (None, None) => Err(XmlError::Empty),
     }
 }
 
@@ -700,6 +717,72 @@ fn record_field(p: &[Tag], buf: &mut String, r: &mut RawRecord) {
     };
     *slot = Some(take_text(buf));
 }
+// ---------------------------------------------------------------------------------------------
+// Rows of one report
+
+/// Rows kept in arrival order until a report has this many; past it, identical rows merge.
+const MERGE_FROM: usize = 1024;
+
+/// A report's usable rows as they stream in. A receiver's report is usually a few rows, but a
+/// large one can hold hundreds of thousands of records that repeat the same source with the
+/// same results (one per recipient domain, per hour, …). Past [`MERGE_FROM`] rows, a row equal
+/// in everything but `count` to one already kept adds its count instead of a new row, so a
+/// report's memory grows with its distinct rows, not its size. Nothing is lost: the merged
+/// rows are the same evidence, and the number of usable records is counted separately.
+#[derive(Debug, Default)]
+struct RowBuffer {
+    rows: Vec<Row>,
+    index: Option<(HashTable<usize>, foldhash::fast::RandomState)>,
+    /// Usable records pushed, before merging.
+    records: usize,
+}
+
+/// Everything in a row but its count: what makes two rows the same evidence.
+fn row_identity(r: &Row) -> impl std::hash::Hash + Eq + '_ {
+    (
+        (
+            &r.source_ip,
+            &r.disposition,
+            &r.dkim_evaluated,
+            &r.spf_evaluated,
+        ),
+        (&r.reasons, &r.header_from, &r.envelope_from, &r.envelope_to),
+        (&r.dkim, &r.spf),
+    )
+}
+
+impl RowBuffer {
+    fn push(&mut self, row: Row) {
+        self.records += 1;
+        if self.index.is_none() && self.rows.len() >= MERGE_FROM {
+            let kept = std::mem::take(&mut self.rows);
+            self.index = Some((HashTable::new(), foldhash::fast::RandomState::default()));
+            for r in kept {
+                self.insert(r);
+            }
+        }
+        self.insert(row);
+    }
+
+    fn insert(&mut self, row: Row) {
+        let RowBuffer { rows, index, .. } = self;
+        let Some((table, state)) = index else {
+            rows.push(row);
+            return;
+        };
+        let hash = state.hash_one(row_identity(&row));
+        match table.find(hash, |&i| row_identity(&rows[i]) == row_identity(&row)) {
+            Some(&i) => rows[i].count = rows[i].count.saturating_add(row.count),
+            None => {
+                table.insert_unique(hash, rows.len(), |&i| {
+                    state.hash_one(row_identity(&rows[i]))
+                });
+                rows.push(row);
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation and normalization
 
@@ -1033,15 +1116,16 @@ fn assemble(
     } else {
         "1.0"
     };
-    if raw.records_seen > 0 && raw.rows.is_empty() {
+    if raw.records_seen > 0 && raw.rows.records == 0 {
         note(&mut notes, "every record was unusable".to_string());
     }
     if notes.len() >= MAX_NOTES {
         notes.truncate(MAX_NOTES);
         notes.push("further repairs not listed".to_string());
     }
-    let records = raw.rows.len();
-    let message_count = raw.rows.iter().fold(0u64, |n, r| n.saturating_add(r.count));
+    let records = raw.rows.records;
+    let rows = raw.rows.rows;
+    let message_count = rows.iter().fold(0u64, |n, r| n.saturating_add(r.count));
     Ok(AggregateReport {
         origin: origin.clone(),
         schema: schema.to_string(),
@@ -1051,7 +1135,7 @@ fn assemble(
         begin,
         end,
         policy,
-        rows: raw.rows,
+        rows,
         repairs: notes,
         xml_sha256: String::new(),
         records,
@@ -1064,6 +1148,7 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn origin(name: &str) -> Origin {
         Origin {
@@ -1089,6 +1174,61 @@ mod tests {
         </identifiers><auth_results><dkim><domain>example.com</domain><selector>s1</selector>\
         <result>pass</result></dkim><spf><domain>bounce.example.com</domain>\
         <result>softfail</result></spf></auth_results></record>";
+
+    /// A report of `n` records cycling over `distinct` sources, each record 1 message.
+    fn big_report(n: usize, distinct: usize) -> String {
+        let mut body = String::with_capacity(n * RECORD.len());
+        for i in 0..n {
+            let ip = format!("192.0.2.{}", i % distinct);
+            body.push_str(
+                &RECORD
+                    .replace("192.0.2.1", &ip)
+                    .replace("<count>3", "<count>1"),
+            );
+        }
+        report(&body)
+    }
+
+    #[test]
+    fn large_reports_stream_and_merge_identical_rows() {
+        // Past IN_MEMORY the document streams through a fixed buffer.
+        let xml = big_report(25_000, 3);
+        assert!(xml.len() > IN_MEMORY, "{} bytes", xml.len());
+        let parsed = parse_stream(&mut xml.as_bytes(), &origin("big.xml"));
+        assert!(parsed.complete);
+        assert_eq!(parsed.bytes, xml.len() as u64);
+        let r = parsed.report.unwrap();
+        assert_eq!(r.records, 25_000);
+        assert_eq!(r.message_count, 25_000);
+        // Identical rows merged: one row per distinct source, counts summed.
+        assert_eq!(r.rows.len(), 3);
+        assert_eq!(
+            r.rows.iter().map(|row| row.count).collect::<Vec<_>>(),
+            vec![8334, 8333, 8333]
+        );
+        assert_eq!(r.xml_sha256, hex::encode(Sha256::digest(xml.as_bytes())));
+        // Small reports keep their rows as they came.
+        let r = parse(big_report(10, 3).as_bytes(), &origin("small.xml")).unwrap();
+        assert_eq!(r.rows.len(), 10);
+    }
+
+    #[test]
+    fn streamed_errors_name_the_file_position() {
+        let mut xml = big_report(25_000, 3);
+        let at = xml.len() - 200;
+        xml.insert_str(at, "<oops>");
+        let err = parse(xml.as_bytes(), &origin("bad.xml")).unwrap_err();
+        let XmlError::Syntax { pos, .. } = err else {
+            panic!("{err}");
+        };
+        assert!(pos > IN_MEMORY as u64 && pos < xml.len() as u64, "{pos}");
+        // Truncated mid-stream: the position is where the document ends.
+        let cut = &xml.as_bytes()[..IN_MEMORY + 1000];
+        assert_eq!(
+            parse(cut, &origin("cut.xml")).unwrap_err(),
+            XmlError::Truncated(cut.len() as u64)
+        );
+    }
 
     #[test]
     fn parses_a_plain_report() {
