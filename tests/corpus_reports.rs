@@ -91,9 +91,17 @@ const TABLE: &[(&str, Expect)] = &[
         "parsedmarc/samples/aggregate/invalid_utf_8.xml",
         repaired("example.com:1538463741", 1, 1, "invalid UTF-8"),
     ),
+    // parsedmarc's "invalid XML" sample: a bare `<` in <email> and one in the record's
+    // <header_from>, which swallows its end tag. The first is kept as text; the record cannot
+    // be trusted and is skipped with its reason, the report's metadata survives.
     (
         "parsedmarc/samples/aggregate/invalid_xml.xml",
-        Rejected("not well-formed XML at byte"),
+        repaired(
+            "sonexushealth.com:1530233361",
+            0,
+            0,
+            "record 1 skipped: <header_from> was not closed (byte 727)",
+        ),
     ),
     (
         "parsedmarc/samples/aggregate/mimecast-weird-gzip.eml",
@@ -344,12 +352,28 @@ fn whole_folder_ingest() {
     // 19 aggregate + 1 aggregate_invalid + empty.xml + 3 failure samples.
     assert_eq!(set.files.len(), 24);
     let reasons: Vec<&str> = set.rejected.iter().map(|r| r.reason.as_str()).collect();
-    // invalid_xml, empty.xml and the three failure reports.
-    assert_eq!(set.rejected.len(), 5, "{reasons:?}");
-    // invalid_utf_8.xml repeats !example.com!…'s reporter and report id.
-    assert_eq!(set.duplicates.len(), 1);
+    // empty.xml and the three failure reports.
+    assert_eq!(set.rejected.len(), 4, "{reasons:?}");
+    // invalid_utf_8.xml repeats !example.com!…'s reporter and report id; invalid_xml.xml is
+    // a damaged copy of veeam.com's report: read first (path order), but the intact copy
+    // read after it is the one kept.
+    assert_eq!(set.duplicates.len(), 2);
     assert_eq!(set.duplicates[0].report_id, "example.com:1538463741");
-    assert_eq!(set.reports.len(), 24 - 5 - 1);
+    let damaged = &set.duplicates[1];
+    assert!(damaged.origin.file.ends_with("invalid_xml.xml"));
+    assert!(
+        damaged
+            .kept
+            .file
+            .ends_with("veeam.com!example.com!1530133200!1530219600.xml")
+    );
+    let veeam = set
+        .reports
+        .iter()
+        .find(|r| r.report_id == "sonexushealth.com:1530233361")
+        .map(|r| (r.records, r.skipped_records));
+    assert_eq!(veeam, Some((1, 0)));
+    assert_eq!(set.reports.len(), 24 - 4 - 2);
     assert!(
         set.reports
             .windows(2)

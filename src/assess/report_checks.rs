@@ -1005,6 +1005,7 @@ mod tests {
             xml_sha256: format!("sha-{id}"),
             records: 0,
             message_count: 0,
+            skipped_records: 0,
             generator: None,
             extensions: vec![],
         };

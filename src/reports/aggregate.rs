@@ -291,6 +291,7 @@ mod tests {
             },
             records: rows.len(),
             message_count: rows.iter().map(|r| r.count).sum(),
+            skipped_records: 0,
             rows,
             repairs: vec![],
             xml_sha256: String::new(),

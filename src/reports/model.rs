@@ -210,12 +210,20 @@ pub struct AggregateReport {
     /// Sum of the rows' `<count>`.
     #[serde(default)]
     pub message_count: u64,
+    /// `<record>`s that could not be used (each named in `repairs`): a damaged copy of a
+    /// report gives way to an intact copy of the same report.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_records: usize,
     /// RFC 9990 `<generator>`: the software that wrote the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<String>,
     /// Local names of the RFC 9990 `<extensions>` children (their content is not interpreted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl AggregateReport {

@@ -127,6 +127,8 @@ pub enum OpenError {
     TooManyMembers(usize),
     #[error("email message exceeds the {0}-byte limit for one message")]
     MessageTooLarge(u64),
+    #[error("one piece of markup or text is longer than {0} bytes")]
+    EventTooLong(u64),
     #[error("mailbox holds no messages")]
     EmptyMailbox,
     #[error("not a readable email message")]

@@ -151,6 +151,7 @@ pub fn ingest_with_progress(
         tz,
         dedupe: Deduper::default(),
         builder: AggregateBuilder::new(),
+        pending: Vec::new(),
     };
 
     for path in &files {
@@ -186,6 +187,7 @@ pub fn ingest_with_progress(
         progress(state);
     }
 
+    acc.finish();
     let Accumulator {
         mut set, builder, ..
     } = acc;
@@ -212,6 +214,8 @@ struct Accumulator<'p> {
     tz: Tz,
     dedupe: Deduper,
     builder: AggregateBuilder,
+    /// Reports with unusable records, held back ([`Accumulator::take`]).
+    pending: Vec<AggregateReport>,
 }
 
 impl Accumulator<'_> {
@@ -220,9 +224,30 @@ impl Accumulator<'_> {
         self.set.rejected.push(rejected);
     }
 
-    /// Takes one parsed report: dedupe, period filter, fold.
-    fn take(&mut self, mut report: AggregateReport) {
+    /// Takes one parsed report: dedupe, period filter, fold. A report with unusable records
+    /// is held back until the end: receivers resend reports, and when an intact copy of the
+    /// same report arrives later, it is the one kept.
+    fn take(&mut self, report: AggregateReport) {
         if let Some(kept) = self.dedupe.check(&report) {
+            let damaged = (report.skipped_records == 0)
+                .then(|| {
+                    self.pending
+                        .iter()
+                        .position(|p| p.origin == kept && p.key() == report.key())
+                })
+                .flatten();
+            if let Some(i) = damaged {
+                let damaged = self.pending.swap_remove(i);
+                self.dedupe.replace(&report);
+                self.set.duplicates.push(Duplicate {
+                    origin: damaged.origin,
+                    org_name: damaged.org_name,
+                    report_id: damaged.report_id,
+                    kept: report.origin.clone(),
+                });
+                self.accept(report);
+                return;
+            }
             self.set.duplicates.push(Duplicate {
                 origin: report.origin,
                 org_name: report.org_name,
@@ -231,12 +256,28 @@ impl Accumulator<'_> {
             });
             return;
         }
+        if report.skipped_records > 0 {
+            self.pending.push(report);
+        } else {
+            self.accept(report);
+        }
+    }
+
+    /// Period filter and fold of a unique report.
+    fn accept(&mut self, mut report: AggregateReport) {
         match self.period {
             Some(p) if !p.overlaps(report.begin, report.end) => self.set.out_of_period += 1,
             _ => {
                 self.builder.fold(&mut report, self.tz);
                 self.set.reports.push(report);
             }
+        }
+    }
+
+    /// Accepts the damaged reports no intact copy replaced.
+    fn finish(&mut self) {
+        for report in std::mem::take(&mut self.pending) {
+            self.accept(report);
         }
     }
 }
@@ -288,6 +329,13 @@ impl Deduper {
         self.by_sha
             .insert(report.xml_sha256.clone(), report.origin.clone());
         None
+    }
+
+    /// Makes `report` the kept copy of its (reporter, id).
+    fn replace(&mut self, report: &AggregateReport) {
+        self.by_key.insert(report.key(), report.origin.clone());
+        self.by_sha
+            .insert(report.xml_sha256.clone(), report.origin.clone());
     }
 }
 
@@ -666,6 +714,34 @@ mod tests {
             "{}",
             set.rejected[0].reason
         );
+    }
+
+    #[test]
+    fn an_intact_copy_wins_over_a_damaged_one_in_either_order() {
+        let intact = xml("Rcv", "r-1", 1_790_812_800, 4);
+        let damaged = intact.replace("<count>4</count>", "<count>4</count><oops>");
+        let other_damaged = xml("Rcv", "r-2", 1_790_812_800, 2).replace("<row>", "<row><oops>");
+        for (first, second) in [(&damaged, &intact), (&intact, &damaged)] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("a.xml"), first).unwrap();
+            std::fs::write(dir.path().join("b.xml"), second).unwrap();
+            std::fs::write(dir.path().join("c.xml"), &other_damaged).unwrap();
+            let set = ingest(&[dir.path().to_path_buf()], None);
+            let kept: Vec<(&str, usize, usize)> = set
+                .reports
+                .iter()
+                .map(|r| (r.report_id.as_str(), r.records, r.skipped_records))
+                .collect();
+            // r-2 has no intact copy: accepted with its skipped record counted.
+            assert_eq!(kept, vec![("r-1", 1, 0), ("r-2", 0, 1)]);
+            assert_eq!(set.duplicates.len(), 1);
+            assert!(set.duplicates[0].kept.file.ends_with(if first == &intact {
+                "a.xml"
+            } else {
+                "b.xml"
+            }));
+            assert_eq!(set.aggregate.messages(), 4);
+        }
     }
 
     fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {

@@ -312,30 +312,45 @@ trait Events {
     fn next_event(&mut self) -> quick_xml::Result<Event<'_>>;
     fn position(&self) -> u64;
     fn error_position(&self) -> u64;
+    /// The text between two positions, when it is still at hand: repairs that keep what the
+    /// XML reader skipped (an unescaped `&`) need it.
+    fn text_between(&self, from: u64, to: u64) -> Option<&str>;
 }
 
-struct SliceEvents<'a>(Reader<&'a [u8]>);
+struct SliceEvents<'a> {
+    reader: Reader<&'a [u8]>,
+    text: &'a [u8],
+}
 
 impl Events for SliceEvents<'_> {
     fn next_event(&mut self) -> quick_xml::Result<Event<'_>> {
-        self.0.read_event()
+        self.reader.read_event()
     }
     fn position(&self) -> u64 {
-        self.0.buffer_position()
+        self.reader.buffer_position()
     }
     fn error_position(&self) -> u64 {
-        self.0.error_position()
+        self.reader.error_position()
+    }
+    fn text_between(&self, from: u64, to: u64) -> Option<&str> {
+        let range = usize::try_from(from).ok()?..usize::try_from(to).ok()?;
+        std::str::from_utf8(self.text.get(range)?).ok()
     }
 }
 
+/// The longest single piece of markup or text read from a streamed document. quick-xml holds
+/// one event in memory; without a bound, one 200 MB text node or comment would cost 200 MB.
+const MAX_EVENT: u64 = 4 << 20;
+
 struct StreamEvents<R> {
-    reader: Reader<R>,
+    reader: Reader<EventLimit<R>>,
     buf: Vec<u8>,
 }
 
 impl<R: BufRead> Events for StreamEvents<R> {
     fn next_event(&mut self) -> quick_xml::Result<Event<'_>> {
         self.buf.clear();
+        self.reader.get_mut().allowance = MAX_EVENT;
         self.reader.read_event_into(&mut self.buf)
     }
     fn position(&self) -> u64 {
@@ -343,6 +358,51 @@ impl<R: BufRead> Events for StreamEvents<R> {
     }
     fn error_position(&self) -> u64 {
         self.reader.error_position()
+    }
+    fn text_between(&self, from: u64, to: u64) -> Option<&str> {
+        // The buffer holds the bytes of the last event read, when they were copied whole.
+        let len = usize::try_from(to.checked_sub(from)?).ok()?;
+        (self.buf.len() == len)
+            .then(|| std::str::from_utf8(&self.buf).ok())
+            .flatten()
+    }
+}
+
+/// Serves at most `allowance` bytes per event to the XML reader, then fails with
+/// [`OpenError::EventTooLong`].
+struct EventLimit<R> {
+    inner: R,
+    allowance: u64,
+}
+
+impl<R: BufRead> std::io::Read for EventLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for EventLimit<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let available = self.inner.fill_buf()?;
+        if self.allowance == 0 && !available.is_empty() {
+            return Err(super::inflate::io_error(OpenError::EventTooLong(MAX_EVENT)));
+        }
+        let n = available
+            .len()
+            .min(usize::try_from(self.allowance).unwrap_or(usize::MAX));
+        Ok(&available[..n])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.allowance = self.allowance.saturating_sub(amt as u64);
+        self.inner.consume(amt);
     }
 }
 
@@ -360,12 +420,17 @@ fn read_document<R: BufRead>(
         .fill_whole(IN_MEMORY)
         .map_err(|e| XmlError::Input(open_error(&e, OpenError::Io)))?;
     let result = if whole {
-        let mut reader = Reader::from_reader(stream.buffer());
-        reader.config_mut().check_end_names = true;
-        read_events(&mut SliceEvents(reader), notes)
+        let text = stream.buffer();
+        let mut reader = Reader::from_reader(text);
+        // End tags are matched by [`read_events`] itself, which can repair a stray one.
+        reader.config_mut().check_end_names = false;
+        read_events(&mut SliceEvents { reader, text }, notes)
     } else {
-        let mut reader = Reader::from_reader(&mut *stream);
-        reader.config_mut().check_end_names = true;
+        let mut reader = Reader::from_reader(EventLimit {
+            inner: &mut *stream,
+            allowance: MAX_EVENT,
+        });
+        reader.config_mut().check_end_names = false;
         let mut events = StreamEvents {
             reader,
             buf: Vec::with_capacity(4096),
@@ -408,13 +473,43 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
     let mut buf = String::new();
     let mut overflow = false;
     let mut closed = false;
+    // The open elements the report model knows, without unknown ones in between, so an
+    // unknown element (a vendor's wrapper, a stray unclosed tag) does not hide the known
+    // elements inside it: the paths the model matches are taken from this stack.
+    let mut known: Vec<Tag> = Vec::new();
+    let mut known_fb = 0usize;
+    // The qualified names of the open elements, to match end tags ourselves.
+    let mut open_names = OpenNames::default();
+    // Why the open `<record>` cannot be trusted (markup inside it had to be repaired).
+    let mut record_damage: Option<String> = None;
 
-    loop {
+    'events: loop {
         let pos = reader.position();
         let event = match reader.next_event() {
             Ok(ev) => ev,
             Err(quick_xml::Error::Io(e)) => {
                 return Err(XmlError::Input(open_error(&e, OpenError::Io)));
+            }
+            Err(quick_xml::Error::IllFormed(
+                quick_xml::errors::IllFormedError::UnclosedReference,
+            )) => {
+                // A bare `&` (`AT&T`): the reader skipped to the next markup; keep the skipped
+                // text literally, as the sender meant it.
+                let wants_text =
+                    feedback_at.is_some() && stack.last().is_some_and(|t| holds_value(*t));
+                let skipped = reader.text_between(pos, reader.position());
+                match (wants_text, skipped) {
+                    (false, _) => {}
+                    (true, Some(text)) => {
+                        append(&mut buf, text, &mut overflow);
+                        note(notes, "kept an unescaped & literally".to_string());
+                    }
+                    (true, None) => note(
+                        notes,
+                        format!("dropped text after an unescaped & at byte {pos}"),
+                    ),
+                }
+                continue;
             }
             Err(e) => {
                 // A non-report that is also malformed (an HTML page) is named as a non-report.
@@ -441,6 +536,22 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
             Event::Empty(e) => (Some(e), true),
             _ => (None, false),
         };
+        if let Some(e) = start
+            && feedback_at.is_some()
+            && !is_xml_name(e.name().as_ref())
+        {
+            // `<` that starts no element (`x < y`, `<user@example.com>` in a value): the
+            // sender forgot to escape it. Keep it as the text it was.
+            if stack.last().is_some_and(|t| holds_value(*t)) {
+                let close = if empty { "/>" } else { ">" };
+                let literal = format!("<{}{close}", e.as_ref());
+                append(&mut buf, &literal, &mut overflow);
+                note(notes, "kept an unescaped < literally".to_string());
+            } else {
+                note(notes, format!("ignored stray markup at byte {pos}"));
+            }
+            continue;
+        }
         if let Some(e) = start {
             let local = e.local_name();
             let tag = tag_of(local.as_ref().as_bytes());
@@ -452,6 +563,7 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
             }
             if feedback_at.is_none() && tag == Tag::Feedback {
                 feedback_at = Some(stack.len());
+                known_fb = known.len();
                 raw.namespace = namespace_of(e);
                 if !stack.is_empty() {
                     let outer = root.clone().unwrap_or_default();
@@ -472,10 +584,14 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
                 }
             }
             stack.push(tag);
+            if tag != Tag::Other {
+                known.push(tag);
+            }
+            open_names.push(e.name().as_ref());
             buf.clear();
             overflow = false;
-            if let Some(fb) = feedback_at {
-                on_start(&stack[fb + 1..], &mut raw, &mut record);
+            if feedback_at.is_some() && tag != Tag::Other {
+                on_start(&known[known_fb + 1..], &mut raw, &mut record);
             }
             if !empty {
                 continue;
@@ -512,29 +628,62 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
             }
             Event::DocType(_) => note(notes, "ignored DOCTYPE declaration".to_string()),
             Event::Start(_) | Event::Empty(_) | Event::End(_) => {
-                if stack.is_empty() {
-                    // check_end_names rejects unmatched ends; nothing to close.
+                // How many open elements this closes: an empty element itself; an end tag,
+                // the innermost open element of its name and whatever was left open in it.
+                let closes = match &event {
+                    Event::End(e) => open_names.closes(e.name().as_ref()),
+                    _ => Some(1),
+                };
+                let Some(closes) = closes else {
+                    if let Event::End(e) = &event {
+                        let name = clip(e.name().as_ref());
+                        note(
+                            notes,
+                            format!("ignored stray end tag </{name}> at byte {pos}"),
+                        );
+                    }
                     continue;
-                }
-                if let Some(fb) = feedback_at {
-                    if stack.len() == fb + 1 {
-                        closed = true;
-                        break;
+                };
+                if closes > 1 {
+                    let left_open = clip(open_names.innermost());
+                    let why = format!("<{left_open}> was not closed (byte {pos})");
+                    if record.is_some() {
+                        record_damage.get_or_insert(why);
+                    } else {
+                        note(notes, format!("closed {why}"));
                     }
-                    if overflow {
-                        let name = match &event {
-                            Event::End(e) => e.local_name().as_ref().to_string(),
-                            Event::Empty(e) => e.local_name().as_ref().to_string(),
-                            _ => String::new(),
-                        };
-                        return Err(XmlError::TextTooLong { name, pos });
-                    }
-                    on_end(&stack[fb + 1..], &mut buf, &mut raw, &mut record, notes);
                 }
-                stack.pop();
-                buf.clear();
-                if stack.is_empty() && feedback_at.is_none() {
-                    return Err(XmlError::NotAggregate(root.unwrap_or_default()));
+                for _ in 0..closes {
+                    if let Some(fb) = feedback_at {
+                        if stack.len() == fb + 1 {
+                            closed = true;
+                            break 'events;
+                        }
+                        if overflow {
+                            let name = clip(open_names.innermost());
+                            return Err(XmlError::TextTooLong { name, pos });
+                        }
+                        let path = &known[known_fb + 1..];
+                        if stack.last() == Some(&Tag::Other) {
+                            // Unknown elements carry no value of the report.
+                        } else if path == [Tag::Record]
+                            && let Some(why) = record_damage.take()
+                        {
+                            record.take();
+                            let n = raw.records_seen;
+                            note(notes, format!("record {n} skipped: {why}"));
+                        } else {
+                            on_end(path, &mut buf, &mut raw, &mut record, notes);
+                        }
+                    }
+                    if stack.pop().is_some_and(|t| t != Tag::Other) {
+                        known.pop();
+                    }
+                    open_names.pop();
+                    buf.clear();
+                    if stack.is_empty() && feedback_at.is_none() {
+                        return Err(XmlError::NotAggregate(root.unwrap_or_default()));
+                    }
                 }
             }
             Event::Eof => break,
@@ -547,6 +696,54 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
         (None, Some(r)) => Err(XmlError::NotAggregate(r)),
         (None, None) if saw_content => Err(XmlError::NoRoot),
         (None, None) => Err(XmlError::Empty),
+    }
+}
+
+/// Whether `name` can be an element name (XML 1.0 `Name`, ASCII part checked): what is not
+/// was a stray `<` in text.
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':' || !c.is_ascii();
+    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// The qualified names of the open elements, in one string (no allocation per element).
+#[derive(Debug, Default)]
+struct OpenNames {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl OpenNames {
+    fn push(&mut self, name: &str) {
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+    }
+
+    fn pop(&mut self) {
+        self.ends.pop();
+        self.text.truncate(self.ends.last().copied().unwrap_or(0));
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    fn innermost(&self) -> &str {
+        self.ends.len().checked_sub(1).map_or("", |i| self.get(i))
+    }
+
+    /// How many elements an end tag named `name` closes: up to and including the innermost
+    /// open element of that name; `None` when no open element has it (a stray end tag).
+    fn closes(&self, name: &str) -> Option<usize> {
+        (0..self.ends.len())
+            .rev()
+            .find(|&i| self.get(i) == name)
+            .map(|i| self.ends.len() - i)
     }
 }
 
@@ -1124,6 +1321,7 @@ fn assemble(
         notes.push("further repairs not listed".to_string());
     }
     let records = raw.rows.records;
+    let skipped_records = raw.records_seen.saturating_sub(records);
     let rows = raw.rows.rows;
     let message_count = rows.iter().fold(0u64, |n, r| n.saturating_add(r.count));
     Ok(AggregateReport {
@@ -1140,6 +1338,7 @@ fn assemble(
         xml_sha256: String::new(),
         records,
         message_count,
+        skipped_records,
         generator: raw.generator.filter(|g| !g.is_empty()).map(|g| clip(&g)),
         extensions: raw.extensions,
     })
@@ -1215,13 +1414,17 @@ mod tests {
     #[test]
     fn streamed_errors_name_the_file_position() {
         let mut xml = big_report(25_000, 3);
-        let at = xml.len() - 200;
-        xml.insert_str(at, "<oops>");
+        let at = xml.rfind("<record>").unwrap_or(0);
+        xml.insert_str(at, "<!-- never closed ");
         let err = parse(xml.as_bytes(), &origin("bad.xml")).unwrap_err();
-        let XmlError::Syntax { pos, .. } = err else {
-            panic!("{err}");
-        };
-        assert!(pos > IN_MEMORY as u64 && pos < xml.len() as u64, "{pos}");
+        assert_eq!(
+            err,
+            XmlError::Syntax {
+                pos: at as u64,
+                msg: "syntax error: comment not closed: `-->` not found before end of input"
+                    .to_string()
+            }
+        );
         // Truncated mid-stream: the position is where the document ends.
         let cut = &xml.as_bytes()[..IN_MEMORY + 1000];
         assert_eq!(
@@ -1383,7 +1586,12 @@ mod tests {
             err("<html><body>hi</body></html>"),
             "not a DMARC aggregate report (root element <html>)"
         );
-        assert!(err("<feedback><a></b></feedback>").starts_with("not well-formed XML at byte 13"));
+        assert!(
+            err("<feedback><a><!-- never closed</a></feedback>")
+                .starts_with("not well-formed XML at byte 13"),
+            "{}",
+            err("<feedback><a><!-- never closed</a></feedback>")
+        );
         assert_eq!(
             err(&report(RECORD).replace("<report_id> id-1 </report_id>", "<report_id/>")),
             "no <report_metadata>/<report_id>"
@@ -1407,6 +1615,75 @@ mod tests {
         ] {
             assert!(parse(junk, &origin("j")).is_err());
         }
+    }
+
+    #[test]
+    fn stray_and_unclosed_tags_are_repaired_and_bad_records_skipped() {
+        let good = RECORD.replace("192.0.2.1", "192.0.2.9");
+        // Inside a record: the record is dropped, the ones around it survive.
+        let broken = RECORD.replace("<count>3</count>", "<count>3</count><foo>");
+        let xml = report(&format!("{good}{broken}{good}"));
+        let r = parse(xml.as_bytes(), &origin("r.xml")).unwrap();
+        assert_eq!(r.records, 2);
+        assert_eq!(r.message_count, 6);
+        assert!(
+            r.repairs
+                .iter()
+                .any(|n| n.starts_with("record 2 skipped: <foo> was not closed")),
+            "{:?}",
+            r.repairs
+        );
+        // Outside records: closed and noted; a stray end tag is ignored and noted.
+        let xml = report(RECORD)
+            .replace(
+                "<email>dmarc@example.org</email>",
+                "<email>dmarc@example.org</email><x>",
+            )
+            .replace("</policy_published>", "</policy_published></stray>");
+        let r = parse(xml.as_bytes(), &origin("r.xml")).unwrap();
+        assert_eq!(r.records, 1);
+        assert_eq!(r.report_id, "id-1");
+        assert!(
+            r.repairs
+                .iter()
+                .any(|n| n.starts_with("closed <x> was not closed")),
+            "{:?}",
+            r.repairs
+        );
+        assert!(
+            r.repairs
+                .iter()
+                .any(|n| n.starts_with("ignored stray end tag </stray>")),
+            "{:?}",
+            r.repairs
+        );
+    }
+
+    #[test]
+    fn unescaped_ampersands_are_kept_literally() {
+        let xml = report(RECORD).replace("Example Org", "AT&T Services & Co &amp; more");
+        let r = parse(xml.as_bytes(), &origin("r.xml")).unwrap();
+        assert_eq!(r.org_name, "AT&T Services & Co & more");
+        assert!(
+            r.repairs
+                .contains(&"kept an unescaped & literally".to_string())
+        );
+        // The same in a streamed document.
+        let big = big_report(25_000, 3).replace("Example Org", "AT&T Services");
+        let r = parse(big.as_bytes(), &origin("big.xml")).unwrap();
+        assert_eq!(r.org_name, "AT&T Services");
+    }
+
+    #[test]
+    fn one_enormous_piece_of_text_is_refused_not_buffered() {
+        let mut xml = big_report(25_000, 3);
+        let at = xml.find("<record>").unwrap_or(0);
+        xml.insert_str(at, &" ".repeat((MAX_EVENT as usize) + 10));
+        let err = parse(xml.as_bytes(), &origin("big.xml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("one piece of markup or text is longer than {MAX_EVENT} bytes")
+        );
     }
 
     #[test]
