@@ -294,22 +294,27 @@ impl<R: BufRead> Utf8Stream<R> {
             self.notes.push("decoded from UTF-16".to_string());
             return (Encoding::Utf16 { little }, bom);
         }
-        if head.starts_with(b"\xef\xbb\xbf") {
-            return (Encoding::Utf8, 3);
-        }
-        match declared_encoding(head).as_deref() {
-            None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => (Encoding::Utf8, 0),
+        // A UTF-8 byte-order mark is skipped; the declaration still decides, as before the
+        // mark was common (mislabelled Latin-1 with a mark exists).
+        let bom = if head.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            0
+        };
+        let encoding = match declared_encoding(&head[bom..]).as_deref() {
+            None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => Encoding::Utf8,
             // WHATWG maps the Latin-1 labels to windows-1252 too: mislabelled Latin-1 is common.
             Some("windows-1252" | "cp1252" | "iso-8859-1" | "iso8859-1" | "latin1" | "l1") => {
-                (Encoding::Windows1252, 0)
+                Encoding::Windows1252
             }
             Some(other) => {
                 self.notes.push(format!(
                     "declared encoding {other:?} is not supported; read as UTF-8"
                 ));
-                (Encoding::Utf8, 0)
+                Encoding::Utf8
             }
-        }
+        };
+        (encoding, bom)
     }
 
     /// Decodes `raw` onto `out`; returns how many bytes at its end were left for the next
@@ -587,6 +592,11 @@ mod tests {
         let data = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>caf\xe9 \x80</a>";
         let (out, notes, _) = decode_all(data, 7);
         assert!(out.ends_with("<a>café €</a>"), "{out}");
+        assert!(notes.is_empty());
+        // A UTF-8 byte-order mark in front of a Latin-1 declaration: the declaration decides.
+        let data = b"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"latin1\"?><a>caf\xe9</a>";
+        let (out, notes, _) = decode_all(data, 5);
+        assert!(out.ends_with("<a>café</a>"), "{out}");
         assert!(notes.is_empty());
         let data = b"<?xml version='1.0' encoding='koi8-r'?><a/>";
         let (_, notes, _) = decode_all(data, 100);

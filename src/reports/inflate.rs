@@ -12,6 +12,9 @@ use flate2::bufread::GzDecoder;
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, Read};
 
+/// Decompression work allowed per file, as a multiple of [`Limits::max_total_bytes`].
+const MAX_WORK_FACTOR: u64 = 4;
+
 /// What one file may still decompress, shared by every decompressor opened inside it.
 #[derive(Debug)]
 pub struct Budget {
@@ -19,6 +22,9 @@ pub struct Budget {
     /// Size of the file (or mailbox message) the budget is for.
     input_len: u64,
     used: Cell<u64>,
+    /// Everything decompressed for this file, including output given back after a rejection:
+    /// bounds the work a file of many small bombs can cause.
+    work: Cell<u64>,
     /// Damage tolerated while streaming (trailing bytes after a gzip stream), noticed only
     /// once a stream ends; taken by whoever finishes the current document.
     late_notes: RefCell<Vec<String>>,
@@ -30,6 +36,7 @@ impl Budget {
             limits,
             input_len,
             used: Cell::new(0),
+            work: Cell::new(0),
             late_notes: RefCell::new(Vec::new()),
         }
     }
@@ -130,6 +137,18 @@ impl<R: Read> Read for Decompressed<'_, R> {
             self.failed = Some(err.clone());
             return Err(io_error(err));
         }
+        let work = self.budget.work.get().saturating_add(n as u64);
+        self.budget.work.set(work);
+        let work_cap = self
+            .budget
+            .limits
+            .max_total_bytes
+            .saturating_mul(MAX_WORK_FACTOR);
+        if work > work_cap {
+            let err = OpenError::TooMuchWork(work_cap);
+            self.failed = Some(err.clone());
+            return Err(io_error(err));
+        }
         self.budget.used.set(used);
         self.own = self.own.saturating_add(n as u64);
         Ok(n)
@@ -140,14 +159,14 @@ impl<R: Read> Read for Decompressed<'_, R> {
 /// last member that are not another member: some gateways append `\r\n`. Those are counted
 /// and recorded as a repair instead of failing the report.
 pub struct GzStream<'b, R> {
-    decoder: Option<GzDecoder<R>>,
+    decoder: Option<GzDecoder<PushBack<R>>>,
     budget: &'b Budget,
 }
 
 impl<'b, R: BufRead> GzStream<'b, R> {
     pub fn new(inner: R, budget: &'b Budget) -> Self {
         GzStream {
-            decoder: Some(GzDecoder::new(inner)),
+            decoder: Some(GzDecoder::new(PushBack::new(inner))),
             budget,
         }
     }
@@ -166,12 +185,13 @@ impl<R: BufRead> Read for GzStream<'_, R> {
             if n > 0 {
                 return Ok(n);
             }
-            // This member ended: another member, trailing bytes, or the end.
+            // This member ended: another member, trailing bytes, or the end. The two magic
+            // bytes may straddle the source's buffer boundary, so both are made available.
             let Some(decoder) = self.decoder.take() else {
                 return Ok(0);
             };
             let mut inner = decoder.into_inner();
-            if inner.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+            if inner.ensure(2)?.starts_with(&[0x1f, 0x8b]) {
                 self.decoder = Some(GzDecoder::new(inner));
                 continue;
             }
@@ -190,6 +210,71 @@ impl<R: BufRead> Read for GzStream<'_, R> {
                 ));
             }
             return Ok(0);
+        }
+    }
+}
+
+/// A `BufRead` that can make its next few bytes available even when they straddle the inner
+/// reader's buffer boundary (`fill_buf` alone would show only what is left of the buffer).
+pub struct PushBack<R> {
+    pending: Vec<u8>,
+    inner: R,
+}
+
+impl<R: BufRead> PushBack<R> {
+    pub fn new(inner: R) -> Self {
+        PushBack {
+            pending: Vec::new(),
+            inner,
+        }
+    }
+
+    /// The next bytes, at least `n` of them unless the stream ends first.
+    pub fn ensure(&mut self, n: usize) -> io::Result<&[u8]> {
+        while self.pending.len() < n {
+            let available = self.inner.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            let take = available.len().min(n - self.pending.len());
+            self.pending.extend_from_slice(&available[..take]);
+            self.inner.consume(take);
+        }
+        if self.pending.is_empty() {
+            return self.inner.fill_buf();
+        }
+        Ok(&self.pending)
+    }
+}
+
+impl<R: BufRead> Read for PushBack<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for PushBack<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pending.is_empty() {
+            self.inner.fill_buf()
+        } else {
+            Ok(&self.pending)
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if self.pending.is_empty() {
+            self.inner.consume(amt);
+        } else {
+            let n = amt.min(self.pending.len());
+            self.pending.drain(..n);
         }
     }
 }
@@ -294,6 +379,52 @@ mod tests {
             budget.take_late_notes(),
             vec!["ignored 2 trailing byte(s) after the gzip stream".to_string()]
         );
+    }
+
+    /// Reads through a reader whose buffer is `cap` bytes, like a `BufReader` over a file.
+    fn gunzip_with_buffer(data: &[u8], cap: usize) -> (String, Vec<String>) {
+        let budget = Budget::new(Limits::default(), data.len() as u64);
+        let mut out = String::new();
+        let inner = std::io::BufReader::with_capacity(cap, data);
+        GzStream::new(inner, &budget)
+            .read_to_string(&mut out)
+            .unwrap();
+        (out, budget.take_late_notes())
+    }
+
+    #[test]
+    fn a_second_member_straddling_a_buffer_edge_is_read() {
+        let first = gzip(b"hello ");
+        let mut data = first.clone();
+        data.extend(gzip(b"world"));
+        // The buffer ends right after the second member's first magic byte, and elsewhere.
+        for cap in [first.len() + 1, first.len(), first.len() + 2, 3, 7] {
+            assert_eq!(
+                gunzip_with_buffer(&data, cap),
+                ("hello world".to_string(), vec![]),
+                "buffer of {cap}"
+            );
+        }
+    }
+
+    #[test]
+    fn decompression_work_per_file_is_bounded_even_with_refunds() {
+        let limits = Limits {
+            max_total_bytes: 100,
+            ..Limits::default()
+        };
+        let budget = Budget::new(limits, 10);
+        let big = [b'x'; 90];
+        let mut tripped = None;
+        for i in 0..10 {
+            let mut d = Decompressed::new(&big[..], &budget, OpenError::Gzip);
+            if let Err(e) = io::copy(&mut d, &mut io::sink()) {
+                tripped = Some((i, open_error(&e, OpenError::Io)));
+                break;
+            }
+            budget.used.set(0);
+        }
+        assert_eq!(tripped, Some((4, OpenError::TooMuchWork(400))));
     }
 
     #[test]

@@ -127,6 +127,10 @@ pub enum OpenError {
     TooManyMembers(usize),
     #[error("email message exceeds the {0}-byte limit for one message")]
     MessageTooLarge(u64),
+    #[error(
+        "decompressing this file took over {0} bytes of output in all (many members over the limits)"
+    )]
+    TooMuchWork(u64),
     #[error("one piece of markup or text is longer than {0} bytes")]
     EventTooLong(u64),
     #[error("mailbox holds no messages")]
@@ -592,6 +596,14 @@ impl Walker<'_> {
         sink: &mut Sink<'_>,
     ) {
         let limits = *self.budget.limits();
+        let mut reader = reader;
+        // The directory is parsed whole by the zip reader: refuse an archive announcing too
+        // many entries before it is read.
+        if let Some(count) = zip_entry_count(&mut reader)
+            && count > limits.max_members as u64
+        {
+            return self.unusable(path, OpenError::TooManyMembers(limits.max_members), sink);
+        }
         let mut archive = match zip::ZipArchive::new(reader) {
             Ok(a) => a,
             Err(e) => return self.unusable(path, OpenError::Zip(e.to_string()), sink),
@@ -733,6 +745,25 @@ impl Walker<'_> {
             self.unusable(path, err, sink);
         }
     }
+}
+
+/// The entry count a zip's end-of-central-directory record announces (65,535 stands for
+/// "see the zip64 record", which is more than any limit here anyway), if the record is found.
+fn zip_entry_count<R: Read + Seek>(reader: &mut R) -> Option<u64> {
+    use std::io::SeekFrom;
+    let len = reader.seek(SeekFrom::End(0)).ok()?;
+    // The record is 22 bytes plus a comment of at most 65,535.
+    let tail_len = len.min(22 + 65_535);
+    reader.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    reader.take(tail_len).read_to_end(&mut tail).ok()?;
+    reader.seek(SeekFrom::Start(0)).ok()?;
+    let at = tail
+        .windows(4)
+        .rposition(|w| w == b"PK\x05\x06")
+        .filter(|&at| at + 22 <= tail.len())?;
+    let total = u16::from_le_bytes([tail[at + 10], tail[at + 11]]);
+    Some(u64::from(total))
 }
 
 /// Reads a whole stream that must be in memory (an email, a nested zip), refusing it past
@@ -921,6 +952,23 @@ mod tests {
         let rejected = &opened.members[3];
         assert_eq!(rejected.origin.member.as_deref(), Some("zip:readme.txt"));
         assert!(matches!(rejected.xml, Err(OpenError::Unrecognized(_))));
+    }
+
+    #[test]
+    fn a_zip_announcing_too_many_entries_is_refused_before_its_directory_is_read() {
+        let names: Vec<String> = (0..30).map(|i| format!("m{i}.xml")).collect();
+        let members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), XML)).collect();
+        let data = zip_of(&members);
+        let mut cursor = Cursor::new(&data[..]);
+        assert_eq!(zip_entry_count(&mut cursor), Some(30));
+        let limits = Limits {
+            max_members: 10,
+            ..Limits::default()
+        };
+        let opened = open_bytes_with("many.zip", &data, &limits);
+        assert_eq!(opened.members.len(), 1);
+        assert_eq!(opened.members[0].xml, Err(OpenError::TooManyMembers(10)));
+        assert_eq!(open_bytes("many.zip", &data).members.len(), 30);
     }
 
     #[test]

@@ -165,9 +165,17 @@ pub fn ingest_with_progress(
                     reason: e.to_string(),
                 });
                 // The evidence lists every input with its hash, the unusable ones too, so an
-                // auditor can tell exactly which file was left out.
-                match open::hash_file(path) {
-                    Ok((sha256, bytes)) => {
+                // auditor can tell exactly which file was left out; a file far over the size
+                // limit is not read at all (it would cost the time the limit is there to save).
+                let size = std::fs::metadata(path).map_or(u64::MAX, |m| m.len());
+                let hashable = size <= limits.max_file_bytes.saturating_mul(4);
+                let hashed = if hashable {
+                    open::hash_file(path).ok()
+                } else {
+                    None
+                };
+                match hashed {
+                    Some((sha256, bytes)) => {
                         acc.set.files.push(InputFile {
                             path: name,
                             kind: open::sniff_file(path).as_str().to_string(),
@@ -176,7 +184,7 @@ pub fn ingest_with_progress(
                         });
                         bytes
                     }
-                    Err(_) => 0,
+                    None => 0,
                 }
             }
         };

@@ -51,6 +51,8 @@ pub enum XmlError {
     TooDeep(u64),
     #[error("text of <{name}> at byte {pos} is longer than {MAX_TEXT} bytes")]
     TextTooLong { name: String, pos: u64 },
+    #[error("more than {0} distinct rows in one report (no receiver sends that many)")]
+    TooManyRows(usize),
     #[error("truncated XML: document ends at byte {0} before </feedback>")]
     Truncated(u64),
     #[error("no <{0}>")]
@@ -919,6 +921,10 @@ fn record_field(p: &[Tag], buf: &mut String, r: &mut RawRecord) {
 
 /// Rows kept in arrival order until a report has this many; past it, identical rows merge.
 const MERGE_FROM: usize = 1024;
+/// Distinct rows accepted in one report. The largest real reports hold tens of thousands of
+/// rows; each distinct row costs about a kilobyte, so this bounds one report's memory to
+/// tens of MB whatever its size.
+pub const MAX_DISTINCT_ROWS: usize = 50_000;
 
 /// A report's usable rows as they stream in. A receiver's report is usually a few rows, but a
 /// large one can hold hundreds of thousands of records that repeat the same source with the
@@ -932,6 +938,8 @@ struct RowBuffer {
     index: Option<(HashTable<usize>, foldhash::fast::RandomState)>,
     /// Usable records pushed, before merging.
     records: usize,
+    /// A distinct row past [`MAX_DISTINCT_ROWS`] arrived.
+    overflow: bool,
 }
 
 /// Everything in a row but its count: what makes two rows the same evidence.
@@ -962,7 +970,12 @@ impl RowBuffer {
     }
 
     fn insert(&mut self, row: Row) {
-        let RowBuffer { rows, index, .. } = self;
+        let RowBuffer {
+            rows,
+            index,
+            overflow,
+            ..
+        } = self;
         let Some((table, state)) = index else {
             rows.push(row);
             return;
@@ -970,6 +983,7 @@ impl RowBuffer {
         let hash = state.hash_one(row_identity(&row));
         match table.find(hash, |&i| row_identity(&rows[i]) == row_identity(&row)) {
             Some(&i) => rows[i].count = rows[i].count.saturating_add(row.count),
+            None if rows.len() >= MAX_DISTINCT_ROWS => *overflow = true,
             None => {
                 table.insert_unique(hash, rows.len(), |&i| {
                     state.hash_one(row_identity(&rows[i]))
@@ -1320,6 +1334,9 @@ fn assemble(
         notes.truncate(MAX_NOTES);
         notes.push("further repairs not listed".to_string());
     }
+    if raw.rows.overflow {
+        return Err(XmlError::TooManyRows(MAX_DISTINCT_ROWS));
+    }
     let records = raw.rows.records;
     let skipped_records = raw.records_seen.saturating_sub(records);
     let rows = raw.rows.rows;
@@ -1409,6 +1426,23 @@ mod tests {
         // Small reports keep their rows as they came.
         let r = parse(big_report(10, 3).as_bytes(), &origin("small.xml")).unwrap();
         assert_eq!(r.rows.len(), 10);
+    }
+
+    #[test]
+    fn distinct_rows_per_report_are_bounded() {
+        let body = |n: usize| {
+            (0..n)
+                .map(|i| RECORD.replace("192.0.2.1", &format!("2001:db8::{i:x}")))
+                .collect::<String>()
+        };
+        let at_cap = report(&body(MAX_DISTINCT_ROWS));
+        let r = parse(at_cap.as_bytes(), &origin("cap.xml")).unwrap();
+        assert_eq!(r.rows.len(), MAX_DISTINCT_ROWS);
+        let over = report(&body(MAX_DISTINCT_ROWS + 1));
+        assert_eq!(
+            parse(over.as_bytes(), &origin("over.xml")).unwrap_err(),
+            XmlError::TooManyRows(MAX_DISTINCT_ROWS)
+        );
     }
 
     #[test]
