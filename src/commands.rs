@@ -64,6 +64,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 &cfg,
                 &scoped,
                 &run::spf_probes(&cfg, &inv),
+                &run::ptr_sources(&reports, &inv),
                 &ns,
                 now,
                 out.as_deref(),

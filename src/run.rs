@@ -208,10 +208,36 @@ pub fn spf_probes(cfg: &Config, inv: &Inventory) -> Vec<crate::dns::SpfProbe> {
     out
 }
 
+/// Report sources whose reverse-DNS name is worth asking: those the inventory does not
+/// attribute by address or authentication, the ones sending the most messages first (at
+/// most [`MAX_PTR_SOURCES`]), so `ptr_suffixes` can attribute them and the rest can be grouped
+/// by the organization that runs them.
+pub fn ptr_sources(reports: &crate::reports::ReportSet, inv: &Inventory) -> Vec<std::net::IpAddr> {
+    let mut messages: std::collections::HashMap<std::net::IpAddr, u64> =
+        std::collections::HashMap::new();
+    for m in &reports.aggregate.rows {
+        if crate::attribution::attribute(&m.row, inv).is_none() {
+            let n = messages.entry(m.row.source_ip).or_default();
+            *n = n.saturating_add(m.row.count);
+        }
+    }
+    let mut ranked: Vec<(std::net::IpAddr, u64)> = messages.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked
+        .into_iter()
+        .take(MAX_PTR_SOURCES)
+        .map(|(ip, _)| ip)
+        .collect()
+}
+
+/// Report sources whose reverse DNS one run asks at most.
+pub const MAX_PTR_SOURCES: usize = 500;
+
 pub fn capture_and_store(
     cfg: &Config,
     domains: &[ScopedDomain],
     probes: &[crate::dns::SpfProbe],
+    sources: &[std::net::IpAddr],
     nameservers: &[SocketAddr],
     now: DateTime<Utc>,
     out: Option<&Path>,
@@ -223,7 +249,9 @@ pub fn capture_and_store(
         .build()
         .map_err(|e| RunError::Dns(e.to_string()))?;
     let snap = rt
-        .block_on(crate::dns::capture_probed(domains, probes, &settings, now))
+        .block_on(crate::dns::capture_with_sources(
+            domains, probes, sources, &settings, now,
+        ))
         .map_err(|e| RunError::Dns(e.to_string()))?;
     let path = match out {
         Some(p) => {
@@ -325,6 +353,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             cfg,
             &scoped,
             &spf_probes(cfg, &inventory),
+            &ptr_sources(&reports, &inventory),
             &opts.nameservers,
             opts.now,
             None,

@@ -486,3 +486,73 @@ async fn servfail_is_retried_with_backoff() {
         assert!(l.elapsed_ms >= 170, "{l:?}");
     }
 }
+
+/// Report sources get their reverse-DNS names, and only forward-confirmed names are believed:
+/// a spoofer controls its own reverse zone and can claim any name.
+#[tokio::test]
+async fn report_sources_reverse_dns_is_forward_confirmed() {
+    use mailproof::dns::capture_with_sources;
+    use support::Rr;
+    let zone: support::MemoryZone = [
+        ("org.test", vec![Rr::Txt(vec![b"v=spf1 -all".to_vec()])]),
+        // Truthful: the name resolves back to the address.
+        (
+            "7.100.51.198.in-addr.arpa",
+            vec![Rr::Ptr("fwd.lists.test".into())],
+        ),
+        (
+            "fwd.lists.test",
+            vec![Rr::A("198.51.100.7".parse().unwrap())],
+        ),
+        // A claim: the vendor's name does not resolve to the spoofer's address.
+        (
+            "9.100.51.198.in-addr.arpa",
+            vec![Rr::Ptr("out.vendor.test".into())],
+        ),
+        (
+            "out.vendor.test",
+            vec![Rr::A("203.0.113.9".parse().unwrap())],
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let dns = support::start_memory(zone);
+    let domains = [ScopedDomain {
+        name: "org.test".into(),
+        role: Role::Workforce,
+        selectors: vec![],
+    }];
+    let sources: Vec<std::net::IpAddr> = ["198.51.100.7", "198.51.100.9", "198.51.100.11"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let snap = capture_with_sources(
+        &domains,
+        &[],
+        &sources,
+        &settings(dns.addr, 2000, 0),
+        taken_at(),
+    )
+    .await
+    .expect("capture runs");
+    let ptr = get(&snap, "9.100.51.198.in-addr.arpa", Rtype::Ptr);
+    assert_eq!(
+        (ptr.outcome, ptr.purpose.as_str()),
+        (Outcome::Answer, "source-ptr")
+    );
+    let confirm = get(&snap, "out.vendor.test", Rtype::A);
+    assert_eq!(confirm.purpose, "source-ptr-confirm");
+    assert_eq!(
+        get(&snap, "11.100.51.198.in-addr.arpa", Rtype::Ptr).outcome,
+        Outcome::Nxdomain
+    );
+    let names = snap.confirmed_ptr_names();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        vec![(
+            "198.51.100.7".parse().unwrap(),
+            "fwd.lists.test".to_string()
+        )]
+    );
+}

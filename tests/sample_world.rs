@@ -266,6 +266,22 @@ fn monthly_run_on_samples() {
     assert!(has("RPT-000", "report-inputs"));
     assert!(has("INV-001", "vendor-inventory"));
     assert!(has("VEN-001", "Remindly"));
+    // Unattributed sources grouped by their forward-confirmed reverse-DNS names; the names
+    // two spoofers claim (Microsoft's relay, a payroll look-alike) are not confirmed.
+    let ptr_groups: Vec<&str> = ev["reports"]["detail"]["unattributed_ptr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["group"].as_str())
+        .collect();
+    assert_eq!(
+        ptr_groups,
+        [
+            "surveyspark.example",
+            "supportgroups.example",
+            "secure-payportal.example"
+        ]
+    );
     for f in findings {
         assert!(!f["hipaa"].as_array().unwrap().is_empty(), "{f}");
         assert!(["new", "persisting", "resolved"].contains(&f["status"].as_str().unwrap()));

@@ -73,8 +73,11 @@ def load_zones(date: str) -> dict[tuple[str, str], list[str]]:
                 rdata = "".join(parts)
             elif rtype in ("A", "AAAA") and not doc_ip(rdata):
                 bad(f"{where}: {rdata} is not a documentation address")
-            elif rtype in ("CNAME", "MX", "NS"):
+            elif rtype in ("CNAME", "MX", "NS", "PTR"):
                 target = rdata.split()[-1].rstrip(".")
+                # A reverse zone's own name server is named inside that zone.
+                if rtype == "NS" and origin.endswith((".in-addr.arpa", ".ip6.arpa")):
+                    continue
                 if target and not target.endswith(".example"):
                     bad(f"{where}: {target} is not under .example")
             recs.setdefault((name.lower(), rtype), []).append(rdata)

@@ -227,6 +227,8 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("spf", "TXT", "v=spf1 ip4:203.0.113.200/29 -all"),
         ("@", "TXT", "v=spf1 include:spf.surveyspark.example -all"),
         ("ss1._domainkey", "TXT", ("dkim", "surveyspark-ss1")),
+        ("o1.mta", "A", "203.0.113.201"),
+        ("o2.mta", "A", "203.0.113.202"),
     ]
     # Third-party DMARC report processor. It authorizes riversidecares.example only, so the
     # workforce domain's rua/ruf to it is unverified (DMARC-009).
@@ -239,6 +241,29 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("@", "TXT", "v=spf1 ip4:192.0.2.64/28 -all"),
         ("dc1._domainkey", "TXT", ("dkim", "donorcloud-dc1")),
     ]
+    # Reverse DNS of report sources. Forwarders, the unlisted survey service and a spoofer
+    # name themselves truthfully (forward-confirmed); two spoofers claim names they do not
+    # control (Microsoft's relay name, a payroll look-alike), which forward DNS does not
+    # confirm, so the assessment must not believe them.
+    z["100.51.198.in-addr.arpa"] = [
+        ("240", "PTR", "fwd1.alumni-forward.example."),
+        ("213", "PTR", "out-7.mail.protection.m365mail.example."),
+    ]
+    z["2.0.192.in-addr.arpa"] = [
+        ("160", "PTR", "lists.supportgroups.example."),
+        ("147", "PTR", "smtp.payroll-verify.example."),
+    ]
+    z["113.0.203.in-addr.arpa"] = [
+        ("201", "PTR", "o1.mta.surveyspark.example."),
+        ("202", "PTR", "o2.mta.surveyspark.example."),
+        ("250", "PTR", "mailer.secure-payportal.example."),
+    ]
+    z["alumni-forward.example"] = [("fwd1", "A", "198.51.100.240")]
+    z["supportgroups.example"] = [("lists", "A", "192.0.2.160")]
+    z["secure-payportal.example"] = [("mailer", "A", "203.0.113.250")]
+    # Served but empty, so those lookups end in NXDOMAIN, as on the internet.
+    z["payroll-verify.example"] = []
+    z["8.b.d.0.1.0.0.2.ip6.arpa"] = []
     return z
 
 

@@ -79,7 +79,13 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         .filter(|l| l.purpose == "spf-include" || l.purpose == "spf-redirect")
         .map(|l| l.name.clone())
         .collect();
-    let rep = report_checks::assess(
+    // Reverse-DNS names of report sources, forward-confirmed, when the snapshot holds them.
+    let ptr = i
+        .snapshot
+        .as_ref()
+        .map(|(s, _)| s.confirmed_ptr_names())
+        .unwrap_or_default();
+    let rep = report_checks::assess_with_ptr(
         i.reports,
         i.domains,
         i.inventory,
@@ -92,6 +98,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                 .collect(),
         },
         i.period,
+        &ptr,
     );
     findings.extend(rep.findings);
 

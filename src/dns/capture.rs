@@ -190,6 +190,83 @@ pub async fn capture_probed(
     settings: &ResolverSettings,
     taken_at: DateTime<Utc>,
 ) -> Result<Snapshot, DnsError> {
+    capture_with_sources(domains, probes, &[], settings, taken_at).await
+}
+
+/// Reverse-DNS names asked per source address at most (a PTR may list several).
+const MAX_PTR_NAMES: usize = 3;
+
+/// [`capture_probed`], plus the reverse-DNS names of `sources` (the report sources the
+/// assessment cannot otherwise attribute), each confirmed forward: a PTR name counts only if
+/// it resolves back to the address, because anyone controlling an address's reverse zone can
+/// make its PTR say `mta.vendor.example`. Lookups are tagged `source-ptr` and
+/// `source-ptr-confirm`; [`Snapshot::confirmed_ptr_names`] reads them back.
+pub async fn capture_with_sources(
+    domains: &[ScopedDomain],
+    probes: &[SpfProbe],
+    sources: &[std::net::IpAddr],
+    settings: &ResolverSettings,
+    taken_at: DateTime<Utc>,
+) -> Result<Snapshot, DnsError> {
+    let mut snapshot = capture_core(domains, probes, settings, taken_at).await?;
+    if sources.is_empty() {
+        return Ok(snapshot);
+    }
+    let client = DnsClient::new(settings)?;
+    let sem = Arc::new(Semaphore::new(settings.effective_concurrency()));
+    let mut seen: HashSet<(String, Rtype)> = snapshot
+        .lookups
+        .iter()
+        .map(|l| (l.name.clone(), l.rtype))
+        .collect();
+    let question = |name: String, rtype: Rtype, purpose: &str| Question {
+        name,
+        rtype,
+        purpose: purpose.to_string(),
+        domain: 0,
+        depth: 0,
+    };
+    let reverse: Vec<Question> = sources
+        .iter()
+        .map(|ip| {
+            question(
+                crate::records::spf_eval::reverse_name(*ip),
+                Rtype::Ptr,
+                "source-ptr",
+            )
+        })
+        .filter(|q| seen.insert((q.name.clone(), q.rtype)))
+        .collect();
+    let asked = reverse.len();
+    let answered = ask_all(&client, &sem, reverse).await?;
+    let forward: Vec<Question> = answered
+        .iter()
+        .flat_map(|(_, l)| {
+            let v6 = l.name.ends_with("ip6.arpa");
+            l.answers.iter().take(MAX_PTR_NAMES).map(move |n| {
+                let rtype = if v6 { Rtype::Aaaa } else { Rtype::A };
+                question(normalize_name(n), rtype, "source-ptr-confirm")
+            })
+        })
+        .filter(|q| !q.name.is_empty() && seen.insert((q.name.clone(), q.rtype)))
+        .collect();
+    let confirmed = ask_all(&client, &sem, forward).await?;
+    snapshot
+        .lookups
+        .extend(answered.into_iter().chain(confirmed).map(|(_, l)| l));
+    snapshot
+        .lookups
+        .sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
+    tracing::info!(sources = asked, "reverse DNS of report sources captured");
+    Ok(snapshot)
+}
+
+async fn capture_core(
+    domains: &[ScopedDomain],
+    probes: &[SpfProbe],
+    settings: &ResolverSettings,
+    taken_at: DateTime<Utc>,
+) -> Result<Snapshot, DnsError> {
     let client = DnsClient::new(settings)?;
     let sem = Arc::new(Semaphore::new(settings.effective_concurrency()));
     let mut seen: HashSet<(String, Rtype)> = HashSet::new();

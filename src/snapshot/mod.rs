@@ -109,6 +109,38 @@ pub struct Lookup {
     pub purpose: String,
 }
 
+/// The address an `in-addr.arpa` / `ip6.arpa` name stands for.
+pub fn ip_of_reverse_name(name: &str) -> Option<std::net::IpAddr> {
+    let name = normalize_name(name);
+    if let Some(rest) = name.strip_suffix(".in-addr.arpa") {
+        let mut octets: Vec<u8> = rest
+            .split('.')
+            .map(|o| o.parse().ok())
+            .collect::<Option<_>>()?;
+        if octets.len() != 4 {
+            return None;
+        }
+        octets.reverse();
+        return Some(std::net::IpAddr::from([
+            octets[0], octets[1], octets[2], octets[3],
+        ]));
+    }
+    let rest = name.strip_suffix(".ip6.arpa")?;
+    let nibbles: Vec<u8> = rest
+        .split('.')
+        .map(|n| u8::from_str_radix(n, 16).ok().filter(|_| n.len() == 1))
+        .collect::<Option<_>>()?;
+    if nibbles.len() != 32 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (i, pair) in nibbles.rchunks(2).enumerate() {
+        // Reversed: the last label is the most significant nibble.
+        bytes[i] = (pair[1] << 4) | pair[0];
+    }
+    Some(std::net::IpAddr::from(bytes))
+}
+
 /// A domain in scope on the snapshot's date, with the selectors that were probed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScopedDomain {
@@ -137,6 +169,34 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Report source addresses whose reverse-DNS name is known and forward-confirmed (the
+    /// name's A/AAAA answer includes the address), with the first such name. Unconfirmed PTR
+    /// names are ignored: a sender controls its own reverse zone.
+    pub fn confirmed_ptr_names(&self) -> std::collections::BTreeMap<std::net::IpAddr, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for ptr in self
+            .lookups
+            .iter()
+            .filter(|l| l.rtype == Rtype::Ptr && l.purpose == "source-ptr")
+        {
+            let Some(ip) = ip_of_reverse_name(&ptr.name) else {
+                continue;
+            };
+            let forward = if ip.is_ipv4() { Rtype::A } else { Rtype::Aaaa };
+            let confirmed = ptr.answers.iter().find(|name| {
+                self.get(name, forward).is_some_and(|l| {
+                    l.answers
+                        .iter()
+                        .any(|a| a.parse::<std::net::IpAddr>().is_ok_and(|a| a == ip))
+                })
+            });
+            if let Some(name) = confirmed {
+                out.insert(ip, normalize_name(name));
+            }
+        }
+        out
+    }
+
     /// The stored lookup of `name`/`rtype`, if the capture asked it.
     pub fn get(&self, name: &str, rtype: Rtype) -> Option<&Lookup> {
         let name = normalize_name(name);
@@ -193,5 +253,31 @@ mod tests {
         assert!(!starts_with_tag("v=spf10 -all", "v=spf1"));
         assert!(starts_with_tag("v=DMARC1; p=none", "v=dmarc1"));
         assert!(!starts_with_tag("é", "v=spf1"));
+    }
+}
+
+#[cfg(test)]
+mod reverse_tests {
+    use super::*;
+
+    #[test]
+    fn reverse_names_round_trip() {
+        for ip in ["192.0.2.45", "2001:db8::a:bc01", "::1", "255.255.255.255"] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let name = crate::records::spf_eval::reverse_name(ip);
+            assert_eq!(ip_of_reverse_name(&name), Some(ip), "{name}");
+            assert_eq!(
+                ip_of_reverse_name(&format!("{}.", name.to_uppercase())),
+                Some(ip)
+            );
+        }
+        for bad in [
+            "1.2.3.in-addr.arpa",
+            "256.2.3.4.in-addr.arpa",
+            "x.ip6.arpa",
+            "example.com",
+        ] {
+            assert_eq!(ip_of_reverse_name(bad), None, "{bad}");
+        }
     }
 }
