@@ -663,7 +663,12 @@ impl Walker<'_> {
         sink: &mut Sink<'_>,
     ) {
         let limits = *self.budget.limits();
-        let Some(message) = MessageParser::new().parse(bytes) else {
+        // mail-parser 0.11 asserts on some malformed multipart structures in debug builds
+        // (found by fuzzing); a stranger's email must cost a rejection, never the run.
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            MessageParser::new().parse(bytes)
+        }));
+        let Ok(Some(message)) = parsed else {
             return self.unusable(path, OpenError::Email, sink);
         };
         let mut failure_report = false;
@@ -969,6 +974,16 @@ mod tests {
         assert_eq!(opened.members.len(), 1);
         assert_eq!(opened.members[0].xml, Err(OpenError::TooManyMembers(10)));
         assert_eq!(open_bytes("many.zip", &data).members.len(), 30);
+    }
+
+    /// Found by fuzzing: mail-parser 0.11 asserts on this multipart structure in debug builds.
+    /// It must cost a rejection (or a parse), never a panic.
+    #[test]
+    fn a_malformed_multipart_email_does_not_panic() {
+        const EMAIL: &[u8] = b"From dmarc-noredi\r\nContent-Type: multipart/report;   boundary=\"_----abcdefghijklmnopqrstuv===_AA/01-16018-D1AA1CC5\"\r\n\x02\x00\x00\x00-S in:example.m\r\n\r\n--_----abcdefghijklmnopqrstuv===_AA/01-16018-D1AA1CC5\r\nContent-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\nRettosted\r\nx.111111CC5\r\nContent-Type: message/rfc822\r\nContentntae\r\n\r\nAlternative\r\n\n--_----abcdefghijklmnopqrstuv===_AA/01-16018-D1AA1CC5--\r\n";
+        let opened = open_bytes("fuzz.eml", EMAIL);
+        assert!(!opened.members.is_empty());
+        assert!(opened.members.iter().all(|m| m.xml.is_err()));
     }
 
     #[test]
