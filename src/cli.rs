@@ -82,7 +82,8 @@ pub enum Command {
     Reports {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Keep only reports overlapping this month (UTC).
+        /// Keep only reports counting toward this month (UTC): those whose date range has its
+        /// midpoint in it.
         #[arg(long, value_name = "YYYY-MM")]
         period: Option<mailproof::period::Month>,
         #[arg(long, value_enum, default_value_t = TextJsonCsv::Text)]

@@ -270,6 +270,9 @@ pub struct ReportStats {
     pub rejected: Vec<crate::reports::model::Rejected>,
     pub duplicates: usize,
     pub out_of_period: usize,
+    /// Reports outside the period that share time with it (counted in the neighbouring one).
+    #[serde(default)]
+    pub straddling_elsewhere: usize,
     pub messages: u64,
     pub rates: PassRates,
     pub per_domain: Vec<DomainReportStat>,

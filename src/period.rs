@@ -121,24 +121,39 @@ impl Period {
         }
     }
 
-    /// Whether an interval `[begin, end]` (a report's date range) overlaps this period.
+    /// Whether an interval `[begin, end]` (a report's date range) shares time with this
+    /// period. A range that only touches a boundary (ends at midnight when the period starts)
+    /// does not: reporters often write the next day's midnight as the end of a one-day report.
     pub fn overlaps(&self, begin: DateTime<Utc>, end: DateTime<Utc>) -> bool {
-        begin < self.end && end >= self.start
+        let (lo, hi) = ordered(begin, end);
+        if lo == hi {
+            return self.start <= lo && lo < self.end;
+        }
+        lo < self.end && hi > self.start
     }
 
-    /// Fraction of `[begin, end]` that falls inside the period (1.0 for a zero-length range
-    /// inside it). Used to document how reports spanning a month boundary count.
-    pub fn overlap_fraction(&self, begin: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
-        if end <= begin {
-            return if self.overlaps(begin, end) { 1.0 } else { 0.0 };
-        }
-        let lo = begin.max(self.start);
-        let hi = end.min(self.end);
-        if hi <= lo {
-            return 0.0;
-        }
-        (hi - lo).num_seconds() as f64 / (end - begin).num_seconds() as f64
+    /// Whether a report with date range `[begin, end]` counts toward this period: the period
+    /// must contain the midpoint of the range. Reporters choose their windows (usually 24
+    /// hours on UTC midnight, sometimes shifted or several days long) and a report cannot be
+    /// split by message, so each report is given to exactly one period, the one that holds
+    /// most of its window. Consecutive months then add up, and a report straddling a month
+    /// edge is never counted twice. The daily series uses the same midpoint
+    /// ([`crate::reports::aggregate::midpoint_day`]), so every day charted lies in the period.
+    pub fn counts_report(&self, begin: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        let mid = midpoint(begin, end);
+        self.start <= mid && mid < self.end
     }
+}
+
+/// `(min, max)` of two instants: a hostile report may give its range backwards.
+fn ordered(a: DateTime<Utc>, b: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    if b < a { (b, a) } else { (a, b) }
+}
+
+/// The midpoint of a report's date range, whichever way round it was written.
+pub fn midpoint(begin: DateTime<Utc>, end: DateTime<Utc>) -> DateTime<Utc> {
+    let (lo, hi) = ordered(begin, end);
+    lo + (hi - lo) / 2
 }
 
 fn local_midnight(month: Month, tz: Tz) -> DateTime<Utc> {
@@ -212,5 +227,88 @@ mod tests {
             Month::previous_of(now, chrono_tz::UTC).to_string(),
             "2026-10"
         );
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap()
+    }
+
+    #[test]
+    fn each_report_counts_in_exactly_one_period() {
+        let oct = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let sep = Period::new(
+            Month {
+                year: 2026,
+                month: 9,
+            },
+            chrono_tz::UTC,
+        );
+        // A one-day report for Sep 30 written with the next midnight as its end: it touches
+        // October but shares no time with it.
+        let (b, e) = (at("2026-09-30T00:00:00Z"), at("2026-10-01T00:00:00Z"));
+        assert!(sep.counts_report(b, e) && !oct.counts_report(b, e));
+        assert!(sep.overlaps(b, e) && !oct.overlaps(b, e));
+        // A report shifted by 5 hours: mostly October.
+        let (b, e) = (at("2026-09-30T19:00:00Z"), at("2026-10-01T19:00:00Z"));
+        assert!(oct.counts_report(b, e) && !sep.counts_report(b, e));
+        assert!(oct.overlaps(b, e) && sep.overlaps(b, e));
+        // Written backwards, the same.
+        assert!(oct.counts_report(e, b) && !sep.counts_report(e, b));
+        // A zero-length range at the boundary belongs to the period it starts.
+        let t = at("2026-10-01T00:00:00Z");
+        assert!(oct.counts_report(t, t) && !sep.counts_report(t, t));
+        assert!(oct.overlaps(t, t) && !sep.overlaps(t, t));
+    }
+
+    #[test]
+    fn utc_reports_straddle_a_chicago_month_and_count_once() {
+        let tz = chrono_tz::America::Chicago;
+        let oct = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            tz,
+        );
+        let sep = Period::new(
+            Month {
+                year: 2026,
+                month: 9,
+            },
+            tz,
+        );
+        // Oct 1 UTC is Sep 30 19:00 to Oct 1 19:00 in Chicago: 5 hours in September.
+        let (b, e) = (at("2026-10-01T00:00:00Z"), at("2026-10-01T23:59:59Z"));
+        assert!(sep.overlaps(b, e) && oct.overlaps(b, e));
+        assert!(oct.counts_report(b, e) && !sep.counts_report(b, e));
+        // Sep 30 UTC: 19 of its 24 hours are in Chicago's September.
+        let (b, e) = (at("2026-09-30T00:00:00Z"), at("2026-09-30T23:59:59Z"));
+        assert!(sep.counts_report(b, e) && !oct.counts_report(b, e));
+        // A week-long report from Sep 28 to Oct 5 counts where its midpoint (Oct 1 12:00 UTC) is.
+        let (b, e) = (at("2026-09-28T00:00:00Z"), at("2026-10-05T00:00:00Z"));
+        assert!(oct.counts_report(b, e) && !sep.counts_report(b, e));
+    }
+
+    #[test]
+    fn extreme_ranges_do_not_overflow() {
+        let oct = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let (lo, hi) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        let _ = oct.counts_report(lo, hi);
+        let _ = oct.counts_report(hi, lo);
+        assert!(oct.overlaps(lo, hi));
     }
 }

@@ -269,6 +269,7 @@ fn fixture() -> Evidence {
             }],
             duplicates: 0,
             out_of_period: 0,
+            straddling_elsewhere: 0,
             messages: rates.messages,
             rates: rates.clone(),
             per_domain: vec![DomainReportStat {

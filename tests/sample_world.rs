@@ -252,6 +252,28 @@ fn monthly_run_on_samples() {
         serde_json::from_slice(&std::fs::read(month.join("evidence.json")).unwrap()).unwrap();
     assert_eq!(ev["schema"], "mailproof.evidence/1");
     assert_eq!(ev["period"]["label"], "2026-10");
+    // The generator's own record of every report, counted by the rule the PDF states: a report
+    // counts toward the month (Chicago) holding the midpoint of its range, once.
+    let truth: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("samples/expected/reports.json")).unwrap(),
+    )
+    .unwrap();
+    let (lo, hi) = (1_790_830_800.0, 1_793_509_200.0);
+    let mut counted = std::collections::BTreeMap::new();
+    for m in truth["reports"].as_array().unwrap() {
+        let mid = (m["begin"].as_f64().unwrap() + m["end"].as_f64().unwrap()) / 2.0;
+        if lo <= mid && mid < hi {
+            counted.insert(
+                (m["org_name"].to_string(), m["report_id"].to_string()),
+                m["messages"].as_u64().unwrap(),
+            );
+        }
+    }
+    assert_eq!(counted.len(), 78);
+    assert_eq!(ev["reports"]["accepted"], counted.len());
+    assert_eq!(ev["reports"]["messages"], counted.values().sum::<u64>());
+    // One report straddling 1 Nov (midpoint after the period) counts toward November.
+    assert_eq!(ev["reports"]["straddling_elsewhere"], 1);
     let findings = ev["findings"].as_array().unwrap();
     let has = |check: &str, subject: &str| {
         findings

@@ -521,7 +521,8 @@ def write_reports(out: Path) -> None:
     # America/Chicago October 2026 = [2026-10-01T05:00Z, 2026-11-01T05:00Z).
     lo = int(dt.datetime(2026, 10, 1, 5, tzinfo=UTC).timestamp())
     hi = int(dt.datetime(2026, 11, 1, 5, tzinfo=UTC).timestamp())
-    in_period = [m for m in manifest if m["end"] >= lo and m["begin"] < hi]
+    # A report counts toward the period holding the midpoint of its range (as mailproof does).
+    in_period = [m for m in manifest if lo <= (m["begin"] + m["end"]) / 2 < hi]
     streams: dict[str, dict] = {}
     for m in in_period:
         for r in rows_by_file.get(m["file"], []):
@@ -553,7 +554,7 @@ def write_reports(out: Path) -> None:
             report_files=len(manifest),
             unique_reports=len({(m["org_name"], m["report_id"]) for m in manifest}),
             duplicates=len(manifest) - len({(m["org_name"], m["report_id"]) for m in manifest}),
-            overlapping_october_chicago=len({(m["org_name"], m["report_id"]) for m in in_period}),
+            counted_in_october_chicago=len({(m["org_name"], m["report_id"]) for m in in_period}),
             out_of_period=[m["file"] for m in manifest if m not in in_period],
         ),
     )

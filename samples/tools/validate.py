@@ -245,7 +245,7 @@ def check_reports() -> None:
     t = manifest["totals"]
     print(f"reports: {len(files)} files, {size} bytes, reporters {sorted(orgs)}, forms {forms}, "
           f"RFC 9990 namespace {ns9990}, duplicates {t['duplicates']}, "
-          f"unique {t['unique_reports']}, overlapping Chicago October {t['overlapping_october_chicago']}")
+          f"unique {t['unique_reports']}, counted in Chicago October {t['counted_in_october_chicago']}")
     if size > 2_000_000:
         bad(f"reports are {size} bytes (> 2 MB)")
     if len(orgs) < 5:

@@ -339,6 +339,7 @@ pub fn assess_with_ptr(
         rejected: set.rejected.clone(),
         duplicates: set.duplicates.len(),
         out_of_period: set.out_of_period,
+        straddling_elsewhere: set.straddling_elsewhere,
         ..Default::default()
     };
     let mut per_domain: BTreeMap<String, DomainAcc> = BTreeMap::new();
@@ -550,12 +551,15 @@ pub fn assess_with_ptr(
         .map(|(vendor, rates)| VendorReportStat { vendor, rates })
         .collect();
     stats.counting_rule = format!(
-        "A report is counted in full in every period its date range overlaps (report ranges are \
-         reporter-chosen, usually 24 hours in UTC, and cannot be split by message). {crossing} of \
-         {} accepted reports extend past a boundary of this period ({} to {} UTC).",
+        "Each report counts toward exactly one period: the one containing the midpoint of its \
+         date range (report ranges are reporter-chosen, usually 24 hours in UTC, and cannot be \
+         split by message), so consecutive months add up and no report is counted twice. \
+         {crossing} of the {} reports counted here extend past a boundary of this period ({} to \
+         {} UTC); {} report(s) that share time with it were counted in the neighbouring period.",
         set.reports.len(),
         period.start.format("%Y-%m-%d %H:%M"),
         period.end.format("%Y-%m-%d %H:%M"),
+        set.straddling_elsewhere,
     );
 
     let mut findings = Vec::new();

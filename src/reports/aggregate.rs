@@ -237,13 +237,9 @@ impl AggregateBuilder {
 
 /// The calendar day in `tz` containing the midpoint of `[begin, end]`.
 pub fn midpoint_day(begin: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    let (lo, hi) = if end < begin {
-        (end, begin)
-    } else {
-        (begin, end)
-    };
-    let mid = lo + (hi - lo) / 2;
-    mid.with_timezone(&tz).date_naive()
+    crate::period::midpoint(begin, end)
+        .with_timezone(&tz)
+        .date_naive()
 }
 
 #[cfg(test)]

@@ -88,12 +88,16 @@ pub fn organizational<'a>(name: &'a str, hints: &[&str]) -> &'a str {
 
 /// `name` is `parent` or a subdomain of it (ASCII case-insensitive).
 pub fn is_under(name: &str, parent: &str) -> bool {
-    let parent = parent.trim_end_matches('.');
-    if parent.is_empty() || name.len() < parent.len() {
+    // Compared as bytes: report content may hold any UTF-8 (or U+FFFD from a repair), and a
+    // cut inside a multi-byte character must be a mismatch, not a panic.
+    let parent = parent.trim_end_matches('.').as_bytes();
+    let name = name.as_bytes();
+    let Some(cut) = name.len().checked_sub(parent.len()) else {
         return false;
-    }
-    let (head, tail) = name.split_at(name.len() - parent.len());
-    tail.eq_ignore_ascii_case(parent) && (head.is_empty() || head.ends_with('.'))
+    };
+    !parent.is_empty()
+        && name[cut..].eq_ignore_ascii_case(parent)
+        && (cut == 0 || name[cut - 1] == b'.')
 }
 
 /// The last two labels of a name (the whole name when it has fewer).
@@ -154,6 +158,17 @@ mod tests {
         assert!(!aligned("ex.test", "other.test", Relaxed, &[]));
         assert!(!aligned("", "ex.test", Relaxed, &[]));
         assert!(aligned("EX.test.", "ex.test", Strict, &[]));
+    }
+
+    #[test]
+    fn names_with_multibyte_characters_compare_without_panicking() {
+        // "bücher.de" against "arzt.com": the cut lands inside "ü".
+        assert!(!is_under("bücher.de", "arzt.com"));
+        assert!(!is_under("\u{fffd}x.test", "ab.test"));
+        assert!(is_under("mail.bücher.de", "bücher.de"));
+        assert!(!is_under("xbücher.de", "bücher.de"));
+        assert!(!aligned("bücher.de", "arzt.com", Relaxed, &["arzt.com"]));
+        assert!(aligned("a.bücher.de", "bücher.de", Relaxed, &["bücher.de"]));
     }
 
     #[test]

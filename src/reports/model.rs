@@ -274,12 +274,17 @@ pub struct InputFile {
 /// Everything ingestion learned from the report inputs for a period.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ReportSet {
-    /// Reports that overlap the period, deduplicated, sorted by (begin, org, id).
+    /// Reports that count toward the period ([`crate::period::Period::counts_report`]),
+    /// deduplicated, sorted by (begin, org, id).
     pub reports: Vec<AggregateReport>,
     pub rejected: Vec<Rejected>,
     pub duplicates: Vec<Duplicate>,
-    /// Parsed fine but entirely outside the period.
+    /// Parsed fine but counted in another period.
     pub out_of_period: usize,
+    /// Of those, the reports whose range shares time with the period but whose midpoint lies
+    /// in the neighbouring one: the PDF says how many, so nobody wonders where they went.
+    #[serde(default)]
+    pub straddling_elsewhere: usize,
     /// Every file read, in path order.
     pub files: Vec<InputFile>,
     /// The accepted reports' rows, merged across reports, and a per-day series.

@@ -105,7 +105,8 @@ pub struct Progress {
 }
 
 /// Reads every report file under `paths` (files or folders, recursively, hidden entries
-/// skipped) in sorted path order, and keeps the unique reports overlapping `period` (all of
+/// skipped) in sorted path order, and keeps the unique reports that count toward `period`
+/// ([`Period::counts_report`]: the period holds the midpoint of the report's range; all of
 /// them when `period` is `None`), sorted by (begin, org_name, report_id).
 ///
 /// Rows are folded into [`ReportSet::aggregate`] as each report is accepted and the reports
@@ -274,7 +275,12 @@ impl Accumulator<'_> {
     /// Period filter and fold of a unique report.
     fn accept(&mut self, mut report: AggregateReport) {
         match self.period {
-            Some(p) if !p.overlaps(report.begin, report.end) => self.set.out_of_period += 1,
+            Some(p) if !p.counts_report(report.begin, report.end) => {
+                self.set.out_of_period += 1;
+                if p.overlaps(report.begin, report.end) {
+                    self.set.straddling_elsewhere += 1;
+                }
+            }
             _ => {
                 self.builder.fold(&mut report, self.tz);
                 self.set.reports.push(report);
