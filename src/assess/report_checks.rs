@@ -214,7 +214,7 @@ fn tally_verdict(
         rates.spf_aligned += n;
     }
     let reporter = m.row.reporter_dmarc_pass();
-    if m.verdict.dmarc_pass() != reporter {
+    if m.row.reporter_gave_verdict() && m.verdict.dmarc_pass() != reporter {
         *disagreements += n;
         if reporter && let Some(l) = lenient {
             *l += n;

@@ -166,6 +166,13 @@ impl Row {
         self.dkim_evaluated.is_pass() || self.spf_evaluated.is_pass()
     }
 
+    /// Whether the reporter gave a verdict at all. The schema allows only `pass` or `fail` in
+    /// `policy_evaluated`, so `none` on both means the element was absent or empty: such a row
+    /// cannot disagree with our own evaluation.
+    pub fn reporter_gave_verdict(&self) -> bool {
+        !(self.dkim_evaluated == AuthResult::None && self.spf_evaluated == AuthResult::None)
+    }
+
     /// The row with everything that makes it unique to one report removed (count, free-text
     /// `human_result`, `envelope_to`), so identical results from many reports merge into one.
     pub fn merge_key(&self) -> Row {

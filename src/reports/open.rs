@@ -14,8 +14,9 @@ use super::inflate::{Budget, Decompressed, GzStream, Peeked, open_error};
 use super::mbox;
 use super::model::Origin;
 use flate2::bufread::ZlibDecoder;
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{Encoding, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
@@ -70,6 +71,9 @@ pub enum Kind {
     /// A Unix mailbox: several emails behind `From ` lines ([`is_mbox`]; [`sniff`] says
     /// `Eml` for one message).
     Mbox,
+    /// A JSON document: never an aggregate report, but TLS-RPT reports arrive at the same
+    /// mailboxes and deserve a reason that says what they are.
+    Json,
     Unknown,
 }
 
@@ -84,6 +88,7 @@ impl Kind {
             Kind::Zip => "zip",
             Kind::Eml => "eml",
             Kind::Mbox => "mbox",
+            Kind::Json => "json",
             Kind::Unknown => "unknown",
         }
     }
@@ -139,6 +144,10 @@ pub enum OpenError {
     Email,
     #[error("failure report (ruf), not an aggregate report")]
     FailureReport,
+    #[error("SMTP TLS report (TLS-RPT, RFC 8460), not a DMARC aggregate report")]
+    TlsReport,
+    #[error("JSON document, not a DMARC aggregate report")]
+    Json,
     #[error("email holds no aggregate report attachment (parts: {0})")]
     NoReport(String),
 }
@@ -163,10 +172,29 @@ pub fn sniff(bytes: &[u8]) -> Kind {
     if looks_like_xml(bytes) {
         return Kind::Xml;
     }
+    if looks_like_json(bytes) {
+        return Kind::Json;
+    }
     if looks_like_email(bytes) {
         return Kind::Eml;
     }
     Kind::Unknown
+}
+
+fn looks_like_json(bytes: &[u8]) -> bool {
+    let rest = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut it = rest.iter().filter(|b| !b.is_ascii_whitespace());
+    matches!(it.next(), Some(b'{')) && matches!(it.next(), Some(b'"' | b'}'))
+}
+
+/// The reason a JSON document is refused: TLS-RPT (RFC 8460 §4.4 names these members) or
+/// other JSON.
+fn json_error(head: &[u8]) -> OpenError {
+    if contains(head, b"\"organization-name\"") || contains(head, b"\"policies\"") {
+        OpenError::TlsReport
+    } else {
+        OpenError::Json
+    }
 }
 
 fn looks_like_xml(bytes: &[u8]) -> bool {
@@ -491,6 +519,11 @@ impl Walker<'_> {
             (Kind::Unknown, Input::Slice(bytes)) => {
                 self.unusable(path, OpenError::Unrecognized(describe_start(bytes)), sink)
             }
+            (Kind::Json, Input::Slice(bytes)) => self.unusable(path, json_error(bytes), sink),
+            (Kind::Json, Input::Stream(stream)) => {
+                let err = json_error(stream.fill_buf().unwrap_or_default());
+                self.unusable(path, err, sink)
+            }
             (Kind::Unknown, Input::Stream(stream)) => {
                 let head = stream.fill_buf().unwrap_or_default();
                 let err = OpenError::Unrecognized(describe_start(head));
@@ -671,42 +704,62 @@ impl Walker<'_> {
         let Ok(Some(message)) = parsed else {
             return self.unusable(path, OpenError::Email, sink);
         };
-        let mut failure_report = false;
+        let parts = &message.parts[..message.parts.len().min(limits.max_members)];
+        // A failure report (RFC 6591) carries the original message as message/rfc822; it is
+        // known from its structure, which may come after that part.
+        let failure_report = parts.iter().any(|part| {
+            part.content_type().is_some_and(|ct| {
+                let (t, sub) = (ct.ctype(), ct.subtype().unwrap_or(""));
+                (t.eq_ignore_ascii_case("multipart")
+                    && sub.eq_ignore_ascii_case("report")
+                    && ct
+                        .attribute("report-type")
+                        .is_some_and(|r| r.eq_ignore_ascii_case("feedback-report")))
+                    || (t.eq_ignore_ascii_case("message")
+                        && sub.eq_ignore_ascii_case("feedback-report"))
+            })
+        });
         let mut seen_types = Vec::new();
         let mut candidates = 0usize;
-        for (i, part) in message.parts.iter().enumerate().take(limits.max_members) {
+        for (i, part) in parts.iter().enumerate() {
             let ctype = part
                 .content_type()
-                .map(|ct| {
-                    let sub = ct.subtype().unwrap_or("");
-                    let t = format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase();
-                    if t == "multipart/report"
-                        && ct
-                            .attribute("report-type")
-                            .is_some_and(|r| r.eq_ignore_ascii_case("feedback-report"))
-                    {
-                        failure_report = true;
-                    }
-                    t
-                })
-                .unwrap_or_else(|| "text/plain".to_string());
-            if ctype == "message/feedback-report" {
-                failure_report = true;
+                .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")))
+                .unwrap_or_else(|| "text/plain".to_string())
+                .to_ascii_lowercase();
+            let name = part.attachment_name().unwrap_or("");
+            let mut member_path = path.to_vec();
+            if name.is_empty() {
+                member_path.push(format!("mime:part {} ({ctype})", i + 1));
+            } else {
+                member_path.push(format!("mime:part {} ({ctype}; {name})", i + 1));
             }
-            let contents: &[u8] = match &part.body {
+            let contents = match &part.body {
                 PartType::Multipart(_) => continue,
-                // A forwarded or attached message is not opened: failure reports carry the
-                // original message this way, and it is never a report itself.
-                PartType::Message(_) => {
-                    seen_types.push(ctype);
+                // A forwarded message ("forward as attachment") is opened like a saved email;
+                // a failure report's copy of the original message never holds a report.
+                PartType::Message(inner) => {
+                    if failure_report {
+                        seen_types.push(ctype);
+                    } else {
+                        candidates += 1;
+                        let inner = inner.raw_message();
+                        self.walk(
+                            Input::Slice(inner),
+                            &member_path,
+                            depth + 1,
+                            zip_depth,
+                            sink,
+                        );
+                    }
                     continue;
                 }
                 PartType::Text(_)
                 | PartType::Html(_)
                 | PartType::Binary(_)
-                | PartType::InlineBinary(_) => part.contents(),
+                | PartType::InlineBinary(_) => part_bytes(&message.raw_message, part),
             };
-            let name = part.attachment_name().unwrap_or("");
+            let contents = &contents[..];
             let kind = sniff(contents);
             let wanted = match kind {
                 Kind::Gzip | Kind::Zip | Kind::Zlib => true,
@@ -722,12 +775,6 @@ impl Walker<'_> {
                 continue;
             }
             candidates += 1;
-            let mut member_path = path.to_vec();
-            if name.is_empty() {
-                member_path.push(format!("mime:part {} ({ctype})", i + 1));
-            } else {
-                member_path.push(format!("mime:part {} ({ctype}; {name})", i + 1));
-            }
             self.walk(
                 Input::Slice(contents),
                 &member_path,
@@ -739,6 +786,8 @@ impl Walker<'_> {
         if candidates == 0 {
             let err = if failure_report {
                 OpenError::FailureReport
+            } else if seen_types.iter().any(|t| t.contains("tlsrpt")) {
+                OpenError::TlsReport
             } else {
                 seen_types.dedup();
                 OpenError::NoReport(if seen_types.is_empty() {
@@ -750,6 +799,142 @@ impl Walker<'_> {
             self.unusable(path, err, sink);
         }
     }
+}
+
+/// The bytes a MIME part carries, decoded from its transfer encoding only.
+///
+/// mail-parser converts text parts to UTF-8 by their declared charset, which destroys a
+/// gzip or zip labelled `text/plain` (or given no Content-Type at all) and decodes XML that
+/// declares its own encoding a second time. So a text part is decoded here from the raw
+/// message: base64 leniently (a missing final boundary, missing padding or a stray character
+/// must not cost the report), quoted-printable with mail-parser's decoder, anything else as
+/// the bytes stand. Only a text part whose charset is not UTF-8 and whose content declares no
+/// encoding of its own keeps mail-parser's conversion, since nothing else says how to read it.
+fn part_bytes<'m>(raw: &'m [u8], part: &'m mail_parser::MessagePart<'_>) -> Cow<'m, [u8]> {
+    let bytes = transfer_decoded(raw, part);
+    // When mail-parser gives up on a damaged base64 part (a missing closing boundary, say) it
+    // keeps the encoded text: decode that here rather than lose the report.
+    if matches!(sniff(&bytes), Kind::Unknown)
+        && looks_like_base64(&bytes)
+        && let Some(decoded) = lenient_base64(&bytes)
+        && recognized(&decoded)
+    {
+        return Cow::Owned(decoded);
+    }
+    bytes
+}
+
+/// Bytes the walker can open (a container or XML), as opposed to text or noise.
+fn recognized(bytes: &[u8]) -> bool {
+    !matches!(sniff(bytes), Kind::Unknown | Kind::Empty | Kind::Eml)
+}
+
+/// Base64 text: its first kilobyte is the alphabet, padding and line breaks, but for a rare
+/// stray character (which is what made the strict decoder give up).
+fn looks_like_base64(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    let other = head
+        .iter()
+        .filter(|&&b| {
+            !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\r' | b'\n'))
+        })
+        .count();
+    head.len() >= 16 && other * 50 <= head.len()
+}
+
+fn transfer_decoded<'m>(raw: &'m [u8], part: &'m mail_parser::MessagePart<'_>) -> Cow<'m, [u8]> {
+    let decoded = part.contents();
+    let body = raw
+        .get(part.offset_body as usize..part.offset_end as usize)
+        .unwrap_or_default();
+    let is_text = matches!(part.body, PartType::Text(_) | PartType::Html(_));
+    match part.encoding {
+        // mail-parser drops a final group that lacks its padding, which truncates a gzip
+        // stream; the lenient decoding keeps it, and is otherwise the same bytes.
+        Encoding::Base64 => match lenient_base64(body) {
+            Some(bytes) if is_text && keeps_own_encoding(part, &bytes) => Cow::Owned(bytes),
+            Some(bytes)
+                if !is_text
+                    && (bytes.len() > decoded.len()
+                        || (!recognized(decoded) && recognized(&bytes))) =>
+            {
+                Cow::Owned(bytes)
+            }
+            _ => Cow::Borrowed(decoded),
+        },
+        Encoding::QuotedPrintable if is_text => {
+            match mail_parser::decoders::quoted_printable::quoted_printable_decode(body) {
+                Some(bytes) if keeps_own_encoding(part, &bytes) => Cow::Owned(bytes),
+                _ => Cow::Borrowed(decoded),
+            }
+        }
+        Encoding::None if is_text && !body.is_empty() && keeps_own_encoding(part, body) => {
+            Cow::Borrowed(body)
+        }
+        _ => Cow::Borrowed(decoded),
+    }
+}
+
+/// Whether the raw bytes of a text part can be handed on unconverted: they are not text at
+/// all (compressed), the part's charset is UTF-8 or ASCII (or absent), or the content names
+/// its own encoding (an XML declaration or byte-order mark), which the XML reader honours.
+fn keeps_own_encoding(part: &mail_parser::MessagePart<'_>, bytes: &[u8]) -> bool {
+    if matches!(sniff(bytes), Kind::Gzip | Kind::Zip | Kind::Zlib) {
+        return true;
+    }
+    let charset = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .map(|c| c.trim().to_ascii_lowercase());
+    if charset
+        .as_deref()
+        .is_none_or(|c| matches!(c, "utf-8" | "utf8" | "us-ascii" | "ascii"))
+    {
+        return true;
+    }
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let head = &bytes[start..bytes.len().min(start + 256)];
+    head.starts_with(b"\xef\xbb\xbf")
+        || head.starts_with(&[0xff, 0xfe])
+        || head.starts_with(&[0xfe, 0xff])
+        || (head.starts_with(b"<?xml") && contains(head, b"encoding"))
+}
+
+/// Base64 as damaged mail carries it: line breaks and stray characters skipped, a leaked
+/// MIME boundary line (`--…`) ends the data, missing padding tolerated, and a final lone
+/// character (which encodes no byte) dropped. `None` when nothing decodes.
+fn lenient_base64(body: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let mut clean = Vec::with_capacity(body.len());
+    'lines: for line in body.split(|&b| b == b'\n') {
+        if line.starts_with(b"--") {
+            break;
+        }
+        for &b in line {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' => clean.push(b),
+                b'=' => break 'lines,
+                _ => {}
+            }
+        }
+    }
+    if clean.len() % 4 == 1 {
+        clean.pop();
+    }
+    if clean.is_empty() {
+        return None;
+    }
+    LENIENT.decode(&clean).ok()
 }
 
 /// The entry count a zip's end-of-central-directory record announces (65,535 stands for
@@ -1029,6 +1214,153 @@ mod tests {
         );
         let opened = open_bytes("r.eml", eml.as_bytes());
         assert_eq!(xmls(&opened), vec![XML.to_vec()]);
+    }
+
+    fn b64(data: &[u8]) -> String {
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, data)
+    }
+
+    /// A multipart email whose second part has these headers and body.
+    fn eml_with(part_headers: &str, body: &str, closing: &str) -> String {
+        format!(
+            "From: dmarc@reporter.test\r\nTo: rua@example.test\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n\
+             --XX\r\nContent-Type: text/plain\r\n\r\nReport attached.\r\n\
+             --XX\r\n{part_headers}\r\n\r\n{body}\r\n{closing}"
+        )
+    }
+
+    #[test]
+    fn eml_binary_attachment_labelled_text_is_not_mangled() {
+        let gz = gzip(XML);
+        for headers in [
+            "Content-Type: text/plain; name=\"r.xml.gz\"\r\nContent-Transfer-Encoding: base64",
+            // No Content-Type at all: text/plain by default.
+            "Content-Disposition: attachment; filename=\"r.xml.gz\"\r\n\
+             Content-Transfer-Encoding: base64",
+        ] {
+            let eml = eml_with(headers, &b64(&gz), "--XX--\r\n");
+            let opened = open_bytes("r.eml", eml.as_bytes());
+            assert_eq!(xmls(&opened), vec![XML.to_vec()], "{headers}");
+        }
+    }
+
+    #[test]
+    fn eml_damaged_base64_still_yields_the_report() {
+        let gz = gzip(XML);
+        let encoded = b64(&gz);
+        let wrapped: Vec<String> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        let wrapped = wrapped.join("\r\n");
+        let headers = "Content-Type: application/gzip\r\nContent-Transfer-Encoding: base64";
+        // The closing boundary is missing.
+        let eml = eml_with(headers, &wrapped, "");
+        let opened = open_bytes("a.eml", eml.as_bytes());
+        assert_eq!(
+            xmls(&opened),
+            vec![XML.to_vec()],
+            "{:?}",
+            opened
+                .members
+                .iter()
+                .map(|m| (&m.origin, m.xml.as_ref().err()))
+                .collect::<Vec<_>>()
+        );
+        // The padding is missing.
+        let unpadded = wrapped.trim_end_matches('=');
+        assert_ne!(
+            unpadded.len(),
+            wrapped.len(),
+            "the test data must have padding"
+        );
+        let eml = eml_with(headers, unpadded, "--XX--\r\n");
+        let opened = open_bytes("b.eml", eml.as_bytes());
+        assert_eq!(
+            xmls(&opened),
+            vec![XML.to_vec()],
+            "{:?}",
+            opened
+                .members
+                .iter()
+                .map(|m| (&m.origin, m.xml.as_ref().err()))
+                .collect::<Vec<_>>()
+        );
+        // A stray character inside the data.
+        let stray = format!("{}*{}", &wrapped[..10], &wrapped[10..]);
+        let eml = eml_with(headers, &stray, "--XX--\r\n");
+        assert_eq!(
+            xmls(&open_bytes("c.eml", eml.as_bytes())),
+            vec![XML.to_vec()]
+        );
+    }
+
+    #[test]
+    fn eml_xml_with_declared_charset_is_decoded_once() {
+        // windows-1252 bytes, declared both by MIME and by the XML declaration: the XML
+        // reader must see the original bytes, not mail-parser's UTF-8 conversion.
+        let xml = b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><feedback><org_name>T\xe9l\xe9com</org_name></feedback>";
+        let headers = "Content-Type: text/xml; charset=windows-1252; name=\"r.xml\"\r\n\
+                       Content-Transfer-Encoding: 8bit";
+        let mut eml = eml_with(headers, "BODY", "--XX--\r\n").into_bytes();
+        // Put the raw (non-UTF-8) body in place.
+        let at = eml.windows(4).position(|w| w == b"BODY").unwrap();
+        eml.splice(at..at + 4, xml.iter().copied());
+        assert_eq!(xmls(&open_bytes("r.eml", &eml)), vec![xml.to_vec()]);
+        // Base64 and quoted-printable bodies likewise.
+        let headers =
+            "Content-Type: text/xml; charset=windows-1252\r\nContent-Transfer-Encoding: base64";
+        let eml = eml_with(headers, &b64(xml), "--XX--\r\n");
+        assert_eq!(
+            xmls(&open_bytes("s.eml", eml.as_bytes())),
+            vec![xml.to_vec()]
+        );
+        let qp = String::from_utf8_lossy(xml)
+            .replace('\u{fffd}', "=E9")
+            .replace("encoding=", "encoding=3D")
+            .replace("version=", "version=3D");
+        let headers = "Content-Type: text/xml; charset=windows-1252\r\n\
+                       Content-Transfer-Encoding: quoted-printable";
+        let eml = eml_with(headers, &qp, "--XX--\r\n");
+        assert_eq!(
+            xmls(&open_bytes("q.eml", eml.as_bytes())),
+            vec![xml.to_vec()]
+        );
+    }
+
+    #[test]
+    fn eml_forwarded_as_attachment_is_opened() {
+        let inner = format!(
+            "From: noreply-dmarc-support@google.com\r\nSubject: Report domain: example.test\r\n\
+             Content-Type: application/gzip; name=\"r.xml.gz\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            b64(&gzip(XML))
+        );
+        let eml = eml_with("Content-Type: message/rfc822", &inner, "--XX--\r\n");
+        let opened = open_bytes("fwd.eml", eml.as_bytes());
+        assert_eq!(xmls(&opened), vec![XML.to_vec()]);
+        let member = opened.members[0].origin.member.clone().unwrap_or_default();
+        assert!(member.contains("message/rfc822"), "{member}");
+    }
+
+    #[test]
+    fn tls_reports_and_other_json_are_named() {
+        let tls = br#"{"organization-name":"Google Inc.","date-range":{},"policies":[]}"#;
+        let opened = open_bytes("tls.json", tls);
+        assert_eq!(opened.members[0].xml, Err(OpenError::TlsReport));
+        let opened = open_bytes("tls.json.gz", &gzip(tls));
+        assert_eq!(opened.members[0].xml, Err(OpenError::TlsReport));
+        let opened = open_bytes("x.json", br#"{"hello": 1}"#);
+        assert_eq!(opened.members[0].xml, Err(OpenError::Json));
+        let headers = "Content-Type: application/tlsrpt+gzip; name=\"t.json.gz\"\r\n\
+                       Content-Transfer-Encoding: base64";
+        let eml = eml_with(headers, &b64(&gzip(tls)), "--XX--\r\n");
+        let opened = open_bytes("t.eml", eml.as_bytes());
+        assert_eq!(opened.members[0].xml, Err(OpenError::TlsReport));
+        // A JSON body is not an email header.
+        assert_eq!(sniff(b"{\"organization-name\":\"x\"}"), Kind::Json);
     }
 
     #[test]

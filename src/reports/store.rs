@@ -373,6 +373,15 @@ fn dedupe(reports: Vec<AggregateReport>) -> (Vec<AggregateReport>, Vec<Duplicate
     (kept, duplicates)
 }
 
+fn is_maildir(path: &Path) -> bool {
+    ["cur", "new", "tmp"].iter().all(|d| path.join(d).is_dir())
+}
+
+/// A real folder (not a link) that is a Maildir.
+fn is_maildir_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) && is_maildir(path)
+}
+
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
@@ -436,17 +445,25 @@ fn collect(
             return;
         }
     };
+    // A Maildir: `cur` and `new` hold delivered messages (read like any saved email);
+    // `tmp` holds deliveries still being written, which must not be read half-done. Its
+    // Maildir++ subfolders (`.DMARC`, `.INBOX.Reports`) are Maildirs of their own, and the
+    // files beside them are the mail server's bookkeeping (`dovecot-uidlist`,
+    // `subscriptions`, `maildirfolder`), never messages.
+    let is_maildir = is_maildir(path);
     let mut children: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !is_hidden(p))
+        .filter(|p| {
+            if !is_maildir {
+                return !is_hidden(p);
+            }
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name == "cur" || name == "new" || (is_hidden(p) && is_maildir_dir(p))
+        })
         .collect();
     children.sort();
-    // A Maildir: `cur` and `new` hold delivered messages (read like any saved email);
-    // `tmp` holds deliveries still being written, which must not be read half-done.
-    let is_maildir = ["cur", "new", "tmp"].iter().all(|d| path.join(d).is_dir());
     if is_maildir {
-        children.retain(|c| c.file_name().is_none_or(|n| n != "tmp"));
-        tracing::debug!(path = %path.display(), "Maildir: skipping tmp/");
+        tracing::debug!(path = %path.display(), "Maildir: reading cur/, new/ and subfolders");
     }
     for child in children {
         collect(&child, depth + 1, false, out, rejected);
@@ -559,6 +576,37 @@ mod tests {
         let all = ingest(&[root.to_path_buf()], None);
         assert_eq!(all.reports.len(), 3);
         assert_eq!(all.reports[0].report_id, "g0");
+    }
+
+    #[test]
+    fn maildir_plus_plus_subfolders_are_read_and_bookkeeping_files_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("Maildir");
+        for d in [
+            "cur",
+            "new",
+            "tmp",
+            ".DMARC/cur",
+            ".DMARC/new",
+            ".DMARC/tmp",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::create_dir_all(root.join(".Trash.notmaildir")).unwrap();
+        let report = |id: &str| xml("web.de", id, OCT1, 1);
+        std::fs::write(root.join("cur/1.host:2,S"), report("top")).unwrap();
+        std::fs::write(root.join(".DMARC/new/2.host"), report("sub")).unwrap();
+        std::fs::write(root.join(".DMARC/tmp/3.host"), report("half")).unwrap();
+        std::fs::write(root.join(".Trash.notmaildir/x.xml"), report("hidden")).unwrap();
+        for f in ["dovecot-uidlist", "subscriptions", ".DMARC/maildirfolder"] {
+            std::fs::write(root.join(f), b"3 V1 N5\n").unwrap();
+        }
+        let set = ingest(&[root.clone()], None);
+        let mut ids: Vec<&str> = set.reports.iter().map(|r| r.report_id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["sub", "top"]);
+        assert!(set.rejected.is_empty(), "{:?}", set.rejected);
+        assert_eq!(set.files.len(), 2, "{:?}", set.files);
     }
 
     #[test]

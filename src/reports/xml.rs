@@ -1005,7 +1005,7 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
     if ip_text.is_empty() {
         return Err("no <source_ip>".to_string());
     }
-    let source_ip = parse_ip(&ip_text)
+    let source_ip = parse_ip(&ip_text, notes)
         .ok_or_else(|| format!("<source_ip> {:?} is not an IP address", clip(&ip_text)))?;
     let count_text = r.count.unwrap_or_default();
     if count_text.is_empty() {
@@ -1030,6 +1030,13 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
             "none".to_string()
         }
     };
+    if r.dkim.as_deref().is_none_or(str::is_empty) && r.spf.as_deref().is_none_or(str::is_empty) {
+        note(
+            notes,
+            "record without <policy_evaluated> results: the reporter's verdict is unknown"
+                .to_string(),
+        );
+    }
     let header_from = domain_owned(r.header_from.unwrap_or_default());
     if header_from.is_empty() {
         note(notes, "record without <header_from>".to_string());
@@ -1087,13 +1094,57 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
     })
 }
 
-fn parse_ip(s: &str) -> Option<IpAddr> {
-    let s = s.trim();
-    let s = s
+/// A source address as reporters write it. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`)
+/// is the IPv4 sender, so it is stored as IPv4: inventory ranges then match it and its rows
+/// merge with the same sender's plain-IPv4 rows. Zero-padded IPv4 (`192.000.002.001`) is
+/// read as decimal, the way the padding is meant.
+fn parse_ip(s: &str, notes: &mut Vec<String>) -> Option<IpAddr> {
+    let t = s.trim();
+    let t = t
         .strip_prefix('[')
         .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(s);
-    s.parse().ok()
+        .unwrap_or(t);
+    let ip = match t.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => {
+            let ip = padded_ipv4(t)?;
+            note(
+                notes,
+                "read zero-padded IPv4 source address(es) as decimal".to_string(),
+            );
+            IpAddr::V4(ip)
+        }
+    };
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => {
+                note(
+                    notes,
+                    "read IPv4-mapped IPv6 source address(es) as IPv4".to_string(),
+                );
+                Some(IpAddr::V4(v4))
+            }
+            None => Some(ip),
+        },
+        IpAddr::V4(_) => Some(ip),
+    }
+}
+
+/// `192.000.002.001`: four decimal octets of at most three digits each.
+fn padded_ipv4(t: &str) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = t.split('.');
+    for o in &mut octets {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *o = p.parse().ok()?;
+    }
+    parts
+        .next()
+        .is_none()
+        .then_some(std::net::Ipv4Addr::from(octets))
 }
 
 /// Whole numbers, tolerating surrounding spaces, a leading `+` and an integral `.0`.
@@ -1180,7 +1231,38 @@ fn timestamp(
         value: clip(&text),
         why: why.to_string(),
     };
-    let secs = parse_u64(&text, notes).ok_or_else(|| invalid("not a Unix timestamp"))?;
+    let Some(mut secs) = parse_u64(&text, notes) else {
+        // A few generators write ISO 8601 instead of the schema's Unix seconds.
+        let t = text.trim();
+        let iso = DateTime::parse_from_rfc3339(t)
+            .map(|d| d.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
+                    .ok()
+                    .map(|n| n.and_utc())
+            });
+        return match iso {
+            Some(d) => {
+                note(
+                    notes,
+                    format!("<{field}> {:?} read as an ISO 8601 time (UTC)", clip(t)),
+                );
+                Ok(d)
+            }
+            None => Err(invalid("not a Unix timestamp")),
+        };
+    };
+    // Milliseconds since the epoch (13 digits) would put the report in the year 50,000; no
+    // report is dated after 5138 (10^11 seconds), so such a value is read as milliseconds.
+    if secs >= 100_000_000_000 {
+        secs /= 1000;
+        note(
+            notes,
+            format!("<{field}> {:?} read as milliseconds", clip(&text)),
+        );
+    }
     let secs = i64::try_from(secs).map_err(|_| invalid("out of range"))?;
     DateTime::from_timestamp(secs, 0).ok_or_else(|| invalid("out of range"))
 }
@@ -1403,6 +1485,84 @@ mod tests {
             );
         }
         report(&body)
+    }
+
+    #[test]
+    fn source_addresses_in_mapped_and_padded_forms() {
+        let body = [
+            ("::ffff:192.0.2.7", "192.0.2.7"),
+            ("[::FFFF:198.51.100.1]", "198.51.100.1"),
+            ("192.000.002.001", "192.0.2.1"),
+            ("2001:db8::1", "2001:db8::1"),
+        ]
+        .iter()
+        .map(|(ip, _)| RECORD.replace("192.0.2.1", ip))
+        .collect::<String>();
+        let r = parse(report(&body).as_bytes(), &origin("ips.xml")).unwrap();
+        let ips: Vec<String> = r.rows.iter().map(|row| row.source_ip.to_string()).collect();
+        assert_eq!(
+            ips,
+            ["192.0.2.7", "198.51.100.1", "192.0.2.1", "2001:db8::1"]
+        );
+        assert!(
+            r.repairs.iter().any(|n| n.contains("IPv4-mapped")),
+            "{:?}",
+            r.repairs
+        );
+        assert!(
+            r.repairs.iter().any(|n| n.contains("zero-padded")),
+            "{:?}",
+            r.repairs
+        );
+        // Five octets, or a four-digit one, is no address: that record is skipped.
+        let bad = report(&RECORD.replace("192.0.2.1", "192.0.2.1.5"));
+        let r = parse(bad.as_bytes(), &origin("bad.xml")).unwrap();
+        assert!(r.rows.is_empty());
+        assert!(padded_ipv4("0192.0.2.1").is_none());
+    }
+
+    #[test]
+    fn millisecond_and_iso_timestamps() {
+        let ms = report(RECORD)
+            .replace("<begin>1700000000<", "<begin>1700000000000<")
+            .replace("<end>1700086399<", "<end>2023-11-15T22:13:19Z<");
+        let r = parse(ms.as_bytes(), &origin("t.xml")).unwrap();
+        assert_eq!(r.begin.timestamp(), 1_700_000_000);
+        assert_eq!(r.end.timestamp(), 1_700_086_399);
+        assert!(
+            r.repairs.iter().any(|n| n.contains("milliseconds")),
+            "{:?}",
+            r.repairs
+        );
+        assert!(
+            r.repairs.iter().any(|n| n.contains("ISO 8601")),
+            "{:?}",
+            r.repairs
+        );
+        let naive = report(RECORD).replace("<end>1700086399<", "<end>2023-11-15 22:13:19<");
+        let r = parse(naive.as_bytes(), &origin("n.xml")).unwrap();
+        assert_eq!(r.end.timestamp(), 1_700_086_399);
+        let junk = report(RECORD).replace("<end>1700086399<", "<end>yesterday<");
+        assert!(matches!(
+            parse(junk.as_bytes(), &origin("j.xml")),
+            Err(XmlError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn a_row_without_policy_evaluated_has_no_reporter_verdict() {
+        let start = RECORD.find("<policy_evaluated>").unwrap();
+        let end = RECORD.find("</policy_evaluated>").unwrap() + "</policy_evaluated>".len();
+        let bare = format!("{}{}", &RECORD[..start], &RECORD[end..]);
+        let r = parse(report(&bare).as_bytes(), &origin("p.xml")).unwrap();
+        assert!(!r.rows[0].reporter_gave_verdict());
+        assert!(
+            r.repairs.iter().any(|n| n.contains("verdict is unknown")),
+            "{:?}",
+            r.repairs
+        );
+        let r = parse(report(RECORD).as_bytes(), &origin("q.xml")).unwrap();
+        assert!(r.rows[0].reporter_gave_verdict());
     }
 
     #[test]
