@@ -601,7 +601,7 @@ mod tests {
         for f in ["dovecot-uidlist", "subscriptions", ".DMARC/maildirfolder"] {
             std::fs::write(root.join(f), b"3 V1 N5\n").unwrap();
         }
-        let set = ingest(&[root.clone()], None);
+        let set = ingest(std::slice::from_ref(&root), None);
         let mut ids: Vec<&str> = set.reports.iter().map(|r| r.report_id.as_str()).collect();
         ids.sort_unstable();
         assert_eq!(ids, ["sub", "top"]);

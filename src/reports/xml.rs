@@ -741,11 +741,17 @@ impl OpenNames {
 
     /// How many elements an end tag named `name` closes: up to and including the innermost
     /// open element of that name; `None` when no open element has it (a stray end tag).
+    /// An end tag differing only in case (`</Record>` for `<record>`) closes its element too:
+    /// the exact name is looked for first.
     fn closes(&self, name: &str) -> Option<usize> {
-        (0..self.ends.len())
-            .rev()
-            .find(|&i| self.get(i) == name)
-            .map(|i| self.ends.len() - i)
+        let innermost = |same: &dyn Fn(&str) -> bool| {
+            (0..self.ends.len())
+                .rev()
+                .find(|&i| same(self.get(i)))
+                .map(|i| self.ends.len() - i)
+        };
+        innermost(&|open| open == name)
+            .or_else(|| innermost(&|open| open.eq_ignore_ascii_case(name)))
     }
 }
 
@@ -1563,6 +1569,17 @@ mod tests {
         );
         let r = parse(report(RECORD).as_bytes(), &origin("q.xml")).unwrap();
         assert!(r.rows[0].reporter_gave_verdict());
+    }
+
+    #[test]
+    fn end_tags_differing_in_case_close_their_element() {
+        let odd = RECORD
+            .replace("</record>", "</Record>")
+            .replace("</source_ip>", "</Source_IP>");
+        let r = parse(report(&odd).as_bytes(), &origin("case.xml")).unwrap();
+        assert_eq!(r.rows.len(), 1, "{:?}", r.repairs);
+        assert_eq!(r.rows[0].source_ip.to_string(), "192.0.2.1");
+        assert_eq!(r.message_count, 3);
     }
 
     #[test]
