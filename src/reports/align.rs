@@ -248,4 +248,21 @@ mod tests {
         let r = row("", &[("portal.example", AuthResult::Pass)], &[]);
         assert_eq!(evaluate(&r, Relaxed, Relaxed, &[]), Verdict::default());
     }
+
+    proptest::proptest! {
+        /// Any text a report may hold (and any parent) compares without panicking, and
+        /// agrees with a plain label-wise comparison.
+        #[test]
+        fn is_under_never_panics(name in "\\PC{0,24}", parent in "\\PC{0,12}") {
+            let got = is_under(&name, &parent);
+            let p = parent.trim_end_matches('.');
+            let want = !p.is_empty()
+                && (name.eq_ignore_ascii_case(p)
+                    || (name.len() > p.len()
+                        && name.is_char_boundary(name.len() - p.len())
+                        && name[name.len() - p.len()..].eq_ignore_ascii_case(p)
+                        && name[..name.len() - p.len()].ends_with('.')));
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }

@@ -904,13 +904,45 @@ mod proptests {
             prefix in prop::sample::select(vec![
                 &b""[..], b"\x1f\x8b\x08\x00", b"PK\x03\x04", b"\x78\x9c", b"<feedback>",
                 b"\xef\xbb\xbf<?xml version=\"1.0\"?><feedback>", b"From x\nSubject: y\n\n",
-                b"Content-Type: application/zip\n\n", b"\xff\xfe<\x00",
+                b"Content-Type: application/zip\n\n", b"\xff\xfe<\x00", b"{\"policies\"",
+                b"Content-Type: message/rfc822\n\nContent-Type: text/plain\n\n",
             ]),
             body in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             let mut input = prefix.to_vec();
             input.extend_from_slice(&body);
             let out = ingest_bytes("p", &input);
+            prop_assert!(!out.reports.is_empty() || !out.rejected.is_empty());
+        }
+
+        /// Emails whose report part is damaged in every way the part decoder repairs (any
+        /// label, any transfer encoding, random or truncated content, a missing boundary):
+        /// never a panic, always a report or a reason.
+        #[test]
+        fn damaged_email_parts_never_panic(
+            ctype in prop::sample::select(vec![
+                "application/gzip", "text/plain; charset=windows-1252", "text/xml",
+                "application/octet-stream", "message/rfc822", "application/tlsrpt+gzip",
+            ]),
+            cte in prop::sample::select(vec!["base64", "quoted-printable", "8bit", "x-unknown"]),
+            payload in prop::collection::vec(any::<u8>(), 0..400),
+            as_base64 in prop::bool::ANY,
+            cut in 0usize..600,
+            closing in prop::bool::ANY,
+        ) {
+            let body = if as_base64 {
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &payload)
+            } else {
+                String::from_utf8_lossy(&payload).into_owned()
+            };
+            let body: String = body.chars().take(cut).collect();
+            let eml = format!(
+                "From: a@b.test\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n\
+                 --B\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n\
+                 {body}\r\n{}",
+                if closing { "--B--\r\n" } else { "" }
+            );
+            let out = ingest_bytes("e.eml", eml.as_bytes());
             prop_assert!(!out.reports.is_empty() || !out.rejected.is_empty());
         }
 
