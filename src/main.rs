@@ -6,6 +6,12 @@ mod commands;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Report ingestion makes a few small allocations per report row (field text, merged-row
+/// keys); mimalloc serves those several times faster than the system allocator, which shows
+/// in the monthly job's throughput on large mailboxes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let level = if cli.global.quiet {

@@ -1007,6 +1007,7 @@ mod tests {
             rows,
             repairs: vec![],
             xml_sha256: format!("sha-{id}"),
+            org_from_file_name: false,
             records: 0,
             message_count: 0,
             skipped_records: 0,

@@ -28,6 +28,30 @@ use std::collections::HashMap;
 /// several times faster and still seeded per process, so report content chosen by a stranger
 /// cannot precompute collisions to slow the monthly job down.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// The merged-row and daily tables are probed once per row with borrowed keys
+/// ([`hashbrown::Equivalent`]), so a row that repeats a known tuple costs no clone.
+type ProbeMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// `(day, header_from)` borrowed; hashes as the owned key does (a `&str` hashes as its
+/// `String`).
+#[derive(Hash)]
+struct DayKey<'a>(NaiveDate, &'a str);
+
+impl hashbrown::Equivalent<(NaiveDate, String)> for DayKey<'_> {
+    fn equivalent(&self, key: &(NaiveDate, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+/// [`Key`] borrowed.
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, Alignment, Alignment, &'a Row);
+
+impl hashbrown::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.0 == key.0 && self.1 == key.1 && self.2 == key.2 && *self.3 == key.3
+    }
+}
 
 /// One distinct tuple of results, with the messages of every report that had it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,11 +127,46 @@ struct Tally {
     reporters: Vec<(u32, u64)>,
 }
 
+impl Tally {
+    fn add(&mut self, count: u64, reporter: u32, report_no: u32) {
+        self.count = self.count.saturating_add(count);
+        match self.reporters.iter_mut().find(|(id, _)| *id == reporter) {
+            Some((_, n)) => *n = n.saturating_add(count),
+            None => self.reporters.push((reporter, count)),
+        }
+        if self.last_report != report_no {
+            self.last_report = report_no;
+            self.reports = self.reports.saturating_add(1);
+        }
+    }
+}
+
+impl DayStat {
+    fn add(&mut self, row: &Row) {
+        let count = row.count;
+        self.messages = self.messages.saturating_add(count);
+        if row.reporter_dmarc_pass() {
+            self.dmarc_pass = self.dmarc_pass.saturating_add(count);
+        }
+        if row.dkim_evaluated.is_pass() {
+            self.dkim_aligned = self.dkim_aligned.saturating_add(count);
+        }
+        if row.spf_evaluated.is_pass() {
+            self.spf_aligned = self.spf_aligned.saturating_add(count);
+        }
+        match row.disposition.as_str() {
+            "quarantine" => self.quarantine = self.quarantine.saturating_add(count),
+            "reject" => self.reject = self.reject.saturating_add(count),
+            _ => {}
+        }
+    }
+}
+
 /// Accumulates reports one at a time; [`AggregateBuilder::finish`] gives the [`Aggregate`].
 #[derive(Debug, Default)]
 pub struct AggregateBuilder {
-    rows: FastMap<Key, Tally>,
-    days: FastMap<(NaiveDate, String), DayStat>,
+    rows: ProbeMap<Key, Tally>,
+    days: ProbeMap<(NaiveDate, String), DayStat>,
     reports: u32,
     source_rows: u64,
     reporter_ids: FastMap<String, u32>,
@@ -138,10 +197,13 @@ impl AggregateBuilder {
         for row in report.rows.drain(..) {
             self.source_rows += 1;
             let count = row.count;
-            let day_stat = self
-                .days
-                .entry((day, row.header_from.clone()))
-                .or_insert_with(|| DayStat {
+            // Both tables are probed with borrowed keys: the same few header From domains and
+            // tuples repeat in every report, and a clone per row showed in profiles.
+            let day_key = DayKey(day, row.header_from.as_str());
+            if let Some(day_stat) = self.days.get_mut(&day_key) {
+                day_stat.add(&row);
+            } else {
+                let mut day_stat = DayStat {
                     day,
                     header_from: row.header_from.clone(),
                     messages: 0,
@@ -150,21 +212,9 @@ impl AggregateBuilder {
                     spf_aligned: 0,
                     quarantine: 0,
                     reject: 0,
-                });
-            day_stat.messages = day_stat.messages.saturating_add(count);
-            if row.reporter_dmarc_pass() {
-                day_stat.dmarc_pass = day_stat.dmarc_pass.saturating_add(count);
-            }
-            if row.dkim_evaluated.is_pass() {
-                day_stat.dkim_aligned = day_stat.dkim_aligned.saturating_add(count);
-            }
-            if row.spf_evaluated.is_pass() {
-                day_stat.spf_aligned = day_stat.spf_aligned.saturating_add(count);
-            }
-            match row.disposition.as_str() {
-                "quarantine" => day_stat.quarantine = day_stat.quarantine.saturating_add(count),
-                "reject" => day_stat.reject = day_stat.reject.saturating_add(count),
-                _ => {}
+                };
+                day_stat.add(&row);
+                self.days.insert((day, row.header_from.clone()), day_stat);
             }
             let mut key_row = row;
             key_row.count = 0;
@@ -175,23 +225,21 @@ impl AggregateBuilder {
             for s in &mut key_row.spf {
                 s.human_result = None;
             }
-            let order = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
-            let key = (report.policy.domain.clone(), adkim, aspf, key_row);
-            let t = self.rows.entry(key).or_insert_with(|| Tally {
-                count: 0,
-                reports: 0,
-                order,
-                last_report: 0,
-                reporters: Vec::new(),
-            });
-            t.count = t.count.saturating_add(count);
-            match t.reporters.iter_mut().find(|(id, _)| *id == reporter) {
-                Some((_, n)) => *n = n.saturating_add(count),
-                None => t.reporters.push((reporter, count)),
-            }
-            if t.last_report != report_no {
-                t.last_report = report_no;
-                t.reports = t.reports.saturating_add(1);
+            let probe = KeyRef(report.policy.domain.as_str(), adkim, aspf, &key_row);
+            if let Some(t) = self.rows.get_mut(&probe) {
+                t.add(count, reporter, report_no);
+            } else {
+                let order = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
+                let mut t = Tally {
+                    count: 0,
+                    reports: 0,
+                    order,
+                    last_report: 0,
+                    reporters: Vec::new(),
+                };
+                t.add(count, reporter, report_no);
+                let key = (report.policy.domain.clone(), adkim, aspf, key_row);
+                self.rows.insert(key, t);
             }
         }
         // `drain` keeps the capacity: release it, or every kept summary would hold its
@@ -291,6 +339,7 @@ mod tests {
             rows,
             repairs: vec![],
             xml_sha256: String::new(),
+            org_from_file_name: false,
             generator: None,
             extensions: vec![],
         }

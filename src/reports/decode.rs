@@ -31,7 +31,8 @@ enum Encoding {
 /// scratch buffer.
 pub struct Utf8Stream<R> {
     inner: R,
-    hasher: Sha256,
+    /// `None` once [`Utf8Stream::skip_hash`] said the hash is not wanted.
+    hasher: Option<Sha256>,
     raw_bytes: u64,
     /// Known once the first chunk has been read.
     encoding: Option<Encoding>,
@@ -75,7 +76,7 @@ impl<R: BufRead> Utf8Stream<R> {
         let out = SPARE.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
         Utf8Stream {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             raw_bytes: 0,
             encoding: None,
             skipped: 0,
@@ -150,7 +151,17 @@ impl<R: BufRead> Utf8Stream<R> {
 
     /// SHA-256 (hex) and length of the raw bytes read so far.
     pub fn digest(&self) -> (String, u64) {
-        (hex::encode(self.hasher.clone().finalize()), self.raw_bytes)
+        let hex = self
+            .hasher
+            .as_ref()
+            .map(|h| hex::encode(h.clone().finalize()))
+            .unwrap_or_default();
+        (hex, self.raw_bytes)
+    }
+
+    /// No hash is computed ([`Self::digest`] then gives an empty string).
+    pub fn skip_hash(&mut self) {
+        self.hasher = None;
     }
 
     /// What decoding repaired, in order; call after the stream is read.
@@ -199,7 +210,9 @@ impl<R: BufRead> Utf8Stream<R> {
             self.inner.consume(n);
         }
         let n = dst.len() - start;
-        self.hasher.update(&dst[start..]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&dst[start..]);
+        }
         self.raw_bytes += n as u64;
         result.map(|()| n)
     }

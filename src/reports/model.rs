@@ -209,8 +209,15 @@ pub struct AggregateReport {
     /// What was repaired to read it (invalid UTF-8, trimmed numbers, …), for the evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repairs: Vec<String>,
-    /// SHA-256 of the decoded XML; detects the same report under two file names.
+    /// SHA-256 of the XML when the report is a whole file (then it is also the file's
+    /// evidence hash); empty for a report inside a container, whose copies are recognized by
+    /// their content-derived (reporter, id) key instead ([`AggregateReport::key`]).
     pub xml_sha256: String,
+    /// `org_name` was taken from the file name (the XML has neither an org_name nor an
+    /// email): the name is then no part of the dedupe key, so two copies of the report under
+    /// different names are still one report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub org_from_file_name: bool,
     /// Usable `<record>` rows, counted while parsing (kept when `rows` is folded away).
     #[serde(default)]
     pub records: usize,
@@ -245,9 +252,15 @@ impl AggregateReport {
         self.records.max(self.rows.len())
     }
 
-    /// The dedupe key: reporter and report id.
+    /// The dedupe key: reporter and report id, both from the report's content, so the same
+    /// report under any file name or container has the same key.
     pub fn key(&self) -> (String, String) {
-        (self.org_name.to_ascii_lowercase(), self.report_id.clone())
+        let reporter = if self.org_from_file_name {
+            String::new()
+        } else {
+            self.org_name.to_ascii_lowercase()
+        };
+        (reporter, self.report_id.clone())
     }
 }
 

@@ -243,6 +243,8 @@ const STREAM_BUFFER: usize = 64 * 1024;
 pub struct Document<'r> {
     pub origin: Origin,
     pub reader: &'r mut dyn BufRead,
+    /// The document is the whole file (not inside a container): its hash is the file's.
+    pub whole_file: bool,
     budget: &'r Budget,
 }
 
@@ -475,6 +477,7 @@ impl Walker<'_> {
         sink(Found::Document(Document {
             origin: self.origin(path),
             reader,
+            whole_file: path.is_empty(),
             budget: self.budget,
         }))
     }
@@ -824,6 +827,21 @@ fn part_bytes<'m>(raw: &'m [u8], part: &'m mail_parser::MessagePart<'_>) -> Cow<
     bytes
 }
 
+/// How many bytes the base64 text in `body` encodes (up to a leaked boundary line).
+fn b64_len(body: &[u8]) -> usize {
+    let mut n = 0usize;
+    for line in body.split(|&b| b == b'\n') {
+        if line.starts_with(b"--") {
+            break;
+        }
+        n += line
+            .iter()
+            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+            .count();
+    }
+    n * 3 / 4
+}
+
 /// Bytes the walker can open (a container or XML), as opposed to text or noise.
 fn recognized(bytes: &[u8]) -> bool {
     !matches!(sniff(bytes), Kind::Unknown | Kind::Empty | Kind::Eml)
@@ -851,6 +869,10 @@ fn transfer_decoded<'m>(raw: &'m [u8], part: &'m mail_parser::MessagePart<'_>) -
     match part.encoding {
         // mail-parser drops a final group that lacks its padding, which truncates a gzip
         // stream; the lenient decoding keeps it, and is otherwise the same bytes.
+        // A binary part that decoded whole and recognizable is kept without decoding again.
+        Encoding::Base64 if !is_text && recognized(decoded) && decoded.len() >= b64_len(body) => {
+            Cow::Borrowed(decoded)
+        }
         Encoding::Base64 => match lenient_base64(body) {
             Some(bytes) if is_text && keeps_own_encoding(part, &bytes) => Cow::Owned(bytes),
             Some(bytes)

@@ -68,9 +68,9 @@ fn read_found(found: Found<'_>) -> (Result<AggregateReport, Rejected>, Option<Co
             None,
         ),
         Found::Document(doc) => {
-            let parsed = xml::parse_stream(doc.reader, &doc.origin);
+            let parsed = xml::parse_stream(doc.reader, &doc.origin, doc.whole_file);
             let late = doc.late_notes();
-            let hash = parsed.complete.then(|| ContentHash {
+            let hash = (parsed.complete && doc.whole_file).then(|| ContentHash {
                 sha256: parsed.sha256.clone(),
                 bytes: parsed.bytes,
             });
@@ -332,24 +332,29 @@ impl Deduper {
     /// The origin of the report this one duplicates, or `None` (and it is remembered).
     fn check(&mut self, report: &AggregateReport) -> Option<Origin> {
         let key = report.key();
+        // Only whole-file reports carry a content hash (see `AggregateReport::xml_sha256`).
+        let sha = Some(&report.xml_sha256).filter(|h| !h.is_empty());
         if let Some(o) = self
             .by_key
             .get(&key)
-            .or_else(|| self.by_sha.get(&report.xml_sha256))
+            .or_else(|| sha.and_then(|h| self.by_sha.get(h)))
         {
             return Some(o.clone());
         }
         self.by_key.insert(key, report.origin.clone());
-        self.by_sha
-            .insert(report.xml_sha256.clone(), report.origin.clone());
+        if let Some(h) = sha {
+            self.by_sha.insert(h.clone(), report.origin.clone());
+        }
         None
     }
 
     /// Makes `report` the kept copy of its (reporter, id).
     fn replace(&mut self, report: &AggregateReport) {
         self.by_key.insert(report.key(), report.origin.clone());
-        self.by_sha
-            .insert(report.xml_sha256.clone(), report.origin.clone());
+        if !report.xml_sha256.is_empty() {
+            self.by_sha
+                .insert(report.xml_sha256.clone(), report.origin.clone());
+        }
     }
 }
 

@@ -80,14 +80,20 @@ pub struct Parsed {
 /// file or member name is used as a fallback for an empty `org_name`
 /// (`receiver!domain!begin!end` naming).
 pub fn parse(xml: &[u8], origin: &Origin) -> Result<AggregateReport, XmlError> {
-    parse_stream(&mut &xml[..], origin).report
+    parse_stream(&mut &xml[..], origin, true).report
 }
 
 /// Parses one aggregate report from a stream, holding a fixed-size buffer and the distinct
 /// rows, never the document. The stream is read to its end even after `</feedback>`, so the
 /// hash covers the whole document and a container's late error (a gzip checksum) is seen.
-pub fn parse_stream(reader: &mut dyn BufRead, origin: &Origin) -> Parsed {
+/// `hash` asks for the SHA-256 of the bytes read: wanted when the document is a whole file
+/// (it is then the file's evidence hash), and skipped inside containers, where hashing every
+/// decompressed byte cost more than a tenth of ingestion for no evidence.
+pub fn parse_stream(reader: &mut dyn BufRead, origin: &Origin, hash: bool) -> Parsed {
     let mut stream = Utf8Stream::new(reader);
+    if !hash {
+        stream.skip_hash();
+    }
     let mut notes = Vec::new();
     let mut raw = read_document(&mut stream, &mut notes);
     let drained = stream.drain();
@@ -231,6 +237,11 @@ enum Tag {
 }
 
 fn tag_of(local: &[u8]) -> Tag {
+    // Nearly every report writes its element names in lower case: match them as they are,
+    // and lower-case a copy only for the rest.
+    if !local.iter().any(u8::is_ascii_uppercase) {
+        return tag_of_lower(local);
+    }
     let mut lower = [0u8; 24];
     if local.len() > lower.len() {
         return Tag::Other;
@@ -238,7 +249,11 @@ fn tag_of(local: &[u8]) -> Tag {
     for (d, s) in lower.iter_mut().zip(local) {
         *d = s.to_ascii_lowercase();
     }
-    match &lower[..local.len()] {
+    tag_of_lower(&lower[..local.len()])
+}
+
+fn tag_of_lower(lower: &[u8]) -> Tag {
+    match lower {
         b"feedback" => Tag::Feedback,
         b"version" => Tag::Version,
         b"report_metadata" => Tag::ReportMetadata,
@@ -426,7 +441,11 @@ fn read_document<R: BufRead>(
         let mut reader = Reader::from_reader(text);
         // End tags are matched by [`read_events`] itself, which can repair a stray one.
         reader.config_mut().check_end_names = false;
-        read_events(&mut SliceEvents { reader, text }, notes)
+        // Indentation between elements then never becomes an event (about 40% fewer events
+        // in a pretty-printed report); a value whose text was split by markup is read again
+        // from `text` ([`value_text`]), so no space inside it is lost.
+        reader.config_mut().trim_text(true);
+        read_events(&mut SliceEvents { reader, text }, Some(text), notes)
     } else {
         let mut reader = Reader::from_reader(EventLimit {
             inner: &mut *stream,
@@ -437,7 +456,7 @@ fn read_document<R: BufRead>(
             reader,
             buf: Vec::with_capacity(4096),
         };
-        read_events(&mut events, notes)
+        read_events(&mut events, None, notes)
     };
     let skipped = stream.skipped();
     let decoded_from =
@@ -462,7 +481,14 @@ fn read_document<R: BufRead>(
     })
 }
 
-fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw, XmlError> {
+/// `source` is the whole decoded document when it is in memory: the reader then trims text
+/// events, and a value element whose content held markup (an entity, CDATA, a comment, a
+/// repaired `&` or `<`) is decoded again from its exact bytes.
+fn read_events(
+    reader: &mut impl Events,
+    source: Option<&[u8]>,
+    notes: &mut Vec<String>,
+) -> Result<Raw, XmlError> {
     // Anything but blank text: tells an empty document from one without a root element.
     let mut saw_content = false;
     let mut raw = Raw::default();
@@ -484,47 +510,79 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
     let mut open_names = OpenNames::default();
     // Why the open `<record>` cannot be trusted (markup inside it had to be repaired).
     let mut record_damage: Option<String> = None;
+    // Where the content of the innermost open element starts (once its start tag is read),
+    // and whether that content held markup that trimmed text events would mangle.
+    let mut content_start: Option<u64> = None;
+    let mut content_pending = false;
+    let mut content_irregular = false;
 
     'events: loop {
         let pos = reader.position();
-        let event = match reader.next_event() {
+        if content_pending {
+            content_start = Some(pos);
+            content_pending = false;
+        }
+        // The event is used where quick-xml wrote it, by reference: moving it out of the
+        // `Result` cost a stalled 16-byte copy per event (store forwarding), a tenth of
+        // ingestion in profiles.
+        let result = reader.next_event();
+        let event = match &result {
             Ok(ev) => ev,
-            Err(quick_xml::Error::Io(e)) => {
-                return Err(XmlError::Input(open_error(&e, OpenError::Io)));
-            }
-            Err(quick_xml::Error::IllFormed(
-                quick_xml::errors::IllFormedError::UnclosedReference,
-            )) => {
-                // A bare `&` (`AT&T`): the reader skipped to the next markup; keep the skipped
-                // text literally, as the sender meant it.
-                let wants_text =
-                    feedback_at.is_some() && stack.last().is_some_and(|t| holds_value(*t));
-                let skipped = reader.text_between(pos, reader.position());
-                match (wants_text, skipped) {
-                    (false, _) => {}
-                    (true, Some(text)) => {
-                        append(&mut buf, text, &mut overflow);
-                        note(notes, "kept an unescaped & literally".to_string());
-                    }
-                    (true, None) => note(
-                        notes,
-                        format!("dropped text after an unescaped & at byte {pos}"),
-                    ),
-                }
-                continue;
-            }
             Err(e) => {
-                // A non-report that is also malformed (an HTML page) is named as a non-report.
-                if feedback_at.is_none()
-                    && let Some(r) = root
-                {
-                    return Err(XmlError::NotAggregate(r));
+                let e = e.clone();
+                drop(result);
+                match e {
+                    quick_xml::Error::Io(e) => {
+                        return Err(XmlError::Input(open_error(&e, OpenError::Io)));
+                    }
+                    quick_xml::Error::IllFormed(
+                        quick_xml::errors::IllFormedError::UnclosedReference,
+                    ) => {
+                        // A bare `&` (`AT&T`): the reader skipped to the next markup; keep the skipped
+                        // text literally, as the sender meant it.
+                        let wants_text =
+                            feedback_at.is_some() && stack.last().is_some_and(|t| holds_value(*t));
+                        content_irregular |= wants_text;
+                        let skipped = reader.text_between(pos, reader.position());
+                        match (wants_text, skipped) {
+                            (false, _) => {}
+                            (true, Some(text)) => {
+                                append(&mut buf, text, &mut overflow);
+                                note(notes, "kept an unescaped & literally".to_string());
+                            }
+                            (true, None) => note(
+                                notes,
+                                format!("dropped text after an unescaped & at byte {pos}"),
+                            ),
+                        }
+                        continue;
+                    }
+                    e => {
+                        // A non-report that is also malformed (an HTML page) is named as a non-report.
+                        if feedback_at.is_none()
+                            && let Some(r) = root
+                        {
+                            return Err(XmlError::NotAggregate(r));
+                        }
+                        return Err(XmlError::Syntax {
+                            pos: reader.error_position(),
+                            msg: e.to_string(),
+                        });
+                    }
                 }
-                return Err(XmlError::Syntax {
-                    pos: reader.error_position(),
-                    msg: e.to_string(),
-                });
             }
+        };
+        // With trimmed text events, the reader's position before a tag can be the start of the
+        // indentation before it: positions in messages name the tag itself.
+        let pos = match (source, event) {
+            (Some(src), Event::Start(_) | Event::Empty(_) | Event::End(_)) => {
+                let at = usize::try_from(pos).unwrap_or(usize::MAX);
+                let blank = src.get(at..).map_or(0, |rest| {
+                    rest.iter().take_while(|b| b.is_ascii_whitespace()).count()
+                });
+                pos + blank as u64
+            }
+            _ => pos,
         };
         if !saw_content {
             saw_content = match &event {
@@ -545,6 +603,7 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
             // `<` that starts no element (`x < y`, `<user@example.com>` in a value): the
             // sender forgot to escape it. Keep it as the text it was.
             if stack.last().is_some_and(|t| holds_value(*t)) {
+                content_irregular = true;
                 let close = if empty { "/>" } else { ">" };
                 let literal = format!("<{}{close}", e.as_ref());
                 append(&mut buf, &literal, &mut overflow);
@@ -592,6 +651,9 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
             open_names.push(e.name().as_ref());
             buf.clear();
             overflow = false;
+            content_pending = !empty;
+            content_start = None;
+            content_irregular = false;
             if feedback_at.is_some() && tag != Tag::Other {
                 on_start(&known[known_fb + 1..], &mut raw, &mut record);
             }
@@ -602,6 +664,14 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
         // Text matters only inside value elements of the report; the indentation between
         // elements (most text events of a pretty-printed report) is not even decoded.
         let wants_text = feedback_at.is_some() && stack.last().is_some_and(|t| holds_value(*t));
+        if wants_text
+            && matches!(
+                event,
+                Event::CData(_) | Event::GeneralRef(_) | Event::Comment(_) | Event::PI(_)
+            )
+        {
+            content_irregular = true;
+        }
         match event {
             Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if !wants_text => {}
             Event::Text(t) => append(&mut buf, &t.xml10_content(), &mut overflow),
@@ -609,7 +679,7 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
                     Ok(Some(c)) => Some(c),
-                    Ok(None) => match &*r {
+                    Ok(None) => match &**r {
                         "amp" => Some('&'),
                         "lt" => Some('<'),
                         "gt" => Some('>'),
@@ -622,7 +692,7 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
                 match resolved {
                     Some(c) => append(&mut buf, c.encode_utf8(&mut [0; 4]), &mut overflow),
                     None => {
-                        let literal = format!("&{};", &*r);
+                        let literal = format!("&{};", &**r);
                         note(notes, format!("kept unknown entity {literal} literally"));
                         append(&mut buf, &literal, &mut overflow);
                     }
@@ -655,6 +725,24 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
                         note(notes, format!("closed {why}"));
                     }
                 }
+                // The exact content of a value whose trimmed events could have lost spaces.
+                if closes == 1
+                    && content_irregular
+                    && matches!(event, Event::End(_))
+                    && let (Some(src), Some(from)) = (source, content_start)
+                    && let Some(content) = usize::try_from(from)
+                        .ok()
+                        .zip(usize::try_from(pos).ok())
+                        .and_then(|(a, b)| src.get(a..b))
+                {
+                    buf.clear();
+                    if content.len() > MAX_TEXT {
+                        overflow = true;
+                    } else {
+                        value_text(content, &mut buf);
+                    }
+                }
+                content_irregular = false;
                 for _ in 0..closes {
                     if let Some(fb) = feedback_at {
                         if stack.len() == fb + 1 {
@@ -701,15 +789,87 @@ fn read_events(reader: &mut impl Events, notes: &mut Vec<String>) -> Result<Raw,
     }
 }
 
+/// The text of an element's content as written, for a value whose content held markup:
+/// CDATA kept, comments and processing instructions dropped, the predefined entities and
+/// character references resolved, and anything else (an unknown entity, a bare `&` or `<`)
+/// kept literally, as the repairs during the event pass do.
+fn value_text(content: &[u8], out: &mut String) {
+    let text = String::from_utf8_lossy(content);
+    let mut rest: &str = &text;
+    while let Some(i) = rest.find(['<', '&']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if let Some((cdata, after)) = enclosed("<![CDATA[", "]]>", rest) {
+            out.push_str(cdata);
+            rest = after;
+        } else if let Some((_, after)) =
+            enclosed("<!--", "-->", rest).or_else(|| enclosed("<?", "?>", rest))
+        {
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('&')
+            && let Some(end) = after.find(';').filter(|&e| e <= 12)
+            && let Some(c) = entity(&after[..end])
+        {
+            out.push(c);
+            rest = &after[end + 1..];
+        } else {
+            // A literal `&` or `<`: kept, as the sender meant it.
+            let c = rest.chars().next().unwrap_or('&');
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out.push_str(rest);
+    let trimmed = out.trim();
+    if trimmed.len() != out.len() {
+        *out = trimmed.to_string();
+    }
+}
+
+/// `rest` starting with `open`: what stands before `close` and what follows it (all of it
+/// when `close` never comes).
+fn enclosed<'t>(open: &str, close: &str, rest: &'t str) -> Option<(&'t str, &'t str)> {
+    let r = rest.strip_prefix(open)?;
+    Some(match r.find(close) {
+        Some(j) => (&r[..j], &r[j + close.len()..]),
+        None => (r, ""),
+    })
+}
+
+/// A predefined entity or a character reference (`#38`, `#x26`), by its name.
+fn entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse().ok()?,
+            };
+            char::from_u32(code).filter(|&c| c != '\0')
+        }
+    }
+}
+
 /// Whether `name` can be an element name (XML 1.0 `Name`, ASCII part checked): what is not
 /// was a stray `<` in text.
 fn is_xml_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    let start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':' || !c.is_ascii();
-    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+    // Bytes, not chars: this runs for every element, and any non-ASCII byte (part of a
+    // multi-byte character) is allowed anyway.
+    let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':' || !b.is_ascii();
+    match name.as_bytes() {
+        [first, rest @ ..] => {
+            start(*first)
+                && rest
+                    .iter()
+                    .all(|&b| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.')
+        }
+        [] => false,
+    }
 }
 
 /// The qualified names of the open elements, in one string (no allocation per element).
@@ -1345,6 +1505,7 @@ fn assemble(
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .map(str::to_string);
+    let mut org_from_file_name = false;
     let org_name = match raw.org_name.as_deref().map(str::trim) {
         Some(o) if !o.is_empty() => o.chars().filter(|c| !c.is_control()).collect(),
         _ => {
@@ -1359,6 +1520,7 @@ fn assemble(
                         &mut notes,
                         format!("empty <org_name>; took {name:?} from {from}"),
                     );
+                    org_from_file_name = from == "the file name";
                     name
                 }
                 None => {
@@ -1430,6 +1592,7 @@ fn assemble(
     let rows = raw.rows.rows;
     let message_count = rows.iter().fold(0u64, |n, r| n.saturating_add(r.count));
     Ok(AggregateReport {
+        org_from_file_name,
         origin: origin.clone(),
         schema: schema.to_string(),
         org_name,
@@ -1572,6 +1735,40 @@ mod tests {
     }
 
     #[test]
+    fn values_split_by_markup_keep_their_spaces_in_memory_and_streamed() {
+        let cases = [
+            ("Example <!-- note --> Org", "Example  Org"),
+            ("A <![CDATA[B & C]]> D", "A B & C D"),
+            ("x &#38; y &amp; z", "x & y & z"),
+            ("  R &amp; D  ", "R & D"),
+            ("Q <?pi x?> R", "Q  R"),
+            ("plain", "plain"),
+        ];
+        for (written, want) in cases {
+            let doc = report(RECORD).replace("Example Org", written);
+            let r = parse(doc.as_bytes(), &origin("m.xml")).unwrap();
+            assert_eq!(r.org_name, want, "in memory: {written}");
+            // Past IN_MEMORY the same document streams, without trimming.
+            let big = big_report(25_000, 3).replace("Example Org", written);
+            assert!(big.len() > IN_MEMORY);
+            let r = parse_stream(&mut big.as_bytes(), &origin("s.xml"), false)
+                .report
+                .unwrap();
+            assert_eq!(r.org_name, want, "streamed: {written}");
+        }
+    }
+
+    #[test]
+    fn value_text_resolves_references_and_keeps_the_rest() {
+        let mut out = String::new();
+        value_text(b"a &lt;b&gt; &#x41; &bogus; & < c <!-- x", &mut out);
+        assert_eq!(out, "a <b> A &bogus; & < c");
+        assert_eq!(entity("#0"), None);
+        assert_eq!(entity("#x110000"), None);
+        assert_eq!(entity("#65"), Some('A'));
+    }
+
+    #[test]
     fn end_tags_differing_in_case_close_their_element() {
         let odd = RECORD
             .replace("</record>", "</Record>")
@@ -1587,7 +1784,7 @@ mod tests {
         // Past IN_MEMORY the document streams through a fixed buffer.
         let xml = big_report(25_000, 3);
         assert!(xml.len() > IN_MEMORY, "{} bytes", xml.len());
-        let parsed = parse_stream(&mut xml.as_bytes(), &origin("big.xml"));
+        let parsed = parse_stream(&mut xml.as_bytes(), &origin("big.xml"), true);
         assert!(parsed.complete);
         assert_eq!(parsed.bytes, xml.len() as u64);
         let r = parsed.report.unwrap();
