@@ -596,8 +596,21 @@ fn read_events(
             Event::Empty(e) => (Some(e), true),
             _ => (None, false),
         };
+        // The element's tag, from its local name (found with a plain byte scan: names are
+        // short, and quick-xml's search set up a character searcher per element).
+        let tag = start.map(|e| {
+            let qname = e.name();
+            let qname: &[u8] = qname.as_ref().as_bytes();
+            let local = match qname.iter().rposition(|&b| b == b':') {
+                Some(i) => &qname[i + 1..],
+                None => qname,
+            };
+            tag_of(local)
+        });
+        // A name the report model knows is a valid XML name: only the others are checked.
         if let Some(e) = start
             && feedback_at.is_some()
+            && tag == Some(Tag::Other)
             && !is_xml_name(e.name().as_ref())
         {
             // `<` that starts no element (`x < y`, `<user@example.com>` in a value): the
@@ -613,9 +626,7 @@ fn read_events(
             }
             continue;
         }
-        if let Some(e) = start {
-            let local = e.local_name();
-            let tag = tag_of(local.as_ref().as_bytes());
+        if let (Some(e), Some(tag)) = (start, tag) {
             if stack.len() >= MAX_DEPTH {
                 return Err(XmlError::TooDeep(pos));
             }
@@ -639,7 +650,7 @@ fn read_events(
                 && stack[fb + 1] == Tag::Extensions
                 && raw.extensions.len() < MAX_EXTENSIONS
             {
-                let name = clip(local.as_ref());
+                let name = clip(e.local_name().as_ref());
                 if !raw.extensions.contains(&name) {
                     raw.extensions.push(name);
                 }
@@ -910,8 +921,11 @@ impl OpenNames {
                 .find(|&i| same(self.get(i)))
                 .map(|i| self.ends.len() - i)
         };
-        innermost(&|open| open == name)
-            .or_else(|| innermost(&|open| open.eq_ignore_ascii_case(name)))
+        // A byte loop: names are a few bytes, where a `memcmp` call costs more than it saves.
+        let same = |open: &str| {
+            open.len() == name.len() && open.bytes().zip(name.bytes()).all(|(a, b)| a == b)
+        };
+        innermost(&same).or_else(|| innermost(&|open| open.eq_ignore_ascii_case(name)))
     }
 }
 
