@@ -253,10 +253,17 @@ impl AggregateReport {
     }
 
     /// The dedupe key: reporter and report id, both from the report's content, so the same
-    /// report under any file name or container has the same key.
+    /// report under any file name or container has the same key. A report that names no
+    /// reporter at all (no org_name, no email) is told apart by its date range and policy
+    /// domain instead, so two such reporters that both number their reports `1` stay two.
     pub fn key(&self) -> (String, String) {
         let reporter = if self.org_from_file_name {
-            String::new()
+            format!(
+                "(unnamed) {} {} {}",
+                self.begin.timestamp(),
+                self.end.timestamp(),
+                self.policy.domain
+            )
         } else {
             self.org_name.to_ascii_lowercase()
         };

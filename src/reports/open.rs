@@ -331,7 +331,7 @@ pub fn open_file(
         }
         Kind::Xml => {
             let mut limited = reader.take(limits.max_file_bytes);
-            let hash = walker.document(&mut limited, &[], sink);
+            let hash = walker.document(&mut limited, &[], 0, sink);
             let (sha256, bytes) = match hash {
                 Some(h) if h.bytes == size => (h.sha256, h.bytes),
                 _ => hash_file(path).map_err(|e| OpenError::Io(e.to_string()))?,
@@ -468,16 +468,19 @@ impl Walker<'_> {
         sink(Found::Unusable { origin, error });
     }
 
+    /// Hands a document to the sink; `depth` 0 with no member path means the document is the
+    /// file itself (not decompressed from it).
     fn document(
         &self,
         reader: &mut dyn BufRead,
         path: &[String],
+        depth: usize,
         sink: &mut Sink<'_>,
     ) -> Option<ContentHash> {
         sink(Found::Document(Document {
             origin: self.origin(path),
             reader,
-            whole_file: path.is_empty(),
+            whole_file: path.is_empty() && depth == 0,
             budget: self.budget,
         }))
     }
@@ -533,10 +536,10 @@ impl Walker<'_> {
                 self.unusable(path, err, sink)
             }
             (Kind::Xml, Input::Slice(mut bytes)) => {
-                self.document(&mut bytes, path, sink);
+                self.document(&mut bytes, path, depth, sink);
             }
             (Kind::Xml, Input::Stream(stream)) => {
-                self.document(stream, path, sink);
+                self.document(stream, path, depth, sink);
             }
             (Kind::Gzip, input) => {
                 let mut slice;
@@ -1267,6 +1270,17 @@ mod tests {
         }
     }
 
+    /// The email yields exactly the test report, or the failure shows what it yielded.
+    fn yields_the_report(name: &str, eml: &str) {
+        let opened = open_bytes(name, eml.as_bytes());
+        let got: Vec<_> = opened
+            .members
+            .iter()
+            .map(|m| (&m.origin, m.xml.as_ref().err()))
+            .collect();
+        assert_eq!(xmls(&opened), vec![XML.to_vec()], "{name}: {got:?}");
+    }
+
     #[test]
     fn eml_damaged_base64_still_yields_the_report() {
         let gz = gzip(XML);
@@ -1279,18 +1293,7 @@ mod tests {
         let wrapped = wrapped.join("\r\n");
         let headers = "Content-Type: application/gzip\r\nContent-Transfer-Encoding: base64";
         // The closing boundary is missing.
-        let eml = eml_with(headers, &wrapped, "");
-        let opened = open_bytes("a.eml", eml.as_bytes());
-        assert_eq!(
-            xmls(&opened),
-            vec![XML.to_vec()],
-            "{:?}",
-            opened
-                .members
-                .iter()
-                .map(|m| (&m.origin, m.xml.as_ref().err()))
-                .collect::<Vec<_>>()
-        );
+        yields_the_report("a.eml", &eml_with(headers, &wrapped, ""));
         // The padding is missing.
         let unpadded = wrapped.trim_end_matches('=');
         assert_ne!(
@@ -1298,18 +1301,7 @@ mod tests {
             wrapped.len(),
             "the test data must have padding"
         );
-        let eml = eml_with(headers, unpadded, "--XX--\r\n");
-        let opened = open_bytes("b.eml", eml.as_bytes());
-        assert_eq!(
-            xmls(&opened),
-            vec![XML.to_vec()],
-            "{:?}",
-            opened
-                .members
-                .iter()
-                .map(|m| (&m.origin, m.xml.as_ref().err()))
-                .collect::<Vec<_>>()
-        );
+        yields_the_report("b.eml", &eml_with(headers, unpadded, "--XX--\r\n"));
         // A stray character inside the data.
         let stray = format!("{}*{}", &wrapped[..10], &wrapped[10..]);
         let eml = eml_with(headers, &stray, "--XX--\r\n");

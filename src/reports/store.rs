@@ -584,6 +584,28 @@ mod tests {
     }
 
     #[test]
+    fn reports_naming_no_reporter_dedupe_by_content_not_by_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // No org_name and no email: the reporter comes from the file name.
+        let anon = |begin: i64| xml("", "1", begin, 2).replace("<org_name></org_name>", "");
+        let gz = |s: &str| gzip(s.as_bytes());
+        std::fs::write(root.join("a.test!example.com!1!2.xml.gz"), gz(&anon(OCT1))).unwrap();
+        // The same report again under another receiver's name: a duplicate.
+        std::fs::write(root.join("b.test!example.com!1!2.xml.gz"), gz(&anon(OCT1))).unwrap();
+        // Another unnamed reporter that also numbers its report 1, for another day: kept.
+        std::fs::write(
+            root.join("c.test!example.com!3!4.xml.gz"),
+            gz(&anon(OCT1 + 86_400)),
+        )
+        .unwrap();
+        let set = ingest(&[root.to_path_buf()], None);
+        assert_eq!(set.reports.len(), 2, "{:?}", set.duplicates);
+        assert_eq!(set.duplicates.len(), 1);
+        assert!(set.duplicates[0].origin.file.contains("b.test"));
+    }
+
+    #[test]
     fn maildir_plus_plus_subfolders_are_read_and_bookkeeping_files_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("Maildir");
@@ -742,9 +764,17 @@ mod tests {
         let big_report = set.reports.iter().find(|r| r.report_id == "big-1").unwrap();
         assert_eq!(big_report.records, 20_000);
         assert_eq!(big_report.message_count, 20_000);
+        // A report inside a container is not hashed (its key finds its copies); a bare
+        // file's report carries the file's hash.
+        assert_eq!(big_report.xml_sha256, "");
+        let small = set
+            .reports
+            .iter()
+            .find(|r| r.report_id == "small-1")
+            .unwrap();
         assert_eq!(
-            big_report.xml_sha256,
-            hex::encode(Sha256::digest(big.as_bytes()))
+            small.xml_sha256,
+            hex::encode(Sha256::digest(bare.as_bytes()))
         );
         // 20,000 identical rows, and the small report's same row, fold into one.
         assert_eq!(set.aggregate.rows.len(), 1);

@@ -601,16 +601,17 @@ fn read_events(
         let tag = start.map(|e| {
             let qname = e.name();
             let qname: &[u8] = qname.as_ref().as_bytes();
-            let local = match qname.iter().rposition(|&b| b == b':') {
+            let local = match qname.iter().position(|&b| b == b':') {
                 Some(i) => &qname[i + 1..],
                 None => qname,
             };
-            tag_of(local)
+            (tag_of(local), qname.contains(&b':'))
         });
-        // A name the report model knows is a valid XML name: only the others are checked.
+        // A name the report model knows is a valid XML name; others, and any with a prefix
+        // (`<user@host:x>` in a value), are checked.
         if let Some(e) = start
             && feedback_at.is_some()
-            && tag == Some(Tag::Other)
+            && tag.is_some_and(|(t, prefixed)| t == Tag::Other || prefixed)
             && !is_xml_name(e.name().as_ref())
         {
             // `<` that starts no element (`x < y`, `<user@example.com>` in a value): the
@@ -626,7 +627,7 @@ fn read_events(
             }
             continue;
         }
-        if let (Some(e), Some(tag)) = (start, tag) {
+        if let (Some(e), Some((tag, _))) = (start, tag) {
             if stack.len() >= MAX_DEPTH {
                 return Err(XmlError::TooDeep(pos));
             }
@@ -678,7 +679,12 @@ fn read_events(
         if wants_text
             && matches!(
                 event,
-                Event::CData(_) | Event::GeneralRef(_) | Event::Comment(_) | Event::PI(_)
+                Event::CData(_)
+                    | Event::GeneralRef(_)
+                    | Event::Comment(_)
+                    | Event::PI(_)
+                    | Event::Decl(_)
+                    | Event::DocType(_)
             )
         {
             content_irregular = true;
@@ -718,6 +724,7 @@ fn read_events(
                     _ => Some(1),
                 };
                 let Some(closes) = closes else {
+                    content_irregular |= wants_text;
                     if let Event::End(e) = &event {
                         let name = clip(e.name().as_ref());
                         note(
@@ -736,9 +743,10 @@ fn read_events(
                         note(notes, format!("closed {why}"));
                     }
                 }
-                // The exact content of a value whose trimmed events could have lost spaces.
-                if closes == 1
-                    && content_irregular
+                // The exact content of a value whose trimmed events could have lost spaces
+                // (the innermost element closed: its text since its start tag, or since its
+                // last child closed, as the streamed reading keeps it).
+                if content_irregular
                     && matches!(event, Event::End(_))
                     && let (Some(src), Some(from)) = (source, content_start)
                     && let Some(content) = usize::try_from(from)
@@ -747,13 +755,9 @@ fn read_events(
                         .and_then(|(a, b)| src.get(a..b))
                 {
                     buf.clear();
-                    if content.len() > MAX_TEXT {
-                        overflow = true;
-                    } else {
-                        value_text(content, &mut buf);
-                    }
+                    value_text(content, &mut buf);
+                    overflow |= buf.len() > MAX_TEXT;
                 }
-                content_irregular = false;
                 for _ in 0..closes {
                     if let Some(fb) = feedback_at {
                         if stack.len() == fb + 1 {
@@ -786,6 +790,10 @@ fn read_events(
                         return Err(XmlError::NotAggregate(root.unwrap_or_default()));
                     }
                 }
+                // The parent's text starts again after a child element.
+                content_pending = true;
+                content_start = None;
+                content_irregular = false;
             }
             Event::Eof => break,
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
@@ -813,9 +821,13 @@ fn value_text(content: &[u8], out: &mut String) {
         if let Some((cdata, after)) = enclosed("<![CDATA[", "]]>", rest) {
             out.push_str(cdata);
             rest = after;
-        } else if let Some((_, after)) =
-            enclosed("<!--", "-->", rest).or_else(|| enclosed("<?", "?>", rest))
+        } else if let Some((_, after)) = enclosed("<!--", "-->", rest)
+            .or_else(|| enclosed("<?", "?>", rest))
+            .or_else(|| enclosed("<!", ">", rest))
+            .or_else(|| enclosed("</", ">", rest))
         {
+            // Comments, processing instructions, declarations and stray end tags are dropped,
+            // as the event reading drops them.
             rest = after;
         } else if let Some(after) = rest.strip_prefix('&')
             && let Some(end) = after.find(';').filter(|&e| e <= 12)
@@ -831,6 +843,9 @@ fn value_text(content: &[u8], out: &mut String) {
         }
     }
     out.push_str(rest);
+    if out.contains('\r') {
+        *out = out.replace("\r\n", "\n").replace('\r', "\n");
+    }
     let trimmed = out.trim();
     if trimmed.len() != out.len() {
         *out = trimmed.to_string();
@@ -856,11 +871,16 @@ fn entity(name: &str) -> Option<char> {
         "quot" => Some('"'),
         "apos" => Some('\''),
         _ => {
+            // As quick-xml reads them: `#x` and hex digits, or `#` and decimal digits only.
             let num = name.strip_prefix('#')?;
-            let code = match num.strip_prefix(['x', 'X']) {
-                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                None => num.parse().ok()?,
+            let (digits, radix) = match num.strip_prefix('x') {
+                Some(hex) => (hex, 16),
+                None => (num, 10),
             };
+            if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+                return None;
+            }
+            let code = u32::from_str_radix(digits, radix).ok()?;
             char::from_u32(code).filter(|&c| c != '\0')
         }
     }
@@ -1670,6 +1690,15 @@ mod tests {
         report(&body)
     }
 
+    /// One of the report's repair notes mentions `phrase`.
+    fn assert_noted(r: &AggregateReport, phrase: &str) {
+        assert!(
+            r.repairs.iter().any(|n| n.contains(phrase)),
+            "no note with {phrase:?}: {:?}",
+            r.repairs
+        );
+    }
+
     #[test]
     fn source_addresses_in_mapped_and_padded_forms() {
         let body = [
@@ -1687,16 +1716,8 @@ mod tests {
             ips,
             ["192.0.2.7", "198.51.100.1", "192.0.2.1", "2001:db8::1"]
         );
-        assert!(
-            r.repairs.iter().any(|n| n.contains("IPv4-mapped")),
-            "{:?}",
-            r.repairs
-        );
-        assert!(
-            r.repairs.iter().any(|n| n.contains("zero-padded")),
-            "{:?}",
-            r.repairs
-        );
+        assert_noted(&r, "IPv4-mapped");
+        assert_noted(&r, "zero-padded");
         // Five octets, or a four-digit one, is no address: that record is skipped.
         let bad = report(&RECORD.replace("192.0.2.1", "192.0.2.1.5"));
         let r = parse(bad.as_bytes(), &origin("bad.xml")).unwrap();
@@ -1712,16 +1733,8 @@ mod tests {
         let r = parse(ms.as_bytes(), &origin("t.xml")).unwrap();
         assert_eq!(r.begin.timestamp(), 1_700_000_000);
         assert_eq!(r.end.timestamp(), 1_700_086_399);
-        assert!(
-            r.repairs.iter().any(|n| n.contains("milliseconds")),
-            "{:?}",
-            r.repairs
-        );
-        assert!(
-            r.repairs.iter().any(|n| n.contains("ISO 8601")),
-            "{:?}",
-            r.repairs
-        );
+        assert_noted(&r, "milliseconds");
+        assert_noted(&r, "ISO 8601");
         let naive = report(RECORD).replace("<end>1700086399<", "<end>2023-11-15 22:13:19<");
         let r = parse(naive.as_bytes(), &origin("n.xml")).unwrap();
         assert_eq!(r.end.timestamp(), 1_700_086_399);
@@ -1739,11 +1752,7 @@ mod tests {
         let bare = format!("{}{}", &RECORD[..start], &RECORD[end..]);
         let r = parse(report(&bare).as_bytes(), &origin("p.xml")).unwrap();
         assert!(!r.rows[0].reporter_gave_verdict());
-        assert!(
-            r.repairs.iter().any(|n| n.contains("verdict is unknown")),
-            "{:?}",
-            r.repairs
-        );
+        assert_noted(&r, "verdict is unknown");
         let r = parse(report(RECORD).as_bytes(), &origin("q.xml")).unwrap();
         assert!(r.rows[0].reporter_gave_verdict());
     }
@@ -1757,19 +1766,45 @@ mod tests {
             ("  R &amp; D  ", "R & D"),
             ("Q <?pi x?> R", "Q  R"),
             ("plain", "plain"),
+            // Text after a child element is the value, as streamed.
+            ("<x></x>R &amp; D", "R & D"),
+            ("<x/>R &amp; D", "R & D"),
+            ("by <b>list</b> &amp; co", "& co"),
+            // A misplaced declaration.
+            ("A <?xml version=\"1.0\"?> B", "A  B"),
+            ("&#X41; &#x41; &#+65;", "&#X41; A &#+65;"),
+            ("big<!-- COMMENT -->", "big"),
         ];
+        let comment = "c".repeat(MAX_TEXT + 10);
         for (written, want) in cases {
-            let doc = report(RECORD).replace("Example Org", written);
-            let r = parse(doc.as_bytes(), &origin("m.xml")).unwrap();
-            assert_eq!(r.org_name, want, "in memory: {written}");
+            let written = written.replace("COMMENT", &comment);
+            let doc = report(RECORD).replace("Example Org", &written);
+            let r = parse(doc.as_bytes(), &origin("m.xml"))
+                .unwrap_or_else(|e| panic!("{written:.60}: {e}"));
+            assert_eq!(r.org_name, want, "in memory: {written:.60}");
             // Past IN_MEMORY the same document streams, without trimming.
-            let big = big_report(25_000, 3).replace("Example Org", written);
+            let big = big_report(25_000, 3).replace("Example Org", &written);
             assert!(big.len() > IN_MEMORY);
             let r = parse_stream(&mut big.as_bytes(), &origin("s.xml"), false)
                 .report
                 .unwrap();
-            assert_eq!(r.org_name, want, "streamed: {written}");
+            assert_eq!(r.org_name, want, "streamed: {written:.60}");
         }
+        // An element left open inside report_metadata: its value is read up to the closing
+        // of its parent, spaces kept, and the repair is noted.
+        let open = report(RECORD)
+            .replace("<org_name>Example Org</org_name>", "")
+            .replace(
+                "</report_metadata>",
+                "<org_name>R &amp; D</report_metadata>",
+            );
+        let r = parse(open.as_bytes(), &origin("o.xml")).unwrap();
+        assert_eq!(r.org_name, "R & D");
+        assert_noted(&r, "was not closed");
+        // A prefixed name that is no XML name, inside a value, stays text.
+        let odd = report(RECORD).replace("Example Org", "see <a@b:count> here");
+        let r = parse(odd.as_bytes(), &origin("p.xml")).unwrap();
+        assert_eq!(r.org_name, "see <a@b:count> here");
     }
 
     #[test]
