@@ -1463,9 +1463,17 @@ fn timestamp(
             format!("<{field}> {:?} read as milliseconds", clip(&text)),
         );
     }
+    // Nothing after the year 9999 is a report date, and times near chrono's limit cannot be
+    // placed on a calendar day in every time zone.
+    if secs > LAST_DATE {
+        return Err(invalid("after the year 9999"));
+    }
     let secs = i64::try_from(secs).map_err(|_| invalid("out of range"))?;
     DateTime::from_timestamp(secs, 0).ok_or_else(|| invalid("out of range"))
 }
+
+/// 9999-12-31T23:59:59Z.
+const LAST_DATE: u64 = 253_402_300_799;
 
 /// `receiver!policy-domain!begin!end[!id]` — the file naming RFC 7489 §7.2.1.1 recommends.
 fn receiver_from_name(origin: &Origin) -> Option<String> {
@@ -1738,6 +1746,11 @@ mod tests {
         let naive = report(RECORD).replace("<end>1700086399<", "<end>2023-11-15 22:13:19<");
         let r = parse(naive.as_bytes(), &origin("n.xml")).unwrap();
         assert_eq!(r.end.timestamp(), 1_700_086_399);
+        let far = report(RECORD).replace("<end>1700086399<", "<end>8210266876799000<");
+        assert!(matches!(
+            parse(far.as_bytes(), &origin("f.xml")),
+            Err(XmlError::Invalid { .. })
+        ));
         let junk = report(RECORD).replace("<end>1700086399<", "<end>yesterday<");
         assert!(matches!(
             parse(junk.as_bytes(), &origin("j.xml")),
