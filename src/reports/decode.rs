@@ -1,12 +1,14 @@
 //! Report XML decoded to UTF-8 as it streams, with its raw bytes hashed on the way.
 //!
 //! The XML reader needs UTF-8. Receivers send UTF-8 with stray invalid bytes, UTF-16 with or
-//! without a byte-order mark, and windows-1252 (often labelled Latin-1). Decoding the whole
+//! without a byte-order mark, and windows-1252 (often labelled Latin-1); any other encoding
+//! an XML declaration names is decoded by `encoding_rs` when the Encoding Standard knows it
+//! (ISO-8859-15, KOI8-R, Shift_JIS, GBK, …). Decoding the whole
 //! document first would hold it in memory twice; this reader transcodes one chunk at a time,
 //! carrying an incomplete character over to the next chunk, so a report of any size costs a
 //! fixed buffer. Undecodable bytes become U+FFFD and are counted, never fatal: the repair
-//! notes say how many and where. The SHA-256 of the raw bytes (what dedupe by content and the
-//! evidence use) is computed from the same pass.
+//! notes say how many and where. The SHA-256 of the raw bytes (a bare file's evidence hash)
+//! is computed from the same pass when asked for.
 
 use sha2::{Digest, Sha256};
 use std::io::{self, BufRead};
@@ -20,8 +22,13 @@ const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encoding {
     Utf8,
-    Utf16 { little: bool },
+    Utf16 {
+        little: bool,
+    },
     Windows1252,
+    /// Any other encoding a document declares that the Encoding Standard knows (ISO-8859-15,
+    /// KOI8-R, Shift_JIS, GBK, …), decoded by `encoding_rs`.
+    Other(&'static encoding_rs::Encoding),
 }
 
 /// A `BufRead` of valid UTF-8 decoded from `inner`.
@@ -31,6 +38,9 @@ enum Encoding {
 /// scratch buffer.
 pub struct Utf8Stream<R> {
     inner: R,
+    /// The streaming decoder for [`Encoding::Other`], which carries a character split by a
+    /// chunk boundary itself.
+    legacy: Option<encoding_rs::Decoder>,
     /// `None` once [`Utf8Stream::skip_hash`] said the hash is not wanted.
     hasher: Option<Sha256>,
     raw_bytes: u64,
@@ -76,6 +86,7 @@ impl<R: BufRead> Utf8Stream<R> {
         let out = SPARE.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
         Utf8Stream {
             inner,
+            legacy: None,
             hasher: Some(Sha256::new()),
             raw_bytes: 0,
             encoding: None,
@@ -109,6 +120,7 @@ impl<R: BufRead> Utf8Stream<R> {
         match self.encoding {
             Some(Encoding::Utf16 { .. }) => Some("UTF-16"),
             Some(Encoding::Windows1252) => Some("windows-1252"),
+            Some(Encoding::Other(e)) => Some(e.name()),
             _ => None,
         }
     }
@@ -171,6 +183,10 @@ impl<R: BufRead> Utf8Stream<R> {
             Some(Encoding::Utf16 { .. }) if self.invalid > 0 => notes.push(format!(
                 "replaced {} invalid UTF-16 sequence(s) with U+FFFD",
                 self.invalid
+            )),
+            Some(Encoding::Other(e)) if self.invalid > 0 => notes.push(format!(
+                "replaced byte sequence(s) invalid in {} with U+FFFD",
+                e.name()
             )),
             Some(Encoding::Utf8) if self.invalid > 0 => notes.push(format!(
                 "invalid UTF-8: {} byte sequence(s) replaced with U+FFFD (first at byte {})",
@@ -320,12 +336,27 @@ impl<R: BufRead> Utf8Stream<R> {
             Some("windows-1252" | "cp1252" | "iso-8859-1" | "iso8859-1" | "latin1" | "l1") => {
                 Encoding::Windows1252
             }
-            Some(other) => {
-                self.notes.push(format!(
-                    "declared encoding {other:?} is not supported; read as UTF-8"
-                ));
-                Encoding::Utf8
-            }
+            Some(other) => match encoding_rs::Encoding::for_label(other.as_bytes()) {
+                // A UTF-16 label on bytes that do not look like UTF-16, and the
+                // "replacement" encoding (which decodes everything to U+FFFD), are not
+                // believed: the bytes are read as UTF-8.
+                Some(e)
+                    if e != encoding_rs::UTF_8
+                        && e != encoding_rs::UTF_16LE
+                        && e != encoding_rs::UTF_16BE
+                        && e != encoding_rs::REPLACEMENT =>
+                {
+                    self.notes.push(format!("decoded from {}", e.name()));
+                    self.legacy = Some(e.new_decoder_without_bom_handling());
+                    Encoding::Other(e)
+                }
+                _ => {
+                    self.notes.push(format!(
+                        "declared encoding {other:?} is not supported; read as UTF-8"
+                    ));
+                    Encoding::Utf8
+                }
+            },
         };
         (encoding, bom)
     }
@@ -347,6 +378,23 @@ impl<R: BufRead> Utf8Stream<R> {
                 0
             }
             Some(Encoding::Utf16 { little }) => self.decode_utf16(raw, little, last),
+            Some(Encoding::Other(_)) => {
+                if let Some(decoder) = &mut self.legacy {
+                    let start = self.out.len();
+                    let room = decoder
+                        .max_utf8_buffer_length(raw.len())
+                        .unwrap_or(raw.len().saturating_mul(3).saturating_add(16));
+                    self.out.resize(start + room, 0);
+                    let (_, _, written, replaced) =
+                        decoder.decode_to_utf8(raw, &mut self.out[start..], last);
+                    self.out.truncate(start + written);
+                    if replaced {
+                        self.invalid += 1;
+                        self.first_invalid.get_or_insert(self.decoded);
+                    }
+                }
+                0
+            }
             _ => self.decode_utf8(raw, last),
         }
     }
@@ -601,6 +649,34 @@ mod tests {
     }
 
     #[test]
+    fn other_declared_encodings_are_decoded() {
+        // ISO-8859-15 has the euro sign at 0xA4 (Latin-1 has the currency sign there).
+        let data = b"<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?><a>\xa4 caf\xe9</a>";
+        let mut s = Utf8Stream::new(&data[..]);
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.ends_with("<a>\u{20ac} caf\u{e9}</a>"), "{out}");
+        assert_eq!(s.notes(), vec!["decoded from ISO-8859-15".to_string()]);
+        assert_eq!(s.transcoded_from(), Some("ISO-8859-15"));
+        // KOI8-R, split across chunk boundaries one byte at a time.
+        let data = b"<?xml version=\"1.0\" encoding=\"koi8-r\"?><a>\xf0\xd2\xc9\xd7\xc5\xd4</a>";
+        let mut s = Utf8Stream::new(std::io::BufReader::with_capacity(1, &data[..]));
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(
+            out.ends_with("<a>\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}</a>"),
+            "{out}"
+        );
+        // The replacement encoding is not believed.
+        let data = b"<?xml version=\"1.0\" encoding=\"iso-2022-kr\"?><a>x</a>";
+        let mut s = Utf8Stream::new(&data[..]);
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.ends_with("<a>x</a>"));
+        assert!(s.notes()[0].contains("not supported"));
+    }
+
+    #[test]
     fn declared_windows_1252() {
         let data = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>caf\xe9 \x80</a>";
         let (out, notes, _) = decode_all(data, 7);
@@ -611,11 +687,13 @@ mod tests {
         let (out, notes, _) = decode_all(data, 5);
         assert!(out.ends_with("<a>café</a>"), "{out}");
         assert!(notes.is_empty());
-        let data = b"<?xml version='1.0' encoding='koi8-r'?><a/>";
+        let data = b"<?xml version='1.0' encoding='no-such-charset'?><a/>";
         let (_, notes, _) = decode_all(data, 100);
         assert_eq!(
             notes,
-            vec!["declared encoding \"koi8-r\" is not supported; read as UTF-8".to_string()]
+            vec![
+                "declared encoding \"no-such-charset\" is not supported; read as UTF-8".to_string()
+            ]
         );
     }
 
