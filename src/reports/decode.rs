@@ -312,12 +312,8 @@ impl<R: BufRead> Utf8Stream<R> {
             Some((true, 2))
         } else if head.starts_with(&[0xfe, 0xff]) {
             Some((false, 2))
-        } else if head.starts_with(b"<\0") {
-            Some((true, 0))
-        } else if head.starts_with(b"\0<") {
-            Some((false, 0))
         } else {
-            None
+            utf16_without_bom(head).map(|little| (little, 0))
         };
         if let Some((little, bom)) = utf16 {
             self.notes.push("decoded from UTF-16".to_string());
@@ -524,6 +520,22 @@ impl<R: BufRead> BufRead for Utf8Stream<R> {
     }
 }
 
+/// UTF-16 without a byte-order mark, recognized by its first markup: `<` (after any blank
+/// space) as one code unit whose other byte is zero. `Some(true)` for little-endian.
+pub(super) fn utf16_without_bom(head: &[u8]) -> Option<bool> {
+    let units = head.chunks_exact(2).take(64);
+    for little in [true, false] {
+        let first = units
+            .clone()
+            .map(|u| if little { (u[0], u[1]) } else { (u[1], u[0]) })
+            .find(|&(low, high)| !(high == 0 && low.is_ascii_whitespace()));
+        if first == Some((b'<', 0)) && head.len() >= 4 {
+            return Some(little);
+        }
+    }
+    None
+}
+
 /// The `encoding` pseudo-attribute of the XML declaration, lower-cased.
 fn declared_encoding(bytes: &[u8]) -> Option<String> {
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
@@ -646,6 +658,23 @@ mod tests {
         let (out, notes, _) = decode_all(&odd, 4);
         assert!(out.ends_with('\u{FFFD}'));
         assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn utf16_without_a_mark_after_blank_space() {
+        let text = "\r\n  <feedback>é</feedback>";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(utf16_without_bom(&le), Some(true));
+        assert_eq!(utf16_without_bom(&be), Some(false));
+        assert_eq!(utf16_without_bom(b"  <feedback>"), None);
+        assert_eq!(utf16_without_bom(b"\0\0\0\0"), None);
+        for data in [le, be] {
+            let mut s = Utf8Stream::new(&data[..]);
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            assert_eq!(out, text);
+        }
     }
 
     #[test]

@@ -202,7 +202,7 @@ fn looks_like_xml(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
         return true;
     }
-    if bytes.starts_with(b"<\0") || bytes.starts_with(b"\0<") {
+    if super::decode::utf16_without_bom(bytes).is_some() {
         return true;
     }
     let rest = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
