@@ -90,12 +90,23 @@ pub fn parse(xml: &[u8], origin: &Origin) -> Result<AggregateReport, XmlError> {
 /// (it is then the file's evidence hash), and skipped inside containers, where hashing every
 /// decompressed byte cost more than a tenth of ingestion for no evidence.
 pub fn parse_stream(reader: &mut dyn BufRead, origin: &Origin, hash: bool) -> Parsed {
+    parse_stream_with(reader, origin, hash, IN_MEMORY)
+}
+
+/// [`parse_stream`] with the size up to which a document is read from memory (tests compare
+/// the two readings on small documents).
+fn parse_stream_with(
+    reader: &mut dyn BufRead,
+    origin: &Origin,
+    hash: bool,
+    in_memory: usize,
+) -> Parsed {
     let mut stream = Utf8Stream::new(reader);
     if !hash {
         stream.skip_hash();
     }
     let mut notes = Vec::new();
-    let mut raw = read_document(&mut stream, &mut notes);
+    let mut raw = read_document(&mut stream, &mut notes, in_memory);
     let drained = stream.drain();
     if let (Ok(_), Err(e)) = (&raw, &drained) {
         raw = Err(XmlError::Input(open_error(e, OpenError::Io)));
@@ -432,9 +443,10 @@ const IN_MEMORY: usize = 4 << 20;
 fn read_document<R: BufRead>(
     stream: &mut Utf8Stream<R>,
     notes: &mut Vec<String>,
+    in_memory: usize,
 ) -> Result<Raw, XmlError> {
     let whole = stream
-        .fill_whole(IN_MEMORY)
+        .fill_whole(in_memory)
         .map_err(|e| XmlError::Input(open_error(&e, OpenError::Io)))?;
     let result = if whole {
         let text = stream.buffer();
@@ -547,7 +559,7 @@ fn read_events(
                         match (wants_text, skipped) {
                             (false, _) => {}
                             (true, Some(text)) => {
-                                append(&mut buf, text, &mut overflow);
+                                append(&mut buf, &normalize_eol(text), &mut overflow);
                                 note(notes, "kept an unescaped & literally".to_string());
                             }
                             (true, None) => note(
@@ -620,7 +632,7 @@ fn read_events(
                 content_irregular = true;
                 let close = if empty { "/>" } else { ">" };
                 let literal = format!("<{}{close}", e.as_ref());
-                append(&mut buf, &literal, &mut overflow);
+                append(&mut buf, &normalize_eol(&literal), &mut overflow);
                 note(notes, "kept an unescaped < literally".to_string());
             } else {
                 note(notes, format!("ignored stray markup at byte {pos}"));
@@ -835,6 +847,13 @@ fn value_text(content: &[u8], out: &mut String) {
         {
             out.push(c);
             rest = &after[end + 1..];
+        } else if let Some(tag) = rest.strip_prefix('<')
+            && let Some(close) = tag.find('>')
+        {
+            // `<` that starts no element: the reader took everything up to the next `>` as a
+            // tag, which the event reading keeps literally.
+            out.push_str(&rest[..close + 2]);
+            rest = &tag[close + 1..];
         } else {
             // A literal `&` or `<`: kept, as the sender meant it.
             let c = rest.chars().next().unwrap_or('&');
@@ -843,12 +862,21 @@ fn value_text(content: &[u8], out: &mut String) {
         }
     }
     out.push_str(rest);
-    if out.contains('\r') {
-        *out = out.replace("\r\n", "\n").replace('\r', "\n");
+    if let std::borrow::Cow::Owned(normalized) = normalize_eol(out) {
+        *out = normalized;
     }
     let trimmed = out.trim();
     if trimmed.len() != out.len() {
         *out = trimmed.to_string();
+    }
+}
+
+/// Line ends as XML reads them: `\r\n` and a lone `\r` become `\n`.
+fn normalize_eol(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -2176,5 +2204,85 @@ mod tests {
         let r = parse(xml.as_bytes(), &origin("h.xml")).unwrap();
         assert_eq!(r.rows.len(), 1);
         assert!(r.repairs[0].contains("<xs:schema>"), "{:?}", r.repairs);
+    }
+}
+
+#[cfg(test)]
+mod parity {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PIECES: &[&str] = &[
+        "A",
+        "b c",
+        " ",
+        "&amp;",
+        "&lt;",
+        "&#65;",
+        "&#x42;",
+        "&bogus;",
+        "&",
+        "<!-- n -->",
+        "<![CDATA[ d & e ]]>",
+        "<?pi x?>",
+        "<x/>",
+        "<x>y</x>",
+        "\r\n",
+        "\t",
+        "é",
+        "<",
+        "<a@b:c>",
+        "<!DOCTYPE z>",
+        "]]>",
+        ">",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// A report read from memory (trimmed text events, values re-decoded from their
+        /// bytes) and the same report streamed (every text event kept) give the same values,
+        /// rows and counts, whatever markup the values hold.
+        #[test]
+        fn in_memory_and_streamed_readings_agree(
+            org in prop::collection::vec(prop::sample::select(PIECES), 0..8),
+            from in prop::collection::vec(prop::sample::select(PIECES), 0..5),
+            comment in prop::collection::vec(prop::sample::select(PIECES), 0..6),
+            pretty in prop::bool::ANY,
+        ) {
+            let nl = if pretty { "\n    " } else { "" };
+            let doc = format!(
+                "<?xml version=\"1.0\"?>{nl}<feedback>{nl}<report_metadata>{nl}\
+                 <org_name>{}</org_name>{nl}<report_id>p-1</report_id>{nl}<date_range>\
+                 <begin>1790812800</begin><end>1790899199</end></date_range>{nl}\
+                 </report_metadata>{nl}<policy_published><domain>ex.test</domain>\
+                 </policy_published>{nl}<record>{nl}<row><source_ip>192.0.2.1</source_ip>\
+                 <count>3</count><policy_evaluated><disposition>none</disposition>\
+                 <dkim>pass</dkim><spf>fail</spf><reason><type>forwarded</type>\
+                 <comment>{}</comment></reason></policy_evaluated></row>{nl}\
+                 <identifiers><header_from>{}ex.test</header_from></identifiers>{nl}\
+                 <auth_results/></record>{nl}</feedback>",
+                org.concat(),
+                comment.concat(),
+                from.concat(),
+            );
+            let origin = Origin { file: "p.xml".into(), member: None };
+            let memory = parse_stream_with(&mut doc.as_bytes(), &origin, true, IN_MEMORY);
+            let streamed = parse_stream_with(&mut doc.as_bytes(), &origin, true, 0);
+            match (memory.report, streamed.report) {
+                (Ok(m), Ok(s)) => {
+                    prop_assert_eq!(&m.org_name, &s.org_name);
+                    prop_assert_eq!(&m.rows, &s.rows);
+                    prop_assert_eq!(m.records, s.records);
+                    prop_assert_eq!(m.message_count, s.message_count);
+                    prop_assert_eq!(m.skipped_records, s.skipped_records);
+                }
+                (Err(m), Err(s)) => prop_assert_eq!(
+                    std::mem::discriminant(&m),
+                    std::mem::discriminant(&s)
+                ),
+                (m, s) => prop_assert!(false, "memory {:?} vs streamed {:?}", m, s),
+            }
+        }
     }
 }
