@@ -145,12 +145,24 @@ impl<R: BufRead> Utf8Stream<R> {
     }
 
     /// Reads to the end, so the hash covers the whole document and a container's late errors
-    /// (a gzip checksum) surface.
-    pub fn drain(&mut self) -> io::Result<()> {
+    /// (a gzip checksum) surface. Returns whether the rest held `needle` (found across chunk
+    /// boundaries too): what follows the report is otherwise never looked at.
+    pub fn drain(&mut self, needle: &[u8]) -> io::Result<bool> {
+        let mut found = false;
+        let mut tail: Vec<u8> = Vec::new();
         loop {
-            let n = self.fill_buf()?.len();
+            let chunk = self.fill_buf()?;
+            let n = chunk.len();
             if n == 0 {
-                return Ok(());
+                return Ok(found);
+            }
+            if !found && !needle.is_empty() {
+                tail.extend_from_slice(&chunk[..n.min(needle.len())]);
+                found = tail.windows(needle.len()).any(|w| w == needle)
+                    || chunk.windows(needle.len()).any(|w| w == needle);
+                let keep = needle.len() - 1;
+                tail.clear();
+                tail.extend_from_slice(&chunk[n.saturating_sub(keep)..]);
             }
             self.consume(n);
         }
@@ -516,7 +528,7 @@ impl<R: BufRead> BufRead for Utf8Stream<R> {
     }
 
     fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.out.len());
+        self.pos = self.pos.saturating_add(amt).min(self.out.len());
     }
 }
 
@@ -658,6 +670,19 @@ mod tests {
         let (out, notes, _) = decode_all(&odd, 4);
         assert!(out.ends_with('\u{FFFD}'));
         assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn drain_finds_a_needle_across_chunk_boundaries() {
+        for at in [0, CHUNK - 5, CHUNK - 1, CHUNK, 2 * CHUNK - 3] {
+            let mut data = vec![b' '; 3 * CHUNK];
+            data[at..at + 9].copy_from_slice(b"<feedback");
+            let mut s = Utf8Stream::new(&data[..]);
+            assert!(s.drain(b"<feedback").unwrap(), "at {at}");
+            assert!(s.at_end());
+        }
+        let data = vec![b'x'; 2 * CHUNK];
+        assert!(!Utf8Stream::new(&data[..]).drain(b"<feedback").unwrap());
     }
 
     #[test]

@@ -107,9 +107,16 @@ fn parse_stream_with(
     }
     let mut notes = Vec::new();
     let mut raw = read_document(&mut stream, &mut notes, in_memory);
-    let drained = stream.drain();
+    let drained = stream.drain(b"<feedback");
     if let (Ok(_), Err(e)) = (&raw, &drained) {
         raw = Err(XmlError::Input(open_error(e, OpenError::Io)));
+    }
+    if raw.is_ok() && matches!(drained, Ok(true)) {
+        notes.push(
+            "text after </feedback> names another <feedback>: only the first report of the \
+             document was read"
+                .to_string(),
+        );
     }
     let (sha256, bytes) = stream.digest();
     let complete = drained.is_ok() && stream.at_end();
@@ -457,7 +464,12 @@ fn read_document<R: BufRead>(
         // in a pretty-printed report); a value whose text was split by markup is read again
         // from `text` ([`value_text`]), so no space inside it is lost.
         reader.config_mut().trim_text(true);
-        read_events(&mut SliceEvents { reader, text }, Some(text), notes)
+        let mut events = SliceEvents { reader, text };
+        let result = read_events(&mut events, Some(text), notes);
+        // What the reader used is consumed, so what follows the report is what remains.
+        let used = usize::try_from(events.reader.buffer_position()).unwrap_or(usize::MAX);
+        stream.consume(used);
+        result
     } else {
         let mut reader = Reader::from_reader(EventLimit {
             inner: &mut *stream,
@@ -1856,6 +1868,26 @@ mod tests {
         assert_eq!(entity("#0"), None);
         assert_eq!(entity("#x110000"), None);
         assert_eq!(entity("#65"), Some('A'));
+    }
+
+    #[test]
+    fn a_second_report_in_one_document_is_noted() {
+        let one = report(RECORD);
+        let r = parse(one.as_bytes(), &origin("one.xml")).unwrap();
+        assert!(!r.repairs.iter().any(|n| n.contains("another <feedback>")));
+        let two = format!("{one}\n{one}");
+        let r = parse(two.as_bytes(), &origin("two.xml")).unwrap();
+        assert_eq!(r.rows.len(), 1);
+        assert_noted(&r, "only the first report");
+        // Streamed, the same.
+        let r = parse_stream_with(&mut two.as_bytes(), &origin("s.xml"), true, 0)
+            .report
+            .unwrap();
+        assert_noted(&r, "only the first report");
+        // A comment after the report that merely mentions feedback is no report.
+        let after = format!("{one}<!-- feedback welcome -->");
+        let r = parse(after.as_bytes(), &origin("c.xml")).unwrap();
+        assert!(!r.repairs.iter().any(|n| n.contains("another <feedback>")));
     }
 
     #[test]
