@@ -981,11 +981,8 @@ impl OpenNames {
                 .find(|&i| same(self.get(i)))
                 .map(|i| self.ends.len() - i)
         };
-        // A byte loop: names are a few bytes, where a `memcmp` call costs more than it saves.
-        let same = |open: &str| {
-            open.len() == name.len() && open.bytes().zip(name.bytes()).all(|(a, b)| a == b)
-        };
-        innermost(&same).or_else(|| innermost(&|open| open.eq_ignore_ascii_case(name)))
+        innermost(&|open| open == name)
+            .or_else(|| innermost(&|open| open.eq_ignore_ascii_case(name)))
     }
 }
 
