@@ -832,17 +832,18 @@ fn part_bytes<'m>(raw: &'m [u8], part: &'m mail_parser::MessagePart<'_>) -> Cow<
 
 /// How many bytes the base64 text in `body` encodes (up to a leaked boundary line).
 fn b64_len(body: &[u8]) -> usize {
-    let mut n = 0usize;
-    for line in body.split(|&b| b == b'\n') {
-        if line.starts_with(b"--") {
-            break;
-        }
-        n += line
-            .iter()
-            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
-            .count();
-    }
-    n * 3 / 4
+    b64_symbols(body).count() * 3 / 4
+}
+
+/// The base64 symbols of a part body as damaged mail carries them: line breaks and stray
+/// characters skipped, ending at padding or at a leaked MIME boundary line (`--…`).
+fn b64_symbols(body: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    body.split(|&b| b == b'\n')
+        .take_while(|line| !line.starts_with(b"--"))
+        .flatten()
+        .copied()
+        .take_while(|&b| b != b'=')
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
 }
 
 /// Bytes the walker can open (a container or XML), as opposed to text or noise.
@@ -928,9 +929,8 @@ fn keeps_own_encoding(part: &mail_parser::MessagePart<'_>, bytes: &[u8]) -> bool
         || (head.starts_with(b"<?xml") && contains(head, b"encoding"))
 }
 
-/// Base64 as damaged mail carries it: line breaks and stray characters skipped, a leaked
-/// MIME boundary line (`--…`) ends the data, missing padding tolerated, and a final lone
-/// character (which encodes no byte) dropped. `None` when nothing decodes.
+/// Base64 as damaged mail carries it ([`b64_symbols`]), missing padding tolerated, and a
+/// final lone character (which encodes no byte) dropped. `None` when nothing decodes.
 fn lenient_base64(body: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine;
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -940,19 +940,7 @@ fn lenient_base64(body: &[u8]) -> Option<Vec<u8>> {
             .with_decode_padding_mode(DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    let mut clean = Vec::with_capacity(body.len());
-    'lines: for line in body.split(|&b| b == b'\n') {
-        if line.starts_with(b"--") {
-            break;
-        }
-        for &b in line {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' => clean.push(b),
-                b'=' => break 'lines,
-                _ => {}
-            }
-        }
-    }
+    let mut clean: Vec<u8> = b64_symbols(body).collect();
     if clean.len() % 4 == 1 {
         clean.pop();
     }

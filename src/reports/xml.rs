@@ -1591,15 +1591,20 @@ fn assemble(
             let fallback = email
                 .as_deref()
                 .and_then(email_domain)
-                .map(|d| (d, "the email domain"))
-                .or_else(|| receiver_from_name(origin).map(|d| (d, "the file name")));
+                .map(|d| (d, false))
+                .or_else(|| receiver_from_name(origin).map(|d| (d, true)));
             match fallback {
-                Some((name, from)) => {
+                Some((name, from_file)) => {
+                    let from = if from_file {
+                        "the file name"
+                    } else {
+                        "the email domain"
+                    };
                     note(
                         &mut notes,
                         format!("empty <org_name>; took {name:?} from {from}"),
                     );
-                    org_from_file_name = from == "the file name";
+                    org_from_file_name = from_file;
                     name
                 }
                 None => {
