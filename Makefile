@@ -12,12 +12,17 @@ build:
 	$(CARGO) build --release
 
 # Runs the monthly job on the bundled Riverside Health samples (offline: stored snapshots)
-# and writes out/2026-10/{report.pdf,evidence.json,findings.csv,SHA256SUMS}. September is
-# assessed first, as the previous month's cron run would have, so October's report marks
-# findings new / persisting / resolved.
+# and writes out/2026-10/{report.pdf,evidence.json,findings.csv,poam.csv,SHA256SUMS}. May to
+# September are assessed first, oldest first, as the earlier cron runs would have, so October's
+# report marks findings new / persisting / resolved, carries due dates forward and shows six
+# months of trends.
+HISTORY_MONTHS := 2026-05 2026-06 2026-07 2026-08 2026-09
 demo:
 	$(CARGO) build --quiet
-	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-09 --offline -q
+	@for p in $(HISTORY_MONTHS); do \
+	  echo "mailproof run --period $$p"; \
+	  ./target/debug/mailproof run --config samples/mailproof.toml --period $$p --offline -q || exit $$?; \
+	done
 	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline
 	cd out/2026-10 && sha256sum -c SHA256SUMS
 

@@ -31,20 +31,28 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             let c = &out.evidence.risk_counts;
             if !quiet {
                 eprintln!(
-                    "mailproof: wrote {} — findings: {} very high, {} high, {} moderate, {} low, {} very low; {} resolved; reports: {} accepted, {} rejected",
+                    "mailproof: wrote {} — open findings: {} very high, {} high, {} moderate, {} low, {} very low ({} overdue); {} accepted; {} resolved; reports: {} accepted, {} rejected",
                     tidy(&out.dir).display(),
                     c.very_high,
                     c.high,
                     c.moderate,
                     c.low,
                     c.very_low,
+                    c.overdue,
+                    c.accepted,
                     c.resolved,
                     out.evidence.reports.accepted,
                     out.evidence.reports.rejected.len()
                 );
             }
-            if out.over_threshold {
-                eprintln!("mailproof: a finding at or above policy.fail_on exists (exit 3)");
+            if !out.over_threshold.is_empty() {
+                eprintln!(
+                    "mailproof: {} open finding(s) at or above policy.fail_on (exit 3); accept or fix them:",
+                    out.over_threshold.len()
+                );
+                for id in &out.over_threshold {
+                    eprintln!("  {id}");
+                }
                 return Ok(ExitCode::from(3));
             }
             Ok(ExitCode::SUCCESS)
@@ -408,6 +416,7 @@ fn check(
             name: d.name.clone(),
             role: d.role,
             selectors: vec![],
+            owner: None,
         })
         .collect();
     let postures: Vec<DomainPosture> = cfgs

@@ -51,6 +51,10 @@ pub struct DomainConfig {
     pub role: Role,
     #[serde(default)]
     pub selectors: Vec<String>,
+    /// Who answers for this domain's findings (risk register, plan of action). When absent,
+    /// `[governance] security_officer` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -87,15 +91,111 @@ impl Default for DnsConfig {
     }
 }
 
-/// Severity threshold for exit code 3.
+/// Risk threshold for exit code 3, on the NIST SP 800-30 scale the summary shows. The
+/// catalog-severity words of earlier versions are still read (`critical` as very high,
+/// `medium` as moderate, `info` as very low) so an existing config keeps working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum FailOn {
-    Critical,
+    #[serde(alias = "critical", alias = "very_high")]
+    VeryHigh,
     High,
-    Medium,
+    #[serde(alias = "medium")]
+    Moderate,
     Low,
-    Info,
+    #[serde(alias = "info", alias = "very_low")]
+    VeryLow,
+}
+
+impl FailOn {
+    /// The lowest risk level that trips the threshold.
+    pub fn level(self) -> crate::assess::risk::Level {
+        use crate::assess::risk::Level;
+        match self {
+            FailOn::VeryHigh => Level::VeryHigh,
+            FailOn::High => Level::High,
+            FailOn::Moderate => Level::Moderate,
+            FailOn::Low => Level::Low,
+            FailOn::VeryLow => Level::VeryLow,
+        }
+    }
+}
+
+/// Days from the end of the period a finding was first reported to its due date, by inherent
+/// risk. The defaults follow the precedent of CISA BOD 19-02 (15 days for critical, 30 for high
+/// vulnerabilities), extended down the scale.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueDays {
+    #[serde(default = "due_very_high")]
+    pub very_high: u32,
+    #[serde(default = "due_high")]
+    pub high: u32,
+    #[serde(default = "due_moderate")]
+    pub moderate: u32,
+    #[serde(default = "due_low")]
+    pub low: u32,
+    #[serde(default = "due_very_low")]
+    pub very_low: u32,
+}
+
+fn due_very_high() -> u32 {
+    15
+}
+fn due_high() -> u32 {
+    30
+}
+fn due_moderate() -> u32 {
+    90
+}
+fn due_low() -> u32 {
+    180
+}
+fn due_very_low() -> u32 {
+    365
+}
+
+impl Default for DueDays {
+    fn default() -> Self {
+        DueDays {
+            very_high: due_very_high(),
+            high: due_high(),
+            moderate: due_moderate(),
+            low: due_low(),
+            very_low: due_very_low(),
+        }
+    }
+}
+
+impl DueDays {
+    pub fn for_risk(&self, risk: crate::assess::risk::Level) -> u32 {
+        use crate::assess::risk::Level;
+        match risk {
+            Level::VeryHigh => self.very_high,
+            Level::High => self.high,
+            Level::Moderate => self.moderate,
+            Level::Low => self.low,
+            Level::VeryLow => self.very_low,
+        }
+    }
+}
+
+/// The people named on the sign-off page. Every name is optional: an empty line is printed
+/// for a signature nobody has been assigned.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Governance {
+    /// Answers for domain findings whose domain names no `owner`, and for findings that belong
+    /// to no domain or vendor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_officer: Option<String>,
+    /// The operator who ran the assessment (the tool prepares it; a person answers for the run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -110,6 +210,15 @@ pub struct PolicyConfig {
     /// `None` when the key is absent: the run always exits 0 after success.
     #[serde(default)]
     pub fail_on: Option<FailOn>,
+    /// Earlier periods read from the output folder for trends and mean time to remediate.
+    #[serde(default = "default_history_months")]
+    pub history_months: u32,
+    #[serde(default)]
+    pub due_days: DueDays,
+}
+
+fn default_history_months() -> u32 {
+    12
 }
 
 fn default_min_dkim_bits() -> u32 {
@@ -129,6 +238,8 @@ impl Default for PolicyConfig {
             dkim_max_age_days: default_dkim_max_age_days(),
             pass_rate_threshold: default_pass_rate(),
             fail_on: None,
+            history_months: default_history_months(),
+            due_days: DueDays::default(),
         }
     }
 }
@@ -146,12 +257,15 @@ struct RawConfig {
     snapshots: PathBuf,
     output: PathBuf,
     templates: Option<PathBuf>,
+    risk_decisions: Option<PathBuf>,
     #[serde(default)]
     dns: DnsConfig,
     #[serde(default)]
     domain: Vec<DomainConfig>,
     #[serde(default)]
     policy: PolicyConfig,
+    #[serde(default)]
+    governance: Governance,
 }
 
 fn default_tz() -> String {
@@ -169,9 +283,12 @@ pub struct Config {
     pub snapshots: PathBuf,
     pub output: PathBuf,
     pub templates: Option<PathBuf>,
+    /// The risk decisions file (accepted, transferred… risks), when the config names one.
+    pub risk_decisions: Option<PathBuf>,
     pub dns: DnsConfig,
     pub domains: Vec<DomainConfig>,
     pub policy: PolicyConfig,
+    pub governance: Governance,
 }
 
 impl Config {
@@ -223,6 +340,43 @@ impl Config {
                 return Err(invalid(format!("[[domain]] {name} is listed twice")));
             }
             d.name = name;
+            d.owner = d
+                .owner
+                .take()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty());
+        }
+        if raw.policy.history_months > 120 {
+            return Err(invalid(format!(
+                "policy.history_months = {} is more than 120: the trends read one evidence file per month; 12 covers a year",
+                raw.policy.history_months
+            )));
+        }
+        let dd = &raw.policy.due_days;
+        for (key, days) in [
+            ("very_high", dd.very_high),
+            ("high", dd.high),
+            ("moderate", dd.moderate),
+            ("low", dd.low),
+            ("very_low", dd.very_low),
+        ] {
+            if days == 0 || days > 3650 {
+                return Err(invalid(format!(
+                    "policy.due_days.{key} = {days} must be between 1 and 3650 days"
+                )));
+            }
+        }
+        let mut governance = raw.governance;
+        for name in [
+            &mut governance.security_officer,
+            &mut governance.prepared_by,
+            &mut governance.reviewed_by,
+            &mut governance.approved_by,
+        ] {
+            *name = name
+                .take()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty());
         }
         if !(0.0..=1.0).contains(&raw.policy.pass_rate_threshold) {
             return Err(invalid(format!(
@@ -241,9 +395,11 @@ impl Config {
             snapshots: rel(raw.snapshots),
             output: rel(raw.output),
             templates: raw.templates.map(rel),
+            risk_decisions: raw.risk_decisions.map(rel),
             dns: raw.dns,
             domains,
             policy: raw.policy,
+            governance,
         })
     }
 

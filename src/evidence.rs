@@ -4,7 +4,7 @@
 use crate::assess::risk::{Level, Severity};
 use crate::reports::model::InputFile;
 use crate::snapshot::Outcome;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA: &str = "mailproof.evidence/1";
@@ -46,9 +46,115 @@ pub struct Finding {
     pub residual_likelihood: Option<Level>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residual_risk: Option<Level>,
-    /// Who answers for it, when the inputs say (a vendor's `owner` in the inventory).
+    /// Who answers for it: a vendor's `owner` in the inventory, else the domain's `owner` in
+    /// the config, else `[governance] security_officer`. `None` when nobody is named, which the
+    /// report says plainly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// When it must be fixed: the end of the first-seen period plus `policy.due_days` for its
+    /// risk, never later than the date given in an earlier period, or a risk decision's `due`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+    /// How `due` was set, in one line an auditor can check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_basis: Option<String>,
+    /// Days past `due` at the end of the period, for an open finding; `None` when not overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_days: Option<i64>,
+    /// The risk decision that matches this finding, if any.
+    #[serde(default)]
+    pub treatment: Option<Treatment>,
+    /// Where the finding stands in the plan of action: `open`, `overdue`, `accepted` or
+    /// `resolved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treatment_status: Option<TreatmentStatus>,
+}
+
+/// A finding's place in the plan of action (poam.csv `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TreatmentStatus {
+    Open,
+    Overdue,
+    Accepted,
+    Resolved,
+}
+
+impl TreatmentStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            TreatmentStatus::Open => "open",
+            TreatmentStatus::Overdue => "overdue",
+            TreatmentStatus::Accepted => "accepted",
+            TreatmentStatus::Resolved => "resolved",
+        }
+    }
+}
+
+impl Finding {
+    /// Counts toward the open totals and the exit-code threshold: not resolved, and not under
+    /// an unexpired acceptance.
+    pub fn is_open(&self) -> bool {
+        self.status != Status::Resolved && self.treatment_status != Some(TreatmentStatus::Accepted)
+    }
+}
+
+/// The risk decision applied to a finding, as the decisions file states it, plus whether an
+/// acceptance has run out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Treatment {
+    pub decision: crate::decisions::Decision,
+    pub justification: String,
+    pub approved_by: String,
+    pub approved_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensating_controls: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone: Option<String>,
+    /// `expires` fell before the end of the period: the finding is open again.
+    pub expired: bool,
+    /// Line of the decision in the decisions file.
+    pub line: usize,
+}
+
+/// What the decisions file held this period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DecisionsSummary {
+    /// Path, as recorded among the inputs.
+    pub source: String,
+    pub sha256: String,
+    pub entries: usize,
+    /// Decisions that matched a finding of this period.
+    pub applied: usize,
+    /// Decisions matching no finding of this period: probably about a finding already fixed,
+    /// or a mistyped id. Listed so someone removes or corrects them.
+    pub stale: Vec<StaleDecision>,
+    /// Findings whose acceptance ran out, with the date it expired.
+    pub expired: Vec<ExpiredAcceptance>,
+    /// Decisions approved after this run's date: not applied (re-assessing an earlier period
+    /// must not use a later decision; in a live run, a date in the future is a typo to fix).
+    #[serde(default)]
+    pub pending: Vec<StaleDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaleDecision {
+    pub finding: String,
+    pub decision: crate::decisions::Decision,
+    pub approved_by: String,
+    pub approved_on: NaiveDate,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpiredAcceptance {
+    pub finding: String,
+    pub expired_on: NaiveDate,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -348,6 +454,12 @@ pub struct RiskCounts {
     pub low: usize,
     pub very_low: usize,
     pub resolved: usize,
+    /// Findings under an unexpired acceptance (not in the counts above).
+    #[serde(default)]
+    pub accepted: usize,
+    /// Open findings past their due date (included in the counts above).
+    #[serde(default)]
+    pub overdue: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -377,6 +489,15 @@ pub struct Evidence {
     /// both from very low to very high.
     #[serde(default)]
     pub risk_matrix: Vec<Vec<Level>>,
+    /// The names on the sign-off page.
+    #[serde(default)]
+    pub governance: crate::config::Governance,
+    /// The risk decisions file, when the config names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_decisions: Option<DecisionsSummary>,
+    /// Earlier periods and snapshots: trends, the DMARC policy timeline, time to remediate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::assess::history::History>,
 }
 
 #[cfg(test)]
@@ -414,6 +535,9 @@ pub(crate) mod tests_support {
             policy: crate::config::PolicyConfig::default(),
             retain_until: String::new(),
             risk_matrix: vec![],
+            governance: Default::default(),
+            risk_decisions: None,
+            history: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod assess;
 pub mod attribution;
 pub mod config;
+pub mod decisions;
 pub mod dns;
 pub mod evidence;
 pub mod inventory;

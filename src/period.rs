@@ -86,6 +86,16 @@ impl Month {
         NaiveDate::from_ymd_opt(self.year, self.month, 1)
     }
 
+    /// The month's last calendar day. Due dates and acceptance expiry are counted from it: a
+    /// period is a calendar month wherever the organization is, so its last day is the same
+    /// date in every time zone (only the UTC instant of its end differs).
+    pub fn last_day(self) -> NaiveDate {
+        self.next()
+            .first_day()
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(NaiveDate::MAX)
+    }
+
     /// The month before the one containing `now` in `tz`: cron runs early in a month and
     /// assesses the month that just ended.
     pub fn previous_of(now: DateTime<Utc>, tz: Tz) -> Month {

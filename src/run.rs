@@ -2,7 +2,7 @@
 
 use crate::assess::{self, Inputs};
 use crate::config::Config;
-use crate::evidence::{Evidence, SnapshotRef, Status};
+use crate::evidence::{Evidence, SnapshotRef};
 use crate::inventory::Inventory;
 use crate::period::{Month, Period};
 use crate::reports::model::InputFile;
@@ -45,6 +45,8 @@ pub enum RunError {
         "{path}: {message}. Findings are compared with the previous period's evidence to mark them new, persisting or resolved; restore that file, or move it aside to assess this period without the comparison"
     )]
     PreviousEvidence { path: PathBuf, message: String },
+    #[error(transparent)]
+    Decisions(#[from] crate::decisions::DecisionsError),
     #[error(
         "{path} (listed in `reports` in {config}) does not exist; fix the path, or create the folder if no reports have arrived yet"
     )]
@@ -67,8 +69,9 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub dir: PathBuf,
     pub evidence: Evidence,
-    /// An open finding at or above `policy.fail_on` exists (exit code 3).
-    pub over_threshold: bool,
+    /// Ids of the open findings at or above `policy.fail_on` (exit code 3 when any).
+    /// Accepted risks are not among them; an expired acceptance is.
+    pub over_threshold: Vec<String>,
 }
 
 /// The run's clock: `SOURCE_DATE_EPOCH` (reproducible builds convention) or the wall clock.
@@ -307,6 +310,22 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     }
 
     let mut inputs = vec![file_input(cfg, &cfg.path, "config")?];
+    // The decisions file is read first: a bad one stops the run before anything is written.
+    let (decisions, decisions_file) = match &cfg.risk_decisions {
+        Some(p) => {
+            let (d, bytes) = crate::decisions::load(p)?;
+            let input = InputFile {
+                path: evidence_path(cfg, p),
+                kind: "risk-decisions".into(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+            };
+            let file = (input.path.clone(), input.sha256.clone());
+            inputs.push(input);
+            (d.entries, Some(file))
+        }
+        None => (Vec::new(), None),
+    };
     let inventory = match &cfg.inventory {
         Some(p) => {
             inputs.push(file_input(cfg, p, "inventory")?);
@@ -391,11 +410,18 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         None => None,
     };
 
-    let history: Vec<Snapshot> = store::list(&cfg.snapshots)?
+    let history: Vec<(String, Snapshot)> = store::list(&cfg.snapshots)?
         .into_iter()
-        .map(|(_, s)| s)
-        .filter(|s| s.taken_at <= snapshot.taken_at)
+        .filter(|(_, s)| s.taken_at <= snapshot.taken_at)
+        .map(|(p, s)| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, s)
+        })
         .collect();
+    let earlier = earlier_periods(cfg, month, previous_evidence.as_ref(), &prev_evidence_path);
     let evidence = assess::assess(&Inputs {
         history: &history,
         organization: &cfg.organization,
@@ -413,22 +439,96 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         reports: &reports,
         inventory: &inventory,
         inputs,
+        earlier: &earlier,
+        governance: &cfg.governance,
+        decisions: &decisions,
+        decisions_file,
     });
 
     let dir = cfg.output.join(month.to_string());
     publish(&evidence, &dir, cfg.templates.as_deref())?;
-    let over_threshold = cfg.policy.fail_on.is_some_and(|t| {
-        evidence
+    let over_threshold = match cfg.policy.fail_on {
+        Some(t) => evidence
             .findings
             .iter()
-            .any(|f| f.status != Status::Resolved && f.severity.at_least(t))
-    });
+            .filter(|f| f.is_open() && f.risk >= t.level())
+            .map(|f| f.id.clone())
+            .collect(),
+        None => Vec::new(),
+    };
     drop(lock);
     Ok(RunOutcome {
         dir,
         evidence,
         over_threshold,
     })
+}
+
+/// The earlier periods of the history window (`policy.history_months`), as found in the
+/// output folder. The previous period was already read (and is required to be sound); the
+/// others are optional: a missing or unreadable one is recorded, never fatal.
+fn earlier_periods(
+    cfg: &Config,
+    month: Month,
+    previous: Option<&Evidence>,
+    previous_path: &Path,
+) -> Vec<crate::assess::history::Earlier> {
+    use crate::assess::history::{Earlier, Found};
+    let mut out = Vec::new();
+    let mut m = month;
+    for k in 1..=cfg.policy.history_months {
+        m = m.prev();
+        let path = cfg.output.join(m.to_string()).join("evidence.json");
+        let shown = evidence_path(cfg, &path);
+        let found = if k == 1 {
+            match (previous, std::fs::read(previous_path)) {
+                (Some(e), Ok(bytes)) => Found::Read {
+                    evidence: Box::new(e.clone()),
+                    sha256: sha256_hex(&bytes),
+                    path: shown,
+                },
+                _ => Found::Missing { path: shown },
+            }
+        } else {
+            match load_previous_evidence(&path) {
+                Ok(Some(e)) => match std::fs::read(&path) {
+                    Ok(bytes) => Found::Read {
+                        evidence: Box::new(e),
+                        sha256: sha256_hex(&bytes),
+                        path: shown,
+                    },
+                    Err(err) => Found::Unreadable {
+                        path: shown,
+                        reason: err.to_string(),
+                    },
+                },
+                Ok(None) => Found::Missing { path: shown },
+                Err(err) => {
+                    tracing::warn!(period = %m, "earlier period left out of the trends: {err}");
+                    Found::Unreadable {
+                        path: shown,
+                        reason: match err {
+                            RunError::PreviousEvidence { message, .. } => message,
+                            other => other.to_string(),
+                        },
+                    }
+                }
+            }
+        };
+        out.push(Earlier { month: m, found });
+    }
+    // Months before the first period ever assessed are not gaps: drop the missing ones older
+    // than the oldest period found.
+    let oldest_found = out
+        .iter()
+        .filter(|e| !matches!(e.found, Found::Missing { .. }))
+        .map(|e| e.month)
+        .min();
+    out.retain(|e| match oldest_found {
+        Some(o) => e.month >= o,
+        None => false,
+    });
+    out
 }
 
 /// The previous period's evidence, if it exists. A file that exists but is not a mailproof
@@ -458,7 +558,7 @@ fn load_previous_evidence(path: &Path) -> Result<Option<Evidence>, RunError> {
         .map_err(|e| err(format!("unreadable evidence ({e})")))
 }
 
-/// Writes the four artifacts into a temporary folder beside `dir`, then swaps it into place, so
+/// Writes the five artifacts into a temporary folder beside `dir`, then swaps it into place, so
 /// a reader never sees a half-written month and a failed run leaves the old one untouched.
 pub fn publish(evidence: &Evidence, dir: &Path, templates: Option<&Path>) -> Result<(), RunError> {
     let parent = dir
@@ -477,10 +577,12 @@ pub fn publish(evidence: &Evidence, dir: &Path, templates: Option<&Path>) -> Res
 
     let json = crate::render::evidence_json(evidence);
     let csv = crate::render::csv::findings_csv(evidence);
+    let poam = crate::render::csv::poam_csv(evidence);
     let pdf = crate::render::pdf::render_pdf(evidence, &csv, templates)?;
-    let files: [(&str, &[u8]); 3] = [
+    let files: [(&str, &[u8]); 4] = [
         ("evidence.json", &json),
         ("findings.csv", &csv),
+        ("poam.csv", &poam),
         ("report.pdf", &pdf),
     ];
     let mut sums = String::new();

@@ -110,6 +110,7 @@ async fn a_silent_server_gives_timeouts_and_dns_001() {
         name: "clinic.test".into(),
         role: Role::Patient,
         selectors: vec![],
+        owner: None,
     }];
     let postures: Vec<_> = domains
         .iter()

@@ -52,6 +52,11 @@ fn finding(
         residual_likelihood: None,
         residual_risk: None,
         owner: None,
+        due: None,
+        due_basis: None,
+        overdue_days: None,
+        treatment: None,
+        treatment_status: None,
     }
 }
 

@@ -16,10 +16,12 @@ pub fn map(findings: &[Finding]) -> Vec<Control> {
                 citation: c.citation.to_string(),
                 title: c.title.to_string(),
                 kind: c.kind.to_string(),
-                status: if open.is_empty() {
+                status: if open.iter().any(|f| f.is_open()) {
+                    "findings".into()
+                } else if open.is_empty() {
                     "no open findings".into()
                 } else {
-                    "findings".into()
+                    "accepted risk".into()
                 },
                 highest_risk: open.iter().map(|f| f.risk).max(),
                 findings: open.iter().map(|f| f.id.clone()).collect(),
@@ -28,12 +30,21 @@ pub fn map(findings: &[Finding]) -> Vec<Control> {
         .collect()
 }
 
+/// Open findings by risk level, with resolved, accepted and overdue counted beside them.
+/// Accepted findings are not open: management decided to carry them until they expire.
 pub fn count(findings: &[Finding]) -> RiskCounts {
     let mut c = RiskCounts::default();
     for f in findings {
         if f.status == Status::Resolved {
             c.resolved += 1;
             continue;
+        }
+        if !f.is_open() {
+            c.accepted += 1;
+            continue;
+        }
+        if f.overdue_days.is_some() {
+            c.overdue += 1;
         }
         match f.risk {
             Level::VeryHigh => c.very_high += 1,

@@ -697,6 +697,7 @@ mod tests {
             name: "org.test".into(),
             role: Role::Patient,
             selectors: vec![],
+            owner: None,
         }];
         let postures: Vec<DomainPosture> = domains
             .iter()
@@ -926,6 +927,7 @@ mod tests {
                 name: "org.test".into(),
                 role: Role::Patient,
                 selectors: vec![],
+                owner: None,
             },
             &s.domains,
             &s,

@@ -102,6 +102,11 @@ impl Draft {
             residual_likelihood: Some(residual_likelihood),
             residual_risk: Some(risk(residual_likelihood, self.impact)),
             owner: self.owner,
+            due: None,
+            due_basis: None,
+            overdue_days: None,
+            treatment: None,
+            treatment_status: None,
         }
     }
 }

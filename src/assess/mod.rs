@@ -7,13 +7,16 @@ pub mod controls;
 pub mod dns_checks;
 pub mod finding;
 pub mod hipaa;
+pub mod history;
 pub mod posture;
 pub mod report_checks;
 pub mod risk;
 pub mod status;
+pub mod treatment;
 pub mod vendor_checks;
 
-use crate::config::{DomainConfig, PolicyConfig};
+use crate::config::{DomainConfig, Governance, PolicyConfig};
+use crate::decisions::RiskDecision;
 use crate::evidence::{self, Evidence, PeriodInfo, PreviousRef, SnapshotRef, ToolInfo};
 use crate::inventory::Inventory;
 use crate::period::Period;
@@ -33,8 +36,15 @@ pub struct Inputs<'a> {
     pub policy: &'a PolicyConfig,
     pub snapshot: Option<(&'a Snapshot, SnapshotRef)>,
     pub previous_snapshot: Option<(&'a Snapshot, SnapshotRef)>,
-    /// Every stored snapshot (oldest first), for key-age tracking across months.
-    pub history: &'a [Snapshot],
+    /// Every stored snapshot up to this period's (oldest first), with its file name: key-age
+    /// tracking across months and the DMARC policy timeline.
+    pub history: &'a [(String, Snapshot)],
+    /// Earlier periods' evidence found in the output folder (trends, time to remediate).
+    pub earlier: &'a [history::Earlier],
+    pub governance: &'a Governance,
+    /// The risk decisions file's entries, and its path and SHA-256 when the config names one.
+    pub decisions: &'a [RiskDecision],
+    pub decisions_file: Option<(String, String)>,
     pub previous_evidence: Option<&'a Evidence>,
     pub previous_evidence_path: Option<String>,
     pub reports: &'a ReportSet,
@@ -120,7 +130,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         (Some((old, _)), Some((new, _))) => crate::snapshot::diff::diff(old, new, i.inventory),
         _ => Vec::new(),
     };
-    let history: Vec<&Snapshot> = i.history.iter().collect();
+    let history: Vec<&Snapshot> = i.history.iter().map(|(_, s)| s).collect();
     findings.extend(change_checks::assess(
         &changes,
         &history,
@@ -138,6 +148,21 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         no_reports: i.reports.reports.is_empty(),
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
+    let outcome = treatment::apply(
+        &mut findings,
+        &treatment::Context {
+            domains: i.domains,
+            governance: i.governance,
+            due_days: &i.policy.due_days,
+            month: i.period.month,
+            previous: i.previous_evidence,
+            decisions: i.decisions,
+            today: i.generated_at.with_timezone(&tz).date_naive(),
+        },
+    );
+    let risk_decisions = i.decisions_file.clone().map(|(source, sha256)| {
+        treatment::summary(source, sha256, i.decisions, &findings, outcome)
+    });
     finding::sort(&mut findings);
     // Each vendor's row lists every open finding raised against it (VEN-*, RPT-002, …).
     for row in &mut vendors.vendors {
@@ -168,7 +193,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         None
     };
 
-    Evidence {
+    let mut evidence = Evidence {
         schema: evidence::SCHEMA.to_string(),
         organization: i.organization.to_string(),
         period: PeriodInfo {
@@ -203,5 +228,23 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         policy: i.policy.clone(),
         retain_until,
         risk_matrix: risk::matrix(),
-    }
+        governance: i.governance.clone(),
+        risk_decisions,
+        history: None,
+    };
+    let stored: Vec<history::StoredSnapshot<'_>> = i
+        .history
+        .iter()
+        .map(|(file, snapshot)| history::StoredSnapshot {
+            file: file.clone(),
+            snapshot,
+        })
+        .collect();
+    evidence.history = Some(history::build(
+        &evidence,
+        i.earlier,
+        i.policy.history_months,
+        &stored,
+    ));
+    evidence
 }

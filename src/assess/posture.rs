@@ -203,7 +203,7 @@ fn destinations(
     out
 }
 
-fn dmarc_posture(domain: &str, snap: &Snapshot) -> DmarcPosture {
+pub(crate) fn dmarc_posture(domain: &str, snap: &Snapshot) -> DmarcPosture {
     let disc = dmarc::discover(domain, snap);
     let status = serde_json::to_value(disc.status)
         .ok()

@@ -1028,6 +1028,7 @@ mod tests {
             name: "portal.example".into(),
             role: crate::config::Role::Patient,
             selectors: vec![],
+            owner: None,
         }]
     }
 

@@ -115,18 +115,6 @@ impl Severity {
             Severity::Critical => "Critical",
         }
     }
-
-    pub fn at_least(self, threshold: crate::config::FailOn) -> bool {
-        use crate::config::FailOn;
-        let t = match threshold {
-            FailOn::Info => Severity::Info,
-            FailOn::Low => Severity::Low,
-            FailOn::Medium => Severity::Medium,
-            FailOn::High => Severity::High,
-            FailOn::Critical => Severity::Critical,
-        };
-        self >= t
-    }
 }
 
 #[cfg(test)]
@@ -147,10 +135,25 @@ mod tests {
     }
 
     #[test]
-    fn severity_threshold() {
+    fn fail_on_reads_the_risk_scale_and_the_old_severity_words() {
         use crate::config::FailOn;
-        assert!(Severity::Critical.at_least(FailOn::High));
-        assert!(Severity::High.at_least(FailOn::High));
-        assert!(!Severity::Medium.at_least(FailOn::High));
+        #[derive(serde::Deserialize)]
+        struct P {
+            fail_on: FailOn,
+        }
+        for (word, level) in [
+            ("very-high", VeryHigh),
+            ("critical", VeryHigh),
+            ("high", High),
+            ("moderate", Moderate),
+            ("medium", Moderate),
+            ("low", Low),
+            ("very-low", VeryLow),
+            ("info", VeryLow),
+        ] {
+            let p: P = toml::from_str(&format!("fail_on = \"{word}\"")).unwrap();
+            assert_eq!(p.fail_on.level(), level, "{word}");
+        }
+        assert!(toml::from_str::<P>("fail_on = \"severe\"").is_err());
     }
 }

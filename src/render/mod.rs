@@ -12,7 +12,7 @@ pub mod world;
 #[cfg(test)]
 mod tests;
 
-pub use self::csv::findings_csv;
+pub use self::csv::{findings_csv, poam_csv};
 pub use self::pdf::render_pdf;
 
 use crate::evidence::{Evidence, Finding};

@@ -16,7 +16,8 @@ use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 /// Renders the assessment PDF. `templates` is a folder holding `main.typ` (and whatever it
 /// imports); `None` uses the built-in templates. `findings_csv` is attached as-is, so pass the
-/// same bytes that are written next to the PDF.
+/// same bytes that are written next to the PDF; `poam.csv` is derived from the evidence here,
+/// byte for byte as [`super::poam_csv`] writes it.
 pub fn render_pdf(
     evidence: &Evidence,
     findings_csv: &[u8],
@@ -27,12 +28,13 @@ pub fn render_pdf(
         Some(dir) => open_dir(dir)?,
     };
     let json = try_evidence_json(evidence)?;
-    let world = ReportWorld::new(
+    let mut world = ReportWorld::new(
         templates,
         json,
         findings_csv.to_vec(),
         evidence.generated_at,
     );
+    world.serve(super::world::POAM_CSV, super::csv::poam_csv(evidence));
     let result = compile_and_export(&world, evidence);
     // Typst memoizes across compilations; without this a long-lived process keeps growing.
     typst::comemo::evict(0);

@@ -54,6 +54,11 @@ fn finding(n: usize, title: &str, remediation: &str, evidence: Vec<String>) -> F
         residual_likelihood: None,
         residual_risk: None,
         owner: None,
+        due: None,
+        due_basis: None,
+        overdue_days: None,
+        treatment: None,
+        treatment_status: None,
     }
 }
 

@@ -23,11 +23,18 @@ pub const DATA_JSON: &str = "/data.json";
 pub const EVIDENCE_JSON: &str = "/evidence.json";
 /// Virtual file with the findings CSV, for the PDF attachment.
 pub const FINDINGS_CSV: &str = "/findings.csv";
+/// Virtual file with the plan of action and milestones, for the PDF attachment.
+pub const POAM_CSV: &str = "/poam.csv";
 
 /// The built-in templates, compiled into the binary so a cron job needs no extra files.
 const BUILTIN: &[(&str, &str)] = &[
     (MAIN, include_str!("../../templates/main.typ")),
     ("/lib.typ", include_str!("../../templates/lib.typ")),
+    (
+        "/register.typ",
+        include_str!("../../templates/register.typ"),
+    ),
+    ("/history.typ", include_str!("../../templates/history.typ")),
 ];
 
 /// Fonts bundled with typst-assets, parsed once per process. Using only these (never system
@@ -99,6 +106,11 @@ impl ReportWorld {
             sources: Mutex::new(HashMap::new()),
             files: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Serves one more virtual file (an attachment) under `path`.
+    pub fn serve(&mut self, path: &'static str, bytes: Vec<u8>) {
+        self.data.insert(path, Bytes::new(bytes));
     }
 
     pub fn templates(&self) -> &Templates {

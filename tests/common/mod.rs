@@ -28,8 +28,34 @@ pub fn sample_config(dir: &Path, policy_line: &str) -> PathBuf {
             "output = \"../out/\"",
             &format!("output = {:?}", dir.join("out")),
         )
-        .replace("# fail_on = \"critical\"", policy_line);
+        .replace(
+            "risk_decisions = \"decisions.toml\"",
+            &format!("risk_decisions = {:?}", s.join("decisions.toml")),
+        )
+        .replace("# fail_on = \"very-high\"", policy_line);
     let p = dir.join("mailproof.toml");
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// The PDF's text with whitespace collapsed, or `None` (test skipped, with a note) when
+/// poppler's pdftotext is not installed.
+#[allow(dead_code)]
+pub fn pdftotext(pdf: &Path) -> Option<String> {
+    let out = std::process::Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => {
+            eprintln!("pdftotext not available: PDF text checks skipped");
+            None
+        }
+    }
 }

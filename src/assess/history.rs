@@ -1,0 +1,528 @@
+//! A year of progress: monthly trends from earlier periods' evidence, the DMARC policy
+//! timeline from the stored snapshots, and mean time to remediate.
+//!
+//! Guidance for OCR audits asks an organization to document its progression from `p=none` to
+//! `p=reject`; the timeline is built from the raw snapshots themselves, not from what earlier
+//! reports concluded, so re-assessing an old snapshot with newer rules tells the same story.
+//! A missing or unreadable earlier period is recorded and shown, never fatal.
+
+use crate::assess::risk::{LEVELS, Level};
+use crate::evidence::{Evidence, Finding, RiskCounts, Status};
+use crate::period::Month;
+use crate::snapshot::Snapshot;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Everything the history section of the report shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct History {
+    /// How many earlier periods were looked for (`policy.history_months`).
+    pub window_months: u32,
+    /// One point per month of the window that has data or was looked for, oldest first, ending
+    /// with this period.
+    pub months: Vec<TrendPoint>,
+    /// Mean time to remediate, per inherent risk level, over the window.
+    pub mttr: Vec<RemediationTime>,
+    /// How MTTR is measured, in words for the Method section.
+    pub mttr_rule: String,
+    /// The DMARC policy of each configured domain at each stored snapshot.
+    pub dmarc_timeline: Vec<DomainTimeline>,
+}
+
+/// Counts by risk level, very high first in the JSON as in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LevelCounts {
+    pub very_high: usize,
+    pub high: usize,
+    pub moderate: usize,
+    pub low: usize,
+    pub very_low: usize,
+}
+
+impl From<&RiskCounts> for LevelCounts {
+    fn from(c: &RiskCounts) -> Self {
+        LevelCounts {
+            very_high: c.very_high,
+            high: c.high,
+            moderate: c.moderate,
+            low: c.low,
+            very_low: c.very_low,
+        }
+    }
+}
+
+/// One month of the trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrendPoint {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// `this period`, `read`, `missing` (no evidence.json in the output folder) or
+    /// `unreadable` (there, but not a mailproof evidence document).
+    pub state: String,
+    /// Why it is missing or unreadable, or which file it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// SHA-256 of the evidence.json the point was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Open findings by risk level (accepted ones excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<LevelCounts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_total: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<usize>,
+    /// Messages in the period's accepted reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
+    /// Distinct aggregate reports counted toward the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports: Option<usize>,
+    /// Per configured domain: messages and those that passed DMARC, as the receivers
+    /// evaluated them.
+    #[serde(default)]
+    pub domains: Vec<DomainRate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainRate {
+    pub domain: String,
+    pub messages: u64,
+    pub dmarc_pass: u64,
+}
+
+/// Mean time to remediate findings of one inherent risk level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemediationTime {
+    pub risk: Level,
+    /// Findings resolved in the window.
+    pub resolved: usize,
+    pub mean_days: f64,
+    pub max_days: i64,
+    /// Still open at the end of this period, for comparison.
+    pub open: usize,
+}
+
+/// The DMARC policy of one domain over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainTimeline {
+    pub domain: String,
+    pub entries: Vec<PolicyState>,
+}
+
+/// What a domain's DMARC record said at one capture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyState {
+    pub taken_at: DateTime<Utc>,
+    /// File name of the snapshot.
+    pub snapshot: String,
+    /// `found`, `missing`, `multiple`, `invalid`, `incomplete`, or `not captured` (the domain
+    /// was not in scope when the snapshot was taken).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    pub p: Option<String>,
+    pub sp: Option<String>,
+    pub np: Option<String>,
+    pub pct: Option<u32>,
+    pub t: Option<String>,
+    /// The policy receivers apply to the domain itself, in one word: `reject`, `quarantine`,
+    /// `none`, or `no policy`; `unknown` when the lookup failed.
+    pub effective: String,
+    /// What changed since the previous capture (`p: none → quarantine`, `record added`);
+    /// empty when nothing did, or for the first capture.
+    pub changes: Vec<String>,
+    /// The change moved enforcement up (`strengthened`), down (`weakened`) or neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+}
+
+/// An earlier period as found in the output folder.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    pub month: Month,
+    pub found: Found,
+}
+
+#[derive(Debug, Clone)]
+pub enum Found {
+    Read {
+        evidence: Box<Evidence>,
+        sha256: String,
+        path: String,
+    },
+    Missing {
+        path: String,
+    },
+    Unreadable {
+        path: String,
+        reason: String,
+    },
+}
+
+/// One stored snapshot, with the name it is shown under.
+pub struct StoredSnapshot<'a> {
+    pub file: String,
+    pub snapshot: &'a Snapshot,
+}
+
+/// Builds the history from this period's evidence (already assessed and treated), the
+/// earlier periods found (any order), and the stored snapshots up to this period's.
+pub fn build(
+    current: &Evidence,
+    earlier: &[Earlier],
+    window_months: u32,
+    snapshots: &[StoredSnapshot<'_>],
+) -> History {
+    let mut earlier: Vec<&Earlier> = earlier.iter().collect();
+    earlier.sort_by_key(|e| e.month);
+    let mut months: Vec<TrendPoint> = earlier.iter().map(|e| point_of(e)).collect();
+    months.push(point(current, "this period", None, None));
+
+    let periods: Vec<&Evidence> = earlier
+        .iter()
+        .filter_map(|e| match &e.found {
+            Found::Read { evidence, .. } => Some(evidence.as_ref()),
+            _ => None,
+        })
+        .chain(std::iter::once(current))
+        .collect();
+
+    History {
+        window_months,
+        months,
+        mttr: mttr(&periods, current),
+        mttr_rule: "From the last day of the period a finding was first reported to the last day of the period in which it was first no longer observed (a month-granular upper bound: the fix happened some time in that month). Findings resolved in any period of the window count once per resolution.".into(),
+        dmarc_timeline: timeline(current, snapshots),
+    }
+}
+
+fn point_of(e: &Earlier) -> TrendPoint {
+    match &e.found {
+        Found::Read {
+            evidence,
+            sha256,
+            path,
+        } => point(evidence, "read", Some(path.clone()), Some(sha256.clone())),
+        Found::Missing { path } => TrendPoint {
+            period: e.month.to_string(),
+            state: "missing".into(),
+            detail: Some(format!("no evidence at {path}")),
+            ..TrendPoint::default()
+        },
+        Found::Unreadable { path, reason } => TrendPoint {
+            period: e.month.to_string(),
+            state: "unreadable".into(),
+            detail: Some(format!("{path}: {reason}")),
+            ..TrendPoint::default()
+        },
+    }
+}
+
+fn point(e: &Evidence, state: &str, detail: Option<String>, sha256: Option<String>) -> TrendPoint {
+    let c = &e.risk_counts;
+    let open = LevelCounts::from(c);
+    let open_total = open.very_high + open.high + open.moderate + open.low + open.very_low;
+    TrendPoint {
+        period: e.period.label.clone(),
+        state: state.into(),
+        detail,
+        sha256,
+        open: Some(open),
+        open_total: Some(open_total),
+        accepted: Some(c.accepted),
+        overdue: Some(c.overdue),
+        resolved: Some(c.resolved),
+        messages: Some(e.reports.messages),
+        reports: Some(e.reports.accepted),
+        domains: e
+            .scope
+            .iter()
+            .map(|(d, _)| {
+                let stat = e.reports.per_domain.iter().find(|s| &s.domain == d);
+                DomainRate {
+                    domain: d.clone(),
+                    messages: stat.map(|s| s.rates.messages).unwrap_or(0),
+                    dmarc_pass: stat.map(|s| s.rates.dmarc_pass).unwrap_or(0),
+                }
+            })
+            .collect(),
+    }
+}
+
+fn mttr(periods: &[&Evidence], current: &Evidence) -> Vec<RemediationTime> {
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut days: Vec<(Level, i64)> = Vec::new();
+    for e in periods {
+        let Ok(resolved_in) = e.period.label.parse::<Month>() else {
+            continue;
+        };
+        for f in e.findings.iter().filter(|f| f.status == Status::Resolved) {
+            if !seen.insert((f.id.clone(), e.period.label.clone())) {
+                continue;
+            }
+            if let Some(d) = days_to_fix(f, resolved_in) {
+                days.push((f.risk, d));
+            }
+        }
+    }
+    LEVELS
+        .iter()
+        .rev()
+        .map(|&level| {
+            let of: Vec<i64> = days
+                .iter()
+                .filter(|(l, _)| *l == level)
+                .map(|(_, d)| *d)
+                .collect();
+            RemediationTime {
+                risk: level,
+                resolved: of.len(),
+                mean_days: if of.is_empty() {
+                    0.0
+                } else {
+                    of.iter().sum::<i64>() as f64 / of.len() as f64
+                },
+                max_days: of.iter().copied().max().unwrap_or(0),
+                open: current
+                    .findings
+                    .iter()
+                    .filter(|f| f.is_open() && f.risk == level)
+                    .count(),
+            }
+        })
+        .collect()
+}
+
+fn days_to_fix(f: &Finding, resolved_in: Month) -> Option<i64> {
+    let first: Month = f.first_seen.parse().ok()?;
+    Some(
+        (resolved_in.last_day() - first.last_day())
+            .num_days()
+            .max(0),
+    )
+}
+
+fn timeline(current: &Evidence, snapshots: &[StoredSnapshot<'_>]) -> Vec<DomainTimeline> {
+    current
+        .scope
+        .iter()
+        .map(|(domain, _)| {
+            let mut entries: Vec<PolicyState> = Vec::new();
+            for s in snapshots {
+                let mut state = state_at(domain, s);
+                if let Some(prev) = entries.last() {
+                    let (changes, direction) = compare(prev, &state);
+                    state.changes = changes;
+                    state.direction = direction;
+                }
+                entries.push(state);
+            }
+            DomainTimeline {
+                domain: domain.clone(),
+                entries,
+            }
+        })
+        .collect()
+}
+
+fn state_at(domain: &str, s: &StoredSnapshot<'_>) -> PolicyState {
+    let empty = |status: &str, effective: &str| PolicyState {
+        taken_at: s.snapshot.taken_at,
+        snapshot: s.file.clone(),
+        status: status.into(),
+        record: None,
+        p: None,
+        sp: None,
+        np: None,
+        pct: None,
+        t: None,
+        effective: effective.into(),
+        changes: vec![],
+        direction: None,
+    };
+    if s.snapshot.domain(domain).is_none() {
+        return empty("not captured", "unknown");
+    }
+    let d = super::posture::dmarc_posture(domain, s.snapshot);
+    let effective = match d.status.as_str() {
+        "found" | "invalid" if d.p.is_some() => d.p.clone().unwrap_or_default(),
+        "incomplete" => "unknown".into(),
+        _ => "no policy".into(),
+    };
+    PolicyState {
+        record: d.record.clone(),
+        p: d.p.clone(),
+        sp: d.sp.clone(),
+        np: d.np.clone(),
+        pct: d.pct,
+        t: d.t.clone(),
+        effective,
+        ..empty(&d.status, "")
+    }
+}
+
+/// Enforcement rank of an effective policy: what receivers do with failing mail.
+fn rank(effective: &str) -> Option<u8> {
+    match effective {
+        "no policy" => Some(0),
+        "none" => Some(1),
+        "quarantine" => Some(2),
+        "reject" => Some(3),
+        _ => None,
+    }
+}
+
+fn compare(before: &PolicyState, after: &PolicyState) -> (Vec<String>, Option<String>) {
+    let mut out = Vec::new();
+    if before.status != after.status {
+        out.push(match (before.status.as_str(), after.status.as_str()) {
+            ("missing", "found") => "record added".to_string(),
+            ("found", "missing") => "record removed".to_string(),
+            (_, "multiple") => "several records published: none applies".to_string(),
+            (b, a) => format!("record {b} → {a}"),
+        });
+    }
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+    for (tag, b, a) in [
+        ("p", &before.p, &after.p),
+        ("sp", &before.sp, &after.sp),
+        ("np", &before.np, &after.np),
+        ("t", &before.t, &after.t),
+    ] {
+        if b != a && before.status == "found" && after.status == "found" {
+            out.push(format!("{tag}: {} → {}", show(b), show(a)));
+        }
+    }
+    if before.pct != after.pct && before.status == "found" && after.status == "found" {
+        let show = |v: Option<u32>| {
+            v.map(|n| n.to_string())
+                .unwrap_or_else(|| "(absent, 100)".into())
+        };
+        out.push(format!("pct: {} → {}", show(before.pct), show(after.pct)));
+    }
+    let direction = match (rank(&before.effective), rank(&after.effective)) {
+        (Some(b), Some(a)) if a > b => Some("strengthened".to_string()),
+        (Some(b), Some(a)) if a < b => Some("weakened".to_string()),
+        _ if !out.is_empty() => Some("changed".to_string()),
+        _ => None,
+    };
+    (out, direction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::finding::Draft;
+    use crate::evidence::tests_support::evidence_with;
+
+    #[test]
+    fn mttr_counts_months_from_first_seen_to_resolution() {
+        let mut jun = Draft::new("SPF-005", "a.example").build("2026-05");
+        jun.status = Status::Resolved;
+        let mut aug = Draft::new("DMARC-001", "b.example").build("2026-05");
+        aug.status = Status::Resolved;
+        let e_jun = evidence_with(vec![jun], "2026-06");
+        let mut cur = evidence_with(vec![aug.clone()], "2026-08");
+        // The same resolution listed twice (a rerun) counts once.
+        cur.findings.push(aug);
+        let m = mttr(&[&e_jun, &cur], &cur);
+        let high = m.iter().find(|r| r.risk == Level::High).unwrap();
+        // SPF-005 (H x H = High): 31 May -> 30 Jun = 30 days. DMARC-001 (High): 31 May ->
+        // 31 Aug = 92 days.
+        assert_eq!(high.resolved, 2);
+        assert_eq!(high.mean_days, 61.0);
+        assert_eq!(high.max_days, 92);
+        assert_eq!(m[0].risk, Level::VeryHigh, "very high first");
+    }
+
+    #[test]
+    fn missing_and_unreadable_periods_are_points_without_numbers() {
+        let cur = evidence_with(vec![], "2026-10");
+        let earlier = [
+            Earlier {
+                month: "2026-09".parse().unwrap(),
+                found: Found::Unreadable {
+                    path: "out/2026-09/evidence.json".into(),
+                    reason: "not valid JSON".into(),
+                },
+            },
+            Earlier {
+                month: "2026-08".parse().unwrap(),
+                found: Found::Missing {
+                    path: "out/2026-08/evidence.json".into(),
+                },
+            },
+        ];
+        let h = build(&cur, &earlier, 12, &[]);
+        let states: Vec<_> = h
+            .months
+            .iter()
+            .map(|p| (p.period.as_str(), p.state.as_str(), p.open_total))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("2026-08", "missing", None),
+                ("2026-09", "unreadable", None),
+                ("2026-10", "this period", Some(0))
+            ]
+        );
+        assert!(
+            h.months[1]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("not valid JSON")
+        );
+    }
+
+    #[test]
+    fn policy_changes_are_named_with_their_direction() {
+        let mk = |status: &str, p: Option<&str>, pct: Option<u32>| PolicyState {
+            taken_at: DateTime::<Utc>::UNIX_EPOCH,
+            snapshot: "s.json".into(),
+            status: status.into(),
+            record: None,
+            p: p.map(str::to_string),
+            sp: None,
+            np: None,
+            pct,
+            t: None,
+            effective: match (status, p) {
+                ("found", Some(p)) => p.to_string(),
+                _ => "no policy".to_string(),
+            },
+            changes: vec![],
+            direction: None,
+        };
+        let (c, d) = compare(
+            &mk("found", Some("none"), None),
+            &mk("found", Some("quarantine"), Some(25)),
+        );
+        assert_eq!(c, ["p: none → quarantine", "pct: (absent, 100) → 25"]);
+        assert_eq!(d.as_deref(), Some("strengthened"));
+        let (c, d) = compare(
+            &mk("found", Some("reject"), None),
+            &mk("multiple", None, None),
+        );
+        assert_eq!(c, ["several records published: none applies"]);
+        assert_eq!(d.as_deref(), Some("weakened"));
+        let (c, d) = compare(
+            &mk("missing", None, None),
+            &mk("found", Some("reject"), None),
+        );
+        assert_eq!(c, ["record added"]);
+        assert_eq!(d.as_deref(), Some("strengthened"));
+        let (c, d) = compare(
+            &mk("found", Some("reject"), None),
+            &mk("found", Some("reject"), None),
+        );
+        assert!(c.is_empty() && d.is_none());
+    }
+}
