@@ -171,6 +171,83 @@ def check_zones() -> None:
         print(f"  {d} SPF lookups/voids: 2026-09 {spf_count(s, d)}, 2026-10 {spf_count(o, d)}")
 
 
+def dmarc_tags(recs, domain: str) -> list[dict]:
+    """Every v=DMARC1 record at _dmarc.<domain>, as tag dicts."""
+    out = []
+    for t in recs.get((f"_dmarc.{domain}", "TXT"), []):
+        if t.startswith("v=DMARC1"):
+            out.append({k.strip(): v.strip() for k, v in
+                        (x.split("=", 1) for x in t.split(";") if "=" in x)})
+    return out
+
+
+# What the README promises month by month (zones/README.md, "What changes when"). Written out
+# here rather than read from world.py, so a slip in the world shows up as a difference.
+TIMELINE = {
+    #          workforce p/pct/sp          SPF all, relay ip6   patient rua, TLS-RPT  parked DMARC records, SPF, null MX
+    "2025-09": (("reject", None, "none"), ("-all", True), (True, True), (2, True, True)),
+    "2026-05": (("none", None, None), ("~all", False), (False, False), (0, False, False)),
+    "2026-06": (("quarantine", "25", None), ("-all", True), (True, False), (1, True, True)),
+    "2026-07": (("quarantine", None, None), ("-all", True), (True, True), (1, True, True)),
+    "2026-08": (("reject", None, "none"), ("-all", True), (True, True), (2, True, True)),
+    "2026-09": (("reject", None, "none"), ("-all", True), (True, True), (2, True, True)),
+    "2026-10": (("reject", None, "none"), ("-all", True), (True, False), (2, True, False)),
+}
+
+
+def check_zone_history() -> None:
+    if sorted(TIMELINE) != sorted(W.DATES):
+        bad(f"zone dates {W.DATES} != the validated timeline {sorted(TIMELINE)}")
+    keys: dict[str, dict[str, str]] = {}
+    print("DMARC timeline (end of month):")
+    for date in sorted(TIMELINE):
+        recs = load_zones(date)
+        (p, pct, sp), (all_term, ip6), (rua, tlsrpt), (n_parked, parked_spf, null_mx) = TIMELINE[date]
+        (w,) = dmarc_tags(recs, W.WORKFORCE) or [{}]
+        got = (w.get("p"), w.get("pct"), w.get("sp"))
+        if got != (p, pct, sp):
+            bad(f"{date}: workforce DMARC p/pct/sp {got}, expected {(p, pct, sp)}")
+        spf = [t for t in recs.get((W.WORKFORCE, "TXT"), []) if t.startswith("v=spf1")]
+        if len(spf) != 1 or spf[0].split()[-1] != all_term or \
+                ("ip6:2001:db8:500::/48" in spf[0]) != ip6:
+            bad(f"{date}: workforce SPF {spf}, expected {all_term} and relay ip6 {ip6}")
+        if spf_count(recs, W.WORKFORCE)[0] != (11 if date >= "2026-10" else 10):
+            bad(f"{date}: workforce SPF lookups {spf_count(recs, W.WORKFORCE)[0]}")
+        (pt,) = dmarc_tags(recs, W.PATIENT)
+        if ("rua" in pt) != rua:
+            bad(f"{date}: patient rua present {('rua' in pt)}, expected {rua}")
+        if ((f"_smtp._tls.{W.PATIENT}", "TXT") in recs) != tlsrpt:
+            bad(f"{date}: patient TLS-RPT present != {tlsrpt}")
+        pk = dmarc_tags(recs, W.PARKED)
+        if len(pk) != n_parked or (n_parked and pk[0].get("p") != "reject"):
+            bad(f"{date}: parked DMARC records {pk}, expected {n_parked} (first p=reject)")
+        if ((W.PARKED, "TXT") in recs) != parked_spf or ((W.PARKED, "MX") in recs) != null_mx:
+            bad(f"{date}: parked SPF/null MX presence differs from {parked_spf}/{null_mx}")
+        if dmarc_tags(recs, W.PARKED_PORTAL):
+            bad(f"{date}: {W.PARKED_PORTAL} has a DMARC record")
+        mk = dmarc_tags(recs, W.MARKETING)
+        print(f"  {date}: workforce p={w.get('p')} pct={w.get('pct')} sp={w.get('sp')} "
+              f"spf {all_term}; patient p={pt.get('p')} pct={pt.get('pct')} rua={'rua' in pt}; "
+              f"marketing p={mk[0].get('p')} sp={mk[0].get('sp')} rua={'rua' in mk[0]}; "
+              f"parked {len(pk)} record(s)")
+        for d, sels in [(W.WORKFORCE, ["selector1", "selector2", "itsm2025", "hr2019"]),
+                        (W.PATIENT, ["mychart", "mychart-ed", "rmd1"]),
+                        (W.MARKETING, ["k2", "k3", "donate2016"])]:
+            for sel in sels:
+                keys.setdefault(f"{sel}._domainkey.{d}", {})[date] = dkim_bits(recs, f"{sel}._domainkey.{d}")
+    # Key ages (CHG-003) walk back through every snapshot: no key may change before October,
+    # and none may be missing after the baseline (mychart-ed was added after 2025-09).
+    for name, by_date in keys.items():
+        before = {v for d, v in by_date.items() if "2026-05" <= d <= "2026-09"}
+        if len(before) != 1 or "missing" in before:
+            bad(f"{name}: DKIM key differs or is missing between 2026-05 and 2026-09: {before}")
+        if not name.startswith("mychart-ed.") and by_date["2025-09"] not in before:
+            bad(f"{name}: key changed between 2025-09 and 2026-05")
+        rotated = by_date["2026-10"] not in before
+        if rotated != name.startswith("mychart._domainkey"):
+            bad(f"{name}: rotated in October = {rotated}")
+
+
 # ------------------------------------------------------------------------------------------
 # Reports
 # ------------------------------------------------------------------------------------------
@@ -293,6 +370,7 @@ def check_inventory() -> None:
 
 def main() -> int:
     check_zones()
+    check_zone_history()
     check_reports()
     check_inventory()
     if problems:

@@ -25,12 +25,29 @@ OUR_DOMAINS = [WORKFORCE, PATIENT, MARKETING, PARKED, PARKED_PORTAL]
 
 # Zone-file sets. Each is the DNS as it stood at the end of that month; the lead captures
 # each one into a snapshot taken on the first day of the next month (see zones/README.md).
-DATES = ["2025-09", "2026-09", "2026-10"]
+# 2025-09 is a year-old baseline (key ages); 2026-05 .. 2026-10 are six months of history.
+DATES = ["2025-09", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+HISTORY_MONTHS = ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
 
 # Moments inside October 2026 when things changed (UTC).
 PATIENT_ENFORCE_AT = dt.datetime(2026, 10, 15, 0, 0, tzinfo=UTC)  # p=none -> quarantine; pct=50
 MARKETING_RUA_REMOVED_AT = dt.datetime(2026, 10, 20, 0, 0, tzinfo=UTC)  # rua removed, sp weakened
 SURVEY_INCLUDE_AT = dt.datetime(2026, 10, 30, 0, 0, tzinfo=UTC)  # include:spf.surveyspark.example
+
+# The months before October (UTC). The story: in April 2026 the zones moved to a new DNS host.
+# The import came from a stale export: the workforce SPF lost the relay's IPv6 range and ended
+# in ~all, the patient domain lost its rua and TLS-RPT records, and the parked look-alike came
+# over empty. The relay's IPv6 mail then failed DMARC under p=reject, so IT rolled the workforce
+# policy back to p=none (the state at the end of May) and ramped it up again once fixed.
+WORKFORCE_SPF_FIXED_AT = dt.datetime(2026, 6, 2, 0, 0, tzinfo=UTC)  # ip6 range back, -all
+PATIENT_RUA_RESTORED_AT = dt.datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # reports start (DMARC-008)
+PARKED_RESTORED_AT = dt.datetime(2026, 6, 2, 0, 0, tzinfo=UTC)  # SPF -all, p=reject, null MX
+WORKFORCE_QUARANTINE_25_AT = dt.datetime(2026, 6, 10, 0, 0, tzinfo=UTC)  # p=quarantine; pct=25
+PATIENT_TLSRPT_RESTORED_AT = dt.datetime(2026, 7, 6, 0, 0, tzinfo=UTC)  # _smtp._tls back
+WORKFORCE_QUARANTINE_AT = dt.datetime(2026, 7, 8, 0, 0, tzinfo=UTC)  # p=quarantine (pct 100)
+HELPDESK_PHISH = (dt.date(2026, 7, 13), dt.date(2026, 7, 17))  # password-expiry lure
+PARKED_SECOND_DMARC_AT = dt.datetime(2026, 8, 4, 0, 0, tzinfo=UTC)  # registrar default p=none
+WORKFORCE_REJECT_AT = dt.datetime(2026, 8, 12, 0, 0, tzinfo=UTC)  # p=reject; sp=none
 
 NS_ADDR = "192.0.2.53"
 
@@ -58,11 +75,15 @@ KEYS = {
 
 
 def spf_workforce(date: str) -> str:
-    """Exactly 10 DNS-querying terms through September; 11 once SurveySpark is added."""
+    """Exactly 10 DNS-querying terms through September; 11 once SurveySpark is added.
+
+    In May 2026 (after the DNS host move) the relay's IPv6 range is missing and it ends in ~all.
+    """
+    may26 = date == "2026-05"
     terms = [
         "v=spf1",
         "ip4:192.0.2.0/27",
-        "ip6:2001:db8:500::/48",
+        *([] if may26 else ["ip6:2001:db8:500::/48"]),
         "include:spf.m365mail.example",  # 2 (nested spfb)
         "include:_spf.itsmcloud.example",  # 4 (nested _netblocks -> _netblocks3, _netblocks2)
         "include:_spf.hrcloud.example",  # 1
@@ -72,7 +93,7 @@ def spf_workforce(date: str) -> str:
     ]
     if date >= "2026-10":
         terms.append("include:spf.surveyspark.example")  # 11: SPF-003, CHG-002, CHG-005
-    terms.append("-all")
+    terms.append("~all" if may26 else "-all")
     return " ".join(terms)
 
 
@@ -83,16 +104,20 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
     """
     oct26 = date >= "2026-10"
     baseline = date < "2026-01"
+    may26 = date == "2026-05"
     z: dict[str, list[tuple[str, str, object]]] = {}
 
     # ---------------- riversidehealth.example (workforce) ----------------
     rua = "mailto:dmarc-rua@riversidehealth.example,mailto:ingest@dmarc.reportvault.example"
+    # Rolled back to p=none in the spring of 2026, then ramped up again (see the moments above).
+    workforce_policy = {"2026-05": "p=none", "2026-06": "p=quarantine; pct=25",
+                        "2026-07": "p=quarantine"}.get(date, "p=reject; sp=none")
     z[WORKFORCE] = [
         ("@", "MX", "0 riversidehealth-example.mail.protection.m365mail.example."),
         ("@", "TXT", spf_workforce(date)),
         ("@", "TXT", "MS=ms48213977"),
         ("_dmarc", "TXT",
-         f"v=DMARC1; p=reject; sp=none; adkim=r; aspf=r; fo=1; rua={rua}; "
+         f"v=DMARC1; {workforce_policy}; adkim=r; aspf=r; fo=1; rua={rua}; "
          "ruf=mailto:forensic@dmarc.reportvault.example"),
         ("selector1._domainkey", "CNAME",
          "selector1-riversidehealth-example._domainkey.riversidehealth.m365mail.example."),
@@ -116,6 +141,8 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
     if oct26:
         patient_dmarc = ("v=DMARC1; p=quarantine; pct=50; fo=1; "
                          "rua=mailto:dmarc-rua@riversidehealth.example")
+    elif may26:
+        patient_dmarc = "v=DMARC1; p=none; fo=1"  # rua lost in the DNS host move: DMARC-008
     else:
         patient_dmarc = "v=DMARC1; p=none; fo=1; rua=mailto:dmarc-rua@riversidehealth.example"
     z[PATIENT] = [
@@ -134,8 +161,9 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
     ]
     if not baseline:
         z[PATIENT].append(("mychart-ed._domainkey", "TXT", ("dkim", "myriversidechart-mychart-ed")))
-    if not oct26:
-        # Deleted in October during a DNS clean-up: CHG-004.
+    if not oct26 and date not in ("2026-05", "2026-06"):
+        # Lost in the April 2026 DNS host move, restored in July; deleted in October during a
+        # DNS clean-up: CHG-004.
         z[PATIENT].append(
             ("_smtp._tls", "TXT", "v=TLSRPTv1; rua=mailto:tlsrpt@riversidehealth.example"))
 
@@ -168,7 +196,12 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("_dmarc", "TXT", "v=DMARC1; p=none"),
         ("*._domainkey", "TXT", "v=DKIM1; p="),
     ]
-    if not oct26:
+    if date in ("2026-06", "2026-07"):
+        # Re-created by hand after the move; the registrar's default record came back in August.
+        z[PARKED].remove(("_dmarc", "TXT", "v=DMARC1; p=none"))
+    if may26:
+        z[PARKED] = []  # came over empty from the DNS host move: SPF-001, DMARC-001, MX-001
+    elif not oct26:
         z[PARKED].append(("@", "MX", "0 ."))  # null MX; removed in October: CHG-004, PARK-001
 
     # ---------------- myriverside-chart.example (parked, never configured) ----------------
@@ -268,7 +301,7 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
 
 
 # --------------------------------------------------------------------------------------------
-# Mail streams seen in the October 2026 aggregate reports.
+# Mail streams seen in the aggregate reports (October 2026, and May to September 2026).
 # --------------------------------------------------------------------------------------------
 # Each stream: header_from, source IPs, envelope_from, DKIM signatures (domain, selector,
 # result), SPF result for the envelope_from, typical messages/day (all receivers together),
@@ -312,7 +345,8 @@ STREAMS = [
     dict(id="payroll", vendor="ADP", header_from=WORKFORCE, ips=["198.51.100.117"],
          envelope_from=WORKFORCE, spf="auto",
          dkim=[("payrollplus.example", "pp2024", "pass")], per_day=1900,
-         active=lambda d: d in (dt.date(2026, 10, 9), dt.date(2026, 10, 23))),
+         # Paydays: every other Friday (9 and 23 Oct; 25 Sep, 11 Sep, … back to 8 May).
+         active=lambda d: (d - dt.date(2026, 10, 9)).days % 14 == 0),
     dict(id="claims", vendor="ClaimsLink", header_from=WORKFORCE, ips=["198.51.100.194"],
          envelope_from=WORKFORCE, spf="auto", dkim=[], per_day=35, active=weekdays),
     dict(id="survey", vendor=None, header_from=WORKFORCE, ips=["203.0.113.201", "203.0.113.202"],
@@ -329,6 +363,12 @@ STREAMS = [
     dict(id="spoof-noise-workforce", vendor=None, header_from=WORKFORCE, ips=["203.0.113.250"],
          envelope_from="mailer.secure-payportal.example", spf="pass",
          dkim=[("secure-payportal.example", "s1", "pass")], per_day=6, active=every_day),
+    # July 2026 only: a "your password expires today" lure aimed at staff, quarantined under the
+    # then p=quarantine.
+    dict(id="spoof-helpdesk", vendor=None, header_from=WORKFORCE,
+         ips=["198.51.100.231", "203.0.113.177", "192.0.2.199"],
+         envelope_from=WORKFORCE, spf="fail", dkim=[], per_day=380,
+         active=lambda d: HELPDESK_PHISH[0] <= d <= HELPDESK_PHISH[1]),
     # ---- patient ----
     dict(id="mychart", vendor="Epic MyChart", header_from=PATIENT,
          ips=["198.51.100.5", "198.51.100.6", "198.51.100.19"], envelope_from=PATIENT,
@@ -361,4 +401,8 @@ STREAMS = [
          per_day=90, active=weekdays),
     dict(id="spoof-marketing", vendor=None, header_from=MARKETING, ips=["192.0.2.233"],
          envelope_from=MARKETING, spf="permerror", dkim=[], per_day=20, active=every_day),
+    # ---- parked look-alike (reports only while it publishes one valid DMARC record with rua:
+    # 2 June to 3 August 2026) ----
+    dict(id="spoof-parked", vendor=None, header_from=PARKED, ips=["203.0.113.214", "192.0.2.219"],
+         envelope_from=PARKED, spf="fail", dkim=[], per_day=24, active=every_day),
 ]
