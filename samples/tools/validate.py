@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import email
 import gzip
 import io
@@ -22,6 +23,7 @@ import sys
 import zipfile
 from pathlib import Path
 import xml.etree.ElementTree as ET
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -330,6 +332,112 @@ def check_reports() -> None:
 
 
 # ------------------------------------------------------------------------------------------
+# Six months of history (expected/history.json), re-derived from the report files
+# ------------------------------------------------------------------------------------------
+
+CHICAGO = ZoneInfo("America/Chicago")
+MONTHS = ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+HISTORY_BUDGET = 150_000  # bytes added for May to September
+
+
+def month_bounds(month: str) -> tuple[float, float]:
+    y, m = map(int, month.split("-"))
+    lo = dt.datetime(y, m, 1, tzinfo=CHICAGO)
+    hi = dt.datetime(y + m // 12, m % 12 + 1, 1, tzinfo=CHICAGO)
+    return lo.timestamp(), hi.timestamp()
+
+
+def check_history() -> None:
+    truth = json.loads((SAMPLES / "expected" / "history.json").read_text())
+    rejected = {r["file"] for r in
+                json.loads((SAMPLES / "expected" / "reports.json").read_text())["rejected"]}
+    got: dict[str, dict] = {m: dict(reports=0, messages=0, domains={}) for m in MONTHS}
+    seen = set()
+    history_bytes = 0
+    oct_lo, oct_hi = month_bounds("2026-10")
+    for p in sorted(q for q in (SAMPLES / "reports").rglob("*") if q.is_file()):
+        rel = str(p.relative_to(SAMPLES))
+        folder = p.parent.name if p.parent.parent.name == "reports" else None
+        is_history = folder is not None and re.fullmatch(r"\d{4}-\d{2}", folder) is not None
+        if is_history:
+            history_bytes += p.stat().st_size
+        if rel in rejected:
+            continue
+        root = ET.fromstring(open_report(p))
+        ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+        q = (lambda t: f"{{{ns}}}{t}") if ns else (lambda t: t)
+        md = root.find(q("report_metadata"))
+        key = (md.find(q("org_name")).text, md.find(q("report_id")).text)
+        begin = int(md.find(f"{q('date_range')}/{q('begin')}").text)
+        end = int(md.find(f"{q('date_range')}/{q('end')}").text)
+        mid = (begin + end) / 2
+        month = dt.datetime.fromtimestamp(mid, tz=CHICAGO).strftime("%Y-%m")
+        if is_history:
+            if folder != month:
+                bad(f"{rel}: in folder {folder} but counts toward {month} (midpoint)")
+            if begin < oct_hi and end > oct_lo:
+                bad(f"{rel}: a May-September report sharing time with October")
+            lo, hi = month_bounds(month)
+            if min(mid - lo, hi - mid) < 86400:
+                bad(f"{rel}: midpoint within a day of the month's edge")
+        if key in seen:
+            continue
+        seen.add(key)
+        if month not in got:
+            continue
+        domain = root.find(f"{q('policy_published')}/{q('domain')}").text
+        msgs = passed = 0
+        for r in root.findall(q("record")):
+            n = int(r.find(f"{q('row')}/{q('count')}").text)
+            pe = r.find(f"{q('row')}/{q('policy_evaluated')}")
+            msgs += n
+            if pe.find(q("dkim")).text == "pass" or pe.find(q("spf")).text == "pass":
+                passed += n
+        g = got[month]
+        g["reports"] += 1
+        g["messages"] += msgs
+        d = g["domains"].setdefault(domain, dict(messages=0, dmarc_pass=0))
+        d["messages"] += msgs
+        d["dmarc_pass"] += passed
+    if sorted(truth["months"]) != MONTHS:
+        bad(f"history.json months {sorted(truth['months'])} != {MONTHS}")
+    print("history (Chicago month: reports, messages; per domain messages/pass):")
+    for month in MONTHS:
+        t, g = truth["months"].get(month, {}), got[month]
+        if (t.get("reports"), t.get("messages")) != (g["reports"], g["messages"]):
+            bad(f"{month}: history.json {t.get('reports')} reports / {t.get('messages')} "
+                f"messages, files give {g['reports']} / {g['messages']}")
+        for d in W.OUR_DOMAINS:
+            want = {k: t.get("domains", {}).get(d, {}).get(k) for k in ("messages", "dmarc_pass")}
+            have = g["domains"].get(d, dict(messages=0, dmarc_pass=0))
+            if want != have:
+                bad(f"{month} {d}: history.json {want}, files give {have}")
+        print(f"  {month}: {g['reports']} reports, {g['messages']} messages; " + ", ".join(
+            f"{d.split('.')[0]} {v['messages']}/{v['dmarc_pass']}"
+            for d, v in sorted(g["domains"].items())))
+    manifest = json.loads((SAMPLES / "expected" / "reports.json").read_text())
+    if got["2026-10"]["reports"] != manifest["totals"]["counted_in_october_chicago"]:
+        bad("October in history.json differs from reports.json counted_in_october_chicago")
+    if not got["2026-05"]["reports"] or got["2026-05"]["domains"].get(W.PATIENT):
+        bad("May: expected reports, and none for the patient domain (no rua until June)")
+    if history_bytes > HISTORY_BUDGET:
+        bad(f"May-September reports take {history_bytes} bytes (> {HISTORY_BUDGET})")
+    print(f"  May-September report files: {history_bytes} bytes")
+    # The DMARC timeline in history.json is what the zone files publish.
+    for snap in truth["snapshots"]:
+        recs = load_zones(snap["zones"])
+        for d in W.OUR_DOMAINS:
+            zone = sorted(t for t in recs.get((f"_dmarc.{d}", "TXT"), []))
+            if snap["dmarc"][d]["records"] != zone:
+                bad(f"history.json {snap['zones']} {d}: {snap['dmarc'][d]['records']} != zone {zone}")
+            tags = dmarc_tags(recs, d)
+            for k in ("p", "sp", "np", "pct", "t"):
+                want = tags[0].get(k) if len(tags) == 1 else None
+                if snap["dmarc"][d][k] != want:
+                    bad(f"history.json {snap['zones']} {d} {k}={snap['dmarc'][d][k]}, zone {want}")
+
+
+# ------------------------------------------------------------------------------------------
 # Inventory vs. streams
 # ------------------------------------------------------------------------------------------
 
@@ -372,6 +480,7 @@ def main() -> int:
     check_zones()
     check_zone_history()
     check_reports()
+    check_history()
     check_inventory()
     if problems:
         print("PROBLEMS:\n  " + "\n  ".join(problems))

@@ -49,6 +49,46 @@ HELPDESK_PHISH = (dt.date(2026, 7, 13), dt.date(2026, 7, 17))  # password-expiry
 PARKED_SECOND_DMARC_AT = dt.datetime(2026, 8, 4, 0, 0, tzinfo=UTC)  # registrar default p=none
 WORKFORCE_REJECT_AT = dt.datetime(2026, 8, 12, 0, 0, tzinfo=UTC)  # p=reject; sp=none
 
+# Each zone set is captured on the first day of the next month at 06:00 Chicago time (the
+# cron run); the snapshot files in samples/snapshots/ are named after that instant (UTC).
+SNAPSHOT_TAKEN_AT = {
+    "2025-09": "2025-10-01T11:00:00Z",
+    "2026-05": "2026-06-01T11:00:00Z",
+    "2026-06": "2026-07-01T11:00:00Z",
+    "2026-07": "2026-08-01T11:00:00Z",
+    "2026-08": "2026-09-01T11:00:00Z",
+    "2026-09": "2026-10-01T11:00:00Z",
+    "2026-10": "2026-11-01T12:00:00Z",  # CST from 1 November
+}
+SNAPSHOTS = {d: f"{t[:10]}T{t[11:13]}{t[14:16]}{t[17:19]}Z" for d, t in SNAPSHOT_TAKEN_AT.items()}
+
+# What changed when, May to October 2026 (UTC dates; the zones show the state at month end).
+CHANGES = [
+    dict(at="2026-04", domain="(all)", change="zones moved to a new DNS host from a stale export: "
+         "workforce SPF without the relay's ip6 range and ending ~all, patient rua and TLS-RPT "
+         "lost, parked look-alike empty; workforce DMARC rolled back to p=none after the relay's "
+         "IPv6 mail was rejected (before the period; the May zones show the result)"),
+    dict(at="2026-06-01", domain=PATIENT, change="rua restored: reports start (DMARC-008 resolved)"),
+    dict(at="2026-06-02", domain=WORKFORCE, change="SPF: relay ip6 range restored, ~all -> -all"),
+    dict(at="2026-06-02", domain=PARKED,
+         change="v=spf1 -all, _dmarc p=reject with rua, null MX, revoked wildcard DKIM"),
+    dict(at="2026-06-10", domain=WORKFORCE, change="p=none -> p=quarantine; pct=25"),
+    dict(at="2026-07-06", domain=PATIENT, change="_smtp._tls TLS-RPT record restored"),
+    dict(at="2026-07-08", domain=WORKFORCE, change="pct=25 removed: p=quarantine"),
+    dict(at="2026-07-13", domain=WORKFORCE,
+         change="13-17 July: password-expiry phishing from 198.51.100.231, 203.0.113.177, "
+                "192.0.2.199 (quarantined)"),
+    dict(at="2026-08-04", domain=PARKED,
+         change="registrar default `v=DMARC1; p=none` added beside ours: two records, receivers "
+                "stop reporting (DMARC-002)"),
+    dict(at="2026-08-12", domain=WORKFORCE, change="p=quarantine -> p=reject; sp=none"),
+    dict(at="2026-10-15", domain=PATIENT, change="p=none -> p=quarantine; pct=50"),
+    dict(at="2026-10-20", domain=MARKETING, change="rua removed, sp=quarantine -> sp=none"),
+    dict(at="2026-10-30", domain=WORKFORCE, change="include:spf.surveyspark.example: 11 lookups"),
+    dict(at="2026-10", domain=PATIENT, change="mychart key rotated; _smtp._tls removed"),
+    dict(at="2026-10", domain=PARKED, change="null MX removed"),
+]
+
 NS_ADDR = "192.0.2.53"
 
 # --------------------------------------------------------------------------------------------
