@@ -435,6 +435,18 @@ def check_history() -> None:
                 want = tags[0].get(k) if len(tags) == 1 else None
                 if snap["dmarc"][d][k] != want:
                     bad(f"history.json {snap['zones']} {d} {k}={snap['dmarc'][d][k]}, zone {want}")
+        if not (SAMPLES / snap["file"]).is_file():
+            bad(f"{snap['file']}: snapshot missing (make sample-snapshots)")
+            continue
+        captured = json.loads((SAMPLES / snap["file"]).read_text())
+        if captured["taken_at"] != snap["taken_at"]:
+            bad(f"{snap['file']}: taken_at {captured['taken_at']} != {snap['taken_at']}")
+        for d in W.OUR_DOMAINS:
+            answers = [sorted(x.get("answers", [])) for x in captured["lookups"]
+                       if x["name"] == f"_dmarc.{d}" and x["rtype"] == "TXT"]
+            if answers != [snap["dmarc"][d]["records"]]:
+                bad(f"{snap['file']}: _dmarc.{d} captured {answers}, zones "
+                    f"{snap['zones']} publish {snap['dmarc'][d]['records']}")
 
 
 # ------------------------------------------------------------------------------------------
