@@ -609,18 +609,16 @@ def history_truth(manifest: list[dict], rows_by_file: dict[str, list]) -> dict:
         if month not in W.HISTORY_MONTHS:
             continue
         t = months.setdefault(month, dict(
-            reports=0, messages=0, files=[],
+            reports=0, messages=0,
             domains={d: dict(reports=0, messages=0, dmarc_pass=0) for d in W.OUR_DOMAINS}))
         t["reports"] += 1
         t["messages"] += m["messages"]
-        t["files"].append(m["file"])
         d = t["domains"][m["domain"]]
         d["reports"] += 1
         d["messages"] += m["messages"]
         d["dmarc_pass"] += sum(r["count"] for r in rows_by_file[m["file"]]
                                if r["dkim_eval"] == "pass" or r["spf_eval"] == "pass")
     for month, t in months.items():
-        t["files"].sort()
         y, mo = map(int, month.split("-"))
         start = dt.datetime(y, mo, 1, tzinfo=CHICAGO)
         end = dt.datetime(y + mo // 12, mo % 12 + 1, 1, tzinfo=CHICAGO)
