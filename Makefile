@@ -12,12 +12,14 @@ build:
 	$(CARGO) build --release
 
 # Runs the monthly job on the bundled Riverside Health samples (offline: stored snapshots)
-# and writes out/2026-10/{report.pdf,evidence.json,findings.csv,SHA256SUMS}. September is
-# assessed first, as the previous month's cron run would have, so October's report marks
-# findings new / persisting / resolved.
+# and writes out/2026-10/{report.pdf,evidence.json,findings.csv,SHA256SUMS}. May to September
+# are assessed first, in order, as the monthly cron runs would have, so October's report has
+# six months of history and marks findings new / persisting / resolved.
 demo:
 	$(CARGO) build --quiet
-	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-09 --offline -q
+	for m in 2026-05 2026-06 2026-07 2026-08 2026-09; do \
+	  ./target/debug/mailproof run --config samples/mailproof.toml --period $$m --offline -q || exit 1; \
+	done
 	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline
 	cd out/2026-10 && sha256sum -c SHA256SUMS
 
@@ -49,8 +51,9 @@ bench:
 bench-dns:
 	$(CARGO) test --release --bench dns_capture -- --ignored --nocapture
 
-# Re-captures samples/snapshots/ from samples/zones/ with the real DNS capture against an
-# in-process authoritative server on 127.0.0.1.
+# Captures the snapshots missing from samples/snapshots/ from samples/zones/ with the real DNS
+# capture against an in-process authoritative server on 127.0.0.1 (existing files are kept:
+# MAILPROOF_REGENERATE=all re-captures every one).
 sample-snapshots:
 	MAILPROOF_REGENERATE=1 $(CARGO) test --test sample_world -- --ignored regenerate_sample_snapshots
 
