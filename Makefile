@@ -54,8 +54,9 @@ bench:
 bench-dns:
 	$(CARGO) test --release --bench dns_capture -- --ignored --nocapture
 
-# Re-captures samples/snapshots/ from samples/zones/ with the real DNS capture against an
-# in-process authoritative server on 127.0.0.1.
+# Captures the snapshots missing from samples/snapshots/ from samples/zones/ with the real DNS
+# capture against an in-process authoritative server on 127.0.0.1 (existing files are kept:
+# MAILPROOF_REGENERATE=all re-captures every one).
 sample-snapshots:
 	MAILPROOF_REGENERATE=1 $(CARGO) test --test sample_world -- --ignored regenerate_sample_snapshots
 

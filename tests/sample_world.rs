@@ -18,12 +18,24 @@ fn bin() -> Command {
     c
 }
 
-/// Each zone folder with the UTC instant its snapshot is taken (the cron run after the month).
+/// Each zone folder with the UTC instant its snapshot is taken (the cron run after the month,
+/// 06:00 in Chicago): a year-old baseline, then six months of history.
 const WORLD: &[(&str, &str, i64)] = &[
     ("2025-09", "2025-10-01T110000Z", 1_759_316_400),
+    ("2026-05", "2026-06-01T110000Z", 1_780_311_600),
+    ("2026-06", "2026-07-01T110000Z", 1_782_903_600),
+    ("2026-07", "2026-08-01T110000Z", 1_785_582_000),
+    ("2026-08", "2026-09-01T110000Z", 1_788_260_400),
     ("2026-09", "2026-10-01T110000Z", 1_790_852_400),
     ("2026-10", "2026-11-01T120000Z", 1_793_534_400),
 ];
+
+fn world(label: &str) -> (&'static str, &'static str, i64) {
+    *WORLD
+        .iter()
+        .find(|w| w.0 == label)
+        .unwrap_or_else(|| panic!("no zone set {label} in WORLD"))
+}
 
 fn serve(label: &str) -> support::TestDns {
     let dir = repo().join("samples/zones").join(label);
@@ -60,22 +72,31 @@ fn snapshot_via_cli(ns: std::net::SocketAddr, epoch: i64, out: &Path) {
     );
 }
 
-/// Regenerates the committed `samples/snapshots/` (run by `make sample-snapshots`).
+/// Captures the missing `samples/snapshots/` files (run by `make sample-snapshots`).
+/// `MAILPROOF_REGENERATE=all` rewrites every file instead; a capture records the test server's
+/// port and the selectors and report sources of the month's reports as they are now, so the
+/// committed files would change even when the zones did not.
 #[test]
 #[ignore]
 fn regenerate_sample_snapshots() {
-    if std::env::var_os("MAILPROOF_REGENERATE").is_none() {
-        eprintln!("set MAILPROOF_REGENERATE=1 to rewrite samples/snapshots/");
+    let Some(mode) = std::env::var_os("MAILPROOF_REGENERATE") else {
+        eprintln!(
+            "set MAILPROOF_REGENERATE=1 to capture missing samples/snapshots/ (=all: every one)"
+        );
         return;
-    }
+    };
     for (label, file, epoch) in WORLD {
         if !repo().join("samples/zones").join(label).is_dir() {
             continue;
         }
-        let dns = serve(label);
         let out = repo()
             .join("samples/snapshots")
             .join(format!("{file}.json"));
+        if out.exists() && mode != "all" {
+            eprintln!("kept {}", out.display());
+            continue;
+        }
+        let dns = serve(label);
         snapshot_via_cli(dns.addr, *epoch, &out);
         eprintln!("wrote {}", out.display());
     }
@@ -92,7 +113,7 @@ fn lookup_key(l: &Value) -> String {
 
 #[test]
 fn live_capture_of_sample_zones_matches_committed_snapshot() {
-    let (label, file, epoch) = WORLD[2];
+    let (label, file, epoch) = world("2026-10");
     let dns = serve(label);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("snap.json");
@@ -270,6 +291,7 @@ fn monthly_run_on_samples() {
         }
     }
     assert_eq!(counted.len(), 78);
+    assert_eq!(history()["months"]["2026-10"]["reports"], counted.len());
     assert_eq!(ev["reports"]["accepted"], counted.len());
     assert_eq!(ev["reports"]["messages"], counted.values().sum::<u64>());
     // One report straddling 1 Nov (midpoint after the period) counts toward November.
@@ -312,6 +334,21 @@ fn monthly_run_on_samples() {
         findings.iter().any(|f| f["status"] == "persisting"),
         "nothing persisted from September"
     );
+    // What September's reports already showed persists (the look-alike sender and the marketing
+    // spoofer, DonorCloud unaligned); what October brought is new (the patient phishing
+    // campaign, the rua removal).
+    let status = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap_or_else(|| panic!("no finding {id}"))["status"]
+            .clone()
+    };
+    assert_eq!(status("RPT-001:riversidehealth.example"), "persisting");
+    assert_eq!(status("RPT-001:riversidecares.example"), "persisting");
+    assert_eq!(status("RPT-002:DonorCloud"), "persisting");
+    assert_eq!(status("RPT-001:myriversidechart.example"), "new");
+    assert_eq!(status("DMARC-008:riversidecares.example"), "new");
     // The summary's posture agrees with the findings.
     let dom = |n: &str| {
         ev["domains"]
@@ -410,5 +447,163 @@ fn monthly_run_on_samples() {
             panic!("pdftotext is required under CI (apt-get install poppler-utils)")
         }
         None => eprintln!("skipped PDF text checks: pdftotext not installed"),
+    }
+}
+
+fn history() -> Value {
+    serde_json::from_slice(&std::fs::read(repo().join("samples/expected/history.json")).unwrap())
+        .unwrap()
+}
+
+/// Parses the tags of one DMARC record (enough for the timeline: p, sp, np, pct, t).
+fn dmarc_tag(record: &str, tag: &str) -> Value {
+    record
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| k.trim() == tag)
+        .map_or(Value::Null, |(_, v)| Value::String(v.trim().to_string()))
+}
+
+/// The DMARC policy timeline: each committed snapshot captured exactly the `_dmarc` record(s)
+/// `expected/history.json` lists for its date, and those records carry the listed tags.
+#[test]
+fn snapshots_hold_the_dmarc_policy_timeline() {
+    let truth = history();
+    let snaps = truth["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), WORLD.len());
+    let mut workforce_p = Vec::new();
+    for (snap, (label, file, _)) in snaps.iter().zip(WORLD) {
+        assert_eq!(snap["zones"], *label);
+        assert_eq!(snap["file"], format!("snapshots/{file}.json"));
+        let captured: Value = serde_json::from_slice(
+            &std::fs::read(repo().join("samples").join(snap["file"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(captured["taken_at"], snap["taken_at"]);
+        for (domain, want) in snap["dmarc"].as_object().unwrap() {
+            let name = format!("_dmarc.{domain}");
+            let lookup = captured["lookups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["name"] == name.as_str() && l["rtype"] == "TXT")
+                .unwrap_or_else(|| panic!("{file}: no lookup of {name}"));
+            let mut got: Vec<&str> = lookup["answers"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            got.sort();
+            let records: Vec<&str> = want["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(got, records, "{file}: {name}");
+            assert_eq!(want["valid"], records.len() == 1, "{file}: {name}");
+            for tag in ["p", "sp", "np", "pct", "t"] {
+                let published = match records.as_slice() {
+                    [one] => dmarc_tag(one, tag),
+                    _ => Value::Null,
+                };
+                assert_eq!(want[tag], published, "{file}: {name} {tag}");
+            }
+        }
+        workforce_p.push(snap["dmarc"]["riversidehealth.example"]["p"].clone());
+    }
+    // The staff domain's roll-back and ramp-up, as the README tells it.
+    assert_eq!(
+        workforce_p,
+        [
+            "reject",
+            "none",
+            "quarantine",
+            "quarantine",
+            "reject",
+            "reject",
+            "reject"
+        ]
+    );
+}
+
+/// Six months of cron runs, May to October in order: each month's evidence counts the reports
+/// `expected/history.json` says count toward it (the month holding the midpoint of the
+/// report's range), with the same messages and, per domain, the same messages and
+/// reporter-evaluated DMARC passes; it assesses the snapshot taken after the month; and the DMARC
+/// posture it reports is the one that snapshot holds.
+#[test]
+fn six_months_of_history_match_the_truth() {
+    let truth = history();
+    let months = truth["months"].as_object().unwrap();
+    assert_eq!(
+        months.keys().collect::<Vec<_>>(),
+        [
+            "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    for (label, t) in months {
+        let (_, file, epoch) = world(label);
+        let o = run_offline(&cfg, label, &epoch.to_string());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{label}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let ev: Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("out").join(label).join("evidence.json")).unwrap(),
+        )
+        .unwrap();
+        let r = &ev["reports"];
+        assert_eq!(r["accepted"], t["reports"], "{label}: reports counted");
+        assert_eq!(r["messages"], t["messages"], "{label}: messages");
+        assert_eq!(
+            r["straddling_elsewhere"], t["straddling_elsewhere"],
+            "{label}: reports counted in a neighbouring month"
+        );
+        for (domain, want) in t["domains"].as_object().unwrap() {
+            let got = r["per_domain"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["domain"] == domain.as_str());
+            let (messages, passed) = got.map_or((0, 0), |d| {
+                (
+                    d["rates"]["messages"].as_u64().unwrap(),
+                    d["rates"]["dmarc_pass"].as_u64().unwrap(),
+                )
+            });
+            assert_eq!(messages, want["messages"], "{label} {domain}: messages");
+            assert_eq!(passed, want["dmarc_pass"], "{label} {domain}: DMARC passes");
+        }
+        let snap_path = ev["snapshot"]["path"].as_str().unwrap();
+        assert!(
+            snap_path.ends_with(&format!("{file}.json")),
+            "{label} assessed {snap_path}"
+        );
+        if label != "2026-05" {
+            assert!(!ev["previous"].is_null(), "{label}: no previous period");
+        }
+        // The posture the month reports is the record its snapshot holds.
+        let snap = truth["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["zones"] == label.as_str())
+            .unwrap();
+        for d in ev["domains"].as_array().unwrap() {
+            let want = &snap["dmarc"][d["domain"].as_str().unwrap()];
+            let status = match want["records"].as_array().unwrap().len() {
+                0 => "missing",
+                1 => "found",
+                _ => "multiple",
+            };
+            assert_eq!(d["dmarc"]["status"], status, "{label} {}", d["domain"]);
+            assert_eq!(d["dmarc"]["p"], want["p"], "{label} {}", d["domain"]);
+            let pct = want["pct"].as_str().map(|p| p.parse::<u64>().unwrap());
+            assert_eq!(d["dmarc"]["pct"].as_u64(), pct, "{label} {}", d["domain"]);
+        }
     }
 }

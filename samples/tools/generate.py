@@ -30,6 +30,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from xml.sax.saxutils import escape
 
 from cryptography.hazmat.primitives import serialization
@@ -43,7 +44,9 @@ TOOLS = Path(__file__).resolve().parent
 SAMPLES = TOOLS.parent
 KEYS = TOOLS / "keys"
 SEED = 20261031
+SEED_HISTORY = 20260501  # its own stream, so the October files never change with the history
 UTC = dt.timezone.utc
+CHICAGO = ZoneInfo("America/Chicago")
 
 # ------------------------------------------------------------------------------------------
 # DKIM keys
@@ -150,7 +153,8 @@ REPORTERS = {
     "google": dict(org="google.com", email="noreply-dmarc-support@google.com",
                    extra="https://support.google.com/a/answer/2466580", fname="google.com",
                    envelope_from=False, envelope_to=None,
-                   share={W.PATIENT: 0.40, W.MARKETING: 0.45, W.WORKFORCE: 0.15}),
+                   share={W.PATIENT: 0.40, W.MARKETING: 0.45, W.WORKFORCE: 0.15,
+                          W.PARKED: 0.35}),
     "outlook": dict(org="Outlook.com", email="dmarcreport@microsoft.com", extra=None,
                     fname="protection.outlook.com", envelope_from=True,
                     envelope_to=["outlook.com", "hotmail.com"], version="1.0",
@@ -160,7 +164,7 @@ REPORTERS = {
                   share={W.PATIENT: 0.10, W.MARKETING: 0.12, W.WORKFORCE: 0.02}),
     "comcast": dict(org="comcast.net", email="dmarc-reports@comcast.net", extra=None,
                     fname="comcast.net", envelope_from=True, envelope_to=None,
-                    share={W.PATIENT: 0.05, W.WORKFORCE: 0.01}, rfc9990=True),
+                    share={W.PATIENT: 0.05, W.WORKFORCE: 0.01, W.PARKED: 0.10}, rfc9990=True),
     "mailshield": dict(org="MailShield Gateway", email="dmarc-report@mailshield.example",
                        extra="https://www.mailshield.example/dmarc", fname="mailshield.example",
                        envelope_from=True, envelope_to=None, share={W.WORKFORCE: 0.08}),
@@ -210,8 +214,16 @@ def schedule():
     return s
 
 
-def policy_at(domain: str, t: dt.datetime) -> dict:
+def policy_at(domain: str, t: dt.datetime) -> dict | None:
+    """The DMARC policy a receiver found at `t`, or None when there was no valid record (no
+    evaluation, so no report rows)."""
     if domain == W.WORKFORCE:
+        if t < W.WORKFORCE_QUARANTINE_25_AT:
+            return dict(p="none", sp="none", pct=100, fo="1")
+        if t < W.WORKFORCE_QUARANTINE_AT:
+            return dict(p="quarantine", sp="quarantine", pct=25, fo="1")
+        if t < W.WORKFORCE_REJECT_AT:
+            return dict(p="quarantine", sp="quarantine", pct=100, fo="1")
         return dict(p="reject", sp="none", pct=100, fo="1")
     if domain == W.PATIENT:
         if t >= W.PATIENT_ENFORCE_AT:
@@ -219,6 +231,11 @@ def policy_at(domain: str, t: dt.datetime) -> dict:
         return dict(p="none", sp="none", pct=100, fo="1")
     if domain == W.MARKETING:
         return dict(p="none", sp="quarantine", pct=100, fo=None)
+    if domain == W.PARKED:
+        # One record from 2 June; from 4 August two records, which receivers ignore.
+        if W.PARKED_RESTORED_AT <= t < W.PARKED_SECOND_DMARC_AT:
+            return dict(p="reject", sp="reject", pct=100, fo=None)
+        return None
     raise ValueError(domain)
 
 
@@ -226,12 +243,18 @@ def org_of(name: str) -> str:
     return ".".join(name.lower().split(".")[-2:])
 
 
-def spf_result(stream: dict, t: dt.datetime) -> str:
+def spf_result(stream: dict, t: dt.datetime, ip: str) -> str:
     mf = stream["envelope_from"]
     if mf == W.PATIENT:
         return "permerror"
     if mf == W.WORKFORCE and t >= W.SURVEY_INCLUDE_AT:
         return "permerror"
+    if mf == W.WORKFORCE and t < W.WORKFORCE_SPF_FIXED_AT:
+        # May 2026: the record lacks the relay's IPv6 range and ends in ~all.
+        if ":" in ip and ip.startswith("2001:db8:500:"):
+            return "softfail"
+        if stream["spf"] == "fail":
+            return "softfail"
     return "pass" if stream["spf"] == "auto" else stream["spf"]
 
 
@@ -244,6 +267,9 @@ def rows_for(rng: random.Random, rep: dict, domain: str, begin: dt.datetime, end
     while t < end:
         d = t.date()
         pol = policy_at(domain, t)
+        if pol is None:  # no valid DMARC record that day: nothing evaluated, nothing reported
+            t += dt.timedelta(days=1)
+            continue
         for st in W.STREAMS:
             if st["header_from"] != domain or not st["active"](d):
                 continue
@@ -253,11 +279,8 @@ def rows_for(rng: random.Random, rep: dict, domain: str, begin: dt.datetime, end
             n = int(round(n))
             if n <= 0:
                 continue
-            spf = spf_result(st, t)
-            spf_aligned = spf == "pass" and org_of(st["envelope_from"]) == org_of(domain)
             dkim_aligned = any(r == "pass" and org_of(dd) == org_of(domain)
                                for dd, _s, r in st["dkim"])
-            passed = spf_aligned or dkim_aligned
             # Spread over the stream's addresses.
             weights = [rng.random() + 0.2 for _ in st["ips"]]
             total_w = sum(weights)
@@ -267,6 +290,9 @@ def rows_for(rng: random.Random, rep: dict, domain: str, begin: dt.datetime, end
                 left -= c
                 if c <= 0:
                     continue
+                spf = spf_result(st, t, ip)
+                spf_aligned = spf == "pass" and org_of(st["envelope_from"]) == org_of(domain)
+                passed = spf_aligned or dkim_aligned
                 parts = []  # (count, disposition, reason)
                 if passed:
                     parts.append((c, "pass" if rfc9990 else "none", None))
@@ -309,9 +335,11 @@ def report_id(rng: random.Random, key: str, begin: dt.datetime) -> str:
     return f"pg-{int(begin.timestamp())}-{rng.randrange(1000, 9999)}"
 
 
-def render_xml(rng, key, rep, domain, begin, end, rid, rows, rfc9990) -> str:
+def render_xml(rng, key, rep, domain, begin, end, rid, rows, rfc9990,
+               published_at: dt.datetime | None = None) -> str:
+    """`published_at`: when the reporter looked up the policy it shows (default: `begin`)."""
     e = escape
-    pol = policy_at(domain, begin)
+    pol = policy_at(domain, published_at or begin)
     x = ['<?xml version="1.0" encoding="UTF-8"?>']
     if rfc9990:
         x.append('<feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">')
@@ -446,6 +474,187 @@ def eml_bytes(rng, rep, domain, rid, att_name, att_type, payload, sent: dt.datet
     return "\r\n".join(msg).encode("ascii")
 
 
+def emit(rng, key, domain, begin, end, form, rows, rdir: Path, mbox: Path, record,
+         published_at: dt.datetime | None = None) -> None:
+    """Writes one report in its delivery form and records it in the manifest."""
+    rep = REPORTERS[key]
+    rfc9990 = rep.get("rfc9990", False) or form == "xml9990"
+    rid = report_id(rng, key, begin)
+    xml = render_xml(rng, key, rep, domain, begin, end, rid, rows, rfc9990,
+                     published_at).encode()
+    stem = f"{rep['fname']}!{domain}!{int(begin.timestamp())}!{int(end.timestamp()) - 1}"
+    sent = end + dt.timedelta(hours=rng.randrange(1, 9), minutes=rng.randrange(60))
+    rdir.mkdir(parents=True, exist_ok=True)
+    if form == "zip":
+        p = rdir / f"{stem}.zip"
+        p.write_bytes(zip_bytes(f"{stem}.xml", xml, sent))
+        record(p, rep, domain, begin, end, rid, rows)
+    elif form in ("gz", "gz+eml-duplicate"):
+        p = rdir / f"{stem}.xml.gz"
+        gz = gz_bytes(xml, sent)
+        p.write_bytes(gz)
+        record(p, rep, domain, begin, end, rid, rows)
+        if form == "gz+eml-duplicate":
+            q = mbox / f"{key}-{domain}-{begin:%Y%m%d}-resent.eml"
+            q.write_bytes(eml_bytes(rng, rep, domain, rid, f"{stem}.xml.gz",
+                                    "application/gzip", gz,
+                                    sent + dt.timedelta(hours=30)))
+            record(q, rep, domain, begin, end, rid, rows,
+                   note=f"duplicate of {p.name} (same report_id)")
+    elif form == "eml-gz":
+        q = mbox / f"{key}-{domain}-{begin:%Y%m%d}.eml"
+        q.write_bytes(eml_bytes(rng, rep, domain, rid, f"{stem}.xml.gz", "application/gzip",
+                                gz_bytes(xml, sent), sent))
+        record(q, rep, domain, begin, end, rid, rows)
+    elif form == "eml-zip":
+        q = mbox / f"{key}-{domain}-{begin:%Y%m%d}.eml"
+        q.write_bytes(eml_bytes(rng, rep, domain, rid, f"{stem}.zip", "application/zip",
+                                zip_bytes(f"{stem}.xml", xml, sent), sent))
+        record(q, rep, domain, begin, end, rid, rows)
+    elif form in ("xml", "xml9990"):
+        p = rdir / f"{stem}.xml"
+        p.write_bytes(xml)
+        record(p, rep, domain, begin, end, rid, rows)
+    else:
+        raise ValueError(form)
+
+
+def history_weeks() -> list[dt.datetime]:
+    """Mondays (00:00 UTC) starting the weekly windows of May to September 2026: 4 May to 21
+    September. Each window is Monday to Sunday UTC; its midpoint (Thursday noon UTC) decides the
+    Chicago month it counts toward, so 29 June-5 July counts toward July and 31 August-6
+    September toward September. The last window ends 27 September, before October starts in
+    Chicago: no history report counts toward October or shares time with it."""
+    first = dt.datetime(2026, 5, 4, tzinfo=UTC)
+    return [first + dt.timedelta(weeks=k) for k in range(21)]
+
+
+def chicago_month(begin: int, end: int) -> str:
+    """The month (America/Chicago) holding the midpoint of a report's [begin, end] range."""
+    mid = dt.datetime.fromtimestamp((begin + end) / 2, tz=UTC).astimezone(CHICAGO)
+    return f"{mid:%Y-%m}"
+
+
+def history_schedule():
+    """(reporter, domain, begin, end, form) for May to September 2026: weekly reports from two
+    receivers per domain (Google's and Yahoo's are weekly here only to keep the files few and
+    small; MailShield's are weekly as in October). Reporters send nothing for a domain
+    without a valid DMARC record carrying rua: the patient domain from June, the parked one from
+    June to the week before its second DMARC record appeared (4 August)."""
+    s = []
+    weeks = history_weeks()
+    months = [chicago_month(int(b.timestamp()), int((b + dt.timedelta(weeks=1)).timestamp()) - 1)
+              for b in weeks]
+    for i, b in enumerate(weeks):
+        e = b + dt.timedelta(weeks=1)
+        last_of_month = i + 1 == len(weeks) or months[i + 1] != months[i]
+        s.append(("google", W.WORKFORCE, b, e, "zip"))
+        # MailShield's weekly e-mails: the zip attachments were saved, except the last report of
+        # each month, kept as the original .eml.
+        s.append(("mailshield", W.WORKFORCE, b, e, "eml-zip" if last_of_month else "zip"))
+        if b >= W.PATIENT_RUA_RESTORED_AT:
+            s.append(("google", W.PATIENT, b, e, "zip"))
+            s.append(("yahoo", W.PATIENT, b, e, "gz"))
+        s.append(("google", W.MARKETING, b, e, "zip"))
+        if i % 2 == 0:
+            s.append(("yahoo", W.MARKETING, b, e, "gz"))
+        if policy_at(W.PARKED, e - dt.timedelta(seconds=1)) is not None:
+            s.append(("google", W.PARKED, b, e, "zip"))
+            if b == dt.datetime(2026, 7, 13, tzinfo=UTC):
+                s.append(("comcast", W.PARKED, b, e, "xml"))
+    return s
+
+
+def write_history_reports(out: Path, record) -> None:
+    """May to September 2026, one folder per Chicago month the report counts toward."""
+    rng = random.Random(SEED_HISTORY)
+    for key, domain, begin, end, form in history_schedule():
+        rep = REPORTERS[key]
+        rfc9990 = rep.get("rfc9990", False) or form == "xml9990"
+        rows = rows_for(rng, rep, domain, begin, end, rfc9990)
+        if not rows:
+            continue  # a receiver that saw no mail for the domain sends no report
+        month = chicago_month(int(begin.timestamp()), int(end.timestamp()) - 1)
+        folder = out / "reports" / month
+        # The policy shown is the one the receiver found when it wrote the report.
+        emit(rng, key, domain, begin, end, form, rows, folder, folder, record,
+             published_at=end - dt.timedelta(seconds=1))
+
+
+def dmarc_published(records: list[str]) -> dict:
+    """The DMARC record(s) at one name as published: each tag as written, null when absent."""
+    out = dict(records=sorted(records))
+    tags = {}
+    if len(records) == 1:
+        tags = {k.strip(): v.strip() for k, v in
+                (x.split("=", 1) for x in records[0].split(";") if "=" in x)}
+    out["valid"] = len(records) == 1
+    for t in ("p", "sp", "np", "pct", "t"):
+        out[t] = tags.get(t)
+    out["rua"] = [a.strip() for a in tags["rua"].split(",")] if "rua" in tags else []
+    return out
+
+
+def history_truth(manifest: list[dict], rows_by_file: dict[str, list]) -> dict:
+    """expected/history.json: per Chicago month, what the reports hold (counted by the midpoint
+    rule, each distinct report once), and the DMARC records each snapshot captures."""
+    months = {}
+    seen = set()
+    for m in manifest:
+        key = (m["org_name"], m["report_id"])
+        if key in seen or "note" in m:
+            continue
+        seen.add(key)
+        month = chicago_month(m["begin"], m["end"])
+        if month not in W.HISTORY_MONTHS:
+            continue
+        t = months.setdefault(month, dict(
+            reports=0, messages=0,
+            domains={d: dict(reports=0, messages=0, dmarc_pass=0) for d in W.OUR_DOMAINS}))
+        t["reports"] += 1
+        t["messages"] += m["messages"]
+        d = t["domains"][m["domain"]]
+        d["reports"] += 1
+        d["messages"] += m["messages"]
+        d["dmarc_pass"] += sum(r["count"] for r in rows_by_file[m["file"]]
+                               if r["dkim_eval"] == "pass" or r["spf_eval"] == "pass")
+    for month, t in months.items():
+        y, mo = map(int, month.split("-"))
+        start = dt.datetime(y, mo, 1, tzinfo=CHICAGO)
+        end = dt.datetime(y + mo // 12, mo % 12 + 1, 1, tzinfo=CHICAGO)
+        t["period_utc"] = [f"{start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+                           f"{end.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"]
+        t["straddling_elsewhere"] = sum(
+            1 for m in manifest if "note" not in m and chicago_month(m["begin"], m["end"]) != month
+            and m["begin"] < end.timestamp() and m["end"] > start.timestamp())
+        for d in t["domains"].values():
+            d["pass_rate"] = round(d["dmarc_pass"] / d["messages"], 4) if d["messages"] else None
+    snapshots = []
+    for date in W.DATES:
+        z = W.zones(date)
+        dmarc = {}
+        for d in W.OUR_DOMAINS:
+            recs = [data for owner, rtype, data in z[d] if owner == "_dmarc" and rtype == "TXT"]
+            dmarc[d] = dmarc_published(recs)
+        snapshots.append(dict(zones=date, file=f"snapshots/{W.SNAPSHOTS[date]}.json",
+                              taken_at=W.SNAPSHOT_TAKEN_AT[date], dmarc=dmarc))
+    return dict(
+        note="Generated by samples/tools/generate.py. `months`: for each America/Chicago month, "
+             "the distinct DMARC aggregate reports that count toward it (the month holding the "
+             "midpoint of the report's date range; a duplicate counts once; rejected files "
+             "never), their messages, and per configured domain the messages and the "
+             "reporter-evaluated DMARC passes (policy_evaluated dkim=pass or spf=pass). "
+             "`straddling_elsewhere`: reports sharing time with the month but counted in a "
+             "neighbouring one. `snapshots`: the DMARC record(s) at _dmarc.<domain> in each "
+             "zone set, as captured on `taken_at`; tags as published (null when absent); "
+             "`valid` is false unless exactly one record exists. `changes`: when things changed.",
+        timezone="America/Chicago",
+        months=dict(sorted(months.items())),
+        snapshots=snapshots,
+        changes=W.CHANGES,
+    )
+
+
 def write_reports(out: Path) -> None:
     rng = random.Random(SEED)
     rdir = out / "reports"
@@ -469,42 +678,7 @@ def write_reports(out: Path) -> None:
         rep = REPORTERS[key]
         rfc9990 = rep.get("rfc9990", False) or form == "xml9990"
         rows = rows_for(rng, rep, domain, begin, end, rfc9990)
-        rid = report_id(rng, key, begin)
-        xml = render_xml(rng, key, rep, domain, begin, end, rid, rows, rfc9990).encode()
-        stem = f"{rep['fname']}!{domain}!{int(begin.timestamp())}!{int(end.timestamp()) - 1}"
-        sent = end + dt.timedelta(hours=rng.randrange(1, 9), minutes=rng.randrange(60))
-        if form == "zip":
-            p = rdir / f"{stem}.zip"
-            p.write_bytes(zip_bytes(f"{stem}.xml", xml, sent))
-            record(p, rep, domain, begin, end, rid, rows)
-        elif form in ("gz", "gz+eml-duplicate"):
-            p = rdir / f"{stem}.xml.gz"
-            gz = gz_bytes(xml, sent)
-            p.write_bytes(gz)
-            record(p, rep, domain, begin, end, rid, rows)
-            if form == "gz+eml-duplicate":
-                q = mbox / f"{key}-{domain}-{begin:%Y%m%d}-resent.eml"
-                q.write_bytes(eml_bytes(rng, rep, domain, rid, f"{stem}.xml.gz",
-                                        "application/gzip", gz,
-                                        sent + dt.timedelta(hours=30)))
-                record(q, rep, domain, begin, end, rid, rows,
-                       note=f"duplicate of {p.name} (same report_id)")
-        elif form == "eml-gz":
-            q = mbox / f"{key}-{domain}-{begin:%Y%m%d}.eml"
-            q.write_bytes(eml_bytes(rng, rep, domain, rid, f"{stem}.xml.gz", "application/gzip",
-                                    gz_bytes(xml, sent), sent))
-            record(q, rep, domain, begin, end, rid, rows)
-        elif form == "eml-zip":
-            q = mbox / f"{key}-{domain}-{begin:%Y%m%d}.eml"
-            q.write_bytes(eml_bytes(rng, rep, domain, rid, f"{stem}.zip", "application/zip",
-                                    zip_bytes(f"{stem}.xml", xml, sent), sent))
-            record(q, rep, domain, begin, end, rid, rows)
-        elif form in ("xml", "xml9990"):
-            p = rdir / f"{stem}.xml"
-            p.write_bytes(xml)
-            record(p, rep, domain, begin, end, rid, rows)
-        else:
-            raise ValueError(form)
+        emit(rng, key, domain, begin, end, form, rows, rdir, mbox, record)
 
     # Malformed inputs (RPT-000).
     rep = REPORTERS["pointguard"]
@@ -517,6 +691,9 @@ def write_reports(out: Path) -> None:
     trunc.write_text(xml[:cut], encoding="ascii")
     garbage = rdir / "garbage.xml.gz"
     garbage.write_bytes(bytes(rng.randrange(256) for _ in range(700)))
+
+    # May to September 2026 (after October's files, from a generator of their own).
+    write_history_reports(out, record)
 
     # America/Chicago October 2026 = [2026-10-01T05:00Z, 2026-11-01T05:00Z).
     lo = int(dt.datetime(2026, 10, 1, 5, tzinfo=UTC).timestamp())
@@ -559,6 +736,8 @@ def write_reports(out: Path) -> None:
         ),
     )
     (out / "expected" / "reports.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "expected" / "history.json").write_text(
+        json.dumps(history_truth(manifest, rows_by_file), indent=2) + "\n")
 
 
 def generate(out: Path) -> None:

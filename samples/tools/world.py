@@ -25,12 +25,69 @@ OUR_DOMAINS = [WORKFORCE, PATIENT, MARKETING, PARKED, PARKED_PORTAL]
 
 # Zone-file sets. Each is the DNS as it stood at the end of that month; the lead captures
 # each one into a snapshot taken on the first day of the next month (see zones/README.md).
-DATES = ["2025-09", "2026-09", "2026-10"]
+# 2025-09 is a year-old baseline (key ages); 2026-05 .. 2026-10 are six months of history.
+DATES = ["2025-09", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+HISTORY_MONTHS = ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
 
 # Moments inside October 2026 when things changed (UTC).
 PATIENT_ENFORCE_AT = dt.datetime(2026, 10, 15, 0, 0, tzinfo=UTC)  # p=none -> quarantine; pct=50
 MARKETING_RUA_REMOVED_AT = dt.datetime(2026, 10, 20, 0, 0, tzinfo=UTC)  # rua removed, sp weakened
 SURVEY_INCLUDE_AT = dt.datetime(2026, 10, 30, 0, 0, tzinfo=UTC)  # include:spf.surveyspark.example
+
+# The months before October (UTC). The story: in April 2026 the zones moved to a new DNS host.
+# The import came from a stale export: the workforce SPF lost the relay's IPv6 range and ended
+# in ~all, the patient domain lost its rua and TLS-RPT records, and the parked look-alike came
+# over empty. The relay's IPv6 mail then failed DMARC under p=reject, so IT rolled the workforce
+# policy back to p=none (the state at the end of May) and ramped it up again once fixed.
+WORKFORCE_SPF_FIXED_AT = dt.datetime(2026, 6, 2, 0, 0, tzinfo=UTC)  # ip6 range back, -all
+PATIENT_RUA_RESTORED_AT = dt.datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # reports start (DMARC-008)
+PARKED_RESTORED_AT = dt.datetime(2026, 6, 2, 0, 0, tzinfo=UTC)  # SPF -all, p=reject, null MX
+WORKFORCE_QUARANTINE_25_AT = dt.datetime(2026, 6, 10, 0, 0, tzinfo=UTC)  # p=quarantine; pct=25
+PATIENT_TLSRPT_RESTORED_AT = dt.datetime(2026, 7, 6, 0, 0, tzinfo=UTC)  # _smtp._tls back
+WORKFORCE_QUARANTINE_AT = dt.datetime(2026, 7, 8, 0, 0, tzinfo=UTC)  # p=quarantine (pct 100)
+HELPDESK_PHISH = (dt.date(2026, 7, 13), dt.date(2026, 7, 17))  # password-expiry lure
+PARKED_SECOND_DMARC_AT = dt.datetime(2026, 8, 4, 0, 0, tzinfo=UTC)  # registrar default p=none
+WORKFORCE_REJECT_AT = dt.datetime(2026, 8, 12, 0, 0, tzinfo=UTC)  # p=reject; sp=none
+
+# Each zone set is captured on the first day of the next month at 06:00 Chicago time (the
+# cron run); the snapshot files in samples/snapshots/ are named after that instant (UTC).
+SNAPSHOT_TAKEN_AT = {
+    "2025-09": "2025-10-01T11:00:00Z",
+    "2026-05": "2026-06-01T11:00:00Z",
+    "2026-06": "2026-07-01T11:00:00Z",
+    "2026-07": "2026-08-01T11:00:00Z",
+    "2026-08": "2026-09-01T11:00:00Z",
+    "2026-09": "2026-10-01T11:00:00Z",
+    "2026-10": "2026-11-01T12:00:00Z",  # CST from 1 November
+}
+SNAPSHOTS = {d: f"{t[:10]}T{t[11:13]}{t[14:16]}{t[17:19]}Z" for d, t in SNAPSHOT_TAKEN_AT.items()}
+
+# What changed when, May to October 2026 (UTC dates; the zones show the state at month end).
+CHANGES = [
+    dict(at="2026-04", domain="(all)", change="zones moved to a new DNS host from a stale export: "
+         "workforce SPF without the relay's ip6 range and ending ~all, patient rua and TLS-RPT "
+         "lost, parked look-alike empty; workforce DMARC rolled back to p=none after the relay's "
+         "IPv6 mail was rejected (before the period; the May zones show the result)"),
+    dict(at="2026-06-01", domain=PATIENT, change="rua restored: reports start (DMARC-008 resolved)"),
+    dict(at="2026-06-02", domain=WORKFORCE, change="SPF: relay ip6 range restored, ~all -> -all"),
+    dict(at="2026-06-02", domain=PARKED,
+         change="v=spf1 -all, _dmarc p=reject with rua, null MX, revoked wildcard DKIM"),
+    dict(at="2026-06-10", domain=WORKFORCE, change="p=none -> p=quarantine; pct=25"),
+    dict(at="2026-07-06", domain=PATIENT, change="_smtp._tls TLS-RPT record restored"),
+    dict(at="2026-07-08", domain=WORKFORCE, change="pct=25 removed: p=quarantine"),
+    dict(at="2026-07-13", domain=WORKFORCE,
+         change="13-17 July: password-expiry phishing from 198.51.100.231, 203.0.113.177, "
+                "192.0.2.199 (quarantined)"),
+    dict(at="2026-08-04", domain=PARKED,
+         change="registrar default `v=DMARC1; p=none` added beside ours: two records, receivers "
+                "stop reporting (DMARC-002)"),
+    dict(at="2026-08-12", domain=WORKFORCE, change="p=quarantine -> p=reject; sp=none"),
+    dict(at="2026-10-15", domain=PATIENT, change="p=none -> p=quarantine; pct=50"),
+    dict(at="2026-10-20", domain=MARKETING, change="rua removed, sp=quarantine -> sp=none"),
+    dict(at="2026-10-30", domain=WORKFORCE, change="include:spf.surveyspark.example: 11 lookups"),
+    dict(at="2026-10", domain=PATIENT, change="mychart key rotated; _smtp._tls removed"),
+    dict(at="2026-10", domain=PARKED, change="null MX removed"),
+]
 
 NS_ADDR = "192.0.2.53"
 
@@ -58,11 +115,15 @@ KEYS = {
 
 
 def spf_workforce(date: str) -> str:
-    """Exactly 10 DNS-querying terms through September; 11 once SurveySpark is added."""
+    """Exactly 10 DNS-querying terms through September; 11 once SurveySpark is added.
+
+    In May 2026 (after the DNS host move) the relay's IPv6 range is missing and it ends in ~all.
+    """
+    may26 = date == "2026-05"
     terms = [
         "v=spf1",
         "ip4:192.0.2.0/27",
-        "ip6:2001:db8:500::/48",
+        *([] if may26 else ["ip6:2001:db8:500::/48"]),
         "include:spf.m365mail.example",  # 2 (nested spfb)
         "include:_spf.itsmcloud.example",  # 4 (nested _netblocks -> _netblocks3, _netblocks2)
         "include:_spf.hrcloud.example",  # 1
@@ -72,7 +133,7 @@ def spf_workforce(date: str) -> str:
     ]
     if date >= "2026-10":
         terms.append("include:spf.surveyspark.example")  # 11: SPF-003, CHG-002, CHG-005
-    terms.append("-all")
+    terms.append("~all" if may26 else "-all")
     return " ".join(terms)
 
 
@@ -83,16 +144,20 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
     """
     oct26 = date >= "2026-10"
     baseline = date < "2026-01"
+    may26 = date == "2026-05"
     z: dict[str, list[tuple[str, str, object]]] = {}
 
     # ---------------- riversidehealth.example (workforce) ----------------
     rua = "mailto:dmarc-rua@riversidehealth.example,mailto:ingest@dmarc.reportvault.example"
+    # Rolled back to p=none in the spring of 2026, then ramped up again (see the moments above).
+    workforce_policy = {"2026-05": "p=none", "2026-06": "p=quarantine; pct=25",
+                        "2026-07": "p=quarantine"}.get(date, "p=reject; sp=none")
     z[WORKFORCE] = [
         ("@", "MX", "0 riversidehealth-example.mail.protection.m365mail.example."),
         ("@", "TXT", spf_workforce(date)),
         ("@", "TXT", "MS=ms48213977"),
         ("_dmarc", "TXT",
-         f"v=DMARC1; p=reject; sp=none; adkim=r; aspf=r; fo=1; rua={rua}; "
+         f"v=DMARC1; {workforce_policy}; adkim=r; aspf=r; fo=1; rua={rua}; "
          "ruf=mailto:forensic@dmarc.reportvault.example"),
         ("selector1._domainkey", "CNAME",
          "selector1-riversidehealth-example._domainkey.riversidehealth.m365mail.example."),
@@ -116,6 +181,8 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
     if oct26:
         patient_dmarc = ("v=DMARC1; p=quarantine; pct=50; fo=1; "
                          "rua=mailto:dmarc-rua@riversidehealth.example")
+    elif may26:
+        patient_dmarc = "v=DMARC1; p=none; fo=1"  # rua lost in the DNS host move: DMARC-008
     else:
         patient_dmarc = "v=DMARC1; p=none; fo=1; rua=mailto:dmarc-rua@riversidehealth.example"
     z[PATIENT] = [
@@ -134,8 +201,9 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
     ]
     if not baseline:
         z[PATIENT].append(("mychart-ed._domainkey", "TXT", ("dkim", "myriversidechart-mychart-ed")))
-    if not oct26:
-        # Deleted in October during a DNS clean-up: CHG-004.
+    if not oct26 and date not in ("2026-05", "2026-06"):
+        # Lost in the April 2026 DNS host move, restored in July; deleted in October during a
+        # DNS clean-up: CHG-004.
         z[PATIENT].append(
             ("_smtp._tls", "TXT", "v=TLSRPTv1; rua=mailto:tlsrpt@riversidehealth.example"))
 
@@ -168,7 +236,12 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("_dmarc", "TXT", "v=DMARC1; p=none"),
         ("*._domainkey", "TXT", "v=DKIM1; p="),
     ]
-    if not oct26:
+    if date in ("2026-06", "2026-07"):
+        # Re-created by hand after the move; the registrar's default record came back in August.
+        z[PARKED].remove(("_dmarc", "TXT", "v=DMARC1; p=none"))
+    if may26:
+        z[PARKED] = []  # came over empty from the DNS host move: SPF-001, DMARC-001, MX-001
+    elif not oct26:
         z[PARKED].append(("@", "MX", "0 ."))  # null MX; removed in October: CHG-004, PARK-001
 
     # ---------------- myriverside-chart.example (parked, never configured) ----------------
@@ -268,7 +341,7 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
 
 
 # --------------------------------------------------------------------------------------------
-# Mail streams seen in the October 2026 aggregate reports.
+# Mail streams seen in the aggregate reports (October 2026, and May to September 2026).
 # --------------------------------------------------------------------------------------------
 # Each stream: header_from, source IPs, envelope_from, DKIM signatures (domain, selector,
 # result), SPF result for the envelope_from, typical messages/day (all receivers together),
@@ -312,7 +385,8 @@ STREAMS = [
     dict(id="payroll", vendor="ADP", header_from=WORKFORCE, ips=["198.51.100.117"],
          envelope_from=WORKFORCE, spf="auto",
          dkim=[("payrollplus.example", "pp2024", "pass")], per_day=1900,
-         active=lambda d: d in (dt.date(2026, 10, 9), dt.date(2026, 10, 23))),
+         # Paydays: every other Friday (9 and 23 Oct; 25 Sep, 11 Sep, … back to 8 May).
+         active=lambda d: (d - dt.date(2026, 10, 9)).days % 14 == 0),
     dict(id="claims", vendor="ClaimsLink", header_from=WORKFORCE, ips=["198.51.100.194"],
          envelope_from=WORKFORCE, spf="auto", dkim=[], per_day=35, active=weekdays),
     dict(id="survey", vendor=None, header_from=WORKFORCE, ips=["203.0.113.201", "203.0.113.202"],
@@ -329,6 +403,12 @@ STREAMS = [
     dict(id="spoof-noise-workforce", vendor=None, header_from=WORKFORCE, ips=["203.0.113.250"],
          envelope_from="mailer.secure-payportal.example", spf="pass",
          dkim=[("secure-payportal.example", "s1", "pass")], per_day=6, active=every_day),
+    # July 2026 only: a "your password expires today" lure aimed at staff, quarantined under the
+    # then p=quarantine.
+    dict(id="spoof-helpdesk", vendor=None, header_from=WORKFORCE,
+         ips=["198.51.100.231", "203.0.113.177", "192.0.2.199"],
+         envelope_from=WORKFORCE, spf="fail", dkim=[], per_day=380,
+         active=lambda d: HELPDESK_PHISH[0] <= d <= HELPDESK_PHISH[1]),
     # ---- patient ----
     dict(id="mychart", vendor="Epic MyChart", header_from=PATIENT,
          ips=["198.51.100.5", "198.51.100.6", "198.51.100.19"], envelope_from=PATIENT,
@@ -361,4 +441,8 @@ STREAMS = [
          per_day=90, active=weekdays),
     dict(id="spoof-marketing", vendor=None, header_from=MARKETING, ips=["192.0.2.233"],
          envelope_from=MARKETING, spf="permerror", dkim=[], per_day=20, active=every_day),
+    # ---- parked look-alike (reports only while it publishes one valid DMARC record with rua:
+    # 2 June to 3 August 2026) ----
+    dict(id="spoof-parked", vendor=None, header_from=PARKED, ips=["203.0.113.214", "192.0.2.219"],
+         envelope_from=PARKED, spf="fail", dkim=[], per_day=24, active=every_day),
 ]
