@@ -188,7 +188,7 @@ fn sample_decisions_show_every_kind_in_the_pdf() {
     assert_eq!(pay["due"], "2026-12-15");
     assert!(pay["due_basis"].as_str().unwrap().contains("risk decision"));
     let rd = &ev["risk_decisions"];
-    assert_eq!(rd["stale"][0]["finding"], "SPF-005:riversidehealth.example");
+    assert_eq!(rd["stale"][0]["finding"], "DMARC-008:myriversidechart.example");
     assert_eq!(rd["entries"], 5);
     // Owners: the patient domain's owner, the security officer for parked domains.
     assert_eq!(
@@ -206,7 +206,7 @@ fn sample_decisions_show_every_kind_in_the_pdf() {
         "Periodic review and updates",
         "Expired acceptances",
         "Stale decisions",
-        "SPF-005:riversidehealth.example",
+        "DMARC-008:myriversidechart.example",
         "Accepted risks",
         "BOD 19-02",
         "Reviewed by",

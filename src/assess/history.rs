@@ -197,7 +197,7 @@ pub fn build(
         window_months,
         months,
         mttr: mttr(&periods, current),
-        mttr_rule: "From the last day of the period a finding was first reported to the last day of the period in which it was first no longer observed (a month-granular upper bound: the fix happened some time in that month). Findings resolved in any period of the window count once per resolution.".into(),
+        mttr_rule: "from the last day of the period a finding was first reported to the last day of the period in which it was first no longer observed (a month-granular upper bound: the fix happened some time in that month). Findings resolved in any period of the window count once per resolution.".into(),
         dmarc_timeline: timeline(current, snapshots),
     }
 }
@@ -367,14 +367,45 @@ fn state_at(domain: &str, s: &StoredSnapshot<'_>) -> PolicyState {
     }
 }
 
-/// Enforcement rank of an effective policy: what receivers do with failing mail.
-fn rank(effective: &str) -> Option<u8> {
-    match effective {
-        "no policy" => Some(0),
-        "none" => Some(1),
-        "quarantine" => Some(2),
-        "reject" => Some(3),
-        _ => None,
+/// How the DMARC lookup ended, in words for the change list.
+fn status_words(status: &str) -> &str {
+    match status {
+        "found" => "one valid record",
+        "missing" => "no record",
+        "multiple" => "several records (none applies)",
+        "invalid" => "an invalid record",
+        "incomplete" => "lookup failed",
+        other => other,
+    }
+}
+
+/// Strength of what receivers do with failing mail, per policy the record sets: the domain
+/// itself (`p`, scaled by `pct` and `t=y`), its subdomains (`sp`, default `p`) and its
+/// non-existent subdomains (`np`, default `sp`). `None` when the capture failed.
+fn strength(s: &PolicyState) -> Option<[u32; 3]> {
+    let level = |v: Option<&str>| match v {
+        Some("reject") => 3,
+        Some("quarantine") => 2,
+        Some("none") => 1,
+        _ => 0,
+    };
+    match s.effective.as_str() {
+        "unknown" => None,
+        "no policy" => Some([0, 0, 0]),
+        _ => {
+            // pct < 100 applies the policy to part of the mail; t=y to none of it (one level
+            // below, RFC 9989 App. A.6). Scaled so that any share of a level beats all of the
+            // level below it.
+            let share = if s.t.as_deref() == Some("y") {
+                0
+            } else {
+                s.pct.unwrap_or(100).min(100)
+            };
+            let p = level(s.p.as_deref());
+            let sp = s.sp.as_deref().map(|v| level(Some(v))).unwrap_or(p);
+            let np = s.np.as_deref().map(|v| level(Some(v))).unwrap_or(sp);
+            Some([p * 101 + share, sp, np])
+        }
     }
 }
 
@@ -385,7 +416,7 @@ fn compare(before: &PolicyState, after: &PolicyState) -> (Vec<String>, Option<St
             ("missing", "found") => "record added".to_string(),
             ("found", "missing") => "record removed".to_string(),
             (_, "multiple") => "several records published: none applies".to_string(),
-            (b, a) => format!("record {b} → {a}"),
+            (b, a) => format!("{} → {}", status_words(b), status_words(a)),
         });
     }
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
@@ -406,9 +437,19 @@ fn compare(before: &PolicyState, after: &PolicyState) -> (Vec<String>, Option<St
         };
         out.push(format!("pct: {} → {}", show(before.pct), show(after.pct)));
     }
-    let direction = match (rank(&before.effective), rank(&after.effective)) {
-        (Some(b), Some(a)) if a > b => Some("strengthened".to_string()),
-        (Some(b), Some(a)) if a < b => Some("weakened".to_string()),
+    let direction = match (strength(before), strength(after)) {
+        (Some(b), Some(a)) if a != b => {
+            let up = a.iter().zip(&b).any(|(x, y)| x > y);
+            let down = a.iter().zip(&b).any(|(x, y)| x < y);
+            Some(
+                match (up, down) {
+                    (true, false) => "strengthened",
+                    (false, true) => "weakened",
+                    _ => "changed",
+                }
+                .to_string(),
+            )
+        }
         _ if !out.is_empty() => Some("changed".to_string()),
         _ => None,
     };
@@ -524,5 +565,27 @@ mod tests {
             &mk("found", Some("reject"), None),
         );
         assert!(c.is_empty() && d.is_none());
+        // pct 25 -> 100 applies the same policy to all mail: stronger.
+        let (_, d) = compare(
+            &mk("found", Some("quarantine"), Some(25)),
+            &mk("found", Some("quarantine"), None),
+        );
+        assert_eq!(d.as_deref(), Some("strengthened"));
+        // Reject on a tenth of the mail still outranks quarantine on all of it.
+        let (_, d) = compare(
+            &mk("found", Some("quarantine"), None),
+            &mk("found", Some("reject"), Some(10)),
+        );
+        assert_eq!(d.as_deref(), Some("strengthened"));
+        // sp lowered while p stays: weaker for subdomains.
+        let mut b = mk("found", Some("none"), None);
+        b.sp = Some("quarantine".into());
+        let mut a = mk("found", Some("none"), None);
+        a.sp = Some("none".into());
+        assert_eq!(compare(&b, &a).1.as_deref(), Some("weakened"));
+        // Two records replaced by none at all: a change of words, not of strength.
+        let (c, d) = compare(&mk("multiple", None, None), &mk("missing", None, None));
+        assert_eq!(c, ["several records (none applies) → no record"]);
+        assert_eq!(d.as_deref(), Some("changed"));
     }
 }

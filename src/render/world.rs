@@ -91,6 +91,9 @@ impl ReportWorld {
         data.insert(DATA_JSON, evidence.clone());
         data.insert(EVIDENCE_JSON, evidence);
         data.insert(FINDINGS_CSV, Bytes::new(findings_csv));
+        // Served empty until the caller supplies the plan (see `serve`), so a template that
+        // attaches it always compiles.
+        data.insert(POAM_CSV, Bytes::new(Vec::<u8>::new()));
         let main = RootedPath::new(
             VirtualRoot::Project,
             VirtualPath::new(MAIN).expect("MAIN is a constant, valid virtual path"),
