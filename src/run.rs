@@ -371,7 +371,10 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     // The previous period: its evidence (for new/persisting/resolved) and its snapshot (diff).
     let prev_label = month.prev().to_string();
     let prev_evidence_path = cfg.output.join(&prev_label).join("evidence.json");
-    let previous_evidence = load_previous_evidence(&prev_evidence_path)?;
+    let (previous_evidence, previous_sha256) = match load_previous_evidence(&prev_evidence_path)? {
+        Some((e, sha)) => (Some(e), Some(sha)),
+        None => (None, None),
+    };
     let previous_snapshot = previous_evidence
         .as_ref()
         .and_then(|e| e.snapshot.as_ref())
@@ -391,12 +394,21 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         None => None,
     };
 
-    let history: Vec<Snapshot> = store::list(&cfg.snapshots)?
+    let (history_paths, history): (Vec<PathBuf>, Vec<Snapshot>) = store::list(&cfg.snapshots)?
         .into_iter()
-        .map(|(_, s)| s)
-        .filter(|s| s.taken_at <= snapshot.taken_at)
-        .collect();
-    let evidence = assess::assess(&Inputs {
+        .filter(|(_, s)| s.taken_at <= snapshot.taken_at)
+        .unzip();
+    let mut snapshots_used = vec![snap_ref.clone()];
+    snapshots_used.extend(previous_ref.clone());
+    for (p, s) in history_paths.iter().zip(&history) {
+        snapshots_used.push(snapshot_ref(
+            cfg,
+            p,
+            s,
+            "stored snapshot read for history and key-age tracking".into(),
+        )?);
+    }
+    let mut evidence = assess::assess(&Inputs {
         history: &history,
         organization: &cfg.organization,
         period: &period,
@@ -416,6 +428,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     });
 
     let dir = cfg.output.join(month.to_string());
+    record_provenance(&mut evidence, cfg, &dir, previous_sha256, snapshots_used);
     publish(&evidence, &dir, cfg.templates.as_deref())?;
     let over_threshold = cfg.policy.fail_on.is_some_and(|t| {
         evidence
@@ -431,9 +444,90 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     })
 }
 
-/// The previous period's evidence, if it exists. A file that exists but is not a mailproof
-/// evidence document is an error: silently skipping it would mark every finding "new".
-fn load_previous_evidence(path: &Path) -> Result<Option<Evidence>, RunError> {
+/// What `verify` needs to check this period years later, added once the assessment is done
+/// (it is about where the evidence came from, not what it concludes): the hash that chains
+/// this period to the previous one, where the inputs are seen from the output folder, and
+/// every snapshot read, once each (by recorded path), oldest first.
+fn record_provenance(
+    evidence: &mut Evidence,
+    cfg: &Config,
+    dir: &Path,
+    previous_sha256: Option<String>,
+    mut snapshots_used: Vec<SnapshotRef>,
+) {
+    if let Some(prev) = evidence.previous.as_mut() {
+        prev.sha256 = previous_sha256;
+    }
+    evidence.input_root = Some(input_root(cfg, dir));
+    let mut seen = BTreeSet::new();
+    snapshots_used.retain(|r| seen.insert(r.path.clone()));
+    snapshots_used.sort_by(|a, b| {
+        a.taken_at
+            .cmp(&b.taken_at)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    evidence.snapshots_used = snapshots_used;
+}
+
+/// The config file's folder as seen from the period folder `dir`, from canonical paths (so a
+/// symlinked output folder still leads back to the inputs). Absolute when no relative path
+/// exists (different drives) or a folder cannot be resolved.
+fn input_root(cfg: &Config, dir: &Path) -> String {
+    let base = cfg
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = base
+        .canonicalize()
+        .or_else(|_| std::path::absolute(base))
+        .unwrap_or_else(|_| base.to_path_buf());
+    // The period folder may not exist yet; its parent (the output folder) does.
+    let out = match (dir.parent(), dir.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            parent.canonicalize().ok().map(|p| p.join(name))
+        }
+        _ => None,
+    };
+    out.and_then(|out| relative_path(&out, &base))
+        .unwrap_or(base)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The path leading from folder `from` to `to` (both absolute, free of `.`/`..`), so that
+/// evidence can say where its inputs are in a way that survives moving the whole tree; `None`
+/// when they share no root (e.g. two Windows drives).
+pub fn relative_path(from: &Path, to: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    if !from.is_absolute() || !to.is_absolute() || a.first() != b.first() {
+        return None;
+    }
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c.as_os_str());
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    Some(out)
+}
+
+/// The previous period's evidence, if it exists, with the SHA-256 of the bytes read (the
+/// chain link). A file that exists but is not a mailproof evidence document is an error:
+/// silently skipping it would mark every finding "new".
+fn load_previous_evidence(path: &Path) -> Result<Option<(Evidence, String)>, RunError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -454,7 +548,7 @@ fn load_previous_evidence(path: &Path) -> Result<Option<Evidence>, RunError> {
         return Err(err(format!("not a {} document", crate::evidence::SCHEMA)));
     }
     serde_json::from_value(v)
-        .map(Some)
+        .map(|e| Some((e, sha256_hex(&bytes))))
         .map_err(|e| err(format!("unreadable evidence ({e})")))
 }
 

@@ -248,6 +248,7 @@ fn fixture() -> Evidence {
         previous: Some(PreviousRef {
             period: "2026-09".into(),
             evidence: Some("out/2026-09/evidence.json".into()),
+            sha256: Some("ef".repeat(32)),
             snapshot: None,
         }),
         inputs: vec![InputFile {
@@ -352,6 +353,8 @@ fn fixture() -> Evidence {
         policy: PolicyConfig::default(),
         retain_until: "2032-11-02".into(),
         risk_matrix: mailproof::assess::risk::matrix(),
+        input_root: Some("../..".into()),
+        snapshots_used: vec![],
     }
 }
 

@@ -162,6 +162,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         Some(PreviousRef {
             period: i.period.month.prev().to_string(),
             evidence: i.previous_evidence_path.clone(),
+            sha256: None,
             snapshot: i.previous_snapshot.as_ref().map(|(_, r)| r.clone()),
         })
     } else {
@@ -203,5 +204,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         policy: i.policy.clone(),
         retain_until,
         risk_matrix: risk::matrix(),
+        input_root: None,
+        snapshots_used: Vec::new(),
     }
 }
