@@ -494,34 +494,10 @@ fn input_root(cfg: &Config, dir: &Path) -> String {
         }
         _ => None,
     };
-    out.and_then(|out| relative_path(&out, &base))
+    out.and_then(|out| crate::verify::relative_path(&out, &base))
         .unwrap_or(base)
         .to_string_lossy()
         .into_owned()
-}
-
-/// The path leading from folder `from` to `to` (both absolute, free of `.`/`..`), so that
-/// evidence can say where its inputs are in a way that survives moving the whole tree; `None`
-/// when they share no root (e.g. two Windows drives).
-pub fn relative_path(from: &Path, to: &Path) -> Option<PathBuf> {
-    use std::path::Component;
-    let a: Vec<Component> = from.components().collect();
-    let b: Vec<Component> = to.components().collect();
-    if !from.is_absolute() || !to.is_absolute() || a.first() != b.first() {
-        return None;
-    }
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut out = PathBuf::new();
-    for _ in common..a.len() {
-        out.push("..");
-    }
-    for c in &b[common..] {
-        out.push(c.as_os_str());
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
-    }
-    Some(out)
 }
 
 /// The previous period's evidence, if it exists, with the SHA-256 of the bytes read (the
