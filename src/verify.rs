@@ -153,6 +153,9 @@ pub struct Report {
     pub periods: Vec<PeriodReport>,
     pub links: Vec<Link>,
     pub first_failure: Option<Failure>,
+    /// With `chain`: the period the walk ended at because its evidence names no earlier
+    /// evidence (the start of the chain); `None` when the walk stopped before reaching it.
+    pub first_period: Option<String>,
 }
 
 /// The fields of `evidence.json` that verification reads. Read on their own rather than as
@@ -215,6 +218,7 @@ pub fn verify(dir: &Path, opts: &Options) -> Result<Report, VerifyError> {
         periods: Vec::new(),
         links: Vec::new(),
         first_failure: None,
+        first_period: None,
     };
     let mut visited = BTreeSet::new();
     let mut dir = dir.to_path_buf();
@@ -237,12 +241,17 @@ pub fn verify(dir: &Path, opts: &Options) -> Result<Report, VerifyError> {
         if !opts.chain {
             break;
         }
-        let Some(prev) = evidence.and_then(|e| e.previous) else {
+        let Some(evidence) = evidence else {
+            break; // Unreadable: already a failure, and nothing to follow.
+        };
+        let Some(prev) = evidence
+            .previous
+            .filter(|p| p.evidence.is_some() || p.sha256.is_some())
+        else {
+            // The first period: its run found no earlier evidence.
+            report.first_period = Some(label);
             break;
         };
-        if prev.evidence.is_none() && prev.sha256.is_none() {
-            break; // The first period: its run found no earlier evidence.
-        }
         let (link, next) = follow(&dir, &label, &prev, &visited);
         if !link.ok {
             report.fail(Failure {
@@ -296,6 +305,12 @@ impl Report {
         }
         for l in links {
             write_link(out, l, mark(l.ok))?;
+        }
+        if let Some(first) = &self.first_period {
+            writeln!(
+                out,
+                "{first} is the first period of the chain (its evidence names no earlier evidence)"
+            )?;
         }
         let checks: usize = self.periods.iter().map(|p| p.checks.len()).sum();
         let failed = self
@@ -774,6 +789,23 @@ fn read_evidence(p: &mut PeriodChecks) -> Option<EvidenceView> {
             ),
         );
     }
+    // Folders are named by period, and the chain finds them by name: a period's files in
+    // another period's folder would be checked against the wrong neighbours.
+    if let Some(folder) = dir_label(&p.dir).filter(|f| is_month(f))
+        && folder != view.period.label
+    {
+        p.fail(
+            CheckKind::Evidence,
+            shown,
+            Problem::Mismatch,
+            Some((folder.clone(), view.period.label.clone())),
+            format!(
+                "the folder is named {folder} but holds the evidence of period {}; put the files back in the folder of their period",
+                view.period.label
+            ),
+        );
+        return Some(view);
+    }
     p.ok(
         CheckKind::Evidence,
         shown,
@@ -1006,20 +1038,23 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Streams the file through SHA-256 (any size: snapshots and PDFs are not held in memory).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    if f.metadata()?.is_dir() {
-        return Err(std::io::Error::other("a folder, not a file"));
-    }
+    let mut f = open_regular(path)?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h)?;
     Ok(hex::encode(h.finalize()))
 }
 
-fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
-    let f = std::fs::File::open(path)?;
-    if f.metadata()?.is_dir() {
-        return Err(std::io::Error::other("a folder, not a file"));
+/// Opens a regular file only: a folder, a FIFO or a device named by hostile evidence
+/// (`/dev/zero` as a snapshot) would otherwise block or never end.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
     }
+    std::fs::File::open(path)
+}
+
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let f = open_regular(path)?;
     let mut bytes = Vec::new();
     f.take(MAX_READ_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_READ_BYTES {
@@ -1461,9 +1496,11 @@ mod tests {
         assert_eq!(labels, ["2026-10", "2026-09", "2026-08"]);
         assert_eq!(r.links.len(), 2);
         assert!(r.links.iter().all(|l| l.ok));
+        assert_eq!(r.first_period.as_deref(), Some("2026-08"));
         // Without --chain only the folder given.
         let r = verify(&dir, &Options::default()).unwrap();
         assert!(r.ok && r.periods.len() == 1 && r.links.is_empty());
+        assert_eq!(r.first_period, None);
         // The text report says so.
         let mut text = Vec::new();
         verify(&dir, &chain())
@@ -1631,6 +1668,39 @@ mod tests {
             assert_eq!(r.links[0].problem, Some(problem), "{prev}");
             assert_eq!(r.periods.len(), 1, "{prev}");
         }
+    }
+
+    #[test]
+    fn a_period_in_another_periods_folder_is_caught() {
+        let w = World::new();
+        let dir = w.chain();
+        let moved = w.dir("2026-11");
+        std::fs::rename(&dir, &moved).unwrap();
+        let r = verify(&moved, &Options::default()).unwrap();
+        let f = first(&r);
+        assert_eq!(
+            (f.kind, f.problem),
+            (CheckKind::Evidence, Some(Problem::Mismatch))
+        );
+        assert_eq!(f.expected.as_deref(), Some("2026-11"));
+        // Copied out for review under another name: fine.
+        let review = w.dir("review");
+        std::fs::rename(&moved, &review).unwrap();
+        assert!(verify(&review, &Options::default()).unwrap().ok);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_not_read() {
+        let w = World::new();
+        let s = json!({ "path": "/dev/zero", "sha256": "00".repeat(32) });
+        let dir = w.period(w.evidence("2026-10", None, &s));
+        let r = verify(&dir, &Options::default()).unwrap();
+        let f = first(&r);
+        assert_eq!(
+            (f.kind, f.problem),
+            (CheckKind::Snapshot, Some(Problem::Unreadable))
+        );
     }
 
     #[test]

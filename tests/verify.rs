@@ -149,6 +149,7 @@ fn the_sample_chain_verifies() {
         "ok   attachment out/2026-10/evidence.json",
         "ok   snapshot   out/2026-10/../../samples/snapshots/2025-10-01T110000Z.json",
         "verified: 2 period(s), 1 link(s)",
+        "2026-09 is the first period of the chain",
     ] {
         assert!(text.contains(expected), "{expected:?} not in:\n{text}");
     }
@@ -157,6 +158,7 @@ fn the_sample_chain_verifies() {
     assert_eq!(code, Some(0));
     assert_eq!(v["ok"], true);
     assert_eq!(v["first_failure"], Value::Null);
+    assert_eq!(v["first_period"], "2026-09");
     let periods = v["periods"].as_array().unwrap();
     let labels: Vec<&str> = periods
         .iter()
