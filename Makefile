@@ -14,12 +14,13 @@ build:
 # Runs the monthly job on the bundled Riverside Health samples (offline: stored snapshots)
 # and writes out/2026-10/{report.pdf,evidence.json,findings.csv,SHA256SUMS}. September is
 # assessed first, as the previous month's cron run would have, so October's report marks
-# findings new / persisting / resolved.
+# findings new / persisting / resolved, and `verify --chain` checks both and the link.
 demo:
 	$(CARGO) build --quiet
 	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-09 --offline -q
 	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline
 	cd out/2026-10 && sha256sum -c SHA256SUMS
+	./target/debug/mailproof verify out/2026-10 --chain
 
 # Tools the tests use: pdftotext/pdftoppm to read the rendered PDF.
 deps:
