@@ -61,7 +61,8 @@ pub enum VerifyError {
     SnapshotsDir(PathBuf),
 }
 
-/// What was checked.
+/// What was checked, so a script can tell a damaged artifact from a broken chain or a lost
+/// snapshot without parsing sentences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
@@ -98,6 +99,8 @@ pub enum Problem {
     Unverifiable,
 }
 
+/// One check, kept whether it passed or not: an auditor's record shows what was verified, not
+/// only what failed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
     pub kind: CheckKind,
@@ -111,6 +114,7 @@ pub struct Check {
     pub detail: String,
 }
 
+/// The checks of one period folder, grouped so a chain's report reads period by period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PeriodReport {
     /// `YYYY-MM` from the evidence, or the folder name when the evidence cannot be read.
@@ -197,7 +201,9 @@ struct PreviousView {
     snapshot: Option<SnapshotView>,
 }
 
-/// Verifies the period folder `dir` (and with `opts.chain` every period before it).
+/// Verifies the period folder `dir` (and with `opts.chain` every period before it). Every check
+/// runs even after a failure, so one call gives the auditor the whole picture; the first
+/// failure is singled out because it is what to restore first.
 pub fn verify(dir: &Path, opts: &Options) -> Result<Report, VerifyError> {
     match std::fs::metadata(dir) {
         Err(_) => return Err(VerifyError::NoSuchDir(dir.into())),
@@ -624,7 +630,8 @@ fn is_plain_name(name: &str) -> bool {
         && !name.starts_with(char::is_whitespace)
 }
 
-/// A file carried inside the PDF.
+/// A file carried inside the PDF: the copy the report was rendered with, which is what the
+/// files beside it are compared against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     pub name: String,
@@ -639,7 +646,7 @@ fn read_attachments(pdf: &Path) -> Result<Vec<Attachment>, String> {
             e.to_string()
         }
     })?;
-    pdf_attachments(&bytes)
+    pdf_attachments(&bytes).map_err(|e| e.0)
 }
 
 fn check_attachments(
@@ -1070,10 +1077,17 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
 /// name tree and its `/AF` array, each file's content decompressed. A damaged or hostile PDF
 /// gives an error, never a panic: the parser runs under `catch_unwind` as a last guard, and
 /// every walk is bounded.
-pub fn pdf_attachments(pdf: &[u8]) -> Result<Vec<Attachment>, String> {
+pub fn pdf_attachments(pdf: &[u8]) -> Result<Vec<Attachment>, PdfError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attachments_inner(pdf)))
         .unwrap_or_else(|_| Err("the PDF parser gave up on this file".into()))
+        .map_err(PdfError)
 }
+
+/// Why the attachments of a PDF could not be read: the file is damaged, or is not the PDF
+/// mailproof wrote. The text says which structure was at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PdfError(pub String);
 
 fn attachments_inner(pdf: &[u8]) -> Result<Vec<Attachment>, String> {
     use lopdf::{Document, LoadOptions, Object};
@@ -1312,6 +1326,31 @@ mod tests {
             let mut flipped = pdf.clone();
             flipped[cut] ^= 0x20;
             let _ = attachments_inner(&flipped);
+        }
+    }
+
+    /// The PDF as Typst writes it: attachments found and identical to what was attached; the
+    /// same file damaged anywhere (flipped bytes, truncated) gives Ok or Err, never a panic.
+    #[test]
+    fn typst_output_attachments_and_damage() {
+        let e = crate::evidence::tests_support::evidence_with(vec![], "2026-10");
+        let csv = b"id,title\nX-001:a,t\n".to_vec();
+        let pdf = crate::render::pdf::render_pdf(&e, &csv, None).unwrap();
+        let got = names(&pdf);
+        assert_eq!(
+            got,
+            [
+                (EVIDENCE.to_string(), crate::render::evidence_json(&e)),
+                ("findings.csv".to_string(), csv)
+            ]
+        );
+        let n = pdf.len();
+        for i in 0..400 {
+            let at = (i * 7919 + i * i * 31) % n;
+            let mut bad = pdf.clone();
+            bad[at] ^= 0x55;
+            let _ = attachments_inner(&bad);
+            let _ = attachments_inner(&pdf[..(i * n / 400)]);
         }
     }
 
