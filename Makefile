@@ -15,7 +15,7 @@ build:
 # and writes out/2026-10/{report.pdf,evidence.json,findings.csv,poam.csv,SHA256SUMS}. May to
 # September are assessed first, oldest first, as the earlier cron runs would have, so October's
 # report marks findings new / persisting / resolved, carries due dates forward and shows six
-# months of trends.
+# months of trends; `verify --chain` then checks every period and link.
 HISTORY_MONTHS := 2026-05 2026-06 2026-07 2026-08 2026-09
 demo:
 	$(CARGO) build --quiet
@@ -25,6 +25,7 @@ demo:
 	done
 	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline
 	cd out/2026-10 && sha256sum -c SHA256SUMS
+	./target/debug/mailproof verify out/2026-10 --chain
 
 # Tools the tests use: pdftotext/pdftoppm to read the rendered PDF.
 deps:

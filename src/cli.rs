@@ -118,6 +118,26 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
     },
+    /// Check that a period's output is intact: SHA256SUMS, the PDF's attachments, the snapshots
+    /// the evidence names; with --chain, every earlier period and the links between them.
+    #[command(
+        after_help = "Example (an auditor, years later):\n  mailproof verify out/2026-10 --chain\n\n\
+Exit codes: 0 everything verifies; 1 a file does not (the first one is named, with what differs); 2 usage error."
+    )]
+    Verify {
+        /// One period's output folder, e.g. out/2026-10.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Follow previous.sha256 back period by period to the first one, verifying each.
+        #[arg(long)]
+        chain: bool,
+        /// Folder the snapshot files were moved to: snapshots are looked up here by file name
+        /// before the recorded location.
+        #[arg(long, value_name = "DIR")]
+        snapshots: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = TextJson::Text)]
+        format: TextJson,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -239,6 +239,46 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             eprintln!("mailproof: wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify {
+            dir,
+            chain,
+            snapshots,
+            format,
+        } => verify(&dir, chain, snapshots, format),
+    }
+}
+
+/// `mailproof verify`: the report on stdout, the verdict (and the first failure) on stderr so
+/// cron mail and scripts reading JSON both see it.
+fn verify(
+    dir: &std::path::Path,
+    chain: bool,
+    snapshots: Option<std::path::PathBuf>,
+    format: TextJson,
+) -> Result<ExitCode> {
+    let opts = mailproof::verify::Options { chain, snapshots };
+    let report = match mailproof::verify::verify(dir, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mailproof: error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        TextJson::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        TextJson::Text => report.write_text(&mut out)?,
+    }
+    out.flush()?;
+    match &report.first_failure {
+        None => Ok(ExitCode::SUCCESS),
+        Some(f) => {
+            eprintln!("mailproof: verify failed: {}: {}", f.file, f.detail);
+            Ok(ExitCode::from(1))
+        }
     }
 }
 

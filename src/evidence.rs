@@ -187,6 +187,11 @@ pub struct PreviousRef {
     pub period: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// SHA-256 (hex) of the previous period's `evidence.json`, of the bytes this run read: the
+    /// link `verify --chain` checks, so a later edit to an earlier period shows. Absent when
+    /// there was no previous evidence, and in files written before the chain existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotRef>,
 }
@@ -498,6 +503,17 @@ pub struct Evidence {
     /// Earlier periods and snapshots: trends, the DMARC policy timeline, time to remediate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<crate::assess::history::History>,
+    /// The config file's folder, relative to this period's output folder (`../../samples`).
+    /// Every relative path recorded here (inputs, snapshots) is relative to that folder, so
+    /// `verify` finds the inputs from the output folder alone, even after the whole tree has
+    /// moved. Absolute when the two share no root. Absent in files written before `verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_root: Option<String>,
+    /// Every snapshot the run read (this period's, the previous period's, and the stored ones
+    /// loaded for history and key-age tracking), oldest first, each with its SHA-256: the
+    /// findings rest on all of them, so an auditor must be able to check all of them.
+    #[serde(default)]
+    pub snapshots_used: Vec<SnapshotRef>,
 }
 
 #[cfg(test)]
@@ -538,6 +554,8 @@ pub(crate) mod tests_support {
             governance: Default::default(),
             risk_decisions: None,
             history: None,
+            input_root: None,
+            snapshots_used: vec![],
         }
     }
 }

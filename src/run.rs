@@ -390,7 +390,10 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     // The previous period: its evidence (for new/persisting/resolved) and its snapshot (diff).
     let prev_label = month.prev().to_string();
     let prev_evidence_path = cfg.output.join(&prev_label).join("evidence.json");
-    let previous_evidence = load_previous_evidence(&prev_evidence_path)?;
+    let (previous_evidence, previous_sha256) = match load_previous_evidence(&prev_evidence_path)? {
+        Some((e, sha)) => (Some(e), Some(sha)),
+        None => (None, None),
+    };
     let previous_snapshot = previous_evidence
         .as_ref()
         .and_then(|e| e.snapshot.as_ref())
@@ -410,9 +413,22 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         None => None,
     };
 
-    let history: Vec<(String, Snapshot)> = store::list(&cfg.snapshots)?
+    let listed = store::list(&cfg.snapshots)?
         .into_iter()
         .filter(|(_, s)| s.taken_at <= snapshot.taken_at)
+        .collect::<Vec<_>>();
+    let mut snapshots_used = vec![snap_ref.clone()];
+    snapshots_used.extend(previous_ref.clone());
+    for (p, s) in &listed {
+        snapshots_used.push(snapshot_ref(
+            cfg,
+            p,
+            s,
+            "stored snapshot read for history and key-age tracking".into(),
+        )?);
+    }
+    let history: Vec<(String, Snapshot)> = listed
+        .into_iter()
         .map(|(p, s)| {
             let name = p
                 .file_name()
@@ -421,8 +437,14 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             (name, s)
         })
         .collect();
-    let earlier = earlier_periods(cfg, month, previous_evidence.as_ref(), &prev_evidence_path);
-    let evidence = assess::assess(&Inputs {
+    let earlier = earlier_periods(
+        cfg,
+        month,
+        previous_evidence.as_ref(),
+        previous_sha256.as_deref(),
+        &prev_evidence_path,
+    );
+    let mut evidence = assess::assess(&Inputs {
         history: &history,
         organization: &cfg.organization,
         period: &period,
@@ -446,6 +468,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     });
 
     let dir = cfg.output.join(month.to_string());
+    record_provenance(&mut evidence, cfg, &dir, previous_sha256, snapshots_used);
     publish(&evidence, &dir, cfg.templates.as_deref())?;
     let over_threshold = match cfg.policy.fail_on {
         Some(t) => evidence
@@ -471,6 +494,7 @@ fn earlier_periods(
     cfg: &Config,
     month: Month,
     previous: Option<&Evidence>,
+    previous_sha256: Option<&str>,
     previous_path: &Path,
 ) -> Vec<crate::assess::history::Earlier> {
     use crate::assess::history::{Earlier, Found};
@@ -481,26 +505,22 @@ fn earlier_periods(
         let path = cfg.output.join(m.to_string()).join("evidence.json");
         let shown = evidence_path(cfg, &path);
         let found = if k == 1 {
-            match (previous, std::fs::read(previous_path)) {
-                (Some(e), Ok(bytes)) => Found::Read {
+            match (previous, previous_sha256) {
+                (Some(e), Some(sha)) => Found::Read {
                     evidence: Box::new(e.clone()),
-                    sha256: sha256_hex(&bytes),
+                    sha256: sha.to_string(),
                     path: shown,
                 },
-                _ => Found::Missing { path: shown },
+                _ => Found::Missing {
+                    path: evidence_path(cfg, previous_path),
+                },
             }
         } else {
             match load_previous_evidence(&path) {
-                Ok(Some(e)) => match std::fs::read(&path) {
-                    Ok(bytes) => Found::Read {
-                        evidence: Box::new(e),
-                        sha256: sha256_hex(&bytes),
-                        path: shown,
-                    },
-                    Err(err) => Found::Unreadable {
-                        path: shown,
-                        reason: err.to_string(),
-                    },
+                Ok(Some((e, sha256))) => Found::Read {
+                    evidence: Box::new(e),
+                    sha256,
+                    path: shown,
                 },
                 Ok(None) => Found::Missing { path: shown },
                 Err(err) => {
@@ -531,9 +551,66 @@ fn earlier_periods(
     out
 }
 
-/// The previous period's evidence, if it exists. A file that exists but is not a mailproof
-/// evidence document is an error: silently skipping it would mark every finding "new".
-fn load_previous_evidence(path: &Path) -> Result<Option<Evidence>, RunError> {
+/// What `verify` needs to check this period years later, added once the assessment is done
+/// (it is about where the evidence came from, not what it concludes): the hash that chains
+/// this period to the previous one, where the inputs are seen from the output folder, and
+/// every snapshot read, once each (by recorded path), oldest first.
+fn record_provenance(
+    evidence: &mut Evidence,
+    cfg: &Config,
+    dir: &Path,
+    previous_sha256: Option<String>,
+    mut snapshots_used: Vec<SnapshotRef>,
+) {
+    if let Some(prev) = evidence.previous.as_mut() {
+        prev.sha256 = previous_sha256;
+    }
+    evidence.input_root = Some(input_root(cfg, dir));
+    let mut seen = BTreeSet::new();
+    snapshots_used.retain(|r| seen.insert(r.path.clone()));
+    snapshots_used.sort_by(|a, b| {
+        a.taken_at
+            .cmp(&b.taken_at)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    evidence.snapshots_used = snapshots_used;
+}
+
+/// The config file's folder as seen from the period folder `dir`, from canonical paths (so a
+/// symlinked output folder still leads back to the inputs). Absolute when no relative path
+/// exists (different drives) or a folder cannot be resolved.
+fn input_root(cfg: &Config, dir: &Path) -> String {
+    let base = cfg
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = base
+        .canonicalize()
+        .or_else(|_| std::path::absolute(base))
+        .unwrap_or_else(|_| base.to_path_buf());
+    // The period folder may not exist yet; its parent (the output folder) does.
+    let out = match (dir.parent(), dir.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            parent.canonicalize().ok().map(|p| p.join(name))
+        }
+        _ => None,
+    };
+    out.and_then(|out| crate::verify::relative_path(&out, &base))
+        .unwrap_or(base)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The previous period's evidence, if it exists, with the SHA-256 of the bytes read (the
+/// chain link). A file that exists but is not a mailproof evidence document is an error:
+/// silently skipping it would mark every finding "new".
+fn load_previous_evidence(path: &Path) -> Result<Option<(Evidence, String)>, RunError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -554,7 +631,7 @@ fn load_previous_evidence(path: &Path) -> Result<Option<Evidence>, RunError> {
         return Err(err(format!("not a {} document", crate::evidence::SCHEMA)));
     }
     serde_json::from_value(v)
-        .map(Some)
+        .map(|e| Some((e, sha256_hex(&bytes))))
         .map_err(|e| err(format!("unreadable evidence ({e})")))
 }
 

@@ -253,6 +253,7 @@ fn fixture() -> Evidence {
         previous: Some(PreviousRef {
             period: "2026-09".into(),
             evidence: Some("out/2026-09/evidence.json".into()),
+            sha256: Some("ef".repeat(32)),
             snapshot: None,
         }),
         inputs: vec![InputFile {
@@ -336,6 +337,8 @@ fn fixture() -> Evidence {
             low: 1,
             very_low: 0,
             resolved: 1,
+            accepted: 0,
+            overdue: 0,
         },
         controls: vec![Control {
             citation: "164.308(a)(1)(ii)(B)".into(),
@@ -357,6 +360,11 @@ fn fixture() -> Evidence {
         policy: PolicyConfig::default(),
         retain_until: "2032-11-02".into(),
         risk_matrix: mailproof::assess::risk::matrix(),
+        input_root: Some("../..".into()),
+        snapshots_used: vec![],
+        governance: Default::default(),
+        risk_decisions: None,
+        history: None,
     }
 }
 

@@ -188,7 +188,10 @@ fn sample_decisions_show_every_kind_in_the_pdf() {
     assert_eq!(pay["due"], "2026-12-15");
     assert!(pay["due_basis"].as_str().unwrap().contains("risk decision"));
     let rd = &ev["risk_decisions"];
-    assert_eq!(rd["stale"][0]["finding"], "DMARC-008:myriversidechart.example");
+    assert_eq!(
+        rd["stale"][0]["finding"],
+        "DMARC-008:myriversidechart.example"
+    );
     assert_eq!(rd["entries"], 5);
     // Owners: the patient domain's owner, the security officer for parked domains.
     assert_eq!(

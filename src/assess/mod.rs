@@ -187,6 +187,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         Some(PreviousRef {
             period: i.period.month.prev().to_string(),
             evidence: i.previous_evidence_path.clone(),
+            sha256: None,
             snapshot: i.previous_snapshot.as_ref().map(|(_, r)| r.clone()),
         })
     } else {
@@ -231,6 +232,8 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         governance: i.governance.clone(),
         risk_decisions,
         history: None,
+        input_root: None,
+        snapshots_used: Vec::new(),
     };
     let stored: Vec<history::StoredSnapshot<'_>> = i
         .history

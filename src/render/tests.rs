@@ -211,6 +211,7 @@ fn backtick_spans_are_set_as_code_without_the_backticks() {
     e.previous = Some(PreviousRef {
         period: "2026-09".into(),
         evidence: None,
+        sha256: None,
         snapshot: None,
     });
     let Some(text) = poppler("pdftotext", &[], &render(&e)) else {
