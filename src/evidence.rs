@@ -99,26 +99,14 @@ impl Finding {
     }
 }
 
-/// The risk decision applied to a finding, as the decisions file states it, plus whether an
-/// acceptance has run out.
+/// The risk decision applied to a finding, as the decisions file states it (its keys appear
+/// in the JSON as they do in the file), plus whether an acceptance has run out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Treatment {
-    pub decision: crate::decisions::Decision,
-    pub justification: String,
-    pub approved_by: String,
-    pub approved_on: NaiveDate,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compensating_controls: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub milestone: Option<String>,
+    #[serde(flatten)]
+    pub entry: crate::decisions::RiskDecision,
     /// `expires` fell before the end of the period: the finding is open again.
     pub expired: bool,
-    /// Line of the decision in the decisions file.
-    pub line: usize,
 }
 
 /// What the decisions file held this period.

@@ -189,6 +189,39 @@ fn local_midnight(month: Month, tz: Tz) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
+    /// Due dates and acceptance expiry count from the month's last calendar day, which must be
+    /// the last local day of the period in any time zone, across DST changes and leap years.
+    #[test]
+    fn last_day_is_the_last_local_day_of_the_period_everywhere() {
+        for tz in [
+            chrono_tz::UTC,
+            chrono_tz::America::Chicago,
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Pacific::Pago_Pago,
+            chrono_tz::Australia::Lord_Howe,
+        ] {
+            for label in [
+                "2026-02", "2028-02", "2026-03", "2026-10", "2026-11", "2026-12",
+            ] {
+                let m: Month = label.parse().unwrap();
+                let p = Period::new(m, tz);
+                let last_local = (p.end - chrono::Duration::seconds(1))
+                    .with_timezone(&tz)
+                    .date_naive();
+                assert_eq!(m.last_day(), last_local, "{label} in {tz}");
+            }
+        }
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            "2028-02".parse::<Month>().unwrap().last_day(),
+            day("2028-02-29")
+        );
+        assert_eq!(
+            "2026-12".parse::<Month>().unwrap().last_day(),
+            day("2026-12-31")
+        );
+    }
+
     #[test]
     fn parses_and_rejects_months() {
         assert_eq!(

@@ -1341,7 +1341,8 @@ mod tests {
             got,
             [
                 (EVIDENCE.to_string(), crate::render::evidence_json(&e)),
-                ("findings.csv".to_string(), csv)
+                ("findings.csv".to_string(), csv),
+                ("poam.csv".to_string(), crate::render::poam_csv(&e)),
             ]
         );
         let n = pdf.len();

@@ -349,11 +349,24 @@ fn corpus_quirks_are_normalized() {
 fn whole_folder_ingest() {
     let Some(root) = corpus() else { return };
     let set = ingest(&[root.join("parsedmarc/samples")], None);
-    // 19 aggregate + 1 aggregate_invalid + empty.xml + 3 failure samples.
-    assert_eq!(set.files.len(), 24);
+    // 19 aggregate + 1 aggregate_invalid + empty.xml + 3 failure samples, and the SMTP TLS
+    // reports (RFC 8460) the corpus gained for transport security: each is refused as such,
+    // never mistaken for an aggregate report or lost.
+    let tls = std::fs::read_dir(root.join("parsedmarc/samples/smtp_tls"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(set.files.len(), 24 + tls);
     let reasons: Vec<&str> = set.rejected.iter().map(|r| r.reason.as_str()).collect();
-    // empty.xml and the three failure reports.
-    assert_eq!(set.rejected.len(), 4, "{reasons:?}");
+    // empty.xml, the three failure reports and the TLS reports.
+    assert_eq!(set.rejected.len(), 4 + tls, "{reasons:?}");
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.starts_with("SMTP TLS report (TLS-RPT, RFC 8460)"))
+            .count(),
+        tls,
+        "{reasons:?}"
+    );
     // invalid_utf_8.xml repeats !example.com!…'s reporter and report id; invalid_xml.xml is
     // a damaged copy of veeam.com's report: read first (path order), but the intact copy
     // read after it is the one kept.
@@ -392,7 +405,14 @@ fn whole_folder_ingest() {
     assert!(records > 2286);
     let kinds: Vec<&str> = set.files.iter().map(|f| f.kind.as_str()).collect();
     // The two LinkedIn samples begin with an mbox `From ` line: read as one-message mailboxes.
-    assert_eq!(kinds.iter().filter(|k| **k == "eml").count(), 4);
+    let tls_eml = std::fs::read_dir(root.join("parsedmarc/samples/smtp_tls"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(kinds.iter().filter(|k| **k == "eml").count(), 4 + tls_eml);
     assert_eq!(kinds.iter().filter(|k| **k == "mbox").count(), 2);
     assert_eq!(kinds.iter().filter(|k| **k == "gzip").count(), 1);
     assert_eq!(kinds.iter().filter(|k| **k == "zip").count(), 1);

@@ -429,13 +429,16 @@ fn report_pdf_is_complete_deterministic_and_prints_data_literally() {
     let body = &text[text.find("Posture at a glance").expect("summary body")..];
     let mut last = 0;
     for title in [
-        "2 Findings",
-        "3 HIPAA Control Mapping",
-        "4 Vendor Coverage",
-        "5 DMARC Report Statistics",
-        "6 Changes Since the Last Period",
-        "7 Evidence Appendix",
-        "8 Method and Framing",
+        "2 Scope and Sign-off",
+        "3 Findings",
+        "4 Risk Register and Treatment Plan",
+        "5 HIPAA Control Mapping",
+        "6 Vendor Coverage",
+        "7 DMARC Report Statistics",
+        "8 Changes Since the Last Period",
+        "9 Progress Over the Year",
+        "10 Evidence Appendix",
+        "11 Method and Framing",
     ] {
         let at = body
             .find(title)
@@ -596,7 +599,11 @@ fn findings_csv_is_sorted_complete_and_defused() {
             "evidence",
             "remediation",
             "residual_risk",
-            "owner"
+            "owner",
+            "due",
+            "overdue_days",
+            "decision",
+            "treatment_status"
         ]
     );
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
@@ -795,7 +802,7 @@ fn new_evidence_fields_are_shown_where_they_belong() {
     assert!(summary.contains("permerror"), "{summary}");
     assert!(summary.contains("1 of 3 valid"), "{summary}");
 
-    let stats = section("5 DMARC Report Statistics", "6 Changes Since");
+    let stats = section("7 DMARC Report Statistics", "8 Changes Since");
     for expected in [
         "Our evaluation vs. the reporters",
         // Reporters' 93.4% beside our 85.6% DMARC pass, 91.9% / 84.1% DKIM aligned.
@@ -821,7 +828,7 @@ fn new_evidence_fields_are_shown_where_they_belong() {
         );
     }
 
-    let appendix = section("7 Evidence Appendix", "7.2 Input files");
+    let appendix = section("10 Evidence Appendix", "10.2 Input files");
     for expected in [
         "Organizational domain riverside-health.test",
         "SPF record 477 octets",

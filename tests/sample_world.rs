@@ -606,4 +606,268 @@ fn six_months_of_history_match_the_truth() {
             assert_eq!(d["dmarc"]["pct"].as_u64(), pct, "{label} {}", d["domain"]);
         }
     }
+    history_of_october_matches_the_months(dir.path(), &truth);
+}
+
+fn evidence_of(out: &Path, label: &str) -> (Value, Vec<u8>) {
+    let bytes = std::fs::read(out.join(label).join("evidence.json")).unwrap();
+    (serde_json::from_slice(&bytes).unwrap(), bytes)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// October's history, built from the five earlier periods' own evidence and the seven stored
+/// snapshots: trend points, the DMARC policy timeline, due dates carried forward, time to
+/// remediate, and the chain `verify` walks.
+fn history_of_october_matches_the_months(dir: &Path, truth: &Value) {
+    let out = dir.join("out");
+    let (oct, _) = evidence_of(&out, "2026-10");
+    let h = &oct["history"];
+    let months = truth["months"].as_object().unwrap();
+
+    // One trend point per month, each with the numbers of that month's own evidence and the
+    // hash of the file it was read from.
+    let points = h["months"].as_array().unwrap();
+    let labels: Vec<&str> = points
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        months.keys().map(String::as_str).collect::<Vec<_>>()
+    );
+    for p in points {
+        let label = p["period"].as_str().unwrap();
+        let t = &months[label];
+        assert_eq!(p["reports"], t["reports"], "{label} trend: reports");
+        assert_eq!(p["messages"], t["messages"], "{label} trend: messages");
+        for (domain, want) in t["domains"].as_object().unwrap() {
+            let got = p["domains"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["domain"] == domain.as_str())
+                .unwrap_or_else(|| panic!("{label}: {domain} missing from the trend"));
+            assert_eq!(got["messages"], want["messages"], "{label} {domain}");
+            assert_eq!(got["dmarc_pass"], want["dmarc_pass"], "{label} {domain}");
+        }
+        let (ev, bytes) = evidence_of(&out, label);
+        let open: u64 = ["very_high", "high", "moderate", "low", "very_low"]
+            .iter()
+            .map(|k| ev["risk_counts"][k].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            p["open_total"].as_u64(),
+            Some(open),
+            "{label}: open findings"
+        );
+        assert_eq!(p["accepted"], ev["risk_counts"]["accepted"], "{label}");
+        if label == "2026-10" {
+            assert_eq!(p["state"], "this period");
+        } else {
+            assert_eq!(p["state"], "read", "{label}");
+            assert_eq!(p["sha256"].as_str(), Some(sha256_hex(&bytes).as_str()));
+        }
+    }
+
+    // The policy timeline: every snapshot, with the record the zones held.
+    let snaps = truth["snapshots"].as_array().unwrap();
+    for t in h["dmarc_timeline"].as_array().unwrap() {
+        let domain = t["domain"].as_str().unwrap();
+        let entries = t["entries"].as_array().unwrap();
+        assert_eq!(
+            entries.len(),
+            snaps.len(),
+            "{domain}: one entry per snapshot"
+        );
+        for (e, s) in entries.iter().zip(snaps) {
+            assert_eq!(e["taken_at"], s["taken_at"], "{domain}");
+            let want = &s["dmarc"][domain];
+            let n = want["records"].as_array().unwrap().len();
+            let status = ["missing", "found"].get(n).copied().unwrap_or("multiple");
+            assert_eq!(e["status"], status, "{domain} at {}", s["taken_at"]);
+            if n == 1 {
+                assert_eq!(e["p"], want["p"], "{domain} at {}", s["taken_at"]);
+                assert_eq!(e["effective"], want["p"], "{domain} at {}", s["taken_at"]);
+                let pct = want["pct"].as_str().map(|p| p.parse::<u64>().unwrap());
+                assert_eq!(e["pct"].as_u64(), pct, "{domain} at {}", s["taken_at"]);
+            }
+        }
+    }
+    // The workforce domain's progression none -> quarantine 25% -> quarantine -> reject, each
+    // step marked strengthened.
+    let workforce = h["dmarc_timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["domain"] == "riversidehealth.example")
+        .unwrap();
+    let steps: Vec<(String, String)> = workforce["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["changes"].as_array().unwrap().is_empty())
+        .map(|e| {
+            (
+                e["effective"].as_str().unwrap().to_string(),
+                e["direction"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let strengthened: Vec<&str> = steps
+        .iter()
+        .filter(|(_, d)| d == "strengthened")
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(
+        strengthened,
+        ["quarantine", "quarantine", "reject"],
+        "{steps:?}"
+    );
+
+    // Due dates: set when first seen, never later afterwards.
+    let (may, _) = evidence_of(&out, "2026-05");
+    let mut carried = 0;
+    for f in oct["findings"].as_array().unwrap() {
+        let Some(first) = may["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == f["id"])
+        else {
+            continue;
+        };
+        // Resolved since, or resolved and back again (a new finding with a new due date).
+        if f["status"] == "resolved" || f["first_seen"] != "2026-05" {
+            continue;
+        }
+        let (old, new) = (first["due"].as_str().unwrap(), f["due"].as_str().unwrap());
+        assert!(new <= old, "{}: due moved later, {old} -> {new}", f["id"]);
+        if first["risk"] == f["risk"] && f["treatment"]["due"].is_null() {
+            assert_eq!(new, old, "{}", f["id"]);
+        }
+        carried += 1;
+    }
+    assert!(carried >= 10, "only {carried} findings persisted since May");
+    let overdue = oct["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["treatment_status"] == "overdue")
+        .count() as u64;
+    assert_eq!(oct["risk_counts"]["overdue"].as_u64(), Some(overdue));
+    assert!(
+        overdue > 0,
+        "findings open since May are overdue by October"
+    );
+
+    // Time to remediate counts every resolution the six periods recorded.
+    let resolved: u64 = months
+        .keys()
+        .map(|label| {
+            evidence_of(&out, label).0["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["status"] == "resolved")
+                .count() as u64
+        })
+        .sum();
+    let counted: u64 = h["mttr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resolved"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, resolved);
+    assert!(resolved > 0);
+
+    // The chain: each period names the previous one's evidence by its hash, back to May, and
+    // `verify --chain` agrees.
+    for pair in months.keys().collect::<Vec<_>>().windows(2) {
+        let (prev_bytes, (ev, _)) = (evidence_of(&out, pair[0]).1, evidence_of(&out, pair[1]));
+        assert_eq!(
+            ev["previous"]["sha256"].as_str(),
+            Some(sha256_hex(&prev_bytes).as_str()),
+            "{} -> {}",
+            pair[1],
+            pair[0]
+        );
+    }
+    let v = bin()
+        .args(["verify", "--chain", "--format", "json"])
+        .arg(out.join("2026-10"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    let report: Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(
+        report["links"].as_array().unwrap().len(),
+        5,
+        "five links back to May"
+    );
+    assert_eq!(report["first_period"], "2026-05");
+
+    // The PDF shows the trends and the timeline.
+    if let Some(text) = common::pdftotext(&out.join("2026-10/report.pdf")) {
+        for needle in [
+            "Progress Over the Year",
+            "Open findings by risk level",
+            "DMARC pass rate per domain",
+            "Messages and reports received",
+            "DMARC policy timeline",
+            "quarantine 25%",
+            "Mean time to remediate",
+            "No period in the window is missing",
+            "Snapshots read",
+        ] {
+            assert!(text.contains(needle), "PDF lacks {needle:?}");
+        }
+    }
+
+    // A missing or unreadable earlier period (other than the previous one) is a gap in the
+    // trends, stated in the PDF, never a failed run.
+    std::fs::remove_dir_all(out.join("2026-06")).unwrap();
+    std::fs::write(out.join("2026-07/evidence.json"), b"{ not json").unwrap();
+    let (_, _, epoch) = world("2026-10");
+    let o = run_offline(&dir.join("mailproof.toml"), "2026-10", &epoch.to_string());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (oct, _) = evidence_of(&out, "2026-10");
+    let states: Vec<(&str, &str)> = oct["history"]["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["period"].as_str().unwrap(), p["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("2026-05", "read"),
+            ("2026-06", "missing"),
+            ("2026-07", "unreadable"),
+            ("2026-08", "read"),
+            ("2026-09", "read"),
+            ("2026-10", "this period")
+        ]
+    );
+    if let Some(text) = common::pdftotext(&out.join("2026-10/report.pdf")) {
+        assert!(
+            text.contains("2 period(s) in the window have no usable evidence"),
+            "the gap is stated"
+        );
+    }
 }

@@ -71,7 +71,13 @@ fn base() -> &'static Path {
             .tempdir_in(scratch)
             .unwrap();
         let samples = repo().join("samples");
-        for f in ["mailproof.toml", "vendors.csv", "reports", "snapshots"] {
+        for f in [
+            "mailproof.toml",
+            "vendors.csv",
+            "decisions.toml",
+            "reports",
+            "snapshots",
+        ] {
             let from = samples.join(f);
             let to = t.path().join("samples").join(f);
             if from.is_dir() {
@@ -180,9 +186,10 @@ fn the_sample_chain_verifies() {
         }
     }
     let count = |kind: &str| checks.iter().filter(|c| c["kind"] == kind).count();
-    assert_eq!(count("sha256"), 3); // evidence.json, findings.csv, report.pdf
-    assert_eq!(count("attachment"), 2); // evidence.json, findings.csv inside the PDF
-    assert_eq!(count("snapshot"), 3); // October's, September's, and the 2025 history one
+    assert_eq!(count("sha256"), 4); // evidence.json, findings.csv, poam.csv, report.pdf
+    assert_eq!(count("attachment"), 3); // evidence.json, findings.csv, poam.csv inside the PDF
+    // Every stored snapshot up to October's: the seven of the sample world.
+    assert_eq!(count("snapshot"), 7);
 
     // The evidence fields the chain rests on.
     let ev: Value =
@@ -200,17 +207,20 @@ fn the_sample_chain_verifies() {
         .iter()
         .map(|s| (s["path"].as_str().unwrap(), s["sha256"].as_str().unwrap()))
         .collect();
-    let want = [
-        "snapshots/2025-10-01T110000Z.json",
-        "snapshots/2026-10-01T110000Z.json",
-        "snapshots/2026-11-01T120000Z.json",
-    ];
+    // Every stored snapshot up to October's (file names sort by capture time).
+    let mut want: Vec<String> = std::fs::read_dir(t.path().join("samples/snapshots"))
+        .unwrap()
+        .map(|e| format!("snapshots/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|p| p.ends_with(".json"))
+        .collect();
+    want.sort();
+    assert_eq!(want.len(), 7);
     assert_eq!(used.iter().map(|u| u.0).collect::<Vec<_>>(), want);
     for (path, sha) in used {
         assert_eq!(sha, sha256(&t.path().join("samples").join(path)));
     }
-    assert_eq!(ev["snapshot"]["path"], want[2]);
-    assert_eq!(ev["previous"]["snapshot"]["path"], want[1]);
+    assert_eq!(ev["snapshot"]["path"], want[6]);
+    assert_eq!(ev["previous"]["snapshot"]["path"], want[5]);
     // The first period has no previous evidence, so no sha256 to chain to.
     let sep: Value =
         serde_json::from_slice(&std::fs::read(t.path().join("out/2026-09/evidence.json")).unwrap())
@@ -251,6 +261,13 @@ fn one_changed_byte_anywhere_is_named() {
             None,
             false,
             "out/2026-10/findings.csv",
+            "sha256",
+        ),
+        (
+            "out/2026-10/poam.csv",
+            None,
+            false,
+            "out/2026-10/poam.csv",
             "sha256",
         ),
         // The separator after the first hash: the line is no longer `<sha256>  <name>`.

@@ -437,18 +437,20 @@ fn compare(before: &PolicyState, after: &PolicyState) -> (Vec<String>, Option<St
         };
         out.push(format!("pct: {} → {}", show(before.pct), show(after.pct)));
     }
+    // The domain's own policy decides the direction; subdomain policies only when it is
+    // unchanged. When they move the other way, the change list says so.
     let direction = match (strength(before), strength(after)) {
         (Some(b), Some(a)) if a != b => {
-            let up = a.iter().zip(&b).any(|(x, y)| x > y);
-            let down = a.iter().zip(&b).any(|(x, y)| x < y);
-            Some(
-                match (up, down) {
-                    (true, false) => "strengthened",
-                    (false, true) => "weakened",
-                    _ => "changed",
-                }
-                .to_string(),
-            )
+            let word = |o: std::cmp::Ordering| match o {
+                std::cmp::Ordering::Greater => "strengthened",
+                std::cmp::Ordering::Less => "weakened",
+                std::cmp::Ordering::Equal => "changed",
+            };
+            let subs = a[1..].cmp(&b[1..]);
+            if a[0] != b[0] && subs != std::cmp::Ordering::Equal && subs != a[0].cmp(&b[0]) {
+                out.push(format!("subdomain policy {} at the same time", word(subs)));
+            }
+            Some(word(a.cmp(&b)).to_string())
         }
         _ if !out.is_empty() => Some("changed".to_string()),
         _ => None,

@@ -72,22 +72,14 @@ pub fn apply(findings: &mut [Finding], cx: &Context<'_>) -> Outcome {
                 });
             }
             Treatment {
-                decision: d.decision,
-                justification: d.justification.clone(),
-                approved_by: d.approved_by.clone(),
-                approved_on: d.approved_on,
-                expires: d.expires,
-                compensating_controls: d.compensating_controls.clone(),
-                due: d.due,
-                milestone: d.milestone.clone(),
+                entry: d.clone(),
                 expired: lapsed,
-                line: d.line,
             }
         });
         let accepted = f
             .treatment
             .as_ref()
-            .is_some_and(|t| t.decision == Decision::Accept && !t.expired);
+            .is_some_and(|t| t.entry.decision == Decision::Accept && !t.expired);
         f.overdue_days = None;
         f.treatment_status = Some(if f.status == Status::Resolved {
             TreatmentStatus::Resolved
@@ -200,10 +192,21 @@ fn due_date(
                 "{old}, as set in an earlier period (today's rule gives {computed}: {rule}); a due date never moves later"
             ),
         ),
-        Some(old) if old > computed => (
-            Some(computed),
-            format!("{rule}; moved earlier from {old} because the risk rose"),
-        ),
+        Some(old) if old > computed => {
+            let why = if before
+                .and_then(|b| b.treatment.as_ref())
+                .and_then(|t| t.entry.due)
+                == Some(old)
+            {
+                "the risk decision that set it no longer applies"
+            } else {
+                "the risk rose"
+            };
+            (
+                Some(computed),
+                format!("{rule}; moved earlier from {old} because {why}"),
+            )
+        }
         _ => (Some(computed), rule),
     }
 }
@@ -218,7 +221,7 @@ fn residual_for_decision(f: &mut Finding) {
     if t.expired {
         return;
     }
-    match t.decision {
+    match t.entry.decision {
         Decision::Mitigate => {}
         Decision::Accept | Decision::Transfer => {
             f.residual_likelihood = Some(f.likelihood);

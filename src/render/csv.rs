@@ -89,10 +89,10 @@ fn decision_word(f: &Finding) -> String {
     match &f.treatment {
         Some(t) if t.expired => format!(
             "{} (expired {})",
-            t.decision.word(),
-            t.expires.map(|d| d.to_string()).unwrap_or_default()
+            t.entry.decision.word(),
+            t.entry.expires.map(|d| d.to_string()).unwrap_or_default()
         ),
-        Some(t) => t.decision.word().to_string(),
+        Some(t) => t.entry.decision.word().to_string(),
         None => String::new(),
     }
 }
@@ -155,7 +155,7 @@ fn write_poam(e: &Evidence) -> Result<Vec<u8>, csv::Error> {
         let expires = f
             .treatment
             .as_ref()
-            .and_then(|t| t.expires)
+            .and_then(|t| t.entry.expires)
             .map(|d| d.to_string())
             .unwrap_or_default();
         let summary = evidence_summary(&f.evidence);
@@ -201,7 +201,7 @@ fn evidence_summary(lines: &[String]) -> String {
 /// The next step, in words: the decision's own milestone when it gives one, otherwise what
 /// the status calls for.
 pub fn milestone(f: &Finding, period: &str) -> String {
-    if let Some(m) = f.treatment.as_ref().and_then(|t| t.milestone.clone())
+    if let Some(m) = f.treatment.as_ref().and_then(|t| t.entry.milestone.clone())
         && f.status != Status::Resolved
     {
         return m;
@@ -214,19 +214,19 @@ pub fn milestone(f: &Finding, period: &str) -> String {
         (Some(TreatmentStatus::Resolved), _) => format!("Resolved in {period}: no longer observed"),
         (Some(TreatmentStatus::Accepted), Some(t)) => format!(
             "Risk accepted until {}: decide again, or remediate, before then",
-            t.expires.map(|d| d.to_string()).unwrap_or_default()
+            t.entry.expires.map(|d| d.to_string()).unwrap_or_default()
         ),
         (_, Some(t)) if t.expired => format!(
             "Acceptance expired {}: remediate by {due}, or renew the acceptance",
-            t.expires.map(|d| d.to_string()).unwrap_or_default()
+            t.entry.expires.map(|d| d.to_string()).unwrap_or_default()
         ),
         (Some(TreatmentStatus::Overdue), _) => {
             format!("Overdue since {due}: remediate now, or record a decision")
         }
-        (_, Some(t)) if t.decision == crate::decisions::Decision::Transfer => {
+        (_, Some(t)) if t.entry.decision == crate::decisions::Decision::Transfer => {
             format!(
                 "Transferred ({}); confirm the arrangement by {due}",
-                t.justification
+                t.entry.justification
             )
         }
         _ => format!("Remediate by {due}"),
@@ -243,4 +243,88 @@ pub fn findings_csv(e: &Evidence) -> Vec<u8> {
         v.extend_from_slice(b"\r\n");
         v
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::finding::Draft;
+    use crate::decisions::{Decision, RiskDecision};
+
+    fn rows(bytes: &[u8]) -> Vec<csv::StringRecord> {
+        csv::Reader::from_reader(bytes)
+            .records()
+            .map(|r| r.expect("valid CSV"))
+            .collect()
+    }
+
+    /// Every status of the plan, its milestone, the resolution period, and cells a spreadsheet
+    /// would run as formulas neutralized.
+    #[test]
+    fn poam_has_every_status_and_is_safe_in_a_spreadsheet() {
+        let open = Draft::new("DMARC-003", "a.example")
+            .evidence("=HYPERLINK(\"http://evil\")")
+            .build("2026-10");
+        let overdue = Draft::new("DMARC-001", "b.example").build("2026-05");
+        let accepted = Draft::new("SPF-006", "c.example").build("2026-10");
+        let mut resolved = Draft::new("SPF-004", "@d.example").build("2026-08");
+        resolved.status = crate::evidence::Status::Resolved;
+        let mut findings = vec![open, overdue, accepted, resolved];
+        let decision = RiskDecision {
+            finding: "SPF-006:c.example".into(),
+            decision: Decision::Accept,
+            justification: "low value".into(),
+            approved_by: "CISO".into(),
+            approved_on: "2026-10-02".parse().unwrap(),
+            expires: Some("2027-04-01".parse().unwrap()),
+            compensating_controls: None,
+            due: None,
+            milestone: None,
+            line: 3,
+        };
+        crate::assess::treatment::apply(
+            &mut findings,
+            &crate::assess::treatment::Context {
+                domains: &[],
+                governance: &crate::config::Governance::default(),
+                due_days: &crate::config::DueDays::default(),
+                month: "2026-10".parse().unwrap(),
+                previous: None,
+                decisions: &[decision],
+                today: "2026-11-01".parse().unwrap(),
+            },
+        );
+        let e = crate::evidence::tests_support::evidence_with(findings, "2026-10");
+        let csv = poam_csv(&e);
+        let header = csv::Reader::from_reader(csv.as_slice())
+            .headers()
+            .expect("header")
+            .clone();
+        assert_eq!(header.iter().collect::<Vec<_>>(), POAM_HEADER);
+        let rows = rows(&csv);
+        let by = |id: &str| {
+            rows.iter()
+                .find(|r| r[0].ends_with(id))
+                .unwrap_or_else(|| panic!("{id} missing"))
+                .clone()
+        };
+        let col = |name: &str| POAM_HEADER.iter().position(|h| *h == name).unwrap();
+        let o = by("DMARC-003:a.example");
+        assert_eq!(&o[col("status")], "open");
+        assert!(o[col("evidence_summary")].starts_with("'="), "{o:?}");
+        assert_eq!(&o[col("owner")], "(no owner named)");
+        let od = by("DMARC-001:b.example");
+        assert_eq!(&od[col("status")], "overdue");
+        assert_eq!(&od[col("due")], "2026-06-30");
+        assert_eq!(&od[col("overdue_days")], "123");
+        assert!(od[col("milestone")].starts_with("Overdue since 2026-06-30"));
+        let a = by("SPF-006:c.example");
+        assert_eq!(&a[col("status")], "accepted");
+        assert_eq!(&a[col("decision")], "accept");
+        assert_eq!(&a[col("decision_expires")], "2027-04-01");
+        let r = by("SPF-004:@d.example");
+        assert!(r[col("subject")].starts_with("'@"), "{r:?}");
+        assert_eq!(&r[col("status")], "resolved");
+        assert_eq!(&r[col("resolved_in")], "2026-10");
+    }
 }
