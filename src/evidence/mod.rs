@@ -7,6 +7,9 @@ use crate::snapshot::Outcome;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod history;
+pub mod report_detail;
+
 pub const SCHEMA: &str = "mailproof.evidence/1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
@@ -384,7 +387,7 @@ pub struct ReportStats {
     /// mailproof's own view: pass rates recomputed from auth_results, disagreements with the
     /// reporters, per-domain daily series and reasons, per-vendor detail, unknown-source groups.
     #[serde(default)]
-    pub detail: crate::assess::report_checks::ReportDetail,
+    pub detail: report_detail::ReportDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -490,7 +493,7 @@ pub struct Evidence {
     pub risk_decisions: Option<DecisionsSummary>,
     /// Earlier periods and snapshots: trends, the DMARC policy timeline, time to remediate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history: Option<crate::assess::history::History>,
+    pub history: Option<history::History>,
     /// The config file's folder, relative to this period's output folder (`../../samples`).
     /// Every relative path recorded here (inputs, snapshots) is relative to that folder, so
     /// `verify` finds the inputs from the output folder alone, even after the whole tree has
