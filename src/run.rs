@@ -420,6 +420,13 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let mut snapshots_used = vec![snap_ref.clone()];
     snapshots_used.extend(previous_ref.clone());
     for (p, s) in &listed {
+        // This period's and the previous period's snapshots are already hashed above.
+        if snapshots_used
+            .iter()
+            .any(|r| r.path == evidence_path(cfg, p))
+        {
+            continue;
+        }
         snapshots_used.push(snapshot_ref(
             cfg,
             p,
@@ -442,7 +449,6 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         month,
         previous_evidence.as_ref(),
         previous_sha256.as_deref(),
-        &prev_evidence_path,
     );
     let mut evidence = assess::assess(&Inputs {
         history: &history,
@@ -495,7 +501,6 @@ fn earlier_periods(
     month: Month,
     previous: Option<&Evidence>,
     previous_sha256: Option<&str>,
-    previous_path: &Path,
 ) -> Vec<crate::assess::history::Earlier> {
     use crate::assess::history::{Earlier, Found};
     let mut out = Vec::new();
@@ -505,15 +510,13 @@ fn earlier_periods(
         let path = cfg.output.join(m.to_string()).join("evidence.json");
         let shown = evidence_path(cfg, &path);
         let found = if k == 1 {
-            match (previous, previous_sha256) {
-                (Some(e), Some(sha)) => Found::Read {
+            match previous.zip(previous_sha256) {
+                Some((e, sha)) => Found::Read {
                     evidence: Box::new(e.clone()),
                     sha256: sha.to_string(),
                     path: shown,
                 },
-                _ => Found::Missing {
-                    path: evidence_path(cfg, previous_path),
-                },
+                None => Found::Missing { path: shown },
             }
         } else {
             match load_previous_evidence(&path) {

@@ -112,11 +112,8 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     );
     findings.extend(rep.findings);
 
-    // The last calendar day of the period where the organization is (the end is exclusive).
-    let tz: chrono_tz::Tz = i.period.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let period_end_local = (i.period.end - chrono::Duration::seconds(1))
-        .with_timezone(&tz)
-        .date_naive();
+    // The period's last calendar day, where the organization is (the same date in any zone).
+    let period_end_local = i.period.month.last_day();
     let (mut vendors, vfind) = vendor_checks::assess(
         i.inventory,
         period_end_local,
@@ -148,6 +145,8 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         no_reports: i.reports.reports.is_empty(),
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
+    // The run's date where the organization is: decisions approved later are not in force.
+    let tz: chrono_tz::Tz = i.period.timezone.parse().unwrap_or(chrono_tz::UTC);
     let outcome = treatment::apply(
         &mut findings,
         &treatment::Context {

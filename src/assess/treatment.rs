@@ -7,7 +7,7 @@ use crate::assess::risk::Level;
 use crate::config::{DomainConfig, DueDays, Governance};
 use crate::decisions::{Decision, RiskDecision};
 use crate::evidence::{
-    DecisionsSummary, Evidence, ExpiredAcceptance, Finding, StaleDecision, Status, Treatment,
+    DecisionRef, DecisionsSummary, Evidence, ExpiredAcceptance, Finding, Status, Treatment,
     TreatmentStatus,
 };
 use crate::period::Month;
@@ -32,9 +32,9 @@ pub struct Context<'a> {
 /// What became of the decisions file's entries this period.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub stale: Vec<StaleDecision>,
+    pub stale: Vec<DecisionRef>,
     pub expired: Vec<ExpiredAcceptance>,
-    pub pending: Vec<StaleDecision>,
+    pub pending: Vec<DecisionRef>,
 }
 
 /// Applies owners, due dates, decisions and plan status to every finding, and returns which
@@ -97,7 +97,7 @@ pub fn apply(findings: &mut [Finding], cx: &Context<'_>) -> Outcome {
         residual_for_decision(f);
     }
 
-    let listed = |d: &RiskDecision| StaleDecision {
+    let listed = |d: &RiskDecision| DecisionRef {
         finding: d.finding.clone(),
         decision: d.decision,
         approved_by: d.approved_by.clone(),

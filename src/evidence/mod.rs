@@ -123,17 +123,18 @@ pub struct DecisionsSummary {
     pub applied: usize,
     /// Decisions matching no finding of this period: probably about a finding already fixed,
     /// or a mistyped id. Listed so someone removes or corrects them.
-    pub stale: Vec<StaleDecision>,
+    pub stale: Vec<DecisionRef>,
     /// Findings whose acceptance ran out, with the date it expired.
     pub expired: Vec<ExpiredAcceptance>,
     /// Decisions approved after this run's date: not applied (re-assessing an earlier period
     /// must not use a later decision; in a live run, a date in the future is a typo to fix).
     #[serde(default)]
-    pub pending: Vec<StaleDecision>,
+    pub pending: Vec<DecisionRef>,
 }
 
+/// A decision named in a list (stale, not yet in force): enough to find it in the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StaleDecision {
+pub struct DecisionRef {
     pub finding: String,
     pub decision: crate::decisions::Decision,
     pub approved_by: String,

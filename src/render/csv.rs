@@ -1,5 +1,6 @@
-//! `findings.csv`: the findings table for spreadsheets and ticket imports, in the same order
-//! as the PDF so a row number means the same thing in both.
+//! `findings.csv` and `poam.csv`: the findings table and the plan of action for spreadsheets
+//! and ticket imports, in the same order as the PDF so a row number means the same thing in
+//! all three.
 
 use super::sorted_findings;
 use crate::evidence::{Evidence, Finding, Status, TreatmentStatus};
@@ -45,43 +46,66 @@ fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn write_all(e: &Evidence) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    w.write_record(HEADER)?;
-    for f in sorted_findings(e) {
-        let hipaa = f.hipaa.join("; ");
-        let evidence = f.evidence.join(" | ");
-        let due = f.due.map(|d| d.to_string()).unwrap_or_default();
-        let overdue = f.overdue_days.map(|d| d.to_string()).unwrap_or_default();
-        let decision = decision_word(f);
-        let cells = [
-            f.id.as_str(),
-            f.check.as_str(),
-            f.subject.as_str(),
-            f.domain.as_deref().unwrap_or(""),
-            f.title.as_str(),
-            f.severity.label(),
-            f.likelihood.label(),
-            f.impact.label(),
-            f.risk.label(),
-            status_word(f.status),
-            f.first_seen.as_str(),
-            hipaa.as_str(),
-            evidence.as_str(),
-            f.remediation.as_str(),
-            f.residual_risk.map(|l| l.label()).unwrap_or(""),
-            f.owner.as_deref().unwrap_or(""),
-            due.as_str(),
-            overdue.as_str(),
-            decision.as_str(),
-            f.treatment_status.map(|s| s.word()).unwrap_or(""),
-        ];
-        w.write_record(cells.iter().map(|c| neutralize(c).into_owned()))?;
-    }
-    w.into_inner()
-        .map_err(|err| csv::Error::from(err.into_error()))
+/// `header` and `rows` as RFC 4180 CSV with CRLF line ends, every cell neutralized. Writing
+/// to memory cannot fail; should it ever, the error is logged and only the header is returned
+/// rather than a half-written table.
+fn table<const N: usize>(
+    name: &str,
+    header: [&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) -> Vec<u8> {
+    let write = || -> Result<Vec<u8>, csv::Error> {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        w.write_record(header)?;
+        for cells in rows {
+            w.write_record(cells.iter().map(|c| neutralize(c).into_owned()))?;
+        }
+        w.into_inner()
+            .map_err(|err| csv::Error::from(err.into_error()))
+    };
+    write().unwrap_or_else(|err| {
+        tracing::error!(%err, "{name} serialization failed");
+        let mut v = header.join(",").into_bytes();
+        v.extend_from_slice(b"\r\n");
+        v
+    })
+}
+
+/// An optional value (a date, a number of days) as a cell, empty when absent.
+fn opt_cell(d: Option<impl ToString>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Every finding, resolved ones included (status `resolved`), as RFC 4180 CSV with a header
+/// row.
+pub fn findings_csv(e: &Evidence) -> Vec<u8> {
+    let rows = sorted_findings(e).into_iter().map(|f| {
+        [
+            f.id.clone(),
+            f.check.clone(),
+            f.subject.clone(),
+            f.domain.clone().unwrap_or_default(),
+            f.title.clone(),
+            f.severity.label().into(),
+            f.likelihood.label().into(),
+            f.impact.label().into(),
+            f.risk.label().into(),
+            status_word(f.status).into(),
+            f.first_seen.clone(),
+            f.hipaa.join("; "),
+            f.evidence.join(" | "),
+            f.remediation.clone(),
+            f.residual_risk.map(|l| l.label()).unwrap_or("").into(),
+            f.owner.clone().unwrap_or_default(),
+            opt_cell(f.due),
+            opt_cell(f.overdue_days),
+            decision_word(f),
+            f.treatment_status.map(|s| s.word()).unwrap_or("").into(),
+        ]
+    });
+    table("findings.csv", HEADER, rows)
 }
 
 /// The decision as one word, marked when an acceptance ran out.
@@ -90,7 +114,7 @@ fn decision_word(f: &Finding) -> String {
         Some(t) if t.expired => format!(
             "{} (expired {})",
             t.entry.decision.word(),
-            t.entry.expires.map(|d| d.to_string()).unwrap_or_default()
+            opt_cell(t.entry.expires)
         ),
         Some(t) => t.entry.decision.word().to_string(),
         None => String::new(),
@@ -124,20 +148,8 @@ const SUMMARY_CHARS: usize = 300;
 /// status and next step, in report order. A finding resolved this period stays, with the
 /// period it was resolved in, so the plan shows what was closed as well as what is open.
 pub fn poam_csv(e: &Evidence) -> Vec<u8> {
-    write_poam(e).unwrap_or_else(|err| {
-        tracing::error!(%err, "poam.csv serialization failed");
-        let mut v = POAM_HEADER.join(",").into_bytes();
-        v.extend_from_slice(b"\r\n");
-        v
-    })
-}
-
-fn write_poam(e: &Evidence) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    w.write_record(POAM_HEADER)?;
-    for f in sorted_findings(e) {
+    let rows = sorted_findings(e).into_iter().map(|f| {
+        // Evidence written before risk treatment has no plan status: open unless resolved.
         let status = f
             .treatment_status
             .map(|s| s.word())
@@ -150,38 +162,27 @@ fn write_poam(e: &Evidence) -> Result<Vec<u8>, csv::Error> {
         } else {
             String::new()
         };
-        let due = f.due.map(|d| d.to_string()).unwrap_or_default();
-        let overdue = f.overdue_days.map(|d| d.to_string()).unwrap_or_default();
-        let expires = f
-            .treatment
-            .as_ref()
-            .and_then(|t| t.entry.expires)
-            .map(|d| d.to_string())
-            .unwrap_or_default();
-        let summary = evidence_summary(&f.evidence);
-        let cells = [
-            f.id.as_str(),
-            f.check.as_str(),
-            f.title.as_str(),
-            f.subject.as_str(),
-            f.risk.label(),
-            f.residual_risk.map(|l| l.label()).unwrap_or(""),
-            f.owner.as_deref().unwrap_or("(no owner named)"),
-            f.first_seen.as_str(),
-            due.as_str(),
-            status,
-            &decision_word(f),
-            &milestone(f, &e.period.label),
-            summary.as_str(),
-            resolved_in.as_str(),
-            overdue.as_str(),
-            expires.as_str(),
-            &f.hipaa.join("; "),
-        ];
-        w.write_record(cells.iter().map(|c| neutralize(c).into_owned()))?;
-    }
-    w.into_inner()
-        .map_err(|err| csv::Error::from(err.into_error()))
+        [
+            f.id.clone(),
+            f.check.clone(),
+            f.title.clone(),
+            f.subject.clone(),
+            f.risk.label().into(),
+            f.residual_risk.map(|l| l.label()).unwrap_or("").into(),
+            f.owner.clone().unwrap_or_else(|| "(no owner named)".into()),
+            f.first_seen.clone(),
+            opt_cell(f.due),
+            status.into(),
+            decision_word(f),
+            milestone(f, &e.period.label),
+            evidence_summary(&f.evidence),
+            resolved_in,
+            opt_cell(f.overdue_days),
+            opt_cell(f.treatment.as_ref().and_then(|t| t.entry.expires)),
+            f.hipaa.join("; "),
+        ]
+    });
+    table("poam.csv", POAM_HEADER, rows)
 }
 
 fn evidence_summary(lines: &[String]) -> String {
@@ -200,7 +201,7 @@ fn evidence_summary(lines: &[String]) -> String {
 
 /// The next step, in words: the decision's own milestone when it gives one, otherwise what
 /// the status calls for.
-pub fn milestone(f: &Finding, period: &str) -> String {
+fn milestone(f: &Finding, period: &str) -> String {
     if let Some(m) = f.treatment.as_ref().and_then(|t| t.entry.milestone.clone())
         && f.status != Status::Resolved
     {
@@ -214,11 +215,11 @@ pub fn milestone(f: &Finding, period: &str) -> String {
         (Some(TreatmentStatus::Resolved), _) => format!("Resolved in {period}: no longer observed"),
         (Some(TreatmentStatus::Accepted), Some(t)) => format!(
             "Risk accepted until {}: decide again, or remediate, before then",
-            t.entry.expires.map(|d| d.to_string()).unwrap_or_default()
+            opt_cell(t.entry.expires)
         ),
         (_, Some(t)) if t.expired => format!(
             "Acceptance expired {}: remediate by {due}, or renew the acceptance",
-            t.entry.expires.map(|d| d.to_string()).unwrap_or_default()
+            opt_cell(t.entry.expires)
         ),
         (Some(TreatmentStatus::Overdue), _) => {
             format!("Overdue since {due}: remediate now, or record a decision")
@@ -231,18 +232,6 @@ pub fn milestone(f: &Finding, period: &str) -> String {
         }
         _ => format!("Remediate by {due}"),
     }
-}
-
-/// Every finding, resolved ones included (status `resolved`), as RFC 4180 CSV with a header
-/// row. Writing to memory cannot fail; should it ever, the error is logged and only the
-/// header is returned rather than a half-written table.
-pub fn findings_csv(e: &Evidence) -> Vec<u8> {
-    write_all(e).unwrap_or_else(|err| {
-        tracing::error!(%err, "findings.csv serialization failed");
-        let mut v = HEADER.join(",").into_bytes();
-        v.extend_from_slice(b"\r\n");
-        v
-    })
 }
 
 #[cfg(test)]
