@@ -198,6 +198,25 @@ pub struct Governance {
     pub approved_by: Option<String>,
 }
 
+/// An existing control the organization declares (`[[control]]`): shown in the report as a
+/// current security measure (OCR element 4), and weighed by the rating rule for the checks it
+/// names in `mitigates`, each of which it lowers one likelihood step.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub hipaa: Vec<String>,
+    /// Where the proof is kept (an export, a ticket, a policy document and its date).
+    #[serde(default)]
+    pub evidence: String,
+    /// Check IDs (CHECKS.md) whose likelihood this control lowers.
+    #[serde(default)]
+    pub mitigates: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -266,6 +285,8 @@ struct RawConfig {
     policy: PolicyConfig,
     #[serde(default)]
     governance: Governance,
+    #[serde(default)]
+    control: Vec<ControlConfig>,
 }
 
 fn default_tz() -> String {
@@ -289,6 +310,7 @@ pub struct Config {
     pub domains: Vec<DomainConfig>,
     pub policy: PolicyConfig,
     pub governance: Governance,
+    pub controls: Vec<ControlConfig>,
 }
 
 impl Config {
@@ -384,6 +406,29 @@ impl Config {
                 raw.policy.pass_rate_threshold
             )));
         }
+        for (n, c) in raw.control.iter().enumerate() {
+            let at = format!("[[control]] #{} ({:?})", n + 1, c.name);
+            if c.name.trim().is_empty() {
+                return Err(invalid(format!(
+                    "[[control]] #{}: `name` is empty; name the control as the organization calls it",
+                    n + 1
+                )));
+            }
+            for m in &c.mitigates {
+                if crate::assess::catalog::get(m).is_none() {
+                    return Err(invalid(format!(
+                        "{at}: mitigates = {m:?} is not a check ID of the catalog (for example \"RPT-001\" or \"DMARC-003\")"
+                    )));
+                }
+            }
+            for h in &c.hipaa {
+                if crate::assess::hipaa::lookup(h).is_none() {
+                    return Err(invalid(format!(
+                        "{at}: hipaa = {h:?} is not a Security Rule citation mailproof knows (write it as \"164.312(e)(1)\")"
+                    )));
+                }
+            }
+        }
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         Ok(Config {
@@ -400,6 +445,7 @@ impl Config {
             domains,
             policy: raw.policy,
             governance,
+            controls: raw.control,
         })
     }
 

@@ -469,6 +469,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         inputs,
         earlier: &earlier,
         governance: &cfg.governance,
+        controls: &cfg.controls,
         decisions: &decisions,
         decisions_file,
     });

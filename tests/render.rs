@@ -57,6 +57,11 @@ fn finding(
         overdue_days: None,
         treatment: None,
         treatment_status: None,
+        threat: None,
+        likelihood_reason: None,
+        impact_reason: None,
+        cause: None,
+        basis: Default::default(),
     }
 }
 
@@ -363,6 +368,7 @@ fn fixture() -> Evidence {
         input_root: Some("../..".into()),
         snapshots_used: vec![],
         governance: Default::default(),
+        existing_controls: Vec::new(),
         risk_decisions: None,
         history: None,
     }

@@ -1,6 +1,7 @@
 //! The check catalog (CHECKS.md): stable IDs with their default rating, authority and HIPAA
 //! citations. Findings are built from these entries so an ID always means the same thing.
 
+use super::rating::Harm::{self, *};
 use super::risk::{Level, Severity};
 use Level::*;
 
@@ -10,21 +11,24 @@ pub struct Check {
     pub id: &'static str,
     pub title: &'static str,
     pub severity: Severity,
+    /// How readily the weakness is used (CHECKS.md), before the rating rule weighs what this
+    /// period's evidence shows. Very High is never a default: it is kept for an occurrence.
     pub likelihood: Level,
-    pub impact: Level,
+    /// The consequence the check guards against; the rating rule turns it into impact.
+    pub harm: Harm,
     pub authority: &'static str,
     pub hipaa: &'static [&'static str],
     pub remediation: &'static str,
 }
 
 macro_rules! check {
-    ($id:literal, $title:literal, $sev:ident, $l:ident / $i:ident, $auth:literal, [$($h:literal),*], $rem:literal) => {
+    ($id:literal, $title:literal, $sev:ident, $l:ident / $harm:ident, $auth:literal, [$($h:literal),*], $rem:literal) => {
         Check {
             id: $id,
             title: $title,
             severity: Severity::$sev,
             likelihood: $l,
-            impact: $i,
+            harm: $harm,
             authority: $auth,
             hipaa: &[$($h),*],
             remediation: $rem,
@@ -37,7 +41,7 @@ pub const CATALOG: &[Check] = &[
         "DNS-001",
         "DNS lookup failed: evidence incomplete",
         Medium,
-        Moderate / Moderate,
+        Moderate / Blindness,
         "RFC 7208 §4.4 / RFC 9989 §4.10 (temporary errors are not absence)",
         ["164.308(a)(1)(ii)(A)", "164.312(b)"],
         "Re-run the snapshot; if the failure persists, check the authoritative servers for this name (SERVFAIL often means a DNSSEC or delegation fault). The affected checks are indeterminate until a lookup succeeds."
@@ -46,7 +50,7 @@ pub const CATALOG: &[Check] = &[
         "RPT-000",
         "DMARC report files rejected or duplicated",
         Low,
-        Moderate / Low,
+        Moderate / Blindness,
         "RFC 9990 (aggregate report format)",
         ["164.308(a)(1)(ii)(D)"],
         "Review the rejected files listed in the statistics section; ask the reporter to resend unreadable reports, and fix the mailbox export if files are truncated."
@@ -55,7 +59,7 @@ pub const CATALOG: &[Check] = &[
         "INV-001",
         "Vendor inventory rows rejected or incomplete",
         Low,
-        Moderate / Low,
+        Moderate / Blindness,
         "Asset inventory completeness",
         ["164.308(a)(1)(ii)(A)"],
         "Correct the listed rows in the vendor inventory CSV (line and column are given) so every sender is assessed."
@@ -64,7 +68,7 @@ pub const CATALOG: &[Check] = &[
         "SPF-001",
         "No SPF record",
         High,
-        High / High,
+        High / Forgery,
         "RFC 7208 §4.5 (result none); BOD 18-01; Google/Yahoo 2024 and Microsoft 2025 sender requirements",
         ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
         "Publish a TXT record `v=spf1 <authorized senders> -all` (or `v=spf1 -all` for a domain that sends no mail)."
@@ -73,7 +77,7 @@ pub const CATALOG: &[Check] = &[
         "SPF-002",
         "More than one SPF record",
         High,
-        High / High,
+        High / Delivery,
         "RFC 7208 §3.2 and §4.5 (permerror)",
         ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
         "Merge the SPF records into a single `v=spf1` TXT record; receivers treat multiple records as a permanent error and SPF fails for all mail."
@@ -82,7 +86,7 @@ pub const CATALOG: &[Check] = &[
         "SPF-003",
         "SPF exceeds the 10 DNS-lookup limit",
         High,
-        High / Moderate,
+        High / Delivery,
         "RFC 7208 §4.6.4 (permerror); Microsoft 2025 sender requirements",
         ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
         "Reduce DNS-querying terms to 10 or fewer: remove includes of vendors no longer used, replace `a`/`mx` with `ip4`/`ip6`, or move senders to subdomains."
@@ -91,7 +95,7 @@ pub const CATALOG: &[Check] = &[
         "SPF-004",
         "SPF has more than 2 void lookups",
         Medium,
-        Moderate / Moderate,
+        Moderate / Delivery,
         "RFC 7208 §4.6.4 (SHOULD limit void lookups to two)",
         ["164.312(e)(1)"],
         "Remove terms that point at names with no DNS records (typically a decommissioned vendor's include)."
@@ -100,7 +104,7 @@ pub const CATALOG: &[Check] = &[
         "SPF-005",
         "SPF does not fail unauthorized senders",
         High,
-        High / High,
+        High / Forgery,
         "RFC 7208 §5.1 (all) and §4.7 (default neutral); CISA SCuBA MS.EXO.2.2v2",
         ["164.312(e)(1)", "164.308(a)(5)(ii)(B)"],
         "End the record with `-all` (or `~all` while DMARC enforcement is relied on); never `+all` or `?all`."
@@ -109,7 +113,7 @@ pub const CATALOG: &[Check] = &[
         "SPF-006",
         "SPF uses the ptr mechanism",
         Low,
-        Low / Low,
+        Low / Hygiene,
         "RFC 7208 §5.5 (SHOULD NOT be published)",
         ["164.308(a)(1)(ii)(B)"],
         "Replace `ptr` with explicit `ip4`/`ip6` ranges or the vendor's include; `ptr` is slow, unreliable and ignored by some receivers."
@@ -118,7 +122,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM-001",
         "Sending stream has no resolvable DKIM key",
         High,
-        High / High,
+        High / Delivery,
         "RFC 9989 §5.1.2; Google 2024 and Microsoft 2025 sender requirements",
         ["164.312(c)(1)", "164.312(e)(2)(i)", "164.312(e)(1)"],
         "Publish the selector's public key (or the vendor's CNAME delegation) at `<selector>._domainkey.<domain>` and have the sender sign with `d=` aligned to the From domain."
@@ -127,7 +131,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM-002",
         "DKIM RSA key shorter than 1024 bits",
         Critical,
-        High / High,
+        High / KeyCompromise,
         "RFC 8301 §3.2 (signers MUST use at least 1024 bits; verifiers must not accept shorter keys)",
         ["164.312(c)(1)", "164.312(e)(2)(i)"],
         "Generate a 2048-bit RSA key (or ed25519 alongside RSA), publish it under a new selector, switch signing, then revoke the old selector with an empty `p=`."
@@ -136,7 +140,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM-003",
         "DKIM RSA key shorter than 2048 bits",
         Medium,
-        Moderate / Moderate,
+        Low / KeyCompromise,
         "RFC 8301 §3.2 (SHOULD use at least 2048 bits); NIST SP 800-177r1 §4.4",
         ["164.312(e)(2)(i)", "164.308(a)(1)(ii)(B)"],
         "Rotate to a 2048-bit RSA key under a new selector, then revoke the old one."
@@ -145,7 +149,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM-004",
         "DKIM key restricted to SHA-1",
         High,
-        Moderate / High,
+        Moderate / Delivery,
         "RFC 8301 §3.1 (rsa-sha1 MUST NOT be used for signing or verifying)",
         ["164.312(c)(1)"],
         "Remove `h=sha1` from the key record (or set `h=sha256`) and have the sender sign with rsa-sha256."
@@ -154,7 +158,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM-005",
         "DKIM key in test mode (t=y)",
         Medium,
-        Moderate / Moderate,
+        Moderate / Delivery,
         "RFC 6376 §3.6.1 (verifiers may treat test-mode signatures as if the mail were unsigned)",
         ["164.312(c)(1)"],
         "Remove `t=y` from the production key record once signing is verified."
@@ -163,7 +167,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM-006",
         "DKIM selector revoked or malformed while in use",
         High,
-        High / Moderate,
+        High / Delivery,
         "RFC 6376 §3.6.1 (an empty p= means the key is revoked)",
         ["164.312(c)(1)", "164.308(a)(1)(ii)(D)"],
         "Republish a valid key for this selector, or move the sender that still signs with it to a current selector."
@@ -172,7 +176,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-001",
         "No valid DMARC record",
         Critical,
-        VeryHigh / High,
+        High / Forgery,
         "RFC 9989 §4.10.1; RFC 7489 §6.6.3; BOD 18-01; Google/Yahoo 2024 and Microsoft 2025 sender requirements; HHS 405(d) HICP",
         [
             "164.308(a)(1)(ii)(B)",
@@ -185,7 +189,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-002",
         "DMARC record ignored (several records, or v=DMARC1 not first)",
         Critical,
-        VeryHigh / High,
+        High / Forgery,
         "RFC 9989 §4.10 step 2 and §4.7; RFC 7489 §6.6.3",
         [
             "164.308(a)(1)(ii)(B)",
@@ -198,7 +202,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-003",
         "DMARC policy is p=none (monitoring only)",
         High,
-        High / High,
+        High / Forgery,
         "BOD 18-01 (reject within one year); CISA SCuBA MS.EXO.4.2v1; RFC 9989 §5.1.7",
         ["164.308(a)(1)(ii)(B)", "164.308(a)(5)(ii)(B)"],
         "Once legitimate senders pass aligned (see the report statistics), move to `p=quarantine`, then `p=reject`."
@@ -207,7 +211,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-004",
         "DMARC policy is p=quarantine",
         Low,
-        Moderate / Moderate,
+        Moderate / Forgery,
         "BOD 18-01 and CISA SCuBA call for reject; quarantine is enforcement under RFC 9989 §3.2.9",
         ["164.308(a)(1)(ii)(B)"],
         "Move to `p=reject` when the pass rate of legitimate sources stays above the threshold."
@@ -216,7 +220,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-005",
         "DMARC policy applied to only part of the mail (pct < 100 or t=y)",
         Medium,
-        Moderate / High,
+        Moderate / Forgery,
         "RFC 7489 §6.3 (pct); RFC 9989 Appendix A.6 and §4.7 (t=y)",
         ["164.308(a)(1)(ii)(B)"],
         "Remove `pct` (or set it to 100) and `t=y` so the policy applies to all failing mail."
@@ -225,7 +229,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-006",
         "Subdomain policy (sp) weaker than p",
         High,
-        High / High,
+        High / Forgery,
         "RFC 9989 §3.2.9 and §4.7; RFC 7489 §6.3",
         ["164.308(a)(1)(ii)(B)"],
         "Remove `sp` or set it to the same strength as `p`; attackers spoof non-existent subdomains when `sp` is weaker."
@@ -234,7 +238,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-007",
         "No np policy, or np weaker than p/sp",
         Low,
-        Moderate / Low,
+        Moderate / Forgery,
         "RFC 9989 §4.7 (np defaults to sp, then p); formerly RFC 9091",
         ["164.308(a)(1)(ii)(B)"],
         "Add `np=reject` so mail from non-existent subdomains is rejected."
@@ -243,7 +247,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-008",
         "No rua tag: no aggregate reports are generated",
         High,
-        VeryHigh / Moderate,
+        High / Blindness,
         "RFC 9989 §4.7 (receivers MUST NOT send aggregate reports without rua); BOD 18-01",
         ["164.308(a)(1)(ii)(D)", "164.312(b)"],
         "Add `rua=mailto:<reports address>` so receivers send aggregate reports; without them the activity review has no data."
@@ -252,7 +256,7 @@ pub const CATALOG: &[Check] = &[
         "RPT-001",
         "Unauthorized senders using the domain",
         High,
-        High / High,
+        High / Forgery,
         "RFC 9989 §5.1.6; RFC 9990 (report rows, identifiers, auth_results)",
         [
             "164.308(a)(1)(ii)(D)",
@@ -265,7 +269,7 @@ pub const CATALOG: &[Check] = &[
         "RPT-002",
         "Inventory vendor failing DMARC alignment",
         High,
-        High / High,
+        High / Delivery,
         "RFC 9989 §4.4.1–4.4.2 and §5.1.6",
         ["164.312(e)(1)", "164.312(c)(1)", "164.308(a)(1)(ii)(B)"],
         "Have the vendor sign with DKIM `d=` our domain (CNAME delegation of its selector) or use a MAIL FROM under our domain, before moving to enforcement."
@@ -274,7 +278,7 @@ pub const CATALOG: &[Check] = &[
         "VEN-001",
         "PHI vendor without a current BAA",
         Critical,
-        High / VeryHigh,
+        High / Disclosure,
         "45 CFR 164.502(e) and 164.504(e); conduit exception covers mere couriers only (78 FR 5566)",
         [
             "164.308(b)(1)",
@@ -290,7 +294,7 @@ pub const CATALOG: &[Check] = &[
         "VEN-006",
         "Sender seen in reports but absent from the inventory",
         High,
-        High / High,
+        High / Disclosure,
         "RFC 9989 §5.1.5 (third-party sending agreements)",
         ["164.308(a)(1)(ii)(A)", "164.308(b)(1)"],
         "Identify the service behind these sources. If it is a vendor, add it to the inventory (with PHI and BAA status); if not, treat it as spoofing."
@@ -299,7 +303,7 @@ pub const CATALOG: &[Check] = &[
         "CHG-001",
         "DMARC policy weakened since the last period",
         High,
-        Moderate / High,
+        Moderate / Forgery,
         "RFC 9989 §4.7; BOD 18-01",
         ["164.308(a)(8)", "164.316(b)(2)(iii)"],
         "Confirm the change was approved through change control; if not, restore the previous policy."
@@ -308,7 +312,7 @@ pub const CATALOG: &[Check] = &[
         "CHG-002",
         "SPF weakened since the last period",
         High,
-        High / Moderate,
+        High / Delivery,
         "RFC 7208 §4.6.4 and §5.1",
         ["164.308(a)(8)", "164.312(e)(1)"],
         "Review the SPF change: bring the lookup count back to 10 or fewer and restore the stricter `all` qualifier."
@@ -317,7 +321,7 @@ pub const CATALOG: &[Check] = &[
         "CHG-003",
         "DKIM key not rotated",
         Medium,
-        Low / High,
+        Low / KeyCompromise,
         "M3AAWG DKIM Key Rotation BCP (about every 6 months); NIST SP 800-177r1 key lifetime",
         ["164.308(a)(1)(ii)(B)", "164.312(e)(2)(i)"],
         "Rotate the key: publish a new key under a new selector, switch signing, then revoke the old selector."
@@ -326,7 +330,7 @@ pub const CATALOG: &[Check] = &[
         "CHG-004",
         "Record removed since the last period",
         High,
-        Moderate / High,
+        Moderate / Forgery,
         "Per the underlying check (SPF, DMARC, DKIM, MTA-STS, TLS-RPT)",
         ["164.308(a)(8)", "164.312(b)"],
         "Confirm the removal was intended; restore the record if it was not."
@@ -335,7 +339,7 @@ pub const CATALOG: &[Check] = &[
         "CHG-005",
         "New SPF include or DKIM selector with no inventory entry",
         Medium,
-        Moderate / Moderate,
+        Moderate / Forgery,
         "RFC 9989 §7.1 (review SPF authorizations periodically)",
         ["164.308(a)(1)(ii)(A)", "164.308(b)(1)"],
         "Identify the vendor behind the new authorization and add it to the inventory with its PHI and BAA status, or remove the authorization."
@@ -344,7 +348,7 @@ pub const CATALOG: &[Check] = &[
         "SPF-007",
         "SPF record larger than 450 octets",
         Low,
-        Low / Moderate,
+        Low / Delivery,
         "RFC 7208 §3.4 (keep the answer small enough for UDP)",
         ["164.308(a)(1)(ii)(B)"],
         "Shorten the record (fewer ip4/ip6 terms, or move them to an included record) so the answer stays under 450 octets and is not truncated over UDP."
@@ -353,7 +357,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-009",
         "External report destination has not authorized our reports",
         Medium,
-        High / Moderate,
+        High / Blindness,
         "RFC 7489 §7.1; RFC 9990 §3 (verifying external destinations)",
         ["164.312(b)"],
         "Ask the report processor to publish `<our domain>._report._dmarc.<their host>` TXT \"v=DMARC1\" (or a wildcard), or send reports to an address in our own domain; until then receivers drop the reports."
@@ -362,7 +366,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC-010",
         "Failure reports (ruf) requested",
         High,
-        Moderate / High,
+        Moderate / Disclosure,
         "RFC 9989 §10.2 and §11.6; RFC 9991 (failure reports carry message content)",
         ["164.308(b)(1)", "164.314(a)(1)", "Privacy 164.502(e)"],
         "Remove `ruf`, or point it at a mailbox we control and that is covered by our safeguards; if a third party receives it, a business associate agreement must cover it, because failure reports can contain PHI."
@@ -371,7 +375,7 @@ pub const CATALOG: &[Check] = &[
         "VEN-002",
         "PHI vendor's sending addresses not authorized by SPF, and no aligned DKIM",
         High,
-        High / High,
+        High / Delivery,
         "RFC 9989 §5.1.1–5.1.2; RFC 7208 §4 (check_host evaluated over the snapshot)",
         ["164.312(e)(1)", "164.312(c)(1)"],
         "Add the vendor's SPF include (or its ranges) to the domain's SPF record, or have the vendor sign with DKIM under our domain (publish its selector, often as a CNAME); otherwise its PHI mail fails DMARC once the policy is enforced."

@@ -2,6 +2,7 @@
 //! have not been rotated.
 
 use super::finding::Draft;
+use super::rating::Harm;
 use super::risk::{Level, Severity};
 use crate::config::PolicyConfig;
 use crate::evidence::{Change, Finding};
@@ -33,9 +34,19 @@ pub fn assess(
                 c.before.as_deref().unwrap_or("(none)")
             ))
             .evidence(format!("after: {}", c.after.as_deref().unwrap_or("(none)")));
-        if id == "CHG-004" && c.area == "dmarc" {
-            d = d.likelihood(Level::High).severity(Severity::Critical);
-        }
+        d = match (id, c.area.as_str()) {
+            ("CHG-004", "dmarc") => d.severity(Severity::Critical).exposure(
+                Level::High,
+                "the record is gone: receivers apply no DMARC policy at all",
+            ),
+            ("CHG-004", "dkim") => d.harm(Harm::Delivery),
+            ("CHG-004", "tls-rpt") => d.harm(Harm::Blindness),
+            ("CHG-004", "mta-sts") => d.harm(Harm::Disclosure),
+            ("CHG-004", "mx") => d.harm(Harm::Hygiene),
+            ("CHG-002", _) if c.meaning.contains("lookup") => d.harm(Harm::Delivery),
+            ("CHG-002", _) => d.harm(Harm::Forgery),
+            _ => d,
+        };
         out.push(d.build(label));
     }
     if let Some(cur) = current {
@@ -88,7 +99,10 @@ fn stale_keys(
                         policy.dkim_max_age_days
                     ));
                 if !over {
-                    f = f.severity(Severity::Low).likelihood(Level::VeryLow);
+                    f = f.severity(Severity::Low).exposure(
+                        Level::VeryLow,
+                        "the key is older than half the rotation window but not past it",
+                    );
                 }
                 out.push(f.build(label));
             }

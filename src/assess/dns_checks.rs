@@ -1,7 +1,8 @@
 //! Checks over the DNS snapshot: DNS-001, SPF-*, DKIM-*, DMARC-*.
 
-use super::finding::{Draft, role_impact};
+use super::finding::Draft;
 use super::posture::rank;
+use super::rating::Reach;
 use super::risk::{Level, Severity};
 use crate::config::{DomainConfig, PolicyConfig, Role};
 use crate::evidence::{DomainPosture, Finding};
@@ -106,7 +107,10 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
                     .to_string(),
             );
         if !third {
-            f = f.severity(Severity::Medium).likelihood(Level::Low);
+            f = f.severity(Severity::Medium).reach(
+                Reach::Minimal,
+                "the failure reports go to a mailbox in our own domain, under our safeguards",
+            );
         }
         tracing::debug!(first = %first.uri, "DMARC-010");
         out.push(f.build(cx.label));
@@ -225,17 +229,13 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     v.spf_includes.join(", ")
                 ));
             }
-            out.push(f.impact(Level::High).build(cx.label));
+            out.push(f.vendor(&v.vendor).build(cx.label));
         }
     }
 }
 
-fn draft(id: &str, subject: impl Into<String>, p: &DomainPosture, role: Role) -> Draft {
-    let d = Draft::new(id, subject).domain(&p.domain);
-    let imp = super::catalog::get(id)
-        .map(|c| c.impact)
-        .unwrap_or(Level::Moderate);
-    d.impact(role_impact(role, imp))
+fn draft(id: &str, subject: impl Into<String>, p: &DomainPosture, _role: Role) -> Draft {
+    Draft::new(id, subject).domain(&p.domain)
 }
 
 fn dns_failures(cx: &Context<'_>, p: &DomainPosture, out: &mut Vec<Finding>) {
@@ -364,9 +364,7 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
             .severity(sev)
             .evidence(why.to_string());
         if all == "+all" {
-            d = d
-                .likelihood(Level::VeryHigh)
-                .title("SPF ends in +all: every host is authorized");
+            d = d.title("SPF ends in +all: every host is authorized");
         }
         out.push(d.build(cx.label));
     }
@@ -469,7 +467,14 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
             }
             out.push(d.build(cx.label));
         }
-        "quarantine" => out.push(base("DMARC-004").build(cx.label)),
+        "quarantine" => out.push(
+            base("DMARC-004")
+                .reach(
+                    Reach::Partial,
+                    "p=quarantine: forged mail is junked, not refused",
+                )
+                .build(cx.label),
+        ),
         _ => {}
     }
     let pct = m.pct.unwrap_or(100);
@@ -481,36 +486,86 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
         } else {
             "t=y: test mode, receivers apply one level below p (RFC 9989)".to_string()
         };
-        out.push(base("DMARC-005").evidence(why).build(cx.label));
+        out.push(
+            base("DMARC-005")
+                .evidence(why)
+                .reach(
+                    Reach::Partial,
+                    "part of the failing mail is treated one level more leniently",
+                )
+                .build(cx.label),
+        );
     }
     if !inherited
         && let Some(sp) = m.sp.as_deref()
         && rank(sp) < rank(&p_eff)
     {
-        out.push(
-                    base("DMARC-006")
-                        .evidence(format!("p={p_eff} but sp={sp}: subdomains (including ones that do not exist) are protected less"))
-                        .build(cx.label),
-                );
+        let mut d = base("DMARC-006").evidence(format!(
+            "p={p_eff} but sp={sp}: subdomains (including ones that do not exist) are protected less"
+        ));
+        if sp != "none" {
+            d = d.reach(
+                Reach::Partial,
+                format!("sp={sp} still junks forged subdomain mail"),
+            );
+        }
+        out.push(d.build(cx.label));
     }
     let strongest =
         m.sp.as_deref()
             .map(|sp| rank(sp).max(rank(&p_eff)))
             .unwrap_or(rank(&p_eff));
+    // What non-existent subdomains get (RFC 9989 §4.7: np, else sp, else p) decides how far
+    // the gap reaches.
+    let np_reach = |effective: &str, how: String| match effective {
+        "reject" => (
+            Reach::Minimal,
+            format!("{how}: mail from non-existent subdomains is already refused"),
+        ),
+        "quarantine" => (
+            Reach::Partial,
+            format!("{how}: mail from non-existent subdomains is junked, not refused"),
+        ),
+        _ => (
+            Reach::Full,
+            format!("{how}: mail from non-existent subdomains is delivered"),
+        ),
+    };
     match m.np.as_deref() {
-        None if rank(&p_eff) > 0 => out.push(
-            base("DMARC-007")
-                .severity(Severity::Low)
-                .evidence("no np tag: non-existent subdomains fall back to sp, then p".to_string())
-                .build(cx.label),
-        ),
-        Some(np) if rank(np) < strongest => out.push(
-            base("DMARC-007")
-                .evidence(format!(
-                    "np={np} is weaker than the policy for existing domains"
-                ))
-                .build(cx.label),
-        ),
+        None if rank(&p_eff) > 0 => {
+            let (fallback, tag) = match (inherited, m.sp.as_deref()) {
+                (false, Some(sp)) => (sp.to_string(), "sp"),
+                _ => (p_eff.clone(), if inherited { "sp" } else { "p" }),
+            };
+            let (reach, why) = np_reach(
+                &fallback,
+                format!("np is absent and falls back to {tag}={fallback}"),
+            );
+            out.push(
+                base("DMARC-007")
+                    .severity(Severity::Low)
+                    .title(format!(
+                        "No np policy: non-existent subdomains of {} fall back to {tag}={fallback}",
+                        p.domain
+                    ))
+                    .evidence(format!(
+                        "no np tag: non-existent subdomains fall back to {tag}={fallback} (RFC 9989 §4.7)"
+                    ))
+                    .reach(reach, why)
+                    .build(cx.label),
+            )
+        }
+        Some(np) if rank(np) < strongest => {
+            let (reach, why) = np_reach(np, format!("np={np}"));
+            out.push(
+                base("DMARC-007")
+                    .evidence(format!(
+                        "np={np} is weaker than the policy for existing domains"
+                    ))
+                    .reach(reach, why)
+                    .build(cx.label),
+            )
+        }
         _ => {}
     }
     if m.rua.is_empty() {
@@ -619,8 +674,8 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                     })
                     .map(|v| v.vendor.as_str())
                     .collect();
-                if !vendors.is_empty() {
-                    d = d.evidence(format!(
+                if let Some(first) = vendors.first() {
+                    d = d.vendor(first).evidence(format!(
                         "inventory vendor(s) using this selector: {}",
                         vendors.join(", ")
                     ));
@@ -641,15 +696,31 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
             && let Some(bits) = k.key_bits
         {
             if bits < 1024 {
-                out.push(
-                    draft("DKIM-002", subject.clone(), p, role)
-                        .title(format!(
-                            "DKIM key {subject} is RSA-{bits}: receivers must treat it as unsigned"
+                let mut d = draft("DKIM-002", subject.clone(), p, role)
+                    .title(format!(
+                        "DKIM key {subject} is RSA-{bits}: receivers must treat it as unsigned"
+                    ))
+                    .evidence(rec())
+                    .evidence(format!(
+                        "RSA modulus {bits} bits; fingerprint {}",
+                        k.fingerprint.as_deref().unwrap_or("-")
+                    ))
+                    .exposure(
+                        Level::High,
+                        format!("an RSA-{bits} modulus is factored in hours with public tools, and the key stays published"),
+                    );
+                if !seen_signing {
+                    d = d
+                        .evidence(format!(
+                            "no signature with s={} d={} appears in this period's reports: nothing signs with this key",
+                            k.selector, p.domain
                         ))
-                        .evidence(rec())
-                        .evidence(format!("RSA modulus {bits} bits"))
-                        .build(cx.label),
-                );
+                        .remediation(format!(
+                            "Revoke the key: publish `{subject}` TXT \"v=DKIM1; p=\" (an empty p= revokes it, RFC 6376 §3.6.1) or delete the record. No mail in this period's reports is signed with it, so nothing needs a replacement key; anyone who factors it can sign mail as {}.",
+                            p.domain
+                        ));
+                }
+                out.push(d.build(cx.label));
             } else if bits < cx.policy.min_dkim_bits {
                 out.push(
                     draft("DKIM-003", subject.clone(), p, role)

@@ -1,11 +1,12 @@
-//! Building findings from catalog entries, with context-dependent ratings.
+//! Building findings from catalog entries. A check states what it saw ([`Basis`]); the rating
+//! rule in [`super::rating`] turns that into likelihood and impact for every finding alike.
 
 use super::catalog;
+use super::rating::{Basis, Harm, Reach};
 use super::risk::{Level, Severity, risk};
 use crate::evidence::{Finding, Status};
 
-/// A finding under construction: starts from the catalog defaults, then context (PHI,
-/// observed abuse, domain role) adjusts likelihood, impact and severity.
+/// A finding under construction: the catalog entry, what the check saw, and its evidence.
 pub struct Draft {
     check: &'static catalog::Check,
     subject: String,
@@ -17,6 +18,7 @@ pub struct Draft {
     evidence: Vec<String>,
     remediation: Option<String>,
     owner: Option<String>,
+    basis: Basis,
 }
 
 impl Draft {
@@ -32,10 +34,12 @@ impl Draft {
             title: None,
             severity: check.severity,
             likelihood: check.likelihood,
-            impact: check.impact,
+            // Placeholders: the rating rule sets both for every finding of a run.
+            impact: Level::High,
             evidence: Vec::new(),
             remediation: None,
             owner: None,
+            basis: Basis::default(),
         }
     }
 
@@ -51,12 +55,50 @@ impl Draft {
         self.severity = s;
         self
     }
+    /// Test fixtures only: in a run, the rating rule sets likelihood and impact.
+    #[cfg(test)]
     pub fn likelihood(mut self, l: Level) -> Self {
         self.likelihood = l;
         self
     }
+    #[cfg(test)]
     pub fn impact(mut self, i: Level) -> Self {
         self.impact = i;
+        self
+    }
+    /// The inventory vendor the finding is about: the rule reads its PHI flag and traffic.
+    pub fn vendor(mut self, name: &str) -> Self {
+        self.basis.vendor = Some(name.to_string());
+        self
+    }
+    /// Messages of the stream this period (0: the rule lowers a delivery finding's likelihood).
+    pub fn messages(mut self, n: u64) -> Self {
+        self.basis.messages = Some(n);
+        self
+    }
+    /// Forged messages whose From: was a subdomain (RPT-001): the subdomain gaps they use.
+    pub fn subdomain_messages(mut self, n: u64) -> Self {
+        self.basis.subdomain_messages = Some(n);
+        self
+    }
+    /// Whether PHI may ride on the stream when no inventory vendor says.
+    pub fn phi(mut self, phi: Option<bool>) -> Self {
+        self.basis.phi = phi;
+        self
+    }
+    /// The harm when it differs from the check's usual one.
+    pub fn harm(mut self, h: Harm) -> Self {
+        self.basis.harm = Some(h);
+        self
+    }
+    /// Exploitability known better than the catalog's, with the fact behind it.
+    pub fn exposure(mut self, l: Level, why: impl Into<String>) -> Self {
+        self.basis.exposure = Some((l, why.into()));
+        self
+    }
+    /// How far the gap reaches, with the fact behind it.
+    pub fn reach(mut self, r: Reach, why: impl Into<String>) -> Self {
+        self.basis.reach = Some((r, why.into()));
         self
     }
     pub fn evidence(mut self, e: impl Into<String>) -> Self {
@@ -107,6 +149,11 @@ impl Draft {
             overdue_days: None,
             treatment: None,
             treatment_status: None,
+            threat: None,
+            likelihood_reason: None,
+            impact_reason: None,
+            cause: None,
+            basis: self.basis,
         }
     }
 }
@@ -122,17 +169,6 @@ pub fn residual_likelihood(check: &str, inherent: Level) -> Level {
         Level::Low
     };
     inherent.min(floor)
-}
-
-/// Impact of a weakness on a domain of this role (CHECKS.md §3: PHI and patient-facing
-/// domains are High or above, marketing-only domains Moderate).
-pub fn role_impact(role: crate::config::Role, catalog_impact: Level) -> Level {
-    use crate::config::Role;
-    match role {
-        Role::Patient => catalog_impact.max(Level::High),
-        Role::Workforce | Role::Parked => catalog_impact,
-        Role::Marketing => catalog_impact.min(Level::Moderate),
-    }
 }
 
 /// Orders findings for the report: highest risk first, then severity, check and subject.
@@ -156,7 +192,7 @@ mod tests {
         let f = Draft::new("DMARC-001", "a.example").build("2026-10");
         assert_eq!(
             (f.likelihood, f.impact, f.risk),
-            (Level::VeryHigh, Level::High, Level::High)
+            (Level::High, Level::High, Level::High)
         );
         assert_eq!(f.residual_likelihood, Some(Level::Low));
         assert_eq!(f.residual_risk, Some(Level::Low));

@@ -9,13 +9,14 @@ pub mod finding;
 pub mod hipaa;
 pub mod history;
 pub mod posture;
+pub mod rating;
 pub mod report_checks;
 pub mod risk;
 pub mod status;
 pub mod treatment;
 pub mod vendor_checks;
 
-use crate::config::{DomainConfig, Governance, PolicyConfig};
+use crate::config::{ControlConfig, DomainConfig, Governance, PolicyConfig};
 use crate::decisions::RiskDecision;
 use crate::evidence::{self, Evidence, PeriodInfo, PreviousRef, SnapshotRef, ToolInfo};
 use crate::inventory::Inventory;
@@ -42,6 +43,8 @@ pub struct Inputs<'a> {
     /// Earlier periods' evidence found in the output folder (trends, time to remediate).
     pub earlier: &'a [history::Earlier],
     pub governance: &'a Governance,
+    /// Existing controls the organization declares (`[[control]]`).
+    pub controls: &'a [ControlConfig],
     /// The risk decisions file's entries, and its path and SHA-256 when the config names one.
     pub decisions: &'a [RiskDecision],
     pub decisions_file: Option<(String, String)>,
@@ -136,6 +139,27 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &label,
     ));
 
+    // One rating rule for every finding built this period (resolved ones, added below from
+    // the previous evidence, keep the rating they had).
+    let covered: BTreeSet<String> = rep
+        .stats
+        .per_domain
+        .iter()
+        .filter(|d| d.rates.messages > 0)
+        .map(|d| d.domain.clone())
+        .collect();
+    rating::apply(
+        &mut findings,
+        &rating::Facts {
+            domains: i.domains,
+            inventory: i.inventory,
+            vendor_volume: &rep.vendor_volume,
+            covered: &covered,
+            any_reports: !i.reports.reports.is_empty(),
+            controls: i.controls,
+        },
+    );
+
     let blind = status::Blind {
         dns_incomplete: findings
             .iter()
@@ -229,6 +253,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         retain_until,
         risk_matrix: risk::matrix(),
         governance: i.governance.clone(),
+        existing_controls: i.controls.to_vec(),
         risk_decisions,
         history: None,
         input_root: None,

@@ -1,9 +1,10 @@
 //! Statistics and checks derived from the period's DMARC aggregate reports (RPT-*, VEN-006).
 
-use super::finding::{Draft, role_impact};
+use super::finding::Draft;
+use super::rating::Reach;
 use super::risk::{Level, Severity};
 use crate::attribution::{self, Basis};
-use crate::config::{DomainConfig, Role};
+use crate::config::DomainConfig;
 use crate::evidence::{
     DomainReportStat, Finding, PassRates, ReportStats, ReportSummary, SourceStat, VendorReportStat,
 };
@@ -510,7 +511,13 @@ pub fn assess_with_ptr(
                 set.duplicates.len()
             ));
         if share > 0.05 {
-            d = d.severity(Severity::High).likelihood(Level::High);
+            d = d.severity(Severity::High).exposure(
+                Level::High,
+                format!(
+                    "{:.1}% of the files were rejected (more than 5%): a real gap in the activity review",
+                    share * 100.0
+                ),
+            );
         }
         d = d.evidence_all(
             set.rejected
@@ -538,8 +545,9 @@ pub fn assess_with_ptr(
                 join(reporters)
             ))
             .evidence_all(samples.iter().cloned());
+        d = d.vendor(vendor).messages(*msgs);
         if !phi {
-            d = d.impact(Level::Moderate).severity(Severity::Medium);
+            d = d.severity(Severity::Medium);
         } else {
             d = d.evidence("vendor is flagged phi=yes in the inventory");
         }
@@ -586,19 +594,42 @@ pub fn assess_with_ptr(
     for (domain, mut srcs) in spoof {
         srcs.sort_by_key(|s| std::cmp::Reverse(s.1.messages));
         let total: u64 = srcs.iter().map(|(_, a)| a.messages - a.pass).sum();
-        let role = domains
-            .iter()
-            .find(|d| d.name == domain)
-            .map(|d| d.role)
-            .unwrap_or(Role::Workforce);
         let mut d = Draft::new("RPT-001", domain.clone())
             .domain(&domain)
             .title(format!(
                 "{total} messages from {} unauthorized source(s) claimed to be from {domain}",
                 srcs.len()
             ))
-            .likelihood(Level::VeryHigh)
-            .impact(role_impact(role, Level::High));
+            .messages(total);
+        // What receivers did with it decides how far the harm reached: refused mail harmed
+        // no one, delivered mail reached its targets.
+        let disposed = |which: &str| -> u64 {
+            srcs.iter()
+                .map(|(_, a)| a.dispositions.get(which).copied().unwrap_or(0))
+                .sum()
+        };
+        let (rejected, delivered, all) = (
+            disposed("reject"),
+            disposed("none"),
+            srcs.iter().map(|(_, a)| a.messages).sum::<u64>(),
+        );
+        if all > 0 && rejected == all {
+            d = d.reach(
+                Reach::Minimal,
+                format!("receivers refused all {all} of these messages (disposition reject)"),
+            );
+        } else if delivered == 0 && all > 0 {
+            d = d.reach(
+                Reach::Partial,
+                "receivers junked or refused these messages; none was delivered as asked",
+            );
+        }
+        let sub: u64 = srcs
+            .iter()
+            .filter(|(k, _)| !k.2.eq_ignore_ascii_case(&domain))
+            .map(|(_, a)| a.messages - a.pass)
+            .sum();
+        d = d.subdomain_messages(sub);
         if policy_none.contains(&domain) {
             d = d.severity(Severity::Critical).evidence(format!(
                 "{domain} publishes p=none: receivers were asked to deliver this mail"
@@ -619,7 +650,13 @@ pub fn assess_with_ptr(
             )
         }));
         if srcs.len() > 10 {
-            d = d.evidence(format!("… and {} more sources", srcs.len() - 10));
+            let rest: u64 = srcs[10..].iter().map(|(_, a)| a.messages - a.pass).sum();
+            d = d.evidence(format!(
+                "and {} more source{}, {rest} failing message{}: every source is in evidence.json (reports.detail)",
+                srcs.len() - 10,
+                if srcs.len() - 10 == 1 { "" } else { "s" },
+                if rest == 1 { "" } else { "s" }
+            ));
         }
         findings.push(d.build(&label));
     }
@@ -636,6 +673,7 @@ pub fn assess_with_ptr(
             .collect();
         let doms: BTreeSet<String> = srcs.iter().map(|(k, _)| k.0.clone()).collect();
         let mut d = Draft::new("VEN-006", net.clone())
+            .messages(total)
             .title(format!(
                 "{total} messages from {net}, a sender that matches no inventory vendor"
             ))

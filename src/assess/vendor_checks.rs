@@ -1,7 +1,6 @@
 //! Checks on the vendor inventory itself (VEN-001, INV-001) and the vendor coverage table.
 
 use super::finding::Draft;
-use super::risk::Level;
 use crate::evidence::{Finding, SourceStat, VendorCoverage, VendorRow};
 use crate::inventory::{Baa, Inventory};
 use chrono::NaiveDate;
@@ -51,13 +50,11 @@ pub fn assess(
                 if let Some(dn) = v.domains.first() {
                     d = d.domain(dn);
                 }
+                d = d.vendor(&v.vendor);
                 if let Some((msgs, _)) = volume.get(&v.vendor) {
                     d = d.evidence(format!(
                         "{msgs} messages attributed to this vendor in the period's reports"
                     ));
-                    if *msgs > 0 {
-                        d = d.likelihood(Level::VeryHigh);
-                    }
                 }
                 findings.push(d.build(label));
                 status.push("VEN-001".to_string());

@@ -71,6 +71,21 @@ pub struct Finding {
     /// `resolved`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub treatment_status: Option<TreatmentStatus>,
+    /// The threat the weakness exposes: source (SP 800-30 Table D-2) and event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threat: Option<String>,
+    /// Why the likelihood and the impact are what they are, by the rating rule (one line each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likelihood_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_reason: Option<String>,
+    /// The id of the root cause this finding belongs to (`causes[]`); its own id when it stands
+    /// alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// What the check saw that the rating rule weighs; the rule's outcome is what is kept.
+    #[serde(skip)]
+    pub basis: crate::assess::rating::Basis,
 }
 
 /// A finding's place in the plan of action (poam.csv `status`).
@@ -489,6 +504,10 @@ pub struct Evidence {
     /// The names on the sign-off page.
     #[serde(default)]
     pub governance: crate::config::Governance,
+    /// Existing controls the organization declares (`[[control]]` in the config), shown as
+    /// current security measures and weighed by the rating rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub existing_controls: Vec<crate::config::ControlConfig>,
     /// The risk decisions file, when the config names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_decisions: Option<DecisionsSummary>,
@@ -544,6 +563,7 @@ pub(crate) mod tests_support {
             retain_until: String::new(),
             risk_matrix: vec![],
             governance: Default::default(),
+            existing_controls: Vec::new(),
             risk_decisions: None,
             history: None,
             input_root: None,

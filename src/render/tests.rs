@@ -59,6 +59,11 @@ fn finding(n: usize, title: &str, remediation: &str, evidence: Vec<String>) -> F
         overdue_days: None,
         treatment: None,
         treatment_status: None,
+        threat: None,
+        likelihood_reason: None,
+        impact_reason: None,
+        cause: None,
+        basis: Default::default(),
     }
 }
 

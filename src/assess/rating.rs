@@ -1,0 +1,738 @@
+//! The one rating rule. Every finding's likelihood and impact are set here, from the same
+//! facts and in the same order, with a one-line reason for each and a threat statement in
+//! NIST SP 800-30 terms (threat source from Table D-2, threat event in the words of Tables E-2
+//! and E-3). A check never sets a rating of its own: it only states what it saw (the stream,
+//! its traffic, how far a gap reaches), so an auditor can check every rating against the rule
+//! printed in the report's method section.
+//!
+//! The rule, in order:
+//! 1. **Impact** follows the harm the check guards against and the asset it touches:
+//!    - the asset is the domain's role: patient-facing and workforce domains, and any domain an
+//!      inventory vendor sends PHI from, are High; marketing domains without PHI and parked
+//!      domains are Moderate; findings about no one domain are Moderate;
+//!    - forgery and key compromise take the asset level;
+//!    - a gap that reaches only part of the mail is one step lower, one that reaches almost none
+//!      two steps lower;
+//!    - failed delivery of our own mail is High for a PHI stream, else one step below the asset;
+//!    - disclosure is Very High when PHI certainly reaches the party, High when it may;
+//!    - lost visibility is Moderate, High when it hides a PHI vendor; record hygiene is Low.
+//! 2. **Likelihood** starts from the check's exploitability (CHECKS.md), capped at High:
+//!    - Very High is kept for an occurrence seen in this period's reports: forged mail using
+//!      the domain (for the gaps forged mail uses), or a PHI vendor's mail flowing without a BAA;
+//!    - a finding about a sending stream that sent nothing this period drops to Low;
+//!    - each declared existing control that names the check lowers it one step.
+
+use super::risk::Level;
+use crate::config::{ControlConfig, DomainConfig, Role};
+use crate::evidence::Finding;
+use crate::inventory::Inventory;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What goes wrong if the weakness is used: the consequence a check guards against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Harm {
+    /// Forged mail in our name is delivered: the gap a phisher uses.
+    #[default]
+    Forgery,
+    /// A signing key can be recovered or misused, so forged mail passes DKIM and DMARC.
+    KeyCompromise,
+    /// Our own legitimate mail fails authentication and is refused or junked.
+    Delivery,
+    /// PHI reaches a party without the safeguards HIPAA requires.
+    Disclosure,
+    /// The organization loses the data it needs to see abuse (activity review).
+    Blindness,
+    /// A departure from the standard with little direct consequence.
+    Hygiene,
+}
+
+impl Harm {
+    pub fn label(self) -> &'static str {
+        match self {
+            Harm::Forgery => "forged mail delivered",
+            Harm::KeyCompromise => "signing key compromise",
+            Harm::Delivery => "legitimate mail refused",
+            Harm::Disclosure => "PHI disclosure",
+            Harm::Blindness => "abuse goes unseen",
+            Harm::Hygiene => "record hygiene",
+        }
+    }
+}
+
+/// How much of the mail a gap leaves open, when a check can tell (e.g. `np` falling back to an
+/// enforcing `sp` leaves nothing open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    #[default]
+    Full,
+    Partial,
+    Minimal,
+}
+
+/// What a check saw that the rule weighs. Not serialized: the rule's outcome and its reasons
+/// are what the evidence keeps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Basis {
+    /// The harm when it differs from the check's usual one (e.g. CHG-004 on a DMARC record).
+    pub harm: Option<Harm>,
+    /// The inventory vendor whose stream or contract the finding is about.
+    pub vendor: Option<String>,
+    /// Messages of the stream in this period's reports, when the finding is about a stream.
+    pub messages: Option<u64>,
+    /// Of `messages` (RPT-001), those forged with a subdomain in From:.
+    pub subdomain_messages: Option<u64>,
+    /// Whether PHI rides on the stream when no inventory vendor says so (e.g. failure reports).
+    pub phi: Option<bool>,
+    /// The exploitability when the check knows better than the catalog, with the fact behind it.
+    pub exposure: Option<(Level, String)>,
+    /// How far the gap reaches, with the fact behind it.
+    pub reach: Option<(Reach, String)>,
+}
+
+/// The organization-wide facts the rule reads.
+pub struct Facts<'a> {
+    pub domains: &'a [DomainConfig],
+    pub inventory: &'a Inventory,
+    /// Messages per inventory vendor in the period (vendor → (messages, DMARC pass)).
+    pub vendor_volume: &'a BTreeMap<String, (u64, u64)>,
+    /// Configured domains with at least one report row this period.
+    pub covered: &'a BTreeSet<String>,
+    /// Whether any report was read this period.
+    pub any_reports: bool,
+    pub controls: &'a [ControlConfig],
+}
+
+/// The rule's outcome for one finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rating {
+    pub likelihood: Level,
+    pub impact: Level,
+    pub threat: String,
+    pub likelihood_reason: String,
+    pub impact_reason: String,
+}
+
+/// Rates every finding built this period. Forged mail seen in reports (RPT-001) raises the
+/// likelihood of the gaps it uses on the same domain, so RPT-001 findings are read first.
+pub fn apply(findings: &mut [Finding], facts: &Facts<'_>) {
+    let abuse: BTreeMap<String, Abuse> = findings
+        .iter()
+        .filter(|f| f.check == "RPT-001")
+        .filter_map(|f| {
+            Some((
+                f.domain.clone()?,
+                Abuse {
+                    messages: f.basis.messages.unwrap_or(0),
+                    subdomain: f.basis.subdomain_messages.unwrap_or(0),
+                },
+            ))
+        })
+        .collect();
+    for f in findings.iter_mut() {
+        let r = rate(f, facts, &abuse);
+        f.likelihood = r.likelihood;
+        f.impact = r.impact;
+        f.risk = super::risk::risk(r.likelihood, r.impact);
+        let residual = super::finding::residual_likelihood(&f.check, r.likelihood);
+        f.residual_likelihood = Some(residual);
+        f.residual_risk = Some(super::risk::risk(residual, r.impact));
+        f.threat = Some(r.threat);
+        f.likelihood_reason = Some(r.likelihood_reason);
+        f.impact_reason = Some(r.impact_reason);
+    }
+}
+
+fn role_of(facts: &Facts<'_>, domain: &str) -> Option<Role> {
+    facts
+        .domains
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(domain))
+        .map(|d| d.role)
+}
+
+/// Inventory vendors flagged `phi = yes` that send as this domain.
+fn phi_vendors<'a>(facts: &'a Facts<'_>, domain: &str) -> Vec<&'a str> {
+    facts
+        .inventory
+        .vendors
+        .iter()
+        .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+        .map(|v| v.vendor.as_str())
+        .collect()
+}
+
+/// The asset level of a domain, and why.
+fn asset(facts: &Facts<'_>, domain: Option<&str>) -> (Level, String) {
+    let Some(domain) = domain else {
+        return (
+            Level::Moderate,
+            "concerns the organization as a whole, not one domain".to_string(),
+        );
+    };
+    let phi = phi_vendors(facts, domain);
+    let phi_note = || {
+        format!(
+            "PHI is sent from it ({})",
+            list(&phi.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 3)
+        )
+    };
+    match role_of(facts, domain) {
+        Some(Role::Patient) => (
+            Level::High,
+            format!("{domain} is patient-facing: forged or lost mail reaches patients"),
+        ),
+        Some(Role::Workforce) => (
+            Level::High,
+            format!(
+                "{domain} is the workforce domain: its mail reaches staff who hold ePHI access"
+            ),
+        ),
+        Some(Role::Marketing) if !phi.is_empty() => (
+            Level::High,
+            format!("{domain} is a marketing domain, but {}", phi_note()),
+        ),
+        Some(Role::Marketing) => (
+            Level::Moderate,
+            format!("{domain} is a marketing domain with no PHI stream in the inventory"),
+        ),
+        Some(Role::Parked) => (
+            Level::Moderate,
+            format!(
+                "{domain} is parked: it sends no mail, but forged mail from it imitates the organization"
+            ),
+        ),
+        None => (
+            Level::Moderate,
+            format!("{domain} has no role in the configuration"),
+        ),
+    }
+}
+
+fn lower(l: Level) -> Level {
+    match l {
+        Level::VeryHigh => Level::High,
+        Level::High => Level::Moderate,
+        Level::Moderate => Level::Low,
+        Level::Low | Level::VeryLow => Level::VeryLow,
+    }
+}
+
+fn list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..max].join(", "), items.len() - max)
+    }
+}
+
+/// Whether observed forgery of the domain is exactly what this gap lets through.
+fn forgery_uses(check: &str) -> bool {
+    matches!(
+        check,
+        "RPT-001"
+            | "SPF-001"
+            | "SPF-005"
+            | "SPF-008"
+            | "DMARC-001"
+            | "DMARC-002"
+            | "DMARC-003"
+            | "DMARC-004"
+            | "DMARC-005"
+            | "DMARC-006"
+            | "DMARC-007"
+            | "CHG-001"
+            | "CHG-004"
+            | "PARK-001"
+    )
+}
+
+/// The gaps only forged subdomains use.
+fn subdomain_gap(check: &str) -> bool {
+    matches!(check, "DMARC-006" | "DMARC-007")
+}
+
+/// Forged messages this period that used the gap `check` reports.
+fn used(check: &str, abuse: Option<&Abuse>) -> u64 {
+    match abuse {
+        Some(a) if subdomain_gap(check) => a.subdomain,
+        Some(a) => a.messages,
+        None => 0,
+    }
+}
+
+/// What the check's exploitability level means for this kind of harm.
+fn exploitability(harm: Harm, l: Level) -> &'static str {
+    use Level::*;
+    match (harm, l) {
+        (Harm::Forgery | Harm::KeyCompromise, VeryHigh | High) => {
+            "anyone can use this gap, without skill or access"
+        }
+        (Harm::Forgery | Harm::KeyCompromise, Moderate) => {
+            "the gap can be used only in part, or by a determined adversary"
+        }
+        (Harm::Forgery | Harm::KeyCompromise, Low) => {
+            "using it needs a rare capability, such as factoring a key or stealing it"
+        }
+        (Harm::Delivery, VeryHigh | High) => "receivers fail this mail each time it is sent",
+        (Harm::Delivery, Moderate) => "some receivers fail part of this mail",
+        (Harm::Delivery, Low) => "the mail fails only together with a second fault",
+        (Harm::Disclosure, VeryHigh | High) => "the arrangement is in place now",
+        (Harm::Disclosure, Moderate) => "disclosure happens only for some messages",
+        (Harm::Disclosure, Low) => "disclosure needs a second failure",
+        (Harm::Blindness, VeryHigh | High) => {
+            "the data is missing every period until this is fixed"
+        }
+        (Harm::Blindness, Moderate) => "part of the data is missing or unreliable",
+        (Harm::Blindness, Low) => "data goes missing only with a second fault",
+        (Harm::Hygiene, VeryHigh | High) => "receivers meet it on every message",
+        (Harm::Hygiene, Moderate) => "some receivers are affected",
+        (Harm::Hygiene, Low) => "few receivers are affected",
+        (_, VeryLow) => "there is no practical way for it to cause harm",
+    }
+}
+
+/// Forged mail seen in reports for one domain (RPT-001).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Abuse {
+    pub messages: u64,
+    /// Of those, the ones with a subdomain in From: (what `sp` and `np` gaps let through).
+    pub subdomain: u64,
+}
+
+/// Rates one finding by the rule in the module documentation.
+pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> Rating {
+    let check = super::catalog::get(&f.check);
+    let b = &f.basis;
+    let harm = b.harm.or(check.map(|c| c.harm)).unwrap_or(Harm::Hygiene);
+    let vendor = b
+        .vendor
+        .as_deref()
+        .and_then(|n| facts.inventory.vendors.iter().find(|v| v.vendor == n));
+    let domain = f.domain.as_deref();
+    let stream_phi = vendor.and_then(|v| v.phi).or(b.phi);
+    let (reach, reach_why) = b.reach.clone().unwrap_or((Reach::Full, String::new()));
+
+    // Impact.
+    let (asset_level, asset_why) = asset(facts, domain);
+    let domain_phi = domain.is_some_and(|d| !phi_vendors(facts, d).is_empty());
+    let (mut impact, mut impact_reason) = match harm {
+        Harm::Forgery | Harm::KeyCompromise => (asset_level, asset_why.clone()),
+        Harm::Delivery => match (vendor, stream_phi) {
+            (Some(v), Some(true)) => (
+                Level::High,
+                if v.service.trim().is_empty() {
+                    format!("{} sends PHI: those messages would not arrive", v.vendor)
+                } else {
+                    format!(
+                        "{} sends PHI ({}): those messages would not arrive",
+                        v.vendor,
+                        v.service.trim()
+                    )
+                },
+            ),
+            (Some(v), _) => (
+                lower(asset_level),
+                format!("{} carries no PHI; {asset_why}", v.vendor),
+            ),
+            (None, _) if domain_phi => (
+                Level::High,
+                format!(
+                    "PHI streams send as {} ({}): their messages would not arrive",
+                    domain.unwrap_or_default(),
+                    list(
+                        &phi_vendors(facts, domain.unwrap_or_default())
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>(),
+                        3
+                    )
+                ),
+            ),
+            (None, _) => (
+                lower(asset_level),
+                format!("no PHI stream is affected; {asset_why}"),
+            ),
+        },
+        Harm::Disclosure => match stream_phi {
+            Some(true) => (
+                Level::VeryHigh,
+                match vendor {
+                    Some(v) => format!("{} is flagged phi = yes: PHI reaches it", v.vendor),
+                    None => "PHI reaches the party".to_string(),
+                },
+            ),
+            Some(false) => (
+                Level::Moderate,
+                "the party handles no PHI by the inventory; business data still reaches it"
+                    .to_string(),
+            ),
+            None => (
+                Level::High,
+                "PHI may reach the party: nothing rules it out".to_string(),
+            ),
+        },
+        Harm::Blindness if stream_phi == Some(true) => (
+            Level::High,
+            "it hides a vendor that handles PHI from the assessment".to_string(),
+        ),
+        Harm::Blindness => (
+            Level::Moderate,
+            "lost visibility: abuse and failing senders go unseen, nothing fails by itself"
+                .to_string(),
+        ),
+        Harm::Hygiene => (
+            Level::Low,
+            "a departure from the standard with little direct consequence".to_string(),
+        ),
+    };
+    match reach {
+        Reach::Full => {}
+        Reach::Partial => {
+            impact = lower(impact);
+            impact_reason = format!("{impact_reason}; one step lower: {reach_why}");
+        }
+        Reach::Minimal => {
+            impact = lower(lower(impact));
+            impact_reason = format!("{impact_reason}; but {reach_why}");
+        }
+    }
+    let impact_reason = format!("{}: {impact_reason}", impact.label());
+
+    // Likelihood.
+    let base = check.map(|c| c.likelihood).unwrap_or(Level::Moderate);
+    let (mut likelihood, mut why) = match &b.exposure {
+        Some((l, w)) => (*l, w.clone()),
+        None => (base, exploitability(harm, base).to_string()),
+    };
+    if likelihood == Level::VeryHigh {
+        likelihood = Level::High;
+    }
+    let mut notes: Vec<String> = Vec::new();
+    match harm {
+        Harm::Forgery if forgery_uses(&f.check) => match domain {
+            Some(d) if used(&f.check, abuse.get(d)) > 0 => {
+                likelihood = Level::VeryHigh;
+                let n = used(&f.check, abuse.get(d));
+                why = if subdomain_gap(&f.check) {
+                    format!(
+                        "this period's reports show {n} forged message(s) from subdomains of {d} (RPT-001)"
+                    )
+                } else {
+                    format!("this period's reports show {n} forged message(s) using {d} (RPT-001)")
+                };
+            }
+            Some(d) if subdomain_gap(&f.check) && abuse.get(d).is_some_and(|a| a.messages > 0) => {
+                notes.push(format!(
+                    "the forged mail using {d} this period used the domain itself, not a subdomain"
+                ));
+            }
+            Some(d) if !facts.covered.contains(d) => notes.push(if facts.any_reports {
+                format!("no report covers {d}, so abuse can be neither seen nor ruled out")
+            } else {
+                "no reports were read this period, so abuse can be neither seen nor ruled out"
+                    .to_string()
+            }),
+            Some(d) => notes.push(format!("no forged mail using {d} in this period's reports")),
+            None => {}
+        },
+        Harm::Delivery => {
+            let sent = b
+                .messages
+                .or_else(|| vendor.map(|v| facts.vendor_volume.get(&v.vendor).map_or(0, |x| x.0)));
+            match sent {
+                Some(0) if facts.any_reports => {
+                    likelihood = likelihood.min(Level::Low);
+                    why = "the stream sent no message in this period's reports".to_string();
+                }
+                Some(n) if n > 0 => notes.push(format!("{n} message(s) this period")),
+                _ => {}
+            }
+        }
+        Harm::Disclosure => {
+            if let Some(v) = vendor {
+                let sent = facts.vendor_volume.get(&v.vendor).map_or(0, |x| x.0);
+                if sent > 0 && stream_phi == Some(true) {
+                    likelihood = Level::VeryHigh;
+                    why = format!(
+                        "{} sent {sent} message(s) as our domains this period: PHI is flowing now",
+                        v.vendor
+                    );
+                } else if facts.any_reports {
+                    notes.push(format!(
+                        "{} sent no mail as our domains this period",
+                        v.vendor
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    for c in facts
+        .controls
+        .iter()
+        .filter(|c| c.mitigates.iter().any(|m| m.eq_ignore_ascii_case(&f.check)))
+    {
+        likelihood = lower(likelihood);
+        notes.push(format!(
+            "one step lower for the declared control “{}”",
+            c.name
+        ));
+    }
+    let mut likelihood_reason = format!("{}: {why}", likelihood.label());
+    for n in notes {
+        likelihood_reason.push_str("; ");
+        likelihood_reason.push_str(&n);
+    }
+
+    Rating {
+        likelihood,
+        impact,
+        threat: threat(harm, f, vendor.map(|v| v.vendor.as_str())),
+        likelihood_reason,
+        impact_reason,
+    }
+}
+
+/// The threat statement: source (SP 800-30 Table D-2) and event.
+fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
+    let target = f.domain.as_deref().unwrap_or(f.subject.as_str());
+    match harm {
+        Harm::Forgery => format!(
+            "Adversarial outsider (a phisher or fraud group) sends mail with a forged From: address at {target} to patients, staff or partners (craft phishing attacks, Table E-2)"
+        ),
+        Harm::KeyCompromise => format!(
+            "Adversarial outsider recovers or reuses the private key of {} and signs forged mail that passes DKIM and DMARC (craft phishing attacks, Table E-2)",
+            f.subject
+        ),
+        Harm::Delivery => format!(
+            "Accidental, privileged user or administrator: a configuration error makes receivers refuse or junk legitimate mail from {}",
+            vendor.unwrap_or(target)
+        ),
+        Harm::Disclosure => format!(
+            "Accidental, authorized user: PHI is disclosed to {} without the safeguards a business associate agreement requires (mishandling of critical or sensitive information by authorized users, Table E-3)",
+            vendor.unwrap_or(f.subject.as_str())
+        ),
+        Harm::Blindness => "Structural and accidental: the data the activity review needs does not arrive or cannot be read, so forged mail and failing senders go unseen".to_string(),
+        Harm::Hygiene => format!(
+            "Accidental, privileged user or administrator: a record of {target} departs from the standard, so receivers' results are less reliable"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::finding::Draft;
+    use Level::*;
+
+    fn domains() -> Vec<DomainConfig> {
+        [
+            ("portal.test", Role::Patient),
+            ("staff.test", Role::Workforce),
+            ("news.test", Role::Marketing),
+            ("parked.test", Role::Parked),
+        ]
+        .into_iter()
+        .map(|(n, r)| DomainConfig {
+            name: n.into(),
+            role: r,
+            selectors: vec![],
+            owner: None,
+        })
+        .collect()
+    }
+
+    const CSV: &str = "vendor,service,domains,phi,baa\n\
+        Reminders,Appointment reminders,portal.test,yes,none\n\
+        Esign,Consent forms,portal.test,yes,signed\n\
+        Newsletters,Campaigns,news.test,no,not-required\n";
+
+    struct World {
+        domains: Vec<DomainConfig>,
+        inventory: Inventory,
+        volume: BTreeMap<String, (u64, u64)>,
+        covered: BTreeSet<String>,
+        controls: Vec<ControlConfig>,
+    }
+
+    fn world() -> World {
+        World {
+            domains: domains(),
+            inventory: Inventory::parse(CSV.as_bytes(), std::path::Path::new("v.csv"))
+                .expect("inventory"),
+            volume: [
+                ("Reminders".to_string(), (500, 0)),
+                ("Esign".to_string(), (0, 0)),
+            ]
+            .into_iter()
+            .collect(),
+            covered: ["portal.test", "staff.test", "news.test"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            controls: vec![],
+        }
+    }
+
+    fn rated(w: &World, drafts: Vec<Draft>) -> Vec<Finding> {
+        let mut f: Vec<Finding> = drafts.into_iter().map(|d| d.build("2026-10")).collect();
+        apply(
+            &mut f,
+            &Facts {
+                domains: &w.domains,
+                inventory: &w.inventory,
+                vendor_volume: &w.volume,
+                covered: &w.covered,
+                any_reports: true,
+                controls: &w.controls,
+            },
+        );
+        f
+    }
+
+    fn li(f: &Finding) -> (Level, Level) {
+        (f.likelihood, f.impact)
+    }
+
+    #[test]
+    fn key_weaknesses_share_one_impact_per_domain_and_differ_in_likelihood() {
+        let w = world();
+        let f = rated(
+            &w,
+            vec![
+                Draft::new("CHG-003", "k1._domainkey.news.test").domain("news.test"),
+                Draft::new("DKIM-002", "k0._domainkey.news.test")
+                    .domain("news.test")
+                    .exposure(High, "RSA-512"),
+                Draft::new("DKIM-003", "k2._domainkey.news.test").domain("news.test"),
+                Draft::new("CHG-003", "k1._domainkey.portal.test").domain("portal.test"),
+            ],
+        );
+        // Marketing: the key findings all take the marketing impact, never High.
+        assert_eq!(li(&f[0]), (Low, Moderate), "{:?}", f[0].impact_reason);
+        assert_eq!(li(&f[1]), (High, Moderate));
+        assert_eq!(li(&f[2]), (Low, Moderate));
+        // The same check on the patient domain is High impact.
+        assert_eq!(li(&f[3]), (Low, High));
+        for x in &f {
+            assert!(
+                x.threat.as_deref().unwrap_or("").contains("private key"),
+                "{x:?}"
+            );
+            assert!(x.likelihood_reason.is_some() && x.impact_reason.is_some());
+        }
+    }
+
+    #[test]
+    fn np_falling_back_to_none_is_worse_than_falling_back_to_quarantine() {
+        let w = world();
+        let f = rated(
+            &w,
+            vec![
+                Draft::new("DMARC-007", "staff.test")
+                    .domain("staff.test")
+                    .reach(Reach::Full, "np falls back to sp=none"),
+                Draft::new("DMARC-007", "portal.test")
+                    .domain("portal.test")
+                    .reach(Reach::Partial, "np falls back to p=quarantine"),
+                Draft::new("DMARC-007", "news.test")
+                    .domain("news.test")
+                    .reach(Reach::Minimal, "np falls back to p=reject"),
+            ],
+        );
+        assert_eq!(f[0].impact, High);
+        assert_eq!(f[1].impact, Moderate);
+        assert_eq!(f[2].impact, VeryLow);
+        assert!(f[0].impact >= f[1].impact);
+    }
+
+    #[test]
+    fn very_high_likelihood_needs_an_occurrence() {
+        let w = world();
+        let f = rated(
+            &w,
+            vec![
+                // Parked, no reports cover it: exposed, High, and the reason says abuse is unseen.
+                Draft::new("DMARC-001", "parked.test").domain("parked.test"),
+                Draft::new("DMARC-003", "portal.test").domain("portal.test"),
+                Draft::new("RPT-001", "portal.test")
+                    .domain("portal.test")
+                    .messages(40)
+                    .subdomain_messages(0),
+                // sp gap on a domain forged only at its own name: not raised.
+                Draft::new("DMARC-006", "portal.test").domain("portal.test"),
+            ],
+        );
+        assert_eq!(li(&f[0]), (High, Moderate));
+        assert!(
+            f[0].likelihood_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("neither seen nor ruled out")),
+            "{:?}",
+            f[0].likelihood_reason
+        );
+        assert_eq!(
+            f[1].likelihood, VeryHigh,
+            "forged mail seen using the domain"
+        );
+        assert_eq!(f[2].likelihood, VeryHigh);
+        assert_eq!(f[3].likelihood, High, "{:?}", f[3].likelihood_reason);
+    }
+
+    #[test]
+    fn traffic_phi_and_receivers_verdicts_move_the_rating() {
+        let w = world();
+        let f = rated(
+            &w,
+            vec![
+                // A PHI vendor that sent nothing this period: Low likelihood.
+                Draft::new("VEN-002", "Esign as portal.test")
+                    .domain("portal.test")
+                    .vendor("Esign"),
+                // A PHI vendor's mail flowing without a BAA: Very High on both axes.
+                Draft::new("VEN-001", "Reminders")
+                    .domain("portal.test")
+                    .vendor("Reminders"),
+                // A non-PHI stream failing on a marketing domain: one below the asset.
+                Draft::new("RPT-002", "Newsletters")
+                    .domain("news.test")
+                    .vendor("Newsletters")
+                    .messages(20),
+                // Forgery that receivers refused in full.
+                Draft::new("RPT-001", "staff.test")
+                    .domain("staff.test")
+                    .messages(10)
+                    .reach(Reach::Minimal, "receivers refused all 10"),
+            ],
+        );
+        assert_eq!(li(&f[0]), (Low, High), "{:?}", f[0].likelihood_reason);
+        assert_eq!(li(&f[1]), (VeryHigh, VeryHigh));
+        assert_eq!(f[1].risk, VeryHigh);
+        assert_eq!(li(&f[2]), (High, Low));
+        assert_eq!(li(&f[3]), (VeryHigh, Low));
+        assert_eq!(f[3].risk, Low);
+    }
+
+    #[test]
+    fn a_declared_control_lowers_the_checks_it_names_one_step() {
+        let mut w = world();
+        let drafts = || vec![Draft::new("DMARC-003", "news.test").domain("news.test")];
+        let before = rated(&w, drafts());
+        w.controls = vec![ControlConfig {
+            name: "Inbound anti-spoofing".into(),
+            mitigates: vec!["DMARC-003".into()],
+            ..Default::default()
+        }];
+        let after = rated(&w, drafts());
+        assert_eq!(before[0].likelihood, High);
+        assert_eq!(after[0].likelihood, Moderate);
+        assert!(
+            after[0]
+                .likelihood_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("Inbound anti-spoofing"))
+        );
+    }
+}
