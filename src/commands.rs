@@ -466,7 +466,7 @@ fn check(
     let policy = mailproof::config::PolicyConfig::default();
     let inv = Inventory::default();
     let reps = reports::ReportSet::default();
-    let findings = assess::dns_checks::assess(&assess::dns_checks::Context {
+    let mut findings = assess::dns_checks::assess(&assess::dns_checks::Context {
         domains: &cfgs,
         postures: &postures,
         snapshot: &snap,
@@ -474,7 +474,20 @@ fn check(
         reports: &reps,
         policy: &policy,
         label: "check",
+        period_end: snap.taken_at.date_naive(),
     });
+    // The same rating rule as a run, with what `check` knows: no reports, no inventory.
+    assess::rating::apply(
+        &mut findings,
+        &assess::rating::Facts {
+            domains: &cfgs,
+            inventory: &inv,
+            vendor_volume: &Default::default(),
+            covered: &Default::default(),
+            any_reports: false,
+            controls: &[],
+        },
+    );
     let outs: Vec<CheckOut> = postures
         .iter()
         .map(|p| CheckOut {

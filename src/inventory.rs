@@ -62,26 +62,50 @@ pub struct Vendor {
     pub baa: Option<Baa>,
     pub baa_expires: Option<NaiveDate>,
     pub owner: String,
+    /// `ended`: the contract ended, nothing should send as us any more (DESIGN.md contract).
+    #[serde(default)]
+    pub ended: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<NaiveDate>,
     pub notes: String,
     /// Non-fatal gaps (e.g. `phi` left empty), reported under INV-001.
     pub incomplete: Vec<String>,
 }
 
-/// A row that could not be used.
+impl Vendor {
+    /// Whether the contract had ended by `day` (an end without a date counts as ended).
+    pub fn ended_by(&self, day: NaiveDate) -> bool {
+        self.ended && self.ended_on.is_none_or(|d| d <= day)
+    }
+}
+
+/// A row that could not be used. It keeps the vendor's name and the flags that could be
+/// read, so a rejected PHI vendor is named and weighed, never silently dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowError {
     pub line: u64,
     pub column: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phi: Option<bool>,
 }
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}, column `{}`: {}",
-            self.line, self.column, self.message
-        )
+        match &self.vendor {
+            Some(v) => write!(
+                f,
+                "line {} ({v}), column `{}`: {}",
+                self.line, self.column, self.message
+            ),
+            None => write!(
+                f,
+                "line {}, column `{}`: {}",
+                self.line, self.column, self.message
+            ),
+        }
     }
 }
 
@@ -107,6 +131,8 @@ const COLUMNS: &[&str] = &[
     "baa",
     "baa_expires",
     "owner",
+    "status",
+    "ended_on",
     "notes",
 ];
 
@@ -169,6 +195,8 @@ impl Inventory {
                         line,
                         column: "-".into(),
                         message: format!("unreadable CSV row: {e}"),
+                        vendor: None,
+                        phi: None,
                     });
                     continue;
                 }
@@ -184,7 +212,25 @@ impl Inventory {
                 .collect();
             match parse_row(line, &cells) {
                 Ok(v) => inv.vendors.push(v),
-                Err(e) => inv.rejected.push(e),
+                Err(mut e) => {
+                    // What could still be read: the name and the PHI flag.
+                    let name = cells.get("vendor").copied().unwrap_or("");
+                    if !name.is_empty() && !name.chars().any(char::is_control) {
+                        e.vendor = Some(name.chars().take(200).collect());
+                    }
+                    e.phi = match cells
+                        .get("phi")
+                        .copied()
+                        .unwrap_or("")
+                        .to_ascii_lowercase()
+                        .as_str()
+                    {
+                        "yes" | "y" | "true" => Some(true),
+                        "no" | "n" | "false" => Some(false),
+                        _ => None,
+                    };
+                    inv.rejected.push(e)
+                }
             }
         }
         Ok(inv)
@@ -219,6 +265,8 @@ fn parse_row(line: u64, cells: &std::collections::HashMap<&str, &str>) -> Result
         line,
         column: column.into(),
         message,
+        vendor: None,
+        phi: None,
     };
     let vendor = cell("vendor").to_string();
     if vendor.is_empty() {
@@ -297,6 +345,34 @@ fn parse_row(line: u64, cells: &std::collections::HashMap<&str, &str>) -> Result
             )
         })?),
     };
+    let ended = match cell("status").to_ascii_lowercase().as_str() {
+        "" | "active" => false,
+        "ended" | "inactive" | "terminated" => true,
+        other => {
+            return Err(err(
+                "status",
+                format!("{other:?} is not `active` or `ended`"),
+            ));
+        }
+    };
+    let ended_on = match cell("ended_on") {
+        "" => None,
+        s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            err(
+                "ended_on",
+                format!("{s:?} is not a date in YYYY-MM-DD form"),
+            )
+        })?),
+    };
+    if ended_on.is_some() && !ended {
+        return Err(err(
+            "ended_on",
+            "is set but `status` is not `ended`: say whether the contract ended".into(),
+        ));
+    }
+    if ended && ended_on.is_none() {
+        incomplete.push("`status = ended` without `ended_on`: the end date is unknown".to_string());
+    }
     let domains = names(cell("domains"));
     if domains.is_empty() {
         incomplete
@@ -319,6 +395,8 @@ fn parse_row(line: u64, cells: &std::collections::HashMap<&str, &str>) -> Result
         baa,
         baa_expires,
         owner: cell("owner").to_string(),
+        ended,
+        ended_on,
         notes: cell("notes").to_string(),
         incomplete,
     })
@@ -360,12 +438,21 @@ Unknown,,,,,,\n";
         let rej: Vec<String> = inv.rejected.iter().map(|r| r.to_string()).collect();
         assert_eq!(rej.len(), 4, "{rej:?}");
         assert!(rej[0].starts_with("line 4, column `vendor`"), "{rej:?}");
-        assert!(rej[1].starts_with("line 5, column `ip_ranges`"), "{rej:?}");
-        assert!(rej[2].starts_with("line 6, column `phi`"), "{rej:?}");
         assert!(
-            rej[3].starts_with("line 7, column `baa_expires`"),
+            rej[1].starts_with("line 5 (Broken), column `ip_ranges`"),
             "{rej:?}"
         );
+        assert!(
+            rej[2].starts_with("line 6 (BadPhi), column `phi`"),
+            "{rej:?}"
+        );
+        assert!(
+            rej[3].starts_with("line 7 (Late), column `baa_expires`"),
+            "{rej:?}"
+        );
+        // A rejected row keeps the flags that could be read.
+        assert_eq!(inv.rejected[3].phi, Some(true));
+        assert_eq!(inv.rejected[3].vendor.as_deref(), Some("Late"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod render;
 pub mod reports;
 pub mod run;
 pub mod snapshot;
+pub mod text;
 pub mod verify;
 
 /// Name and version stamped into every artifact so an auditor can tell which rules produced it.

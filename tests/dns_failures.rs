@@ -124,6 +124,7 @@ async fn a_silent_server_gives_timeouts_and_dns_001() {
         reports: &Default::default(),
         policy: &PolicyConfig::default(),
         label: "2026-10",
+        period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
     });
     let checks: Vec<&str> = findings.iter().map(|f| f.check.as_str()).collect();
     assert!(checks.contains(&"DNS-001"), "{checks:?}");

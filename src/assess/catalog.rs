@@ -60,7 +60,7 @@ pub const CATALOG: &[Check] = &[
         "Vendor inventory rows rejected or incomplete",
         Low,
         Moderate / Blindness,
-        "Asset inventory completeness",
+        "HHS OCR Guidance on Risk Analysis (2010), element 1: the scope covers all ePHI the organization creates, receives, maintains or transmits; NIST SP 800-66r2 §3 (identify where ePHI is transmitted, including through business associates)",
         ["164.308(a)(1)(ii)(A)"],
         "Correct the listed rows in the vendor inventory CSV (line and column are given) so every sender is assessed."
     ),
@@ -124,7 +124,12 @@ pub const CATALOG: &[Check] = &[
         High,
         High / Delivery,
         "RFC 9989 §5.1.2; Google 2024 and Microsoft 2025 sender requirements",
-        ["164.312(c)(1)", "164.312(e)(2)(i)", "164.312(e)(1)"],
+        [
+            "164.312(c)(1)",
+            "164.312(c)(2)",
+            "164.312(e)(2)(i)",
+            "164.312(e)(1)"
+        ],
         "Publish the selector's public key (or the vendor's CNAME delegation) at `<selector>._domainkey.<domain>` and have the sender sign with `d=` aligned to the From domain."
     ),
     check!(
@@ -133,7 +138,7 @@ pub const CATALOG: &[Check] = &[
         Critical,
         High / KeyCompromise,
         "RFC 8301 §3.2 (signers MUST use at least 1024 bits; verifiers must not accept shorter keys)",
-        ["164.312(c)(1)", "164.312(e)(2)(i)"],
+        ["164.312(c)(1)", "164.312(c)(2)", "164.312(e)(2)(i)"],
         "Generate a 2048-bit RSA key (or ed25519 alongside RSA), publish it under a new selector, switch signing, then revoke the old selector with an empty `p=`."
     ),
     check!(
@@ -142,7 +147,7 @@ pub const CATALOG: &[Check] = &[
         Medium,
         Low / KeyCompromise,
         "RFC 8301 §3.2 (SHOULD use at least 2048 bits); NIST SP 800-177r1 §4.4",
-        ["164.312(e)(2)(i)", "164.308(a)(1)(ii)(B)"],
+        ["164.312(c)(2)", "164.312(e)(2)(i)", "164.308(a)(1)(ii)(B)"],
         "Rotate to a 2048-bit RSA key under a new selector, then revoke the old one."
     ),
     check!(
@@ -151,7 +156,7 @@ pub const CATALOG: &[Check] = &[
         High,
         Moderate / Delivery,
         "RFC 8301 §3.1 (rsa-sha1 MUST NOT be used for signing or verifying)",
-        ["164.312(c)(1)"],
+        ["164.312(c)(1)", "164.312(c)(2)"],
         "Remove `h=sha1` from the key record (or set `h=sha256`) and have the sender sign with rsa-sha256."
     ),
     check!(
@@ -286,9 +291,23 @@ pub const CATALOG: &[Check] = &[
             "164.314(a)(1)",
             "164.314(a)(2)",
             "Privacy 164.502(e)",
-            "Privacy 164.504(e)"
+            "Privacy 164.504(e)",
+            "Breach 164.402"
         ],
         "Execute (or renew) a business associate agreement before the vendor sends further PHI, or stop sending PHI through it."
+    ),
+    check!(
+        "VEN-005",
+        "Vendor's authorization published after it stopped sending",
+        Medium,
+        Moderate / Forgery,
+        "RFC 9989 §7.1 (review SPF authorizations periodically and remove those no longer needed)",
+        [
+            "164.308(a)(1)(ii)(A)",
+            "164.308(a)(1)(ii)(B)",
+            "164.316(b)(2)(iii)"
+        ],
+        "Remove the vendor's SPF include and revoke its DKIM selectors under our domains."
     ),
     check!(
         "VEN-006",
@@ -305,7 +324,11 @@ pub const CATALOG: &[Check] = &[
         High,
         Moderate / Forgery,
         "RFC 9989 §4.7; BOD 18-01",
-        ["164.308(a)(8)", "164.316(b)(2)(iii)"],
+        [
+            "164.308(a)(8)",
+            "164.308(a)(1)(ii)(B)",
+            "164.308(a)(5)(ii)(B)"
+        ],
         "Confirm the change was approved through change control; if not, restore the previous policy."
     ),
     check!(
@@ -322,7 +345,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM key not rotated",
         Medium,
         Low / KeyCompromise,
-        "M3AAWG DKIM Key Rotation BCP (about every 6 months); NIST SP 800-177r1 key lifetime",
+        "The organization's rotation window (policy.dkim_max_age_days) applies; M3AAWG DKIM Key Rotation BCP (2019) recommends rotating about every 6 months; NIST SP 800-177r1 §4.4 (key lifetime)",
         ["164.308(a)(1)(ii)(B)", "164.312(e)(2)(i)"],
         "Rotate the key: publish a new key under a new selector, switch signing, then revoke the old selector."
     ),
@@ -331,7 +354,7 @@ pub const CATALOG: &[Check] = &[
         "Record removed since the last period",
         High,
         Moderate / Forgery,
-        "Per the underlying check (SPF, DMARC, DKIM, MTA-STS, TLS-RPT)",
+        "RFC 7208 §4.5 (no SPF record: result none); RFC 9989 §4.10 (no DMARC record: no policy applies); RFC 6376 §3.6.2.2 (no key: signatures cannot verify); RFC 8461 §3 (MTA-STS); RFC 8460 §3 (TLS-RPT); RFC 7505 §3 (null MX)",
         ["164.308(a)(8)", "164.312(b)"],
         "Confirm the removal was intended; restore the record if it was not."
     ),

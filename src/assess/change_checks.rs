@@ -43,8 +43,14 @@ pub fn assess(
             ("CHG-004", "tls-rpt") => d.harm(Harm::Blindness),
             ("CHG-004", "mta-sts") => d.harm(Harm::Disclosure),
             ("CHG-004", "mx") => d.harm(Harm::Hygiene),
-            ("CHG-002", _) if c.meaning.contains("lookup") => d.harm(Harm::Delivery),
-            ("CHG-002", _) => d.harm(Harm::Forgery),
+            ("CHG-002", _) if !c.meaning.contains("qualifier") => d.harm(Harm::Delivery).remediation(format!(
+                "Bring the SPF lookup count of {} back to 10 or fewer ({}); the `all` qualifier did not change. Remove includes of vendors no longer used, or replace includes with the ip4/ip6 ranges they resolve to.",
+                c.domain, c.meaning
+            )),
+            ("CHG-002", _) => d.harm(Harm::Forgery).remediation(format!(
+                "Restore the stricter qualifier on the SPF record of {} ({}), unless change control approved the change.",
+                c.domain, c.meaning
+            )),
             _ => d,
         };
         out.push(d.build(label));

@@ -18,6 +18,8 @@ pub struct Context<'a> {
     pub reports: &'a ReportSet,
     pub policy: &'a PolicyConfig,
     pub label: &'a str,
+    /// The period's last day: a vendor whose contract ended by then should not send.
+    pub period_end: chrono::NaiveDate,
 }
 
 pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
@@ -36,7 +38,101 @@ pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
         report_destinations(cx, p, role, &mut out);
     }
     vendor_authorization(cx, &mut out);
+    ended_vendors(cx, &mut out);
     out
+}
+
+/// VEN-005 for a vendor whose contract ended: the SPF includes and DKIM selectors it was
+/// given are excess authorization while still published (RFC 9989 §7.1).
+fn ended_vendors(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    for v in cx
+        .inventory
+        .vendors
+        .iter()
+        .filter(|v| v.ended_by(cx.period_end))
+    {
+        let mut still: Vec<String> = Vec::new();
+        let mut steps: Vec<String> = Vec::new();
+        for p in cx.postures {
+            if !v.domains.is_empty() && !v.domains.iter().any(|d| d == &p.domain) {
+                continue;
+            }
+            for inc in &v.spf_includes {
+                if p.spf.tree.iter().any(|l| {
+                    l.split_whitespace().any(|t| {
+                        t.trim_start_matches(['+', '-', '~', '?'])
+                            .eq_ignore_ascii_case(&format!("include:{inc}"))
+                    })
+                }) {
+                    still.push(format!(
+                        "{} TXT \"{}\" still has include:{inc}",
+                        p.domain,
+                        p.spf.record.clone().unwrap_or_default()
+                    ));
+                    steps.push(format!(
+                        "remove `include:{inc}` from the SPF record of {}",
+                        p.domain
+                    ));
+                }
+            }
+            for k in p.dkim.iter().filter(|k| {
+                v.dkim_selectors
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(&k.selector))
+                    && matches!(k.status.as_str(), "valid" | "weak")
+            }) {
+                still.push(format!(
+                    "{}._domainkey.{} still publishes a key",
+                    k.selector, p.domain
+                ));
+                steps.push(format!(
+                    "revoke `{}._domainkey.{}` (publish `v=DKIM1; p=`)",
+                    k.selector, p.domain
+                ));
+            }
+        }
+        if still.is_empty() {
+            continue;
+        }
+        let when = v
+            .ended_on
+            .map(|d| format!("on {d}"))
+            .unwrap_or_else(|| "(no end date recorded)".into());
+        let sent = cx
+            .reports
+            .aggregate
+            .rows
+            .iter()
+            .filter(|m| v.ip_ranges.iter().any(|n| n.contains(&m.row.source_ip)))
+            .map(|m| m.row.count)
+            .sum::<u64>();
+        out.push(
+            Draft::new("VEN-005", v.vendor.clone())
+                .domain(v.domains.first().map(String::as_str).unwrap_or_default())
+                .vendor(&v.vendor)
+                .owner(&v.owner)
+                .title(format!(
+                    "{}: contract ended {when}, but our DNS still authorizes it to send as us",
+                    v.vendor
+                ))
+                .evidence(format!(
+                    "inventory line {}: status = ended, ended_on = {}",
+                    v.line,
+                    v.ended_on.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+                ))
+                .evidence_all(still)
+                .evidence(format!(
+                    "{} from its ranges in this period's reports",
+                    crate::text::count(sent as usize, "message", "messages")
+                ))
+                .remediation(format!(
+                    "The contract ended, so nothing should send as us through {}: {}. Do not add its include or selectors back; if mail still arrives from it, find who still uses it.",
+                    v.vendor,
+                    steps.join("; ")
+                ))
+                .build(cx.label),
+        );
+    }
 }
 
 /// RFC 7208 §3.4: answers over 450 octets risk UDP truncation and TCP-less receivers.
@@ -123,11 +219,10 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
 /// stream that fails DMARC once the policy is enforced.
 fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
     use crate::records::spf_eval::{SpfResult, check_host, sample_addresses};
-    for v in cx
-        .inventory
-        .vendors
-        .iter()
-        .filter(|v| v.phi == Some(true) && !v.ip_ranges.is_empty())
+    for v in
+        cx.inventory.vendors.iter().filter(|v| {
+            v.phi == Some(true) && !v.ip_ranges.is_empty() && !v.ended_by(cx.period_end)
+        })
     {
         for dom in &v.domains {
             let Some(p) = cx
@@ -225,7 +320,7 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 });
             if !v.spf_includes.is_empty() {
                 f = f.evidence(format!(
-                    "inventory expects SPF include(s): {}",
+                    "inventory expects SPF include {}",
                     v.spf_includes.join(", ")
                 ));
             }
@@ -676,7 +771,7 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                     .collect();
                 if let Some(first) = vendors.first() {
                     d = d.vendor(first).evidence(format!(
-                        "inventory vendor(s) using this selector: {}",
+                        "inventory vendors using this selector: {}",
                         vendors.join(", ")
                     ));
                 }
@@ -785,6 +880,7 @@ mod tests {
             reports: &reports,
             policy: &policy,
             label: "2026-10",
+            period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
         })
     }
 

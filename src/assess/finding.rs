@@ -81,6 +81,11 @@ impl Draft {
         self.basis.subdomain_messages = Some(n);
         self
     }
+    /// The domain whose SPF error alone makes this stream fail (RPT-002): its root cause.
+    pub fn spf_error_domain(mut self, d: &str) -> Self {
+        self.basis.spf_error_domain = Some(d.to_string());
+        self
+    }
     /// Whether PHI may ride on the stream when no inventory vendor says.
     pub fn phi(mut self, phi: Option<bool>) -> Self {
         self.basis.phi = phi;

@@ -63,6 +63,11 @@ pub const CITATIONS: &[Citation] = &[
         kind: "Standard",
     },
     Citation {
+        citation: "164.312(c)(2)",
+        title: "Mechanism to authenticate electronic protected health information",
+        kind: "Addressable",
+    },
+    Citation {
         citation: "164.312(e)(1)",
         title: "Transmission security",
         kind: "Standard",
@@ -96,6 +101,11 @@ pub const CITATIONS: &[Citation] = &[
         citation: "164.316(b)(2)(iii)",
         title: "Documentation: updates",
         kind: "Required",
+    },
+    Citation {
+        citation: "Breach 164.402",
+        title: "Definition of breach: presumed unless a four-factor risk assessment shows a low probability of compromise",
+        kind: "Breach Notification Rule",
     },
     Citation {
         citation: "Privacy 164.502(e)",

@@ -2,6 +2,7 @@
 //! concludes lands in [`crate::evidence::Evidence`], which the templates only present.
 
 pub mod catalog;
+pub mod causes;
 pub mod change_checks;
 pub mod controls;
 pub mod dns_checks;
@@ -76,6 +77,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             reports: i.reports,
             policy: i.policy,
             label: &label,
+            period_end: i.period.month.last_day(),
         }));
     }
 
@@ -189,14 +191,28 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     finding::sort(&mut findings);
     // Each vendor's row lists every open finding raised against it (VEN-*, RPT-002, …).
     for row in &mut vendors.vendors {
+        let incomplete = i
+            .inventory
+            .vendors
+            .iter()
+            .any(|v| v.vendor == row.vendor && !v.incomplete.is_empty());
         row.status = findings
             .iter()
-            .filter(|f| f.status != evidence::Status::Resolved && f.subject == row.vendor)
+            .filter(|f| f.status != evidence::Status::Resolved)
+            .filter(|f| {
+                f.subject == row.vendor
+                    || f.basis.vendor.as_deref() == Some(row.vendor.as_str())
+                    || (f.check == "INV-001" && incomplete)
+            })
             .map(|f| f.check.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
     }
+    let roles: std::collections::BTreeMap<String, crate::config::Role> =
+        i.domains.iter().map(|d| (d.name.clone(), d.role)).collect();
+    let causes = causes::build(&mut findings, &roles, &domains);
+    let cause_counts = causes::count(&causes);
     let controls = controls::map(&findings);
     let risk_counts = controls::count(&findings);
 
@@ -246,6 +262,8 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         },
         vendors,
         findings,
+        causes,
+        cause_counts,
         risk_counts,
         controls,
         changes,

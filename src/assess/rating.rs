@@ -83,6 +83,8 @@ pub struct Basis {
     pub messages: Option<u64>,
     /// Of `messages` (RPT-001), those forged with a subdomain in From:.
     pub subdomain_messages: Option<u64>,
+    /// The domain whose SPF error alone makes the stream fail (RPT-002).
+    pub spf_error_domain: Option<String>,
     /// Whether PHI rides on the stream when no inventory vendor says so (e.g. failure reports).
     pub phi: Option<bool>,
     /// The exploitability when the check knows better than the catalog, with the fact behind it.
@@ -417,10 +419,14 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                 let n = used(&f.check, abuse.get(d));
                 why = if subdomain_gap(&f.check) {
                     format!(
-                        "this period's reports show {n} forged message(s) from subdomains of {d} (RPT-001)"
+                        "this period's reports show {} from subdomains of {d} (RPT-001)",
+                        crate::text::count(n as usize, "forged message", "forged messages")
                     )
                 } else {
-                    format!("this period's reports show {n} forged message(s) using {d} (RPT-001)")
+                    format!(
+                        "this period's reports show {} using {d} (RPT-001)",
+                        crate::text::count(n as usize, "forged message", "forged messages")
+                    )
                 };
             }
             Some(d) if subdomain_gap(&f.check) && abuse.get(d).is_some_and(|a| a.messages > 0) => {
@@ -446,7 +452,10 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                     likelihood = likelihood.min(Level::Low);
                     why = "the stream sent no message in this period's reports".to_string();
                 }
-                Some(n) if n > 0 => notes.push(format!("{n} message(s) this period")),
+                Some(n) if n > 0 => notes.push(format!(
+                    "{} this period",
+                    crate::text::count(n as usize, "message", "messages")
+                )),
                 _ => {}
             }
         }
@@ -456,8 +465,9 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                 if sent > 0 && stream_phi == Some(true) {
                     likelihood = Level::VeryHigh;
                     why = format!(
-                        "{} sent {sent} message(s) as our domains this period: PHI is flowing now",
-                        v.vendor
+                        "{} sent {} as our domains this period: PHI is flowing now",
+                        v.vendor,
+                        crate::text::count(sent as usize, "message", "messages")
                     );
                 } else if facts.any_reports {
                     notes.push(format!(

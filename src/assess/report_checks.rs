@@ -10,7 +10,7 @@ use crate::evidence::{
 };
 use crate::inventory::Inventory;
 use crate::reports::align;
-use crate::reports::model::{ReportSet, Row};
+use crate::reports::model::{AuthResult, ReportSet, Row};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -92,6 +92,20 @@ impl SourceAcc {
 
 /// Messages per (configured domain, source IP, header From).
 type SourceKey = (String, IpAddr, String);
+/// What an inventory vendor's failing rows add up to this period.
+#[derive(Default)]
+struct VendorFail {
+    messages: u64,
+    rows: usize,
+    reporters: BTreeSet<String>,
+    samples: Vec<String>,
+    /// Messages in the rows not sampled.
+    left_out: u64,
+    /// Failing messages whose SPF check of one of our domains ended in permerror/temperror.
+    spf_error: u64,
+    spf_error_domain: Option<String>,
+}
+
 /// Pass rates, dispositions and reporters for one domain.
 type DomainAcc = (PassRates, BTreeMap<String, u64>, BTreeMap<String, u64>);
 
@@ -276,7 +290,9 @@ pub fn assess_with_ptr(
     let mut per_vendor: BTreeMap<String, PassRates> = BTreeMap::new();
     // (domain, ip, header_from) → accumulated; vendor-attributed failures kept apart.
     let mut unknown: BTreeMap<SourceKey, SourceAcc> = BTreeMap::new();
-    let mut vendor_fail: BTreeMap<String, (u64, BTreeSet<String>, Vec<String>)> = BTreeMap::new();
+    // Vendor → (failing messages, reporters, sample rows, failing messages whose SPF check of
+    // a domain of ours erred: the SPF record, not the vendor, is then the cause).
+    let mut vendor_fail: BTreeMap<String, VendorFail> = BTreeMap::new();
     let mut crossing = 0usize;
 
     for rep in &set.reports {
@@ -385,10 +401,23 @@ pub fn assess_with_ptr(
                 add(per_vendor.entry(a.vendor.vendor.clone()).or_default(), row);
                 if !row.reporter_dmarc_pass() && dom.is_some() {
                     let vf = vendor_fail.entry(a.vendor.vendor.clone()).or_default();
-                    vf.0 += row.count;
-                    vf.1.extend(reporters.iter().map(|(r, _)| (*r).to_string()));
-                    if vf.2.len() < 6 {
-                        vf.2.push(describe_row(row, Some(a.basis)));
+                    vf.messages += row.count;
+                    vf.reporters
+                        .extend(reporters.iter().map(|(r, _)| (*r).to_string()));
+                    vf.rows += 1;
+                    if vf.samples.len() < 6 {
+                        vf.samples.push(describe_row(row, Some(a.basis)));
+                    } else {
+                        vf.left_out += row.count;
+                    }
+                    if let Some(s) = row.spf.iter().find(|s| {
+                        matches!(s.result, AuthResult::Permerror | AuthResult::Temperror)
+                            && domains
+                                .iter()
+                                .any(|d| crate::snapshot::normalize_name(&s.domain) == d.name)
+                    }) {
+                        vf.spf_error += row.count;
+                        vf.spf_error_domain = Some(crate::snapshot::normalize_name(&s.domain));
                     }
                 }
                 continue;
@@ -485,11 +514,16 @@ pub fn assess_with_ptr(
          date range (report ranges are reporter-chosen, usually 24 hours in UTC, and cannot be \
          split by message), so consecutive months add up and no report is counted twice. \
          {crossing} of the {} reports counted here extend past a boundary of this period ({} to \
-         {} UTC); {} report(s) that share time with it were counted in the neighbouring period.",
+         {} UTC); {} report{} that share time with it were counted in the neighbouring period.",
         set.reports.len(),
         period.start.format("%Y-%m-%d %H:%M"),
         period.end.format("%Y-%m-%d %H:%M"),
         set.straddling_elsewhere,
+        if set.straddling_elsewhere == 1 {
+            ""
+        } else {
+            "s"
+        },
     );
 
     let mut findings = Vec::new();
@@ -498,9 +532,13 @@ pub fn assess_with_ptr(
         let share = set.rejected.len() as f64 / set.files.len().max(1) as f64;
         let mut d = Draft::new("RPT-000", "report-inputs")
             .title(format!(
-                "{} report file(s) rejected, {} duplicate(s) ignored",
-                set.rejected.len(),
-                set.duplicates.len()
+                "{}, {} ignored",
+                crate::text::count(
+                    set.rejected.len(),
+                    "report file rejected",
+                    "report files rejected"
+                ),
+                crate::text::count(set.duplicates.len(), "duplicate", "duplicates")
             ))
             .evidence(format!(
                 "{} files read, {} reports accepted, {} rejected ({:.1}%), {} duplicates",
@@ -535,17 +573,73 @@ pub fn assess_with_ptr(
     }
 
     // RPT-002: vendor failing alignment.
-    for (vendor, (msgs, reporters, samples)) in &vendor_fail {
+    for (vendor, vf) in &vendor_fail {
+        let msgs = vf.messages;
         let v = inv.vendors.iter().find(|v| &v.vendor == vendor);
         let phi = v.and_then(|v| v.phi).unwrap_or(false);
         let mut d = Draft::new("RPT-002", vendor.clone())
             .title(format!("{vendor}: {msgs} messages failed DMARC alignment"))
             .evidence(format!(
-                "{msgs} messages failing DMARC, reported by {}",
-                join(reporters)
+                "{msgs} messages failing DMARC in {} report rows, reported by {}",
+                vf.rows,
+                join(&vf.reporters)
             ))
-            .evidence_all(samples.iter().cloned());
-        d = d.vendor(vendor).messages(*msgs);
+            .evidence_all(vf.samples.iter().cloned());
+        if vf.rows > vf.samples.len() {
+            let more = vf.rows - vf.samples.len();
+            d = d.evidence(format!(
+                "and {more} more row{}, {} message{}: every row is in evidence.json (reports.detail.per_vendor)",
+                if more == 1 { "" } else { "s" },
+                vf.left_out,
+                if vf.left_out == 1 { "" } else { "s" }
+            ));
+        }
+        d = d.vendor(vendor).messages(msgs);
+        // Our own infrastructure: its reverse DNS or signing domain is one of ours.
+        let ours = |n: &str| {
+            let n = crate::snapshot::normalize_name(n);
+            domains
+                .iter()
+                .any(|x| n == x.name || n.ends_with(&format!(".{}", x.name)))
+        };
+        let own = v.is_some_and(|v| v.ptr_suffixes.iter().any(|p| ours(p)));
+        let dom = v
+            .and_then(|v| v.domains.first().cloned())
+            .unwrap_or_default();
+        if let (Some(bad), true) = (&vf.spf_error_domain, vf.spf_error == msgs) {
+            d = d
+                .spf_error_domain(bad)
+                .evidence(format!(
+                    "every failing message met SPF permerror or temperror at {bad}: the SPF record of {bad} is the cause, not the sender"
+                ))
+                .remediation(format!(
+                    "Fix the SPF record of {bad} (see its SPF finding): these messages fail only because SPF at {bad} ends in an error.{}",
+                    if own {
+                        format!(" This is our own infrastructure: also sign its mail with DKIM d={dom}, so one broken record cannot stop it again.")
+                    } else {
+                        format!(" Also ask {vendor} to sign with DKIM d={dom}, so one broken record cannot stop its mail again.")
+                    }
+                ));
+        } else if own {
+            d = d.remediation(format!(
+                "This is our own infrastructure: configure DKIM signing on it with d={dom} (publish the selector's public key under {dom}) and send with a MAIL FROM under {dom} that our SPF authorizes; its mail then passes DMARC aligned."
+            ));
+        } else if let Some(v) = v {
+            let theirs: Vec<&str> = v
+                .dkim_domains
+                .iter()
+                .filter(|x| !ours(x))
+                .map(String::as_str)
+                .collect();
+            d = d.remediation(format!(
+                "Ask {vendor} to sign with DKIM d={dom} (it gives you a selector to publish, usually as a CNAME to its key), or to send with a MAIL FROM under {dom} that our SPF authorizes.{} Do this before {dom} moves to enforcement, or its mail is refused.",
+                if theirs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Its mail now authenticates only as {}, which does not align with {dom}.", theirs.join(", "))
+                }
+            ));
+        }
         if !phi {
             d = d.severity(Severity::Medium);
         } else {
@@ -597,8 +691,8 @@ pub fn assess_with_ptr(
         let mut d = Draft::new("RPT-001", domain.clone())
             .domain(&domain)
             .title(format!(
-                "{total} messages from {} unauthorized source(s) claimed to be from {domain}",
-                srcs.len()
+                "{total} messages from {} claimed to be from {domain}",
+                crate::text::count(srcs.len(), "unauthorized source", "unauthorized sources")
             ))
             .messages(total);
         // What receivers did with it decides how far the harm reached: refused mail harmed
@@ -613,6 +707,14 @@ pub fn assess_with_ptr(
             disposed("none"),
             srcs.iter().map(|(_, a)| a.messages).sum::<u64>(),
         );
+        let incident = "Log it as attempted unauthorized use (a security incident under §164.304; §164.308(a)(6)(ii)) and confirm the sources are not an unlisted vendor.";
+        d = d.remediation(if all > 0 && rejected == all {
+            format!("Receivers refused all of this mail, as the policy of {domain} asks: no DNS change is needed. {incident} Watch for sources that start to pass.")
+        } else if policy_none.contains(&domain) {
+            format!("{incident} Move {domain} from p=none to p=quarantine, then p=reject, once its legitimate senders pass aligned (see the vendor table), so receivers refuse this mail instead of delivering it.")
+        } else {
+            format!("{incident} Move {domain} to p=reject so receivers refuse this mail instead of junking or delivering it.")
+        });
         if all > 0 && rejected == all {
             d = d.reach(
                 Reach::Minimal,

@@ -1,6 +1,7 @@
 //! Checks on the vendor inventory itself (VEN-001, INV-001) and the vendor coverage table.
 
 use super::finding::Draft;
+use super::risk::Level;
 use crate::evidence::{Finding, SourceStat, VendorCoverage, VendorRow};
 use crate::inventory::{Baa, Inventory};
 use chrono::NaiveDate;
@@ -23,7 +24,7 @@ pub fn assess(
             inv.source.as_deref().unwrap_or("inventory"),
             v.line
         );
-        if v.phi == Some(true) {
+        if v.phi == Some(true) && !v.ended_by(period_end) {
             let problem = match (v.baa, v.baa_expires) {
                 (Some(Baa::Signed), Some(exp)) if exp < period_end => Some(format!(
                     "BAA expired on {exp}, before the last day of the period ({period_end})"
@@ -35,8 +36,25 @@ pub fn assess(
                 (None, _) => Some("BAA status not recorded".to_string()),
             };
             if let Some(problem) = problem {
+                let sent = volume.get(&v.vendor).map_or(0, |x| x.0);
+                let breach = if sent > 0 {
+                    format!(
+                        " {sent} messages from it this period mean PHI has already been disclosed without a business associate agreement: that disclosure is presumed a breach unless a risk assessment under 45 CFR 164.402 (definition of breach, four factors) shows a low probability that the PHI was compromised. Make and document that assessment."
+                    )
+                } else {
+                    String::new()
+                };
+                let action = if matches!(v.baa, Some(Baa::Signed)) {
+                    "Renew the business associate agreement"
+                } else {
+                    "Execute a business associate agreement"
+                };
                 let mut d = Draft::new("VEN-001", v.vendor.clone())
                     .owner(&v.owner)
+                    .remediation(format!(
+                        "{action} with {} before it receives further PHI, or stop sending PHI through it.{breach}",
+                        v.vendor
+                    ))
                     .title(format!("{}: handles PHI without a current BAA", v.vendor))
                     .evidence(format!("{src}: phi = yes; {problem}"))
                     .evidence(format!(
@@ -61,17 +79,24 @@ pub fn assess(
             }
         }
         let (messages, pass) = volume.get(&v.vendor).copied().unwrap_or((0, 0));
+        let expired =
+            matches!((v.baa, v.baa_expires), (Some(Baa::Signed), Some(exp)) if exp < period_end);
         rows.push(VendorRow {
             vendor: v.vendor.clone(),
             service: v.service.clone(),
             domains: v.domains.clone(),
             phi: v.phi,
-            baa: v
-                .baa
-                .map(|b| b.label().to_string())
-                .unwrap_or_else(|| "unknown".into()),
+            baa: if expired {
+                "expired".to_string()
+            } else {
+                v.baa
+                    .map(|b| b.label().to_string())
+                    .unwrap_or_else(|| "unknown".into())
+            },
             baa_expires: v.baa_expires.map(|d| d.to_string()),
             owner: v.owner.clone(),
+            ended: v.ended_by(period_end),
+            ended_on: v.ended_on.map(|d| d.to_string()),
             messages,
             dmarc_pass_rate: super::report_checks::rate(pass, messages),
             status,
@@ -89,15 +114,41 @@ pub fn assess(
         .collect();
     let rejected: Vec<String> = inv.rejected.iter().map(|r| r.to_string()).collect();
     if !rejected.is_empty() || !incomplete.is_empty() || !inv.unknown_columns.is_empty() {
-        let d = Draft::new("INV-001", "vendor-inventory")
-            .title(format!(
-                "Vendor inventory: {} row(s) rejected, {} incomplete",
-                rejected.len(),
-                inv.vendors
-                    .iter()
-                    .filter(|v| !v.incomplete.is_empty())
-                    .count()
-            ))
+        let n_incomplete = inv
+            .vendors
+            .iter()
+            .filter(|v| !v.incomplete.is_empty())
+            .count();
+        let phi_rejected: Vec<String> = inv
+            .rejected
+            .iter()
+            .filter(|r| r.phi == Some(true))
+            .map(|r| {
+                format!(
+                    "{} (line {})",
+                    r.vendor.as_deref().unwrap_or("unnamed vendor"),
+                    r.line
+                )
+            })
+            .collect();
+        let mut d = Draft::new("INV-001", "vendor-inventory").title(format!(
+            "Vendor inventory: {}, {}",
+            crate::text::count(rejected.len(), "row rejected", "rows rejected"),
+            crate::text::count(n_incomplete, "row incomplete", "rows incomplete")
+        ));
+        if !phi_rejected.is_empty() {
+            d = d
+                .title(format!(
+                    "PHI vendor missing from the assessment: {} rejected from the inventory",
+                    phi_rejected.join(", ")
+                ))
+                .phi(Some(true))
+                .exposure(
+                    Level::High,
+                    "a rejected row is left out of every check: its mail and its contract go unassessed every period until the row is fixed",
+                );
+        }
+        let d = d
             .evidence_all(rejected.iter().map(|r| format!("rejected {r}")))
             .evidence_all(incomplete.iter().cloned())
             .evidence_all(

@@ -117,6 +117,36 @@ impl Finding {
     }
 }
 
+/// A root cause: the findings one change fixes, with that one remediation. The summary counts
+/// causes; each member finding keeps its own rating and points back with `cause`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    /// The root finding's id, or the check ids joined with `+` when it spans subjects.
+    pub id: String,
+    pub title: String,
+    /// The highest risk among its open members (all members when every one is accepted), and
+    /// that member's likelihood and impact.
+    pub risk: Level,
+    pub likelihood: Level,
+    pub impact: Level,
+    pub remediation: String,
+    /// Member finding ids, root first.
+    pub members: Vec<String>,
+    pub checks: Vec<String>,
+    /// The domains, keys, vendors or services it affects.
+    pub subjects: Vec<String>,
+    pub owners: Vec<String>,
+    /// The earliest due date among its open members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<NaiveDate>,
+    /// `open`, `overdue` (a member is past due) or `accepted` (every member is).
+    pub status: String,
+    /// Every member is new this period.
+    #[serde(default)]
+    pub new: bool,
+    pub hipaa: Vec<String>,
+}
+
 /// The risk decision applied to a finding, as the decisions file states it (its keys appear
 /// in the JSON as they do in the file), plus whether an acceptance has run out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -412,9 +442,16 @@ pub struct VendorRow {
     pub service: String,
     pub domains: Vec<String>,
     pub phi: Option<bool>,
+    /// `signed`, `expired` (signed, but expired before the period's last day), `none`,
+    /// `not-required` or `unknown`.
     pub baa: String,
     pub baa_expires: Option<String>,
     pub owner: String,
+    /// The contract ended (inventory `status = ended`), and when.
+    #[serde(default)]
+    pub ended: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<String>,
     /// Messages attributed to this vendor in the period's reports.
     pub messages: u64,
     pub dmarc_pass_rate: Option<f64>,
@@ -490,6 +527,12 @@ pub struct Evidence {
     pub reports: ReportStats,
     pub vendors: VendorCoverage,
     pub findings: Vec<Finding>,
+    /// Root causes (see [`Cause`]); empty in evidence written before causes existed.
+    #[serde(default)]
+    pub causes: Vec<Cause>,
+    /// Open causes by risk: what the summary counts.
+    #[serde(default)]
+    pub cause_counts: RiskCounts,
     pub risk_counts: RiskCounts,
     pub controls: Vec<Control>,
     pub changes: Vec<Change>,
@@ -564,6 +607,8 @@ pub(crate) mod tests_support {
             risk_matrix: vec![],
             governance: Default::default(),
             existing_controls: Vec::new(),
+            causes: Vec::new(),
+            cause_counts: Default::default(),
             risk_decisions: None,
             history: None,
             input_root: None,

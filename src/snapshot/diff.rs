@@ -361,8 +361,16 @@ fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Cha
                 }
             };
             cmp("p", ra.p(), rb.p());
-            cmp("sp", ra.sp(), rb.sp());
-            cmp("np", ra.np(), rb.np());
+            // sp and np default to the tag before them: a change through the default is the
+            // p (or sp) change already named, so they are compared only when one record
+            // states them.
+            let states = |tag: &str| ra.tag(tag).is_some() || rb.tag(tag).is_some();
+            if states("sp") {
+                cmp("sp", ra.sp(), rb.sp());
+            }
+            if states("np") {
+                cmp("np", ra.np(), rb.np());
+            }
             // pct and t only qualify an enforcing policy, so they are compared only when p is
             // unchanged: none → quarantine with pct=50 is a strengthening, not a weakening.
             if ra.p() == rb.p() && rb.p() != dmarc::Policy::None {
@@ -634,11 +642,20 @@ fn mx_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change
             domain,
             "mx",
             domain,
-            Some(a.join(", ")),
-            Some(b.join(", ")),
+            Some(mx_text(&a)),
+            Some(mx_text(&b)),
             direction,
             meaning,
         ));
+    }
+}
+
+/// An MX answer as the report shows it; no records at all is said, never left blank.
+fn mx_text(v: &[String]) -> String {
+    if v.is_empty() {
+        "(no MX record: mail falls back to the domain's address records, RFC 5321 §5.1)".into()
+    } else {
+        v.join(", ")
     }
 }
 

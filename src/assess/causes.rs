@@ -1,0 +1,629 @@
+//! Root causes: findings that one change fixes are one cause, so the report counts causes
+//! and gives each one remediation, while `evidence.json` keeps every check result linked to
+//! its cause.
+//!
+//! Two steps, both deterministic so cause ids stay stable from month to month:
+//! 1. **One subject, one fix.** Findings about the same thing group under it: every finding on
+//!    one DMARC record (with the changes that made it so), on one SPF record, on one DKIM key,
+//!    about one vendor's failing alignment, about one unlisted service, and everything on a
+//!    parked domain (which one lock-down fixes). The cause takes the id of its root finding,
+//!    chosen by a fixed order of checks, not by risk, so it does not move when ratings do.
+//! 2. **One fix, many subjects.** Causes with the same shape (the same group kind and the
+//!    same set of checks) on different domains, keys or vendors become one cause that lists
+//!    them; its id is the check id (`CHG-003`), or the checks joined with `+`. A 200-domain
+//!    organization thus gets one card for "np missing", not 149.
+
+use super::risk::Level;
+use crate::config::Role;
+use crate::evidence::{Cause, DomainPosture, Finding, RiskCounts, Status};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The kind of subject a group of findings shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Parked,
+    DmarcRecord,
+    SpfRecord,
+    DkimKey,
+    VendorAlignment,
+    Service,
+    Single,
+}
+
+impl Kind {
+    fn unit(self, n: usize) -> &'static str {
+        match (self, n == 1) {
+            (Kind::Parked | Kind::DmarcRecord | Kind::SpfRecord, true) => "domain",
+            (Kind::Parked | Kind::DmarcRecord | Kind::SpfRecord, false) => "domains",
+            (Kind::DkimKey, true) => "key",
+            (Kind::DkimKey, false) => "keys",
+            (Kind::VendorAlignment, true) => "vendor",
+            (Kind::VendorAlignment, false) => "vendors",
+            (Kind::Service, true) => "service",
+            (Kind::Service, false) => "services",
+            (Kind::Single, true) => "subject",
+            (Kind::Single, false) => "subjects",
+        }
+    }
+}
+
+/// Root order within a group: the first check present names the cause.
+const ROOT_ORDER: &[&str] = &[
+    "DMARC-002",
+    "DMARC-001",
+    "SPF-002",
+    "SPF-001",
+    "DMARC-003",
+    "DMARC-004",
+    "DMARC-005",
+    "DMARC-006",
+    "DMARC-007",
+    "DMARC-008",
+    "SPF-003",
+    "SPF-005",
+    "SPF-004",
+    "SPF-007",
+    "SPF-006",
+    "DKIM-002",
+    "DKIM-006",
+    "DKIM-004",
+    "DKIM-003",
+    "DKIM-005",
+    "RPT-002",
+    "VEN-002",
+    "DKIM-001",
+    "VEN-006",
+    "CHG-004",
+    "CHG-001",
+    "CHG-002",
+    "CHG-003",
+    "CHG-005",
+];
+
+fn order(check: &str) -> usize {
+    ROOT_ORDER
+        .iter()
+        .position(|c| *c == check)
+        .unwrap_or(ROOT_ORDER.len())
+}
+
+/// The registrable-looking tail of a name: enough to tie `include:spf.x.example` to a service
+/// grouped as `x.example`. Only used to pair findings about the same service.
+fn tail2(name: &str) -> String {
+    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    labels[labels.len().saturating_sub(2)..].join(".")
+}
+
+/// Which subject group a finding belongs to, if any.
+fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String)> {
+    let domain = f.domain.clone().unwrap_or_default();
+    if roles.get(&domain) == Some(&Role::Parked)
+        && (f.check.starts_with("DMARC-00")
+            || f.check.starts_with("SPF-")
+            || f.check.starts_with("DKIM-")
+            || matches!(
+                f.check.as_str(),
+                "CHG-001" | "CHG-002" | "CHG-004" | "MX-001" | "PARK-001"
+            ))
+    {
+        return Some((Kind::Parked, domain));
+    }
+    match f.check.as_str() {
+        "DMARC-001" | "DMARC-002" | "DMARC-003" | "DMARC-004" | "DMARC-005" | "DMARC-006"
+        | "DMARC-007" | "DMARC-008" | "CHG-001" => Some((Kind::DmarcRecord, domain)),
+        "CHG-004" if f.subject.starts_with("_dmarc.") => Some((Kind::DmarcRecord, domain)),
+        "SPF-001" | "SPF-002" | "SPF-003" | "SPF-004" | "SPF-005" | "SPF-006" | "SPF-007"
+        | "CHG-002" => Some((Kind::SpfRecord, domain)),
+        "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" => {
+            Some((Kind::DkimKey, f.subject.to_ascii_lowercase()))
+        }
+        "RPT-002" if f.basis.spf_error_domain.is_some() => f
+            .basis
+            .spf_error_domain
+            .clone()
+            .map(|d| (Kind::SpfRecord, d)),
+        "RPT-002" | "VEN-002" | "DKIM-001" => {
+            f.basis.vendor.clone().map(|v| (Kind::VendorAlignment, v))
+        }
+        "VEN-006" => Some((Kind::Service, tail2(&f.subject))),
+        "CHG-005" => {
+            let name = f
+                .subject
+                .split_once(':')
+                .map(|(_, n)| n)
+                .unwrap_or(&f.subject);
+            Some((Kind::Service, tail2(name)))
+        }
+        _ => None,
+    }
+}
+
+struct Group {
+    kind: Kind,
+    subject: String,
+    members: Vec<usize>,
+}
+
+/// Groups the findings, sets each finding's `cause`, and returns the causes, highest risk
+/// first. Resolved findings stand alone: they are history, not work.
+pub fn build(
+    findings: &mut [Finding],
+    roles: &BTreeMap<String, Role>,
+    postures: &[DomainPosture],
+) -> Vec<Cause> {
+    // Step 1: subject groups.
+    let mut keyed: BTreeMap<(Kind, String), Vec<usize>> = BTreeMap::new();
+    let mut singles: Vec<usize> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.status == Status::Resolved {
+            continue;
+        }
+        match group_of(f, roles) {
+            Some(k) => keyed.entry(k).or_default().push(i),
+            None => singles.push(i),
+        }
+    }
+    // A service group of one CHG-005 without a VEN-006 is a single finding, as is any group
+    // of one: the shape step below treats it by its check.
+    let mut groups: Vec<Group> = Vec::new();
+    for ((kind, subject), members) in keyed {
+        if members.len() == 1 {
+            singles.push(members[0]);
+        } else {
+            groups.push(Group {
+                kind,
+                subject,
+                members,
+            });
+        }
+    }
+    for i in singles {
+        groups.push(Group {
+            kind: Kind::Single,
+            subject: findings[i].subject.clone(),
+            members: vec![i],
+        });
+    }
+    for g in &mut groups {
+        g.members
+            .sort_by_key(|&i| (order(&findings[i].check), findings[i].id.clone()));
+    }
+
+    // Step 2: the same shape across subjects.
+    let shape = |g: &Group| -> (Kind, Vec<String>) {
+        let checks: BTreeSet<String> = g
+            .members
+            .iter()
+            .map(|&i| findings[i].check.clone())
+            .collect();
+        let mut v: Vec<String> = checks.into_iter().collect();
+        v.sort_by_key(|c| (order(c), c.clone()));
+        (g.kind, v)
+    };
+    let mut by_shape: BTreeMap<(Kind, Vec<String>), Vec<Group>> = BTreeMap::new();
+    for g in groups {
+        by_shape.entry(shape(&g)).or_default().push(g);
+    }
+
+    let mut causes = Vec::new();
+    for ((kind, checks), mut gs) in by_shape {
+        gs.sort_by(|a, b| a.subject.cmp(&b.subject));
+        if gs.len() == 1 {
+            let g = &gs[0];
+            let root = &findings[g.members[0]];
+            let id = root.id.clone();
+            let remediation = remedy(kind, &g.subject, &g.members, findings, roles, postures);
+            let title = if g.members.len() == 1 {
+                root.title.clone()
+            } else {
+                group_title(kind, &g.subject, root)
+            };
+            causes.push(make(
+                id,
+                title,
+                remediation,
+                &g.members,
+                findings,
+                vec![g.subject.clone()],
+            ));
+        } else {
+            let id = checks.join("+");
+            let members: Vec<usize> = gs.iter().flat_map(|g| g.members.iter().copied()).collect();
+            let subjects: Vec<String> = gs.iter().map(|g| g.subject.clone()).collect();
+            let root = &findings[gs[0].members[0]];
+            let catalog_title = super::catalog::get(&root.check)
+                .map(|c| c.title)
+                .unwrap_or(root.title.as_str());
+            let title = format!(
+                "{catalog_title}: {} {}",
+                subjects.len(),
+                kind_unit(kind, root, subjects.len())
+            );
+            let remedies: Vec<String> = gs
+                .iter()
+                .map(|g| remedy(kind, &g.subject, &g.members, findings, roles, postures))
+                .collect();
+            let remediation = if remedies.iter().all(|r| r == &remedies[0]) {
+                format!(
+                    "For each of the {} {} listed: {}",
+                    subjects.len(),
+                    kind_unit(kind, root, subjects.len()),
+                    remedies[0]
+                )
+            } else {
+                // One line per subject, each saying what that subject needs.
+                gs.iter()
+                    .zip(&remedies)
+                    .map(|(g, r)| format!("{}: {r}", g.subject))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            causes.push(make(id, title, remediation, &members, findings, subjects));
+        }
+    }
+    for c in &causes {
+        for m in &c.members {
+            if let Some(f) = findings.iter_mut().find(|f| &f.id == m) {
+                f.cause = Some(c.id.clone());
+            }
+        }
+    }
+    for f in findings.iter_mut().filter(|f| f.cause.is_none()) {
+        f.cause = Some(f.id.clone());
+    }
+    causes.sort_by(|a, b| {
+        (a.status == "accepted")
+            .cmp(&(b.status == "accepted"))
+            .then(b.risk.cmp(&a.risk))
+            .then(a.id.cmp(&b.id))
+    });
+    causes
+}
+
+fn kind_unit(kind: Kind, root: &Finding, n: usize) -> &'static str {
+    if kind != Kind::Single {
+        return kind.unit(n);
+    }
+    match (root.check.as_str(), n == 1) {
+        ("VEN-001" | "RPT-002" | "VEN-002", true) => "vendor",
+        ("VEN-001" | "RPT-002" | "VEN-002", false) => "vendors",
+        (c, true) if c.starts_with("DKIM") || c == "CHG-003" => "key",
+        (c, false) if c.starts_with("DKIM") || c == "CHG-003" => "keys",
+        ("DMARC-009" | "DMARC-010", true) => "destination",
+        ("DMARC-009" | "DMARC-010", false) => "destinations",
+        ("DNS-001", true) => "lookup",
+        ("DNS-001", false) => "lookups",
+        (_, true) => "domain",
+        (_, false) => "domains",
+    }
+}
+
+fn group_title(kind: Kind, subject: &str, root: &Finding) -> String {
+    match kind {
+        Kind::Parked => format!("Parked domain {subject} is not locked down against forgery"),
+        Kind::DmarcRecord => format!("DMARC record of {subject} does not protect the domain"),
+        Kind::SpfRecord => format!("SPF record of {subject} fails or does not protect the domain"),
+        Kind::DkimKey => root.title.clone(),
+        Kind::VendorAlignment => format!("{subject}: mail fails DMARC alignment"),
+        Kind::Service => format!("{subject}: a service sends as us without an inventory entry"),
+        Kind::Single => root.title.clone(),
+    }
+}
+
+fn make(
+    id: String,
+    title: String,
+    remediation: String,
+    members: &[usize],
+    findings: &[Finding],
+    subjects: Vec<String>,
+) -> Cause {
+    let fs: Vec<&Finding> = members.iter().map(|&i| &findings[i]).collect();
+    let open: Vec<&&Finding> = fs.iter().filter(|f| f.is_open()).collect();
+    let lead = open
+        .iter()
+        .max_by_key(|f| (f.risk, f.likelihood, f.impact))
+        .copied()
+        .or_else(|| fs.iter().max_by_key(|f| (f.risk, f.likelihood, f.impact)));
+    let owners: BTreeSet<String> = fs.iter().filter_map(|f| f.owner.clone()).collect();
+    let mut checks: Vec<String> = fs.iter().map(|f| f.check.clone()).collect();
+    checks.sort_by_key(|c| (order(c), c.clone()));
+    checks.dedup();
+    let mut hipaa: Vec<String> = fs.iter().flat_map(|f| f.hipaa.iter().cloned()).collect();
+    hipaa.sort();
+    hipaa.dedup();
+    let status = if open.is_empty() {
+        "accepted"
+    } else if open.iter().any(|f| f.overdue_days.is_some()) {
+        "overdue"
+    } else {
+        "open"
+    };
+    Cause {
+        id,
+        title,
+        risk: lead.map(|f| f.risk).unwrap_or(Level::VeryLow),
+        likelihood: lead.map(|f| f.likelihood).unwrap_or(Level::VeryLow),
+        impact: lead.map(|f| f.impact).unwrap_or(Level::VeryLow),
+        remediation,
+        members: fs.iter().map(|f| f.id.clone()).collect(),
+        checks,
+        subjects,
+        owners: owners.into_iter().collect(),
+        due: open.iter().filter_map(|f| f.due).min(),
+        status: status.to_string(),
+        new: fs.iter().all(|f| f.status == Status::New),
+        hipaa,
+    }
+}
+
+/// One remediation for the group, from what the evidence shows.
+fn remedy(
+    kind: Kind,
+    subject: &str,
+    members: &[usize],
+    findings: &[Finding],
+    roles: &BTreeMap<String, Role>,
+    postures: &[DomainPosture],
+) -> String {
+    let fs: Vec<&Finding> = members.iter().map(|&i| &findings[i]).collect();
+    let posture = postures.iter().find(|p| p.domain == subject);
+    match kind {
+        Kind::Parked => format!(
+            "Lock the parked domain down in one change (M3AAWG parked-domain practice; RFC 7505): publish `{subject}` TXT \"v=spf1 -all\", `_dmarc.{subject}` TXT \"v=DMARC1; p=reject;\" (it sends no mail, so nothing legitimate can fail), a null MX `{subject}. MX 0 .`, and `*._domainkey.{subject}` TXT \"v=DKIM1; p=\"."
+        ),
+        Kind::DmarcRecord => {
+            let role = roles.get(subject).copied();
+            match posture {
+                Some(p) => dmarc_record(subject, p, role, &fs),
+                None => fs[0].remediation.clone(),
+            }
+        }
+        _ => {
+            // The root's fix first, then each other member's own step once. A change finding
+            // adds no step of its own (the fix is the same) but a change-control note; a
+            // vendor failing only through this SPF record adds a DKIM note.
+            let mut steps: Vec<String> = Vec::new();
+            let mut changed = false;
+            let mut riders: Vec<String> = Vec::new();
+            for f in &fs {
+                if f.check.starts_with("CHG-") && f.id != fs[0].id {
+                    changed = true;
+                    continue;
+                }
+                if f.check == "RPT-002" && f.basis.spf_error_domain.is_some() && f.id != fs[0].id {
+                    riders.push(f.subject.clone());
+                    continue;
+                }
+                if kind == Kind::DkimKey && f.id != fs[0].id {
+                    continue;
+                }
+                if !steps.contains(&f.remediation) {
+                    steps.push(f.remediation.clone());
+                }
+            }
+            if kind == Kind::DkimKey
+                && fs.iter().any(|f| f.check == "CHG-003")
+                && !matches!(fs[0].check.as_str(), "DKIM-002" | "DKIM-003")
+            {
+                steps.push("Rotate the key in the same change: it is past the rotation window (see the key-age line).".to_string());
+            }
+            let mut text = if steps.len() == 1 {
+                steps.remove(0)
+            } else {
+                steps
+                    .iter()
+                    .enumerate()
+                    .map(|(n, s)| format!("({}) {s}", n + 1))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            if !riders.is_empty() {
+                text.push_str(&format!(
+                    " This also ends the DMARC failures of {}, whose mail fails only because of this record; have them sign with DKIM under our domain so one broken record cannot stop them again.",
+                    riders.join(", ")
+                ));
+            }
+            if changed {
+                text.push_str(" The change listed here caused it since the last period: confirm who approved it (change control).");
+            }
+            text
+        }
+    }
+}
+
+/// The DMARC record that fixes every gap the group's findings name, built from the record as
+/// published: the tags to change, and the record to publish.
+fn dmarc_record(domain: &str, p: &DomainPosture, role: Option<Role>, fs: &[&Finding]) -> String {
+    let has = |c: &str| fs.iter().any(|f| f.check == c);
+    let m = &p.dmarc;
+    let mut steps: Vec<String> = Vec::new();
+    let target_p = match (role, m.p.as_deref()) {
+        (Some(Role::Parked), _) => "reject",
+        (_, Some("reject")) => "reject",
+        (_, Some("quarantine")) => "reject",
+        _ => "quarantine",
+    };
+    if has("DMARC-001") || has("DMARC-002") {
+        steps.push(format!(
+            "keep exactly one TXT record at _dmarc.{domain}, starting with `v=DMARC1;`"
+        ));
+    }
+    if has("DMARC-003") || has("DMARC-004") || has("CHG-001") {
+        if target_p == "quarantine" {
+            steps.push("set `p=quarantine` once the legitimate senders in the vendor table pass aligned, then `p=reject`".to_string());
+        } else {
+            steps.push("set `p=reject`".to_string());
+        }
+    }
+    if has("DMARC-005") {
+        steps.push("remove `pct` and `t=y` so the policy applies to all failing mail".into());
+    }
+    if has("DMARC-006") {
+        steps.push("remove `sp` (subdomains then follow `p`)".into());
+    }
+    if has("DMARC-007") {
+        steps.push("add `np=reject` for non-existent subdomains".into());
+    }
+    let rua = if m.rua.is_empty() {
+        if has("DMARC-008") {
+            steps.push(format!(
+                "add `rua=mailto:dmarc-reports@{domain}` (or the report processor's address) so receivers send aggregate reports"
+            ));
+        }
+        format!("mailto:dmarc-reports@{domain}")
+    } else {
+        m.rua.join(",")
+    };
+    let mut rec = format!("v=DMARC1; p={target_p}");
+    if has("DMARC-007") || m.np.is_some() {
+        rec.push_str("; np=reject");
+    }
+    rec.push_str(&format!("; rua={rua}"));
+    if !m.ruf.is_empty() {
+        rec.push_str(&format!("; ruf={}", m.ruf.join(",")));
+    }
+    if let Some(a) = &m.adkim {
+        rec.push_str(&format!("; adkim={a}"));
+    }
+    if let Some(a) = &m.aspf {
+        rec.push_str(&format!("; aspf={a}"));
+    }
+    let changes = fs
+        .iter()
+        .any(|f| f.check == "CHG-001" || f.check == "CHG-004");
+    format!(
+        "Edit _dmarc.{domain} once: {}. The record to publish: `{rec}`.{}",
+        steps.join("; "),
+        if changes {
+            " The change listed here weakened the record since the last period: confirm who approved it (change control) before restoring it."
+        } else {
+            ""
+        }
+    )
+}
+
+/// Causes by risk, as the summary counts them: open causes by their highest open member,
+/// with accepted and overdue causes counted beside them.
+pub fn count(causes: &[Cause]) -> RiskCounts {
+    let mut c = RiskCounts::default();
+    for x in causes {
+        if x.status == "accepted" {
+            c.accepted += 1;
+            continue;
+        }
+        if x.status == "overdue" {
+            c.overdue += 1;
+        }
+        match x.risk {
+            Level::VeryHigh => c.very_high += 1,
+            Level::High => c.high += 1,
+            Level::Moderate => c.moderate += 1,
+            Level::Low => c.low += 1,
+            Level::VeryLow => c.very_low += 1,
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::finding::Draft;
+
+    fn roles() -> BTreeMap<String, Role> {
+        [
+            ("a.test", Role::Workforce),
+            ("b.test", Role::Workforce),
+            ("c.test", Role::Patient),
+            ("p.test", Role::Parked),
+        ]
+        .into_iter()
+        .map(|(d, r)| (d.to_string(), r))
+        .collect()
+    }
+
+    #[test]
+    fn one_fix_is_one_cause_and_one_shape_spans_domains() {
+        let mut f: Vec<Finding> = vec![
+            Draft::new("SPF-003", "a.test").domain("a.test"),
+            Draft::new("CHG-002", "a.test").domain("a.test"),
+            // A vendor failing only through a.test's broken SPF joins that record's cause.
+            Draft::new("RPT-002", "Relay")
+                .domain("a.test")
+                .vendor("Relay")
+                .spf_error_domain("a.test"),
+            Draft::new("DKIM-002", "k._domainkey.c.test").domain("c.test"),
+            Draft::new("CHG-003", "k._domainkey.c.test").domain("c.test"),
+            Draft::new("DMARC-007", "a.test").domain("a.test"),
+            Draft::new("DMARC-007", "b.test").domain("b.test"),
+            Draft::new("DMARC-001", "p.test").domain("p.test"),
+            Draft::new("SPF-001", "p.test").domain("p.test"),
+            Draft::new("RPT-002", "Televisit")
+                .vendor("Televisit")
+                .domain("c.test"),
+            Draft::new("VEN-002", "Televisit as c.test")
+                .vendor("Televisit")
+                .domain("c.test"),
+            Draft::new("VEN-006", "svc.example"),
+            Draft::new("CHG-005", "include:spf.svc.example").domain("a.test"),
+        ]
+        .into_iter()
+        .map(|d| d.build("2026-10"))
+        .collect();
+        let causes = build(&mut f, &roles(), &[]);
+        let by = |id: &str| f.iter().find(|x| x.id == id).and_then(|x| x.cause.clone());
+        assert_eq!(by("CHG-002:a.test").as_deref(), Some("SPF-003:a.test"));
+        assert_eq!(by("RPT-002:Relay").as_deref(), Some("SPF-003:a.test"));
+        assert_eq!(
+            by("CHG-003:k._domainkey.c.test").as_deref(),
+            Some("DKIM-002:k._domainkey.c.test")
+        );
+        assert_eq!(by("DMARC-007:a.test").as_deref(), Some("DMARC-007"));
+        assert_eq!(by("DMARC-007:b.test").as_deref(), Some("DMARC-007"));
+        assert_eq!(by("SPF-001:p.test").as_deref(), Some("DMARC-001:p.test"));
+        assert_eq!(
+            by("VEN-002:Televisit as c.test").as_deref(),
+            Some("RPT-002:Televisit")
+        );
+        assert_eq!(
+            by("CHG-005:include:spf.svc.example").as_deref(),
+            Some("VEN-006:svc.example")
+        );
+        assert_eq!(causes.len(), 6, "{causes:#?}");
+        let np = causes
+            .iter()
+            .find(|c| c.id == "DMARC-007")
+            .expect("np cause");
+        assert_eq!(np.subjects, ["a.test", "b.test"]);
+        // Every finding is a member of exactly one cause.
+        let members: usize = causes.iter().map(|c| c.members.len()).sum();
+        assert_eq!(members, f.len());
+        // The SPF cause's one remediation names the change control and the riding vendor,
+        // not the change's own generic fix.
+        let spf = causes
+            .iter()
+            .find(|c| c.id == "SPF-003:a.test")
+            .expect("spf");
+        assert!(
+            spf.remediation.contains("change control"),
+            "{}",
+            spf.remediation
+        );
+        assert!(spf.remediation.contains("Relay"), "{}", spf.remediation);
+        let parked = causes
+            .iter()
+            .find(|c| c.id == "DMARC-001:p.test")
+            .expect("parked");
+        assert!(
+            parked.remediation.contains("p=reject"),
+            "{}",
+            parked.remediation
+        );
+        assert!(
+            !parked.remediation.contains("p=none"),
+            "{}",
+            parked.remediation
+        );
+    }
+}
