@@ -136,7 +136,7 @@ fn inventory_command_exits_1_on_rejected_rows_with_line_and_column() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("line 15, column `ip_ranges`"), "{e}");
+    assert!(e.contains("line 15 (FaxBridge), column `ip_ranges`"), "{e}");
 }
 
 #[test]

@@ -300,6 +300,7 @@ fn fixture() -> Evidence {
                 messages: 850,
                 dmarc_pass: 0,
                 reporters: vec!["google.com".into()],
+                class: None,
             }],
             reports: vec![ReportSummary {
                 file: "reports/google.xml.gz".into(),
@@ -354,6 +355,8 @@ fn fixture() -> Evidence {
             status: "findings".into(),
             highest_risk: Some(High),
             findings: vec!["DMARC-003:riverside-health.test".into()],
+            causes: vec![],
+            checks: vec!["DMARC-003".into()],
         }],
         changes: vec![Change {
             domain: "riverside-health.test".into(),
@@ -422,7 +425,7 @@ fn report_pdf_is_complete_deterministic_and_prints_data_literally() {
         "DMARC Report Statistics",
         "Changes Since the Last Period",
         "Evidence Appendix",
-        "Method and Framing",
+        "Method Details",
         "October 2026",
         "Riverside Health System",
         "CONFIDENTIAL",
@@ -435,11 +438,14 @@ fn report_pdf_is_complete_deterministic_and_prints_data_literally() {
     assert!(text.contains(HOSTILE_TITLE), "hostile title not literal");
     // The 400-character key wraps instead of running off the page, and survives intact.
     assert!(text.contains("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"));
-    // Sections come in the order the brief fixes (skip the table of contents on page 2).
-    let body = &text[text.find("Posture at a glance").expect("summary body")..];
+    // Sections come in the order an auditor reads them: scope and the rating method before
+    // any rating, then the summary, the findings (skip the table of contents on page 2).
+    let body = &text[text.find("Scope. This is").expect("scope body")..];
     let mut last = 0;
     for title in [
-        "2 Scope and Sign-off",
+        "How risk is rated",
+        "Table I-2: level of risk",
+        "2 Executive Summary",
         "3 Findings",
         "4 Risk Register and Treatment Plan",
         "5 HIPAA Control Mapping",
@@ -448,7 +454,7 @@ fn report_pdf_is_complete_deterministic_and_prints_data_literally() {
         "8 Changes Since the Last Period",
         "9 Progress Over the Year",
         "10 Evidence Appendix",
-        "11 Method and Framing",
+        "11 Method Details",
     ] {
         let at = body
             .find(title)
@@ -818,13 +824,13 @@ fn new_evidence_fields_are_shown_where_they_belong() {
         // Reporters' 93.4% beside our 85.6% DMARC pass, 91.9% / 84.1% DKIM aligned.
         "93.4% / 85.6%",
         "91.9% / 84.1%",
-        "For 1,000 of 12,840 message(s) (7.8%) the two verdicts differ; in 1,000 of them the reporter passed",
-        "40 row(s), merged into 12 distinct",
+        "For 1,000 of 12,840 messages (7.8%) the two verdicts differ; in 1,000 of them the reporter passed",
+        "40 rows, merged into 12 distinct",
         "Daily volume",
         "12,840 messages, 85.6% pass; peak 6,840/day",
         "2026-10-01",
         "2026-10-31",
-        "5 message(s) on other days not drawn",
+        "5 messages on other days not drawn",
         "Messages are placed on the midpoint day of each report.",
         "mailing_list 321",
         "quarantine 4,321",

@@ -204,7 +204,7 @@ fn sample_decisions_show_every_kind_in_the_pdf() {
     };
     for needle in [
         "Risk Register and Treatment Plan",
-        "Scope and Sign-off",
+        "Scope, Method and Sign-off",
         "OCR risk-analysis elements",
         "Periodic review and updates",
         "Expired acceptances",

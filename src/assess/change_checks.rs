@@ -81,24 +81,37 @@ fn stale_keys(
             let Some(fp) = fingerprint(cur, &name) else {
                 continue;
             };
-            // Walk back while the key stays the same.
+            // Walk back while the key stays the same. Reaching the oldest snapshot with the
+            // same key means the age is a lower bound: the history starts there.
             let mut since = cur.taken_at;
+            let mut at_edge = true;
             for snap in history.iter().rev().filter(|h| h.taken_at < cur.taken_at) {
                 match fingerprint(snap, &name) {
                     Some(f) if f == fp => since = snap.taken_at,
-                    _ => break,
+                    _ => {
+                        at_edge = false;
+                        break;
+                    }
                 }
             }
+            let at_least = if at_edge { "at least " } else { "" };
             let days = (cur.taken_at - since).num_days();
             let warn_days = i64::from(policy.dkim_max_age_days) / 2;
             if days > warn_days {
                 let over = days > i64::from(policy.dkim_max_age_days);
                 let mut f = Draft::new("CHG-003", name.clone())
                     .domain(&d.name)
-                    .title(format!("DKIM key {name} unchanged for {days} days"))
+                    .title(format!(
+                        "DKIM key {name} unchanged for {at_least}{days} days"
+                    ))
                     .evidence(format!(
-                        "same public key (sha256 {fp}) in every snapshot since {}",
-                        since.format("%Y-%m-%d")
+                        "same public key (sha256 {fp}) in every snapshot since {}{}",
+                        since.format("%Y-%m-%d"),
+                        if at_edge {
+                            ", the oldest snapshot kept: the key may be older"
+                        } else {
+                            ""
+                        }
                     ))
                     .evidence(format!(
                         "rotation window: {} days (policy.dkim_max_age_days)",

@@ -12,11 +12,26 @@ pub fn map(findings: &[Finding]) -> Vec<Control> {
                 .iter()
                 .filter(|f| f.status != Status::Resolved && f.hipaa.iter().any(|h| h == c.citation))
                 .collect();
+            // A citation no check of this tool gives evidence for is not assessed here: "no
+            // open findings" would claim a test that never ran.
+            let checks: Vec<String> = super::catalog::CATALOG
+                .iter()
+                .filter(|k| k.hipaa.contains(&c.citation))
+                .map(|k| k.id.to_string())
+                .collect();
+            let mut causes: Vec<String> = open
+                .iter()
+                .filter_map(|f| f.cause.clone().or_else(|| Some(f.id.clone())))
+                .collect();
+            causes.sort();
+            causes.dedup();
             Control {
                 citation: c.citation.to_string(),
                 title: c.title.to_string(),
                 kind: c.kind.to_string(),
-                status: if open.iter().any(|f| f.is_open()) {
+                status: if checks.is_empty() {
+                    "not assessed".into()
+                } else if open.iter().any(|f| f.is_open()) {
                     "findings".into()
                 } else if open.is_empty() {
                     "no open findings".into()
@@ -25,6 +40,8 @@ pub fn map(findings: &[Finding]) -> Vec<Control> {
                 },
                 highest_risk: open.iter().map(|f| f.risk).max(),
                 findings: open.iter().map(|f| f.id.clone()).collect(),
+                causes,
+                checks,
             }
         })
         .collect()

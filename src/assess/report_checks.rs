@@ -217,6 +217,7 @@ impl DetailAcc {
                 messages: t.messages,
                 dmarc_pass: t.pass,
                 reporters: t.reporters.iter().cloned().collect(),
+                class: None,
             })
             .collect();
         v.sort_by(|a, b| {
@@ -658,6 +659,20 @@ pub fn assess_with_ptr(
     let mut shadow: BTreeMap<String, Vec<(&SourceKey, &SourceAcc)>> = BTreeMap::new();
     let mut unknown_sources = Vec::new();
     for (k, acc) in &unknown {
+        let class = match acc.kind(authorized) {
+            SourceKind::Service => "a service sending as us (VEN-006)".to_string(),
+            SourceKind::Unauthorized => {
+                "spoofing: no authentication of its own (RPT-001)".to_string()
+            }
+            SourceKind::Forwarder if acc.forwarded > 0 => format!(
+                "forwarded: receivers reported a forwarding or mailing-list override for {} (no finding)",
+                crate::text::count(acc.forwarded as usize, "message", "messages")
+            ),
+            SourceKind::Forwarder => format!(
+                "forwarded: our own DKIM signature passed on {} (no finding)",
+                crate::text::count(acc.pass as usize, "message", "messages")
+            ),
+        };
         unknown_sources.push(SourceStat {
             source_ip: k.1.to_string(),
             vendor: None,
@@ -665,6 +680,7 @@ pub fn assess_with_ptr(
             messages: acc.messages,
             dmarc_pass: acc.pass,
             reporters: acc.reporters.iter().cloned().collect(),
+            class: Some(class),
         });
         match acc.kind(authorized) {
             SourceKind::Service => {

@@ -381,6 +381,11 @@ pub struct SourceStat {
     pub messages: u64,
     pub dmarc_pass: u64,
     pub reporters: Vec<String>,
+    /// How an unattributed source was classified, and why: spoofing (RPT-001), a service
+    /// sending as us (VEN-006), or forwarded mail (no finding), so every listed source says
+    /// what became of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -479,6 +484,12 @@ pub struct Control {
     pub status: String,
     pub highest_risk: Option<Level>,
     pub findings: Vec<String>,
+    /// The causes those findings belong to.
+    #[serde(default)]
+    pub causes: Vec<String>,
+    /// The checks of this tool that give evidence for the citation; none means "not assessed".
+    #[serde(default)]
+    pub checks: Vec<String>,
 }
 
 /// One difference between the previous and the current snapshot, with what it means.

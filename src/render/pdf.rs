@@ -245,7 +245,7 @@ mod tests {
             "mailto:r@b.test",
             "h=sha256",
             "midpoint rule",
-            "For 2 of 10 message(s)",
+            "For 2 of 10 messages",
         ] {
             assert!(text.contains(expected), "missing {expected:?}");
         }

@@ -408,6 +408,7 @@ fn source(i: usize, messages: u64) -> SourceStat {
         messages,
         dmarc_pass: 0,
         reporters: vec!["google.com".into()],
+        class: None,
     }
 }
 
@@ -530,6 +531,6 @@ fn huge_lists_are_capped_with_exact_counts_of_what_was_left_out() {
     // The first rows are shown, the rest only counted; totals stay exact.
     assert!(text.contains("evidence line 0059") && !text.contains("evidence line 0060"));
     assert!(text.contains("reports/r00099.xml") && !text.contains("id-00100"));
-    assert!(text.contains("5,000 DMARC aggregate report file(s)"));
+    assert!(text.contains("5,000 DMARC aggregate report files"));
     assert!(text.contains("2,000 rejected"));
 }
