@@ -215,6 +215,9 @@ pub struct ControlConfig {
     /// Check IDs (CHECKS.md) whose likelihood this control lowers.
     #[serde(default)]
     pub mitigates: Vec<String>,
+    /// The configured domains it protects; empty: all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -421,6 +424,13 @@ impl Config {
                     )));
                 }
             }
+            for d in &c.domains {
+                if !domains.iter().any(|x| x.name.eq_ignore_ascii_case(d)) {
+                    return Err(invalid(format!(
+                        "{at}: domains = {d:?} is not a configured [[domain]]; list only domains in scope"
+                    )));
+                }
+            }
             for h in &c.hipaa {
                 if crate::assess::hipaa::lookup(h).is_none() {
                     return Err(invalid(format!(
@@ -495,6 +505,32 @@ fail_on = "high"
         assert_eq!(c.policy.min_dkim_bits, 2048);
         assert_eq!(c.policy.fail_on, Some(FailOn::High));
         assert_eq!(c.dns.timeout_ms, 2000);
+    }
+
+    #[test]
+    fn controls_name_real_checks_and_domains() {
+        let with = |c: &str| format!("{OK}\n[[control]]\n{c}\n");
+        let ok = Config::from_str(
+            &with("name = \"EOP\"\nmitigates = [\"RPT-001\"]\nhipaa = [\"164.308(a)(5)(ii)(B)\"]\ndomains = [\"riverside-health.example\"]"),
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_eq!(ok.controls[0].mitigates, ["RPT-001"]);
+        for (bad, said) in [
+            ("name = \"X\"\nmitigates = [\"RPT-999\"]", "RPT-999"),
+            (
+                "name = \"X\"\ndomains = [\"elsewhere.example\"]",
+                "elsewhere.example",
+            ),
+            ("name = \"X\"\nhipaa = [\"164.999\"]", "164.999"),
+            ("name = \" \"", "`name` is empty"),
+            ("name = \"X\"\nmitigate = [\"RPT-001\"]", "mitigate"),
+        ] {
+            let e = Config::from_str(&with(bad), Path::new("m.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
     }
 
     #[test]

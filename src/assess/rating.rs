@@ -479,14 +479,16 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         }
         _ => {}
     }
-    for c in facts
-        .controls
-        .iter()
-        .filter(|c| c.mitigates.iter().any(|m| m.eq_ignore_ascii_case(&f.check)))
-    {
+    for c in facts.controls.iter().filter(|c| {
+        c.mitigates.iter().any(|m| m.eq_ignore_ascii_case(&f.check))
+            && (c.domains.is_empty()
+                || domain.is_some_and(|d| c.domains.iter().any(|x| x.eq_ignore_ascii_case(d))))
+    }) {
+        let before = likelihood;
         likelihood = lower(likelihood);
         notes.push(format!(
-            "one step lower for the declared control “{}”",
+            "lowered one step from {} for the declared control “{}”",
+            before.label(),
             c.name
         ));
     }

@@ -515,15 +515,17 @@ pub fn assess_with_ptr(
          date range (report ranges are reporter-chosen, usually 24 hours in UTC, and cannot be \
          split by message), so consecutive months add up and no report is counted twice. \
          {crossing} of the {} reports counted here extend past a boundary of this period ({} to \
-         {} UTC); {} report{} that share time with it were counted in the neighbouring period.",
+         {} UTC); {} counted in the neighbouring period.",
         set.reports.len(),
         period.start.format("%Y-%m-%d %H:%M"),
         period.end.format("%Y-%m-%d %H:%M"),
-        set.straddling_elsewhere,
         if set.straddling_elsewhere == 1 {
-            ""
+            "1 report that shares time with it was".to_string()
         } else {
-            "s"
+            format!(
+                "{} reports that share time with it were",
+                set.straddling_elsewhere
+            )
         },
     );
 
