@@ -838,7 +838,7 @@ fn history_of_october_matches_the_months(dir: &Path, truth: &Value) {
             "DMARC policy timeline",
             "quarantine 25%",
             "Mean time to remediate",
-            "No period in the window is missing",
+            "No period between the first assessment on record and this one is missing",
             "Snapshots read",
         ] {
             assert!(text.contains(needle), "PDF lacks {needle:?}");

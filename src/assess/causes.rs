@@ -369,13 +369,45 @@ fn remedy(
     let fs: Vec<&Finding> = members.iter().map(|&i| &findings[i]).collect();
     let posture = postures.iter().find(|p| p.domain == subject);
     match kind {
-        Kind::Parked => format!(
-            "Lock the parked domain down in one change (M3AAWG parked-domain practice; RFC 7505): publish `{subject}` TXT \"v=spf1 -all\", `_dmarc.{subject}` TXT \"v=DMARC1; p=reject;\" (it sends no mail, so nothing legitimate can fail), a null MX `{subject}. MX 0 .`, and `*._domainkey.{subject}` TXT \"v=DKIM1; p=\"."
-        ),
+        Kind::Parked => {
+            let rua = posture
+                .map(|p| p.dmarc.rua.join(","))
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(" rua={r};"))
+                .unwrap_or_default();
+            let several = fs.iter().any(|f| f.check == "DMARC-002");
+            format!(
+                "Lock the parked domain down in one change (M3AAWG parked-domain practice; RFC 7505): {}`_dmarc.{subject}` TXT \"v=DMARC1; p=reject;{rua}\" (it sends no mail, so nothing legitimate can fail{}), `{subject}` TXT \"v=spf1 -all\", a null MX `{subject}. MX 0 .`, and `*._domainkey.{subject}` TXT \"v=DKIM1; p=\".",
+                if several {
+                    "delete the extra DMARC records so that exactly one remains, "
+                } else {
+                    ""
+                },
+                if rua.is_empty() {
+                    ""
+                } else {
+                    "; the report address is kept, so abuse of the domain stays visible"
+                }
+            )
+        }
         Kind::DmarcRecord => {
             let role = roles.get(subject).copied();
+            // Legitimate streams failing on this domain must be fixed before reject; failure
+            // reports flagged elsewhere (DMARC-010) are left out of the record proposed.
+            let failing: Vec<String> = findings
+                .iter()
+                .filter(|f| f.status != Status::Resolved)
+                .filter(|f| matches!(f.check.as_str(), "RPT-002" | "VEN-002"))
+                .filter(|f| f.domain.as_deref() == Some(subject))
+                .filter_map(|f| f.basis.vendor.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let drop_ruf = findings
+                .iter()
+                .any(|f| f.check == "DMARC-010" && f.domain.as_deref() == Some(subject));
             match posture {
-                Some(p) => dmarc_record(subject, p, role, &fs),
+                Some(p) => dmarc_record(subject, p, role, &fs, &failing, drop_ruf),
                 None => fs[0].remediation.clone(),
             }
         }
@@ -388,7 +420,16 @@ fn remedy(
             let mut riders: Vec<String> = Vec::new();
             for f in &fs {
                 if f.check.starts_with("CHG-") && f.id != fs[0].id {
-                    changed = true;
+                    // CHG-003 is an age, not a change: it adds no change-control note.
+                    changed |= f.check != "CHG-003";
+                    continue;
+                }
+                // Observed failures (RPT-002) say what the vendor must change; the inventory's
+                // expectations (VEN-002) add nothing beside them.
+                if kind == Kind::VendorAlignment
+                    && f.check == "VEN-002"
+                    && fs.iter().any(|x| x.check == "RPT-002")
+                {
                     continue;
                 }
                 if f.check == "RPT-002" && f.basis.spf_error_domain.is_some() && f.id != fs[0].id {
@@ -406,7 +447,11 @@ fn remedy(
                 && fs.iter().any(|f| f.check == "CHG-003")
                 && !matches!(fs[0].check.as_str(), "DKIM-002" | "DKIM-003")
             {
-                steps.push("Rotate the key in the same change: it is past the rotation window (see the key-age line).".to_string());
+                steps.push(if fs[0].remediation.contains("CNAME") {
+                    "Ask the vendor to rotate the key at the same time: it is past the rotation window (see the key-age line).".to_string()
+                } else {
+                    "Rotate the key in the same change: it is past the rotation window (see the key-age line).".to_string()
+                });
             }
             let mut text = if steps.len() == 1 {
                 steps.remove(0)
@@ -434,7 +479,14 @@ fn remedy(
 
 /// The DMARC record that fixes every gap the group's findings name, built from the record as
 /// published: the tags to change, and the record to publish.
-fn dmarc_record(domain: &str, p: &DomainPosture, role: Option<Role>, fs: &[&Finding]) -> String {
+fn dmarc_record(
+    domain: &str,
+    p: &DomainPosture,
+    role: Option<Role>,
+    fs: &[&Finding],
+    failing: &[String],
+    drop_ruf: bool,
+) -> String {
     let has = |c: &str| fs.iter().any(|f| f.check == c);
     let m = &p.dmarc;
     let mut steps: Vec<String> = Vec::new();
@@ -450,10 +502,29 @@ fn dmarc_record(domain: &str, p: &DomainPosture, role: Option<Role>, fs: &[&Find
         ));
     }
     if has("DMARC-003") || has("DMARC-004") || has("CHG-001") {
-        if target_p == "quarantine" {
-            steps.push("set `p=quarantine` once the legitimate senders in the vendor table pass aligned, then `p=reject`".to_string());
+        let first = if failing.is_empty() {
+            String::new()
+        } else if m.p.as_deref() == Some("quarantine") {
+            format!(
+                "first make {} pass DMARC aligned (see {} causes): under p=quarantine {} failing mail is already junked; then ",
+                failing.join(", "),
+                if failing.len() == 1 { "its" } else { "their" },
+                if failing.len() == 1 { "its" } else { "their" }
+            )
         } else {
-            steps.push("set `p=reject`".to_string());
+            format!(
+                "first make {} pass DMARC aligned (see {} causes), or enforcement would refuse {} mail; then ",
+                failing.join(", "),
+                if failing.len() == 1 { "its" } else { "their" },
+                if failing.len() == 1 { "its" } else { "their" }
+            )
+        };
+        if target_p == "quarantine" {
+            steps.push(format!(
+                "{first}set `p=quarantine`, then `p=reject` once the pass rate of legitimate senders holds"
+            ));
+        } else {
+            steps.push(format!("{first}set `p=reject`"));
         }
     }
     if has("DMARC-005") {
@@ -480,8 +551,10 @@ fn dmarc_record(domain: &str, p: &DomainPosture, role: Option<Role>, fs: &[&Find
         rec.push_str("; np=reject");
     }
     rec.push_str(&format!("; rua={rua}"));
-    if !m.ruf.is_empty() {
+    if !m.ruf.is_empty() && !drop_ruf {
         rec.push_str(&format!("; ruf={}", m.ruf.join(",")));
+    } else if !m.ruf.is_empty() {
+        steps.push("drop `ruf` (see the failure-report finding)".into());
     }
     if let Some(a) = &m.adkim {
         rec.push_str(&format!("; adkim={a}"));

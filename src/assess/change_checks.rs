@@ -34,6 +34,17 @@ pub fn assess(
                 c.before.as_deref().unwrap_or("(none)")
             ))
             .evidence(format!("after: {}", c.after.as_deref().unwrap_or("(none)")));
+        if id == "CHG-004" {
+            d = d.authority(match c.area.as_str() {
+                "spf" => "RFC 7208 §4.5 (no SPF record: the result is none, nothing is authorized or refused)",
+                "dmarc" => "RFC 9989 §4.10 (no DMARC record at the domain or its organizational domain: no policy applies)",
+                "dkim" => "RFC 6376 §6.1.2 (no key record: signatures with this selector cannot verify)",
+                "mta-sts" => "RFC 8461 §3.1 and §5 (without the policy record, senders no longer require TLS)",
+                "tls-rpt" => "RFC 8460 §3 (without the record, no TLS failure reports arrive)",
+                "mx" => "RFC 7505 §3 (the null MX said the domain accepts no mail)",
+                _ => "RFC 9989 §4.7",
+            });
+        }
         d = match (id, c.area.as_str()) {
             ("CHG-004", "dmarc") => d.severity(Severity::Critical).exposure(
                 Level::High,
@@ -59,6 +70,11 @@ pub fn assess(
         out.extend(stale_keys(history, cur, policy, label));
     }
     out
+}
+
+/// Where a selector's CNAME chain ends, when the key is hosted by the sender.
+fn cname_target(snap: &Snapshot, name: &str) -> Option<String> {
+    snap.get(name, Rtype::Txt)?.cname_chain.last().cloned()
 }
 
 fn fingerprint(snap: &Snapshot, name: &str) -> Option<String> {
@@ -114,9 +130,18 @@ fn stale_keys(
                         }
                     ))
                     .evidence(format!(
-                        "rotation window: {} days (policy.dkim_max_age_days)",
+                        "the organization's rotation window: {} days",
+                        policy.dkim_max_age_days
+                    ))
+                    .authority(format!(
+                        "The organization's key rotation window of {} days; M3AAWG DKIM Key Rotation BCP (2019) recommends rotating regularly (about every six months, as summarized by secondary sources); NIST SP 800-177r1 §4.4 (key lifetime)",
                         policy.dkim_max_age_days
                     ));
+                if let Some(target) = cname_target(cur, &name) {
+                    f = f.remediation(format!(
+                        "The key is hosted by the sender: {name} is a CNAME to {target}. Ask that vendor to rotate it (vendors that host keys usually publish the new key under a second selector and switch); confirm the rotation in the next snapshot."
+                    ));
+                }
                 if !over {
                     f = f.severity(Severity::Low).exposure(
                         Level::VeryLow,

@@ -126,9 +126,14 @@ fn ended_vendors(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     crate::text::count(sent as usize, "message", "messages")
                 ))
                 .remediation(format!(
-                    "The contract ended, so nothing should send as us through {}: {}. Do not add its include or selectors back; if mail still arrives from it, find who still uses it.",
+                    "The contract ended, so nothing should send as us through {}: {}. Do not add its include or selectors back; if mail still arrives from it, find who still uses it.{}",
                     v.vendor,
-                    steps.join("; ")
+                    steps.join("; "),
+                    if v.phi == Some(true) {
+                        " It handled PHI: confirm the business associate agreement's termination terms were carried out (PHI returned or destroyed, 45 CFR 164.504(e)(2)(ii)(J))."
+                    } else {
+                        ""
+                    }
                 ))
                 .build(cx.label),
         );
@@ -202,10 +207,28 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
                 "failure reports can include message headers and content, which may hold PHI (RFC 9989 §10.2)"
                     .to_string(),
             );
+        let hosts: Vec<String> = ruf
+            .iter()
+            .filter(|d| d.external)
+            .map(|d| d.host.clone())
+            .collect();
+        if !hosts.is_empty() {
+            f = f.party(&hosts.join(", "));
+        }
         if !third {
             f = f.severity(Severity::Medium).reach(
                 Reach::Minimal,
                 "the failure reports go to a mailbox in our own domain, under our safeguards",
+            );
+        } else if ruf
+            .iter()
+            .filter(|d| d.external)
+            .all(|d| d.authorization == "not authorized")
+        {
+            // RFC 7489 §7.1: receivers that verify external destinations send nothing there.
+            f = f.exposure(
+                Level::Low,
+                "the third party has not authorized the reports (DMARC-009), so receivers that verify external destinations send none; receivers that do not verify still may",
             );
         }
         tracing::debug!(first = %first.uri, "DMARC-010");
@@ -391,15 +414,16 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
         _ => {}
     }
     if s.lookups > 10 {
-        out.push(
-            at(draft("SPF-003", &p.domain, p, role))
-                .title(format!(
-                    "SPF needs {} DNS lookups (limit 10): receivers return permerror",
-                    s.lookups
-                ))
-                .evidence_all(s.tree.iter().cloned())
-                .build(cx.label),
-        );
+        let mut d = at(draft("SPF-003", &p.domain, p, role))
+            .title(format!(
+                "SPF needs {} DNS lookups (limit 10): receivers return permerror",
+                s.lookups
+            ))
+            .evidence_all(s.tree.iter().cloned());
+        if let Some(r) = lookup_remedy(cx, p, s.lookups as usize) {
+            d = d.remediation(r);
+        }
+        out.push(d.build(cx.label));
     }
     // Other causes of permerror (loops, >10 MX hosts, include targets without SPF, syntax):
     // receivers fail SPF for every message, so it is reported with the lookup-limit check.
@@ -481,6 +505,67 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
                 .build(cx.label),
         );
     }
+}
+
+/// The includes at the top of an SPF record that need not be there: an ended vendor's, or one
+/// no inventory vendor names. Named with their lookup cost, so the fix is exact.
+fn lookup_remedy(cx: &Context<'_>, p: &DomainPosture, lookups: usize) -> Option<String> {
+    let mut drop: Vec<(String, usize, String)> = Vec::new();
+    for line in p.spf.tree.iter().filter(|l| !l.starts_with(' ')) {
+        let Some(rest) = line.strip_prefix("include:") else {
+            continue;
+        };
+        let name = rest.split_whitespace().next().unwrap_or("").to_string();
+        let cost = line
+            .split('[')
+            .nth(1)
+            .and_then(|x| x.split_whitespace().next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(1);
+        let users: Vec<&crate::inventory::Vendor> = cx
+            .inventory
+            .vendors
+            .iter()
+            .filter(|v| v.spf_includes.iter().any(|i| i.eq_ignore_ascii_case(&name)))
+            .collect();
+        if users.is_empty() {
+            drop.push((name, cost, "no inventory vendor names it".into()));
+        } else if users.iter().all(|v| v.ended_by(cx.period_end)) {
+            let v = users[0];
+            drop.push((
+                name,
+                cost,
+                format!(
+                    "{}'s contract ended{}",
+                    v.vendor,
+                    v.ended_on.map(|d| format!(" on {d}")).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    if drop.is_empty() {
+        return None;
+    }
+    let saved: usize = drop.iter().map(|(_, c, _)| c).sum();
+    let list = drop
+        .iter()
+        .map(|(n, c, why)| {
+            format!(
+                "`include:{n}` ({c} lookup{}; {why})",
+                if *c == 1 { "" } else { "s" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "The record needs {lookups} lookups; 10 is the limit. These includes need not be there: {list}. Removing them saves {saved} lookup{} ({}). Otherwise replace includes with the ip4/ip6 ranges they resolve to, or move senders to subdomains.",
+        if saved == 1 { "" } else { "s" },
+        if lookups.saturating_sub(saved) <= 10 {
+            format!("{} in all: within the limit", lookups - saved)
+        } else {
+            format!("still {} in all: more must go", lookups - saved)
+        }
+    ))
 }
 
 fn is_ptr_term(line: &str) -> bool {
@@ -576,7 +661,7 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
     if (pct < 100 || m.t.as_deref() == Some("y")) && p_eff != "none" {
         let why = if pct < 100 {
             format!(
-                "pct={pct}: the policy applies to {pct}% of failing mail (RFC 7489); RFC 9989 removed pct, and receivers following it treat the record as t=y"
+                "pct={pct}: RFC 7489 receivers apply the policy to {pct}% of failing mail and the next weaker policy to the rest; RFC 9989 removed pct, so receivers following it ignore the tag and apply the policy to all failing mail (only pct=0 maps to t=y)"
             )
         } else {
             "t=y: test mode, receivers apply one level below p (RFC 9989)".to_string()
@@ -710,9 +795,17 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
             && k.hash_algorithms
                 .iter()
                 .all(|h| h.eq_ignore_ascii_case("sha1"));
+        // A key nothing signed with in this period's reports: the delivery checks weigh that.
+        let signed = |d: Draft| {
+            if seen_signing || cx.reports.reports.is_empty() {
+                d
+            } else {
+                d.messages(0)
+            }
+        };
         if only_sha1 {
             out.push(
-                draft("DKIM-004", subject.clone(), p, role)
+                signed(draft("DKIM-004", subject.clone(), p, role))
                     .evidence(rec())
                     .evidence(format!(
                         "h={}: only SHA-1 signatures verify with this key",
@@ -722,15 +815,17 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
             );
         }
         if k.testing {
-            out.push(
-                draft("DKIM-005", subject.clone(), p, role)
-                    .evidence(rec())
-                    .evidence(
-                        "t=y: receivers may treat mail signed with this key as unsigned"
-                            .to_string(),
-                    )
-                    .build(cx.label),
-            );
+            let mut d = signed(draft("DKIM-005", subject.clone(), p, role))
+                .evidence(rec())
+                .evidence(
+                    "t=y: receivers may treat mail signed with this key as unsigned".to_string(),
+                );
+            if let Some(target) = k.cname_chain.last() {
+                d = d.remediation(format!(
+                    "The key is hosted by the sender: {subject} is a CNAME to {target}. Ask that vendor to remove `t=y` from the key once its signing is verified; we cannot edit the record."
+                ));
+            }
+            out.push(d.build(cx.label));
         }
         let unusable = match k.status.as_str() {
             "revoked" if seen_signing => Some(
@@ -743,7 +838,7 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
         };
         if let Some(why) = unusable {
             out.push(
-                draft("DKIM-006", subject.clone(), p, role)
+                signed(draft("DKIM-006", subject.clone(), p, role))
                     .evidence(rec())
                     .evidence(why.to_string())
                     .evidence_all(k.errors.iter().cloned())
@@ -799,11 +894,21 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                     .evidence(format!(
                         "RSA modulus {bits} bits; fingerprint {}",
                         k.fingerprint.as_deref().unwrap_or("-")
-                    ))
-                    .exposure(
+                    ));
+                // RFC 8301 §3.2: receivers ignore keys under 1024 bits. Mail signed with it is
+                // unsigned where that holds (delivery); where it does not, anyone who factors
+                // the key (hours for RSA-512) signs as us (forgery through the key).
+                d = if seen_signing {
+                    d.harm(super::rating::Harm::Delivery).exposure(
                         Level::High,
-                        format!("an RSA-{bits} modulus is factored in hours with public tools, and the key stays published"),
-                    );
+                        "receivers that follow RFC 8301 treat every signature made with it as absent",
+                    )
+                } else {
+                    d.exposure(
+                        Level::Moderate,
+                        format!("an RSA-{bits} modulus is factored in hours with public tools; receivers that follow RFC 8301 ignore the key, older ones still accept signatures made with it"),
+                    )
+                };
                 if !seen_signing {
                     d = d
                         .evidence(format!(

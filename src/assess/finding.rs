@@ -18,6 +18,7 @@ pub struct Draft {
     evidence: Vec<String>,
     remediation: Option<String>,
     owner: Option<String>,
+    authority: Option<String>,
     basis: Basis,
 }
 
@@ -39,6 +40,7 @@ impl Draft {
             evidence: Vec::new(),
             remediation: None,
             owner: None,
+            authority: None,
             basis: Basis::default(),
         }
     }
@@ -86,6 +88,11 @@ impl Draft {
         self.basis.spf_error_domain = Some(d.to_string());
         self
     }
+    /// The party that receives data (e.g. a failure-report processor), for the threat.
+    pub fn party(mut self, name: &str) -> Self {
+        self.basis.party = Some(name.to_string());
+        self
+    }
     /// Whether PHI may ride on the stream when no inventory vendor says.
     pub fn phi(mut self, phi: Option<bool>) -> Self {
         self.basis.phi = phi;
@@ -119,6 +126,13 @@ impl Draft {
         self
     }
 
+    /// The technical authority for this finding when it is narrower than the catalog's (e.g.
+    /// the one record type a removal concerns).
+    pub fn authority(mut self, a: impl Into<String>) -> Self {
+        self.authority = Some(a.into());
+        self
+    }
+
     pub fn owner(mut self, o: &str) -> Self {
         if !o.trim().is_empty() {
             self.owner = Some(o.trim().to_string());
@@ -139,7 +153,9 @@ impl Draft {
             impact: self.impact,
             risk: risk(self.likelihood, self.impact),
             hipaa: self.check.hipaa.iter().map(|s| s.to_string()).collect(),
-            authority: self.check.authority.to_string(),
+            authority: self
+                .authority
+                .unwrap_or_else(|| self.check.authority.to_string()),
             evidence: self.evidence,
             remediation: self
                 .remediation

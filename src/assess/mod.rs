@@ -111,6 +111,15 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                 .iter()
                 .filter_map(|d| d.dmarc.org_domain.clone())
                 .collect(),
+            spf_trees: &domains
+                .iter()
+                .map(|d| {
+                    (
+                        d.domain.clone(),
+                        d.spf.tree.iter().map(|l| l.trim().to_string()).collect(),
+                    )
+                })
+                .collect(),
         },
         i.period,
         &ptr,

@@ -85,6 +85,8 @@ pub struct Basis {
     pub subdomain_messages: Option<u64>,
     /// The domain whose SPF error alone makes the stream fail (RPT-002).
     pub spf_error_domain: Option<String>,
+    /// The party that receives data when it is not an inventory vendor (a report processor).
+    pub party: Option<String>,
     /// Whether PHI rides on the stream when no inventory vendor says so (e.g. failure reports).
     pub phi: Option<bool>,
     /// The exploitability when the check knows better than the catalog, with the fact behind it.
@@ -162,6 +164,23 @@ fn phi_vendors<'a>(facts: &'a Facts<'_>, domain: &str) -> Vec<&'a str> {
         .iter()
         .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
         .map(|v| v.vendor.as_str())
+        .collect()
+}
+
+/// PHI vendors on the domain that list no DKIM selector under it and no signing domain of
+/// ours: DMARC can pass for them only through SPF.
+fn spf_reliant(facts: &Facts<'_>, domain: &str) -> Vec<String> {
+    let ours = |n: &str| n == domain || n.ends_with(&format!(".{domain}"));
+    facts
+        .inventory
+        .vendors
+        .iter()
+        .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+        .filter(|v| {
+            v.dkim_selectors.is_empty()
+                || !v.dkim_domains.iter().any(|d| ours(d)) && !v.dkim_domains.is_empty()
+        })
+        .map(|v| v.vendor.clone())
         .collect()
 }
 
@@ -338,20 +357,26 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                 lower(asset_level),
                 format!("{} carries no PHI; {asset_why}", v.vendor),
             ),
-            (None, _) if domain_phi => (
-                Level::High,
-                format!(
-                    "PHI streams send as {} ({}): their messages would not arrive",
-                    domain.unwrap_or_default(),
-                    list(
-                        &phi_vendors(facts, domain.unwrap_or_default())
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect::<Vec<_>>(),
-                        3
+            (None, _) if domain_phi => {
+                let d = domain.unwrap_or_default();
+                let spf_only = spf_reliant(facts, d);
+                if spf_only.is_empty() {
+                    (
+                        lower(asset_level),
+                        format!(
+                            "every PHI stream on {d} has a DKIM key under it in the inventory, so an SPF failure alone does not stop it; {asset_why}"
+                        ),
                     )
-                ),
-            ),
+                } else {
+                    (
+                        Level::High,
+                        format!(
+                            "PHI streams with no DKIM key under {d} in the inventory can pass DMARC only through SPF: {}",
+                            list(&spf_only, 4)
+                        ),
+                    )
+                }
+            }
             (None, _) => (
                 lower(asset_level),
                 format!("no PHI stream is affected; {asset_why}"),
@@ -501,7 +526,11 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
     Rating {
         likelihood,
         impact,
-        threat: threat(harm, f, vendor.map(|v| v.vendor.as_str())),
+        threat: threat(
+            harm,
+            f,
+            vendor.map(|v| v.vendor.as_str()).or(b.party.as_deref()),
+        ),
         likelihood_reason,
         impact_reason,
     }
@@ -519,16 +548,16 @@ fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
             f.subject
         ),
         Harm::Delivery => format!(
-            "Accidental, privileged user or administrator: a configuration error makes receivers refuse or junk legitimate mail from {}",
+            "Accidental, privileged user or administrator (Table D-2): a configuration error makes receivers refuse or junk legitimate mail from {} (an organization-defined non-adversarial event, as Table E-3 allows)",
             vendor.unwrap_or(target)
         ),
         Harm::Disclosure => format!(
             "Accidental, authorized user: PHI is disclosed to {} without the safeguards a business associate agreement requires (mishandling of critical or sensitive information by authorized users, Table E-3)",
             vendor.unwrap_or(f.subject.as_str())
         ),
-        Harm::Blindness => "Structural and accidental: the data the activity review needs does not arrive or cannot be read, so forged mail and failing senders go unseen".to_string(),
+        Harm::Blindness => "Accidental or structural (Table D-2): the data the activity review needs does not arrive or cannot be read, so forged mail and failing senders go unseen (an organization-defined non-adversarial event, as Table E-3 allows)".to_string(),
         Harm::Hygiene => format!(
-            "Accidental, privileged user or administrator: a record of {target} departs from the standard, so receivers' results are less reliable"
+            "Accidental, privileged user or administrator (Table D-2): a record of {target} departs from the standard, so receivers' results are less reliable (an organization-defined non-adversarial event, as Table E-3 allows)"
         ),
     }
 }

@@ -104,6 +104,8 @@ struct VendorFail {
     /// Failing messages whose SPF check of one of our domains ended in permerror/temperror.
     spf_error: u64,
     spf_error_domain: Option<String>,
+    /// A MAIL FROM under one of our domains whose SPF result was `none`: it has no SPF record.
+    spf_none_ours: Option<String>,
 }
 
 /// Pass rates, dispositions and reporters for one domain.
@@ -250,6 +252,9 @@ pub struct DnsFacts<'a> {
     pub authorized: &'a BTreeSet<String>,
     /// Organizational domains found by the DMARC tree walk, for alignment.
     pub org_domains: &'a BTreeSet<String>,
+    /// Each configured domain's SPF tree as the posture shows it (one term per line): whether
+    /// a vendor is authorized at all.
+    pub spf_trees: &'a BTreeMap<String, Vec<String>>,
 }
 
 pub fn assess(
@@ -276,6 +281,7 @@ pub fn assess_with_ptr(
         policy_none,
         authorized,
         org_domains,
+        spf_trees,
     } = facts;
     let label = period.month.to_string();
     let mut stats = ReportStats {
@@ -420,6 +426,14 @@ pub fn assess_with_ptr(
                         vf.spf_error += row.count;
                         vf.spf_error_domain = Some(crate::snapshot::normalize_name(&s.domain));
                     }
+                    if let Some(s) = row.spf.iter().find(|s| {
+                        matches!(s.result, AuthResult::None) && {
+                            let n = crate::snapshot::normalize_name(&s.domain);
+                            domains.iter().any(|d| n.ends_with(&format!(".{}", d.name)))
+                        }
+                    }) {
+                        vf.spf_none_ours = Some(crate::snapshot::normalize_name(&s.domain));
+                    }
                 }
                 continue;
             }
@@ -544,7 +558,7 @@ pub fn assess_with_ptr(
                 crate::text::count(set.duplicates.len(), "duplicate", "duplicates")
             ))
             .evidence(format!(
-                "{} files read, {} reports accepted, {} rejected ({:.1}%), {} duplicates",
+                "{} files read, {} reports accepted, {} rejected ({:.1}% of the files read), {} duplicates",
                 set.files.len(),
                 set.reports.len(),
                 set.rejected.len(),
@@ -609,7 +623,54 @@ pub fn assess_with_ptr(
         let dom = v
             .and_then(|v| v.domains.first().cloned())
             .unwrap_or_default();
-        if let (Some(bad), true) = (&vf.spf_error_domain, vf.spf_error == msgs) {
+        // SPF at the domain errs for every failing message; but only a vendor our SPF
+        // authorizes at all (its include or its ranges are in the record) fails because of it.
+        let in_tree = |bad: &str| {
+            let tree = spf_trees.get(bad).map(Vec::as_slice).unwrap_or_default();
+            v.is_some_and(|v| {
+                tree.iter().any(|line| {
+                    let t = line.split_whitespace().next().unwrap_or("");
+                    v.spf_includes
+                        .iter()
+                        .any(|i| t.eq_ignore_ascii_case(&format!("include:{i}")))
+                        || v.ip_ranges
+                            .iter()
+                            .any(|n| t == format!("ip4:{n}") || t == format!("ip6:{n}"))
+                })
+            })
+        };
+        if let Some(sub) = &vf.spf_none_ours {
+            let ranges = v
+                .map(|v| {
+                    v.ip_ranges
+                        .iter()
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            d = d.remediation(format!(
+                "{vendor} sends with a MAIL FROM under {sub}, which has no SPF record (result none), so SPF cannot align. Publish `{sub}` TXT \"v=spf1 {}-all\" authorizing its senders, or have {vendor} sign with DKIM d={dom} (publish the selector it signs with). Either makes its mail pass DMARC aligned.",
+                if ranges.is_empty() {
+                    "<its sending ranges> ".to_string()
+                } else {
+                    ranges
+                        .split(' ')
+                        .map(|r| {
+                            if r.contains(':') {
+                                format!("ip6:{r} ")
+                            } else {
+                                format!("ip4:{r} ")
+                            }
+                        })
+                        .collect::<String>()
+                }
+            ));
+        } else if let (Some(bad), true, true) = (
+            &vf.spf_error_domain,
+            vf.spf_error == msgs,
+            vf.spf_error_domain.as_deref().is_some_and(in_tree),
+        ) {
             d = d
                 .spf_error_domain(bad)
                 .evidence(format!(
@@ -635,11 +696,16 @@ pub fn assess_with_ptr(
                 .map(String::as_str)
                 .collect();
             d = d.remediation(format!(
-                "Ask {vendor} to sign with DKIM d={dom} (it gives you a selector to publish, usually as a CNAME to its key), or to send with a MAIL FROM under {dom} that our SPF authorizes.{} Do this before {dom} moves to enforcement, or its mail is refused.",
+                "Ask {vendor} to sign with DKIM d={dom} (it gives you a selector to publish, usually as a CNAME to its key), or to send with a MAIL FROM under {dom} that our SPF authorizes.{} {}",
                 if theirs.is_empty() {
                     String::new()
                 } else {
                     format!(" Its mail now authenticates only as {}, which does not align with {dom}.", theirs.join(", "))
+                },
+                if policy_none.contains(&dom) {
+                    format!("Do this before {dom} moves to enforcement, or its mail is refused.")
+                } else {
+                    format!("{dom} already enforces DMARC: its failing mail is junked or refused now.")
                 }
             ));
         }
@@ -727,11 +793,30 @@ pub fn assess_with_ptr(
         );
         let incident = "Log it as attempted unauthorized use (a security incident under §164.304; §164.308(a)(6)(ii)) and confirm the sources are not an unlisted vendor.";
         d = d.remediation(if all > 0 && rejected == all {
-            format!("Receivers refused all of this mail, as the policy of {domain} asks: no DNS change is needed. {incident} Watch for sources that start to pass.")
+            format!("Receivers refused all of this mail, as the policy of {domain} asks: no DNS change is needed. {incident} Watch for sources that start to pass. The finding closes in the first period whose reports show no forged mail using {domain}.")
         } else if policy_none.contains(&domain) {
             format!("{incident} Move {domain} from p=none to p=quarantine, then p=reject, once its legitimate senders pass aligned (see the vendor table), so receivers refuse this mail instead of delivering it.")
         } else {
-            format!("{incident} Move {domain} to p=reject so receivers refuse this mail instead of junking or delivering it.")
+            let failing: Vec<&str> = vendor_fail
+                .keys()
+                .filter(|name| {
+                    inv.vendors.iter().any(|v| {
+                        &v.vendor == *name && v.domains.first().map(String::as_str) == Some(domain.as_str())
+                    })
+                })
+                .map(String::as_str)
+                .collect();
+            if failing.is_empty() {
+                format!("{incident} Move {domain} to p=reject so receivers refuse this mail instead of junking or delivering it.")
+            } else {
+                format!(
+                    "{incident} Move {domain} to p=reject so receivers refuse this mail, but only after {} pass{} DMARC aligned (see {} causes): until then p=reject would refuse {} mail too.",
+                    failing.join(", "),
+                    if failing.len() == 1 { "es" } else { "" },
+                    if failing.len() == 1 { "its" } else { "their" },
+                    if failing.len() == 1 { "its" } else { "their" }
+                )
+            }
         });
         if all > 0 && rejected == all {
             d = d.reach(
@@ -816,10 +901,15 @@ pub fn assess_with_ptr(
             d = d.domain(dn);
         }
         if !services.is_empty() {
-            d = d.evidence(format!(
-                "authenticates as {} and our SPF authorizes that provider: a real service, not a spoofer",
-                join(&services)
-            ));
+            d = d
+                .evidence(format!(
+                    "authenticates as {} and our SPF authorizes that provider: a real service, not a spoofer",
+                    join(&services)
+                ))
+                .remediation(format!(
+                    "Our own SPF authorizes {} (its include is published), yet no inventory vendor names it. Find who in the organization uses the service and whether it creates, receives or transmits PHI: if it does, it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
+                    join(&services)
+                ));
         }
         if !hints.is_empty() {
             d = d.evidence(format!(
@@ -998,10 +1088,10 @@ fn describe_row(row: &Row, basis: Option<Basis>) -> String {
         .iter()
         .map(|d| {
             format!(
-                "dkim d={} s={} {:?}",
+                "dkim d={} s={} {}",
                 d.domain,
                 d.selector.as_deref().unwrap_or("-"),
-                d.result
+                d.result.word()
             )
         })
         .collect::<Vec<_>>()
@@ -1009,7 +1099,7 @@ fn describe_row(row: &Row, basis: Option<Basis>) -> String {
     let spf = row
         .spf
         .iter()
-        .map(|s| format!("spf {} {:?}", s.domain, s.result))
+        .map(|s| format!("spf {} {}", s.domain, s.result.word()))
         .collect::<Vec<_>>()
         .join("; ");
     format!(
@@ -1209,6 +1299,7 @@ mod tests {
                 policy_none: &none,
                 authorized: &authorized,
                 org_domains: &BTreeSet::new(),
+                spf_trees: &BTreeMap::new(),
             },
             &period,
         );
@@ -1306,6 +1397,7 @@ mod tests {
                 policy_none: &BTreeSet::new(),
                 authorized: &BTreeSet::new(),
                 org_domains: &BTreeSet::new(),
+                spf_trees: &BTreeMap::new(),
             },
             &period,
         );
@@ -1360,6 +1452,7 @@ mod tests {
                 policy_none: &BTreeSet::new(),
                 authorized: &BTreeSet::new(),
                 org_domains: &BTreeSet::new(),
+                spf_trees: &BTreeMap::new(),
             },
             &period,
             &ptr,
@@ -1403,6 +1496,7 @@ mod tests {
                 policy_none: &none,
                 authorized: &none,
                 org_domains: &none,
+                spf_trees: &BTreeMap::new(),
             },
             &period,
         );

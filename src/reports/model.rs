@@ -104,6 +104,21 @@ impl AuthResult {
     pub fn is_pass(&self) -> bool {
         matches!(self, AuthResult::Pass)
     }
+
+    /// The result as RFC 8601 and RFC 9990 write it (`pass`, `permerror`, …).
+    pub fn word(&self) -> &str {
+        match self {
+            AuthResult::Pass => "pass",
+            AuthResult::Fail => "fail",
+            AuthResult::Softfail => "softfail",
+            AuthResult::Neutral => "neutral",
+            AuthResult::None => "none",
+            AuthResult::Temperror => "temperror",
+            AuthResult::Permerror => "permerror",
+            AuthResult::Policy => "policy",
+            AuthResult::Other(s) => s,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
