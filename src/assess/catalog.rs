@@ -69,7 +69,7 @@ pub const CATALOG: &[Check] = &[
         "No SPF record",
         High,
         High / Forgery,
-        "RFC 7208 §4.5 (result none); BOD 18-01; Google/Yahoo 2024 and Microsoft 2025 sender requirements",
+        "RFC 7208 §4.5 (result none); CISA BOD 18-01 (binding on federal agencies; cited as reference); Google/Yahoo 2024 and Microsoft 2025 requirements for bulk senders",
         ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
         "Publish a TXT record `v=spf1 <authorized senders> -all` (or `v=spf1 -all` for a domain that sends no mail)."
     ),
@@ -87,7 +87,7 @@ pub const CATALOG: &[Check] = &[
         "SPF exceeds the 10 DNS-lookup limit",
         High,
         High / Delivery,
-        "RFC 7208 §4.6.4 (permerror); Microsoft 2025 sender requirements",
+        "RFC 7208 §4.6.4 (permerror); Microsoft 2025 requirements for bulk senders",
         ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
         "Reduce DNS-querying terms to 10 or fewer: remove includes of vendors no longer used, replace `a`/`mx` with `ip4`/`ip6`, or move senders to subdomains."
     ),
@@ -123,7 +123,7 @@ pub const CATALOG: &[Check] = &[
         "Sending stream has no resolvable DKIM key",
         High,
         High / Delivery,
-        "RFC 9989 §5.1.2; Google 2024 and Microsoft 2025 sender requirements",
+        "RFC 9989 §5.1.2; Google 2024 and Microsoft 2025 requirements for bulk senders",
         [
             "164.312(c)(1)",
             "164.312(c)(2)",
@@ -182,7 +182,7 @@ pub const CATALOG: &[Check] = &[
         "No valid DMARC record",
         Critical,
         High / Forgery,
-        "RFC 9989 §4.10.1; RFC 7489 §6.6.3; BOD 18-01; Google/Yahoo 2024 and Microsoft 2025 sender requirements; HHS 405(d) HICP",
+        "RFC 9989 §4.10.1; RFC 7489 §6.6.3; CISA BOD 18-01 (binding on federal agencies; cited as reference); Google/Yahoo 2024 and Microsoft 2025 requirements for bulk senders; HHS 405(d) HICP",
         [
             "164.308(a)(1)(ii)(B)",
             "164.308(a)(5)(ii)(B)",
@@ -208,7 +208,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC policy is p=none (monitoring only)",
         High,
         High / Forgery,
-        "BOD 18-01 (reject within one year); CISA SCuBA MS.EXO.4.2v1; RFC 9989 §5.1.7",
+        "CISA BOD 18-01 (federal agencies: reject within one year; cited as reference); CISA SCuBA MS.EXO.4.2v1; RFC 9989 §5.1.7",
         ["164.308(a)(1)(ii)(B)", "164.308(a)(5)(ii)(B)"],
         "Once legitimate senders pass aligned (see the report statistics), move to `p=quarantine`, then `p=reject`."
     ),
@@ -217,7 +217,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC policy is p=quarantine",
         Low,
         Moderate / Forgery,
-        "BOD 18-01 and CISA SCuBA call for reject; quarantine is enforcement under RFC 9989 §3.2.9",
+        "CISA BOD 18-01 and SCuBA (federal baselines, cited as reference) call for reject; quarantine is enforcement under RFC 9989 §3.2.9",
         ["164.308(a)(1)(ii)(B)"],
         "Move to `p=reject` when the pass rate of legitimate sources stays above the threshold."
     ),
@@ -253,7 +253,7 @@ pub const CATALOG: &[Check] = &[
         "No rua tag: no aggregate reports are generated",
         High,
         High / Blindness,
-        "RFC 9989 §4.7 (receivers MUST NOT send aggregate reports without rua); BOD 18-01",
+        "RFC 9989 §4.7 (receivers MUST NOT send aggregate reports without rua); CISA BOD 18-01 (federal agencies; cited as reference)",
         ["164.308(a)(1)(ii)(D)", "164.312(b)"],
         "Add `rua=mailto:<reports address>` so receivers send aggregate reports; without them the activity review has no data."
     ),
@@ -323,7 +323,7 @@ pub const CATALOG: &[Check] = &[
         "DMARC policy weakened since the last period",
         High,
         Moderate / Forgery,
-        "RFC 9989 §4.7; BOD 18-01",
+        "RFC 9989 §4.7; CISA BOD 18-01 (federal agencies; cited as reference)",
         [
             "164.308(a)(8)",
             "164.308(a)(1)(ii)(B)",

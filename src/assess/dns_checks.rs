@@ -143,6 +143,35 @@ fn ended_vendors(cx: &Context<'_>, out: &mut Vec<Finding>) {
 /// RFC 7208 §3.4: answers over 450 octets risk UDP truncation and TCP-less receivers.
 const SPF_SIZE_LIMIT: usize = 450;
 
+/// Whether the reports still arrive elsewhere when this destination drops them: another rua
+/// address in our own domain or one that has authorized them; failure reports are not what
+/// the activity review reads.
+fn other_rua(
+    m: &crate::evidence::DmarcPosture,
+    d: &crate::evidence::ReportDestination,
+) -> Option<(Reach, String)> {
+    if d.kind == "ruf" {
+        return Some((
+            Reach::Minimal,
+            "failure reports are not what the activity review reads: aggregate reports are".into(),
+        ));
+    }
+    m.destinations
+        .iter()
+        .find(|o| {
+            o.kind == "rua" && o.uri != d.uri && (!o.external || o.authorization == "authorized")
+        })
+        .map(|o| {
+            (
+                Reach::Minimal,
+                format!(
+                    "aggregate reports still arrive at {}: only the copies for {} are lost",
+                    o.uri, d.host
+                ),
+            )
+        })
+}
+
 /// DMARC-009 (external destination not authorized) and DMARC-010 (failure reports asked).
 fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) {
     let m = &p.dmarc;
@@ -156,6 +185,7 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
         match d.authorization.as_str() {
             "not authorized" => out.push(
                 draft("DMARC-009", format!("{} {}", p.domain, d.uri), p, role)
+                    .reach_if(other_rua(m, d))
                     .title(format!(
                         "{} reports go to {}, which has not authorized them",
                         d.kind, d.host

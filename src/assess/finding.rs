@@ -88,6 +88,13 @@ impl Draft {
         self.basis.spf_error_domain = Some(d.to_string());
         self
     }
+    /// `reach`, when the check found one.
+    pub fn reach_if(self, r: Option<(Reach, String)>) -> Self {
+        match r {
+            Some((r, why)) => self.reach(r, why),
+            None => self,
+        }
+    }
     /// The party that receives data (e.g. a failure-report processor), for the threat.
     pub fn party(mut self, name: &str) -> Self {
         self.basis.party = Some(name.to_string());

@@ -168,6 +168,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             covered: &covered,
             any_reports: !i.reports.reports.is_empty(),
             controls: i.controls,
+            period_end: i.period.month.last_day(),
         },
     );
 

@@ -106,6 +106,8 @@ pub struct Facts<'a> {
     /// Whether any report was read this period.
     pub any_reports: bool,
     pub controls: &'a [ControlConfig],
+    /// The period's last day: a vendor whose contract ended by then sends nothing of ours.
+    pub period_end: chrono::NaiveDate,
 }
 
 /// The rule's outcome for one finding.
@@ -163,6 +165,7 @@ fn phi_vendors<'a>(facts: &'a Facts<'_>, domain: &str) -> Vec<&'a str> {
         .vendors
         .iter()
         .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+        .filter(|v| !v.ended_by(facts.period_end))
         .map(|v| v.vendor.as_str())
         .collect()
 }
@@ -176,6 +179,7 @@ fn spf_reliant(facts: &Facts<'_>, domain: &str) -> Vec<String> {
         .vendors
         .iter()
         .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+        .filter(|v| !v.ended_by(facts.period_end))
         .filter(|v| {
             v.dkim_selectors.is_empty()
                 || !v.dkim_domains.iter().any(|d| ours(d)) && !v.dkim_domains.is_empty()
@@ -460,7 +464,9 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                 ));
             }
             Some(d) if !facts.covered.contains(d) => notes.push(if facts.any_reports {
-                format!("no report covers {d}, so abuse can be neither seen nor ruled out")
+                format!(
+                    "no report covers {d} this period, so abuse can be neither seen nor ruled out"
+                )
             } else {
                 "no reports were read this period, so abuse can be neither seen nor ruled out"
                     .to_string()
@@ -544,7 +550,7 @@ fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
             "Adversarial outsider (a phisher or fraud group) sends mail with a forged From: address at {target} to patients, staff or partners (craft phishing attacks, Table E-2)"
         ),
         Harm::KeyCompromise => format!(
-            "Adversarial outsider recovers or reuses the private key of {} and signs forged mail that passes DKIM and DMARC (craft phishing attacks, Table E-2)",
+            "Adversarial outsider recovers or reuses the private key of {} and signs forged mail that passes DKIM and DMARC at receivers that accept the key (craft phishing attacks, Table E-2)",
             f.subject
         ),
         Harm::Delivery => format!(
@@ -628,6 +634,7 @@ mod tests {
                 covered: &w.covered,
                 any_reports: true,
                 controls: &w.controls,
+                period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
             },
         );
         f

@@ -605,7 +605,7 @@ pub fn assess_with_ptr(
         if vf.rows > vf.samples.len() {
             let more = vf.rows - vf.samples.len();
             d = d.evidence(format!(
-                "and {more} more row{}, {} message{}: every row is in evidence.json (reports.detail.per_vendor)",
+                "and {more} more row{}, {} message{}: the vendor's totals are in evidence.json (reports.detail.per_vendor), every row in the report files it lists (inputs)",
                 if more == 1 { "" } else { "s" },
                 vf.left_out,
                 if vf.left_out == 1 { "" } else { "s" }
@@ -857,7 +857,7 @@ pub fn assess_with_ptr(
         if srcs.len() > 10 {
             let rest: u64 = srcs[10..].iter().map(|(_, a)| a.messages - a.pass).sum();
             d = d.evidence(format!(
-                "and {} more source{}, {rest} failing message{}: every source is in evidence.json (reports.detail)",
+                "and {} more source{}, {rest} failing message{}: grouped by network in evidence.json (reports.detail), each row in the report files it lists (inputs)",
                 srcs.len() - 10,
                 if srcs.len() - 10 == 1 { "" } else { "s" },
                 if rest == 1 { "" } else { "s" }
