@@ -1,7 +1,7 @@
 //! The check catalog (CHECKS.md): stable IDs with their default rating, authority and HIPAA
 //! citations. Findings are built from these entries so an ID always means the same thing.
 
-use super::rating::Harm::{self, *};
+use super::basis::Harm::{self, *};
 use super::risk::{Level, Severity};
 use Level::*;
 

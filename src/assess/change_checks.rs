@@ -1,8 +1,8 @@
 //! CHG-* checks: changes since the previous period that weaken protection, and DKIM keys that
 //! have not been rotated.
 
+use super::basis::Harm;
 use super::finding::Draft;
-use super::rating::Harm;
 use super::risk::{Level, Severity};
 use crate::config::PolicyConfig;
 use crate::evidence::{Change, Finding};

@@ -1,8 +1,8 @@
 //! Checks over the DNS snapshot: DNS-001, SPF-*, DKIM-*, DMARC-*.
 
+use super::basis::Reach;
 use super::finding::Draft;
 use super::posture::rank;
-use super::rating::Reach;
 use super::risk::{Level, Severity};
 use crate::config::{DomainConfig, PolicyConfig, Role};
 use crate::evidence::{DomainPosture, Finding};
@@ -929,7 +929,7 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                 // unsigned where that holds (delivery); where it does not, anyone who factors
                 // the key (hours for RSA-512) signs as us (forgery through the key).
                 d = if seen_signing {
-                    d.harm(super::rating::Harm::Delivery).exposure(
+                    d.harm(super::basis::Harm::Delivery).exposure(
                         Level::High,
                         "receivers that follow RFC 8301 treat every signature made with it as absent",
                     )

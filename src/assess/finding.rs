@@ -1,8 +1,8 @@
 //! Building findings from catalog entries. A check states what it saw ([`Basis`]); the rating
 //! rule in [`super::rating`] turns that into likelihood and impact for every finding alike.
 
+use super::basis::{Basis, Harm, Reach};
 use super::catalog;
-use super::rating::{Basis, Harm, Reach};
 use super::risk::{Level, Severity, risk};
 use crate::evidence::{Finding, Status};
 
@@ -148,7 +148,8 @@ impl Draft {
     }
 
     pub fn build(self, period: &str) -> Finding {
-        let residual_likelihood = residual_likelihood(self.check.id, self.likelihood);
+        let residual_likelihood =
+            super::rating::residual_likelihood(self.check.id, self.likelihood);
         Finding {
             id: format!("{}:{}", self.check.id, self.subject),
             check: self.check.id.to_string(),
@@ -184,19 +185,6 @@ impl Draft {
             basis: self.basis,
         }
     }
-}
-
-/// Likelihood once the remediation is done. Fixing a record or signing a BAA removes the
-/// weakness, leaving a Low likelihood of a new failure (misconfiguration, drift). Active
-/// spoofing (RPT-001) goes on after enforcement — it is refused, so Moderate. Impact is unchanged:
-/// remediation lowers the chance of harm, not its size.
-pub fn residual_likelihood(check: &str, inherent: Level) -> Level {
-    let floor = if check == "RPT-001" {
-        Level::Moderate
-    } else {
-        Level::Low
-    };
-    inherent.min(floor)
 }
 
 /// Orders findings for the report: highest risk first, then severity, check and subject.

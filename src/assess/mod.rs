@@ -1,6 +1,7 @@
 //! Assessment: pure checks over collected evidence. Nothing here does I/O; everything it
 //! concludes lands in [`crate::evidence::Evidence`], which the templates only present.
 
+pub mod basis;
 pub mod catalog;
 pub mod causes;
 pub mod change_checks;

@@ -1,7 +1,7 @@
 //! Statistics and checks derived from the period's DMARC aggregate reports (RPT-*, VEN-006).
 
+use super::basis::Reach;
 use super::finding::Draft;
-use super::rating::Reach;
 use super::risk::{Level, Severity};
 use crate::attribution::{self, Basis};
 use crate::config::DomainConfig;

@@ -85,7 +85,7 @@ pub struct Finding {
     pub cause: Option<String>,
     /// What the check saw that the rating rule weighs; the rule's outcome is what is kept.
     #[serde(skip)]
-    pub basis: crate::assess::rating::Basis,
+    pub basis: crate::assess::basis::Basis,
 }
 
 /// A finding's place in the plan of action (poam.csv `status`).
