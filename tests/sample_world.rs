@@ -988,8 +988,14 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
         format!("DKIM-002:{donate}")
     );
     assert_eq!(
-        f("VEN-002:Televisit as myriversidechart.example")["cause"],
+        f("DKIM-001:tv1._domainkey.myriversidechart.example")["cause"],
         "RPT-002:Televisit"
+    );
+    // With two SPF records every address fails in permerror: the record, not the vendor's
+    // authorization, is the cause of VEN-002.
+    assert_eq!(
+        f("VEN-002:Televisit as myriversidechart.example")["cause"],
+        "SPF-002:myriversidechart.example"
     );
 
     // Remediation from the evidence.

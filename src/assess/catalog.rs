@@ -164,7 +164,7 @@ pub const CATALOG: &[Check] = &[
         "DKIM key in test mode (t=y)",
         Medium,
         Moderate / Delivery,
-        "RFC 6376 §3.6.1 (verifiers may treat test-mode signatures as if the mail were unsigned)",
+        "RFC 6376 §3.6.1 (t=y: verifiers MUST NOT treat mail from a signer in testing mode differently from unsigned mail)",
         ["164.312(c)(1)"],
         "Remove `t=y` from the production key record once signing is verified."
     ),

@@ -117,9 +117,14 @@ fn stale_keys(
                 let over = days > i64::from(policy.dkim_max_age_days);
                 let mut f = Draft::new("CHG-003", name.clone())
                     .domain(&d.name)
-                    .title(format!(
-                        "DKIM key {name} unchanged for {at_least}{days} days"
-                    ))
+                    .title(if over {
+                        format!("DKIM key {name} unchanged for {at_least}{days} days")
+                    } else {
+                        format!(
+                            "DKIM key {name} unchanged for {at_least}{days} days: over half the {}-day rotation window, not past it",
+                            policy.dkim_max_age_days
+                        )
+                    })
                     .evidence(format!(
                         "same public key (sha256 {fp}) in every snapshot since {}{}",
                         since.format("%Y-%m-%d"),

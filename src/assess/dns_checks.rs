@@ -204,6 +204,17 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
                             d.mx.join(", ")
                         }
                     ))
+                    .remediation(if d.kind == "ruf" {
+                        format!(
+                            "Remove this ruf address: its operator has not authorized reports for {} ({name} has no v=DMARC1 record), so receivers that check send nothing there, and failure reports can carry PHI.",
+                            p.domain
+                        )
+                    } else {
+                        format!(
+                            "Ask the operator of {} to publish `{name}` TXT \"v=DMARC1\" (or a wildcard for all our domains), or remove the address from rua; until then receivers that check drop the reports for it.",
+                            d.host
+                        )
+                    })
                     .build(cx.label),
             ),
             "not captured" => tracing::debug!(%name, "report authorization not in the snapshot"),
@@ -294,6 +305,7 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
             let sender = format!("postmaster@{}", p.domain);
             let mut refused: Vec<String> = Vec::new();
             let mut unknown: Vec<String> = Vec::new();
+            let mut all_permerror = true;
             for net in &v.ip_ranges {
                 for ip in sample_addresses(net) {
                     let e = check_host(cx.snapshot, ip, &p.domain, &sender);
@@ -304,13 +316,16 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                             e.result.label(),
                             e.reason
                         )),
-                        r => refused.push(format!(
-                            "{ip} (range {net}): SPF {}{}",
-                            r.label(),
-                            e.matched
-                                .map(|m| format!(" — matched `{m}`"))
-                                .unwrap_or_else(|| format!(" — {}", e.reason))
-                        )),
+                        r => refused.push({
+                            all_permerror &= r == SpfResult::PermError;
+                            format!(
+                                "{ip} (range {net}): SPF {}{}",
+                                r.label(),
+                                e.matched
+                                    .map(|m| format!(" — matched `{m}`"))
+                                    .unwrap_or_else(|| format!(" — {}", e.reason))
+                            )
+                        }),
                     }
                 }
             }
@@ -377,13 +392,56 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     v.spf_includes.join(", ")
                 ));
             }
+            // The record's own error fails every address: the record is the cause.
+            if all_permerror {
+                f = f
+                    .spf_error_domain(&p.domain)
+                    .evidence(format!(
+                        "SPF at {} ends in permerror for every address: the record, not the vendor's authorization, is what fails (see its SPF finding)",
+                        p.domain
+                    ))
+                    .remediation(format!(
+                        "Fix the SPF record of {} first (see its SPF finding), then evaluate {} again: with a working record its authorization may already be in place.",
+                        p.domain, v.vendor
+                    ));
+            } else {
+                let published: Vec<&String> = v
+                    .spf_includes
+                    .iter()
+                    .filter(|i| {
+                        p.spf.tree.iter().any(|l| {
+                            l.split_whitespace()
+                                .next()
+                                .is_some_and(|t| t.eq_ignore_ascii_case(&format!("include:{i}")))
+                        })
+                    })
+                    .collect();
+                if !published.is_empty() {
+                    f = f.remediation(format!(
+                        "The vendor's include ({}) is published, yet addresses of its listed ranges do not pass: the include does not cover them. Ask {} which include or ranges cover its senders, or correct the inventory's ip_ranges; or have it sign with DKIM under {}.",
+                        published.iter().map(|s| format!("include:{s}")).collect::<Vec<_>>().join(", "),
+                        v.vendor,
+                        p.domain
+                    ));
+                }
+            }
             out.push(f.vendor(&v.vendor).build(cx.label));
         }
     }
 }
 
-fn draft(id: &str, subject: impl Into<String>, p: &DomainPosture, _role: Role) -> Draft {
-    Draft::new(id, subject).domain(&p.domain)
+fn draft(id: &str, subject: impl Into<String>, p: &DomainPosture, role: Role) -> Draft {
+    let d = Draft::new(id, subject).domain(&p.domain);
+    // Bulk-sender rules do not reach a domain that sends no mail: the parked-domain practice does.
+    match (role, id) {
+        (Role::Parked, "DMARC-001") => d.authority(
+            "RFC 9989 §4.10.1 (without a record no policy applies); M3AAWG Protecting Parked Domains BCP (2015): publish p=reject",
+        ),
+        (Role::Parked, "SPF-001") => d.authority(
+            "RFC 7208 §4.5 (result none); M3AAWG Protecting Parked Domains BCP (2015): publish v=spf1 -all",
+        ),
+        _ => d,
+    }
 }
 
 fn dns_failures(cx: &Context<'_>, p: &DomainPosture, out: &mut Vec<Finding>) {
@@ -848,7 +906,8 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
             let mut d = signed(draft("DKIM-005", subject.clone(), p, role))
                 .evidence(rec())
                 .evidence(
-                    "t=y: receivers may treat mail signed with this key as unsigned".to_string(),
+                    "t=y: receivers must treat mail signed with this key as unsigned (RFC 6376 §3.6.1)"
+                        .to_string(),
                 );
             if let Some(target) = k.cname_chain.last() {
                 d = d.remediation(format!(
@@ -877,7 +936,12 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
         }
         match k.status.as_str() {
             "missing" if sending && role != Role::Parked => {
-                let mut d = draft("DKIM-001", subject.clone(), p, role).evidence(format!(
+                let mut d = draft("DKIM-001", subject.clone(), p, role)
+                    .remediation(format!(
+                        "Publish the key for {subject} (the public key, or the CNAME to the key the sender hosts, as the sender gives it), then confirm that mail signed with s={} d={} passes DKIM in the next reports.",
+                        k.selector, p.domain
+                    ))
+                    .evidence(format!(
                     "{subject} has no DKIM key record; selector known from: {}",
                     k.sources.join(", ")
                 ));

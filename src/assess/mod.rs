@@ -151,6 +151,24 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &label,
     ));
 
+    // Record-level SPF findings weigh whether any message of the period was checked against
+    // the record at all (a stream with its own MAIL FROM never is).
+    if !i.reports.reports.is_empty() {
+        for f in findings.iter_mut().filter(|f| {
+            matches!(
+                f.check.as_str(),
+                "SPF-002" | "SPF-003" | "SPF-004" | "SPF-007"
+            ) && f.basis.messages.is_none()
+        }) {
+            let n = f
+                .domain
+                .as_ref()
+                .and_then(|d| rep.spf_checked.get(d))
+                .copied()
+                .unwrap_or(0);
+            f.basis.messages = Some(n);
+        }
+    }
     // One rating rule for every finding built this period (resolved ones, added below from
     // the previous evidence, keep the rating they had).
     let covered: BTreeSet<String> = rep

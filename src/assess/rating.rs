@@ -247,7 +247,9 @@ fn exploitability(harm: Harm, l: Level) -> &'static str {
         (Harm::Forgery | Harm::KeyCompromise, Low) => {
             "using it needs a rare capability, such as factoring a key or stealing it"
         }
-        (Harm::Delivery, VeryHigh | High) => "receivers fail this mail each time it is sent",
+        (Harm::Delivery, VeryHigh | High) => {
+            "as configured now, this mail fails DMARC each time it is checked"
+        }
         (Harm::Delivery, Moderate) => "some receivers fail part of this mail",
         (Harm::Delivery, Low) => "the mail fails only together with a second fault",
         (Harm::Disclosure, VeryHigh | High) => "the arrangement is in place now",
@@ -428,7 +430,12 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
             match sent {
                 Some(0) if facts.any_reports => {
                     likelihood = likelihood.min(Level::Low);
-                    why = "the stream sent no message in this period's reports".to_string();
+                    why = if vendor.is_some() {
+                        "the stream sent no message in this period's reports".to_string()
+                    } else {
+                        "no message in this period's reports was checked against this record"
+                            .to_string()
+                    };
                 }
                 Some(n) if n > 0 => notes.push(format!(
                     "{} this period",
@@ -504,10 +511,15 @@ fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
             "Accidental, privileged user or administrator (Table D-2): a configuration error makes receivers refuse or junk legitimate mail from {} (an organization-defined non-adversarial event, as Table E-3 allows)",
             vendor.unwrap_or(target)
         ),
-        Harm::Disclosure => format!(
-            "Accidental, authorized user: PHI is disclosed to {} without the safeguards a business associate agreement requires (mishandling of critical or sensitive information by authorized users, Table E-3)",
-            vendor.unwrap_or(f.subject.as_str())
-        ),
+        Harm::Disclosure => match (vendor, f.basis.vendor.is_some()) {
+            (Some(v), true) => format!(
+                "Accidental, authorized user (Table D-2): PHI is disclosed to {v} without the safeguards a business associate agreement requires (mishandling of critical or sensitive information by authorized users, Table E-3)"
+            ),
+            (party, _) => format!(
+                "Accidental, authorized user (Table D-2): PHI may be disclosed to {}, which is not in the vendor inventory, so no business associate agreement for it is on record here (mishandling of critical or sensitive information by authorized users, Table E-3)",
+                party.unwrap_or(f.subject.as_str())
+            ),
+        },
         Harm::Blindness => "Accidental or structural (Table D-2): the data the activity review needs does not arrive or cannot be read, so forged mail and failing senders go unseen (an organization-defined non-adversarial event, as Table E-3 allows)".to_string(),
         Harm::Hygiene => format!(
             "Accidental, privileged user or administrator (Table D-2): a record of {target} departs from the standard, so receivers' results are less reliable (an organization-defined non-adversarial event, as Table E-3 allows)"

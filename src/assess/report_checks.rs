@@ -106,6 +106,8 @@ struct VendorFail {
     spf_error_domain: Option<String>,
     /// A MAIL FROM under one of our domains whose SPF result was `none`: it has no SPF record.
     spf_none_ours: Option<String>,
+    /// What receivers did with the failing messages (`none`, `quarantine`, `reject`).
+    dispositions: BTreeMap<String, u64>,
 }
 
 /// Pass rates, dispositions and reporters for one domain.
@@ -118,6 +120,9 @@ pub struct ReportAssessment {
     /// Messages per vendor name, and their DMARC pass count.
     pub vendor_volume: BTreeMap<String, (u64, u64)>,
     pub unknown_sources: Vec<SourceStat>,
+    /// Messages per configured domain whose SPF check was of that domain's own record: whether
+    /// anything in the period depended on it.
+    pub spf_checked: BTreeMap<String, u64>,
     /// Statistics beyond [`ReportStats`] (recomputed alignment, reasons, daily series,
     /// grouped unknown sources), for the evidence JSON and the PDF.
     pub detail: ReportDetail,
@@ -300,6 +305,7 @@ pub fn assess_with_ptr(
     // Vendor → (failing messages, reporters, sample rows, failing messages whose SPF check of
     // a domain of ours erred: the SPF record, not the vendor, is then the cause).
     let mut vendor_fail: BTreeMap<String, VendorFail> = BTreeMap::new();
+    let mut spf_checked: BTreeMap<String, u64> = BTreeMap::new();
     let mut crossing = 0usize;
 
     for rep in &set.reports {
@@ -390,6 +396,15 @@ pub fn assess_with_ptr(
                 stats.messages += row.count;
             }
             let dom = owning_domain(&row.header_from, domains).map(|d| d.name.clone());
+            for d in domains {
+                if row
+                    .spf
+                    .iter()
+                    .any(|s| crate::snapshot::normalize_name(&s.domain) == d.name)
+                {
+                    *spf_checked.entry(d.name.clone()).or_default() += row.count;
+                }
+            }
             let key = dom.clone().unwrap_or_else(|| {
                 format!(
                     "(other) {}",
@@ -409,6 +424,7 @@ pub fn assess_with_ptr(
                 if !row.reporter_dmarc_pass() && dom.is_some() {
                     let vf = vendor_fail.entry(a.vendor.vendor.clone()).or_default();
                     vf.messages += row.count;
+                    *vf.dispositions.entry(row.disposition.clone()).or_default() += row.count;
                     vf.reporters
                         .extend(reporters.iter().map(|(r, _)| (*r).to_string()));
                     vf.rows += 1;
@@ -684,6 +700,17 @@ pub fn assess_with_ptr(
                         format!(" Also ask {vendor} to sign with DKIM d={dom}, so one broken record cannot stop its mail again.")
                     }
                 ));
+        } else if let (Some(bad), Some(v)) = (&vf.spf_error_domain, v) {
+            // SPF at our domain errs, but would not authorize this vendor even when fixed.
+            let ranges: Vec<String> = v.ip_ranges.iter().map(|n| n.to_string()).collect();
+            d = d.remediation(format!(
+                "{vendor} sends with a MAIL FROM under {bad}, whose SPF record ends in an error (see its SPF finding); even once fixed, the record does not authorize {vendor}'s senders{}. After fixing it, add them to the record, or have {vendor} sign with DKIM d={dom}.",
+                if ranges.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", ranges.join(", "))
+                }
+            ));
         } else if own {
             d = d.remediation(format!(
                 "This is our own infrastructure: configure DKIM signing on it with d={dom} (publish the selector's public key under {dom}) and send with a MAIL FROM under {dom} that our SPF authorizes; its mail then passes DMARC aligned."
@@ -702,10 +729,14 @@ pub fn assess_with_ptr(
                 } else {
                     format!(" Its mail now authenticates only as {}, which does not align with {dom}.", theirs.join(", "))
                 },
-                if policy_none.contains(&dom) {
-                    format!("Do this before {dom} moves to enforcement, or its mail is refused.")
-                } else {
-                    format!("{dom} already enforces DMARC: its failing mail is junked or refused now.")
+                {
+                    let n = |k: &str| vf.dispositions.get(k).copied().unwrap_or(0);
+                    let (q, r) = (n("quarantine"), n("reject"));
+                    if q + r == 0 {
+                        format!("Receivers still delivered all of it this period; do this before {dom} enforces DMARC, or its mail is junked or refused.")
+                    } else {
+                        format!("Receivers already junked {q} and refused {r} of its {msgs} failing messages this period.")
+                    }
                 }
             ));
         }
@@ -791,7 +822,7 @@ pub fn assess_with_ptr(
             disposed("none"),
             srcs.iter().map(|(_, a)| a.messages).sum::<u64>(),
         );
-        let incident = "Log it as attempted unauthorized use (a security incident under §164.304; §164.308(a)(6)(ii)) and confirm the sources are not an unlisted vendor.";
+        let incident = "Record it in the security incident log as attempted impersonation, with the organization's decision on whether it meets §164.304's definition of a security incident (§164.308(a)(6)(ii)), and confirm the sources are not an unlisted vendor.";
         d = d.remediation(if all > 0 && rejected == all {
             format!("Receivers refused all of this mail, as the policy of {domain} asks: no DNS change is needed. {incident} Watch for sources that start to pass. The finding closes in the first period whose reports show no forged mail using {domain}.")
         } else if policy_none.contains(&domain) {
@@ -931,6 +962,7 @@ pub fn assess_with_ptr(
         findings,
         vendor_volume,
         unknown_sources,
+        spf_checked,
         detail,
     }
 }
