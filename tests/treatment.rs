@@ -211,7 +211,7 @@ fn sample_decisions_show_every_kind_in_the_pdf() {
         "Stale decisions",
         "DMARC-008:myriversidechart.example",
         "Accepted risks",
-        "Directive 19-02",
+        "BOD 19-02",
         "Reviewed by",
         "Alex Chen, IT Compliance Manager",
         "Progress Over the Year",
