@@ -486,6 +486,7 @@ fn check(
             covered: &Default::default(),
             any_reports: false,
             controls: &[],
+            vendor_spf: &Default::default(),
             period_end: snap.taken_at.date_naive(),
         },
     );

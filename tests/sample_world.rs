@@ -991,12 +991,29 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
         f("DKIM-001:tv1._domainkey.myriversidechart.example")["cause"],
         "RPT-002:Televisit"
     );
-    // With two SPF records every address fails in permerror: the record, not the vendor's
-    // authorization, is the cause of VEN-002.
+    // VEN-002 is a what-if on the inventory's ranges: it stays with the vendor's own cause,
+    // and says so.
     assert_eq!(
         f("VEN-002:Televisit as myriversidechart.example")["cause"],
-        "SPF-002:myriversidechart.example"
+        "RPT-002:Televisit"
     );
+    assert!(
+        f("VEN-002:Televisit as myriversidechart.example")["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap_or("").contains("evaluated as if"))
+    );
+    // SPF-002's impact counts only PHI streams whose mail receivers checked against the apex
+    // record: PayNotice's MAIL FROM is its own, so it is not one of them.
+    assert!(
+        !f("SPF-002:myriversidechart.example")["impact_reason"]
+            .as_str()
+            .unwrap()
+            .contains("PayNotice")
+    );
+    // A quarantine policy is not credited when receivers delivered the forged mail.
+    assert_eq!(f("DMARC-004:myriversidechart.example")["impact"], "high");
 
     // Remediation from the evidence.
     let cause = |id: &str| -> &Value {

@@ -59,6 +59,8 @@ pub struct Basis {
     pub messages: Option<u64>,
     /// Of `messages` (RPT-001), those forged with a subdomain in From:.
     pub subdomain_messages: Option<u64>,
+    /// Of `messages` (RPT-001), those receivers delivered (disposition none).
+    pub delivered: Option<u64>,
     /// The domain whose SPF error alone makes the stream fail (RPT-002).
     pub spf_error_domain: Option<String>,
     /// The party that receives data when it is not an inventory vendor (a report processor).

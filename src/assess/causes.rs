@@ -117,7 +117,7 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
         "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" => {
             Some((Kind::DkimKey, f.subject.to_ascii_lowercase()))
         }
-        "RPT-002" | "VEN-002" if f.basis.spf_error_domain.is_some() => f
+        "RPT-002" if f.basis.spf_error_domain.is_some() => f
             .basis
             .spf_error_domain
             .clone()

@@ -393,16 +393,21 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 ));
             }
             // The record's own error fails every address: the record is the cause.
+            // The evaluation is a what-if: the inventory does not say which MAIL FROM the vendor
+            // uses, so its listed ranges are checked as if it were this domain.
+            f = f.evidence(format!(
+                "evaluated as if {}'s MAIL FROM were {} (the inventory does not say which it uses; the reports show what receivers checked)",
+                v.vendor, p.domain
+            ));
             if all_permerror {
                 f = f
-                    .spf_error_domain(&p.domain)
                     .evidence(format!(
-                        "SPF at {} ends in permerror for every address: the record, not the vendor's authorization, is what fails (see its SPF finding)",
+                        "SPF at {} ends in permerror for every address, so no address could pass there (see its SPF finding)",
                         p.domain
                     ))
                     .remediation(format!(
-                        "Fix the SPF record of {} first (see its SPF finding), then evaluate {} again: with a working record its authorization may already be in place.",
-                        p.domain, v.vendor
+                        "If {} sends with a MAIL FROM under {}, SPF there must first work (see its SPF finding); either way, have it sign with DKIM under {} so its mail aligns without SPF.",
+                        v.vendor, p.domain, p.domain
                     ));
             } else {
                 let published: Vec<&String> = v

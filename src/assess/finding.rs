@@ -100,6 +100,11 @@ impl Draft {
         self.basis.party = Some(name.to_string());
         self
     }
+    /// Forged messages receivers delivered (RPT-001): whether a partial policy held.
+    pub fn delivered(mut self, n: u64) -> Self {
+        self.basis.delivered = Some(n);
+        self
+    }
     /// Whether PHI may ride on the stream when no inventory vendor says.
     pub fn phi(mut self, phi: Option<bool>) -> Self {
         self.basis.phi = phi;

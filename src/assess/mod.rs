@@ -187,6 +187,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             covered: &covered,
             any_reports: !i.reports.reports.is_empty(),
             controls: i.controls,
+            vendor_spf: &rep.vendor_spf,
             period_end: i.period.month.last_day(),
         },
     );

@@ -382,6 +382,9 @@ fn grade(p: &DomainPosture) -> String {
     match pol {
         "reject" | "quarantine" if !partial && p.spf.status == "found" => "enforced".into(),
         "reject" | "quarantine" => "partial".into(),
+        // RFC 9989 monitoring mode means p=none while aggregate reports arrive; without rua
+        // nothing is monitored.
+        _ if p.dmarc.rua.is_empty() => "unprotected".into(),
         _ => "monitoring".into(),
     }
 }

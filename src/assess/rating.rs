@@ -40,6 +40,8 @@ pub struct Facts<'a> {
     /// Whether any report was read this period.
     pub any_reports: bool,
     pub controls: &'a [ControlConfig],
+    /// The SPF (MAIL FROM) domains receivers checked for each vendor's mail this period.
+    pub vendor_spf: &'a BTreeMap<String, BTreeSet<String>>,
     /// The period's last day: a vendor whose contract ended by then sends nothing of ours.
     pub period_end: chrono::NaiveDate,
 }
@@ -79,6 +81,7 @@ pub fn apply(findings: &mut [Finding], facts: &Facts<'_>) {
                 Abuse {
                     messages: f.basis.messages.unwrap_or(0),
                     subdomain: f.basis.subdomain_messages.unwrap_or(0),
+                    delivered: f.basis.delivered.unwrap_or(0),
                 },
             ))
         })
@@ -88,7 +91,12 @@ pub fn apply(findings: &mut [Finding], facts: &Facts<'_>) {
         f.likelihood = r.likelihood;
         f.impact = r.impact;
         f.risk = super::risk::risk(r.likelihood, r.impact);
-        let residual = residual_likelihood(&f.check, r.likelihood);
+        // Forgery that continues after the fix is refused, not gone (Moderate, as for RPT-001).
+        let residual = if r.likelihood == Level::VeryHigh && forgery_uses(&f.check) {
+            Level::Moderate
+        } else {
+            residual_likelihood(&f.check, r.likelihood)
+        };
         f.residual_likelihood = Some(residual);
         f.residual_risk = Some(super::risk::risk(residual, r.impact));
         f.threat = Some(r.threat);
@@ -127,6 +135,13 @@ fn spf_reliant(facts: &Facts<'_>, domain: &str) -> Vec<String> {
         .iter()
         .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
         .filter(|v| !v.ended_by(facts.period_end))
+        // A vendor whose mail receivers checked against another MAIL FROM does not use it.
+        .filter(|v| {
+            facts
+                .vendor_spf
+                .get(&v.vendor)
+                .is_none_or(|seen| seen.iter().any(|d| d == domain))
+        })
         .filter(|v| {
             v.dkim_selectors.is_empty()
                 || !v.dkim_domains.iter().any(|d| ours(d)) && !v.dkim_domains.is_empty()
@@ -273,6 +288,8 @@ pub struct Abuse {
     pub messages: u64,
     /// Of those, the ones with a subdomain in From: (what `sp` and `np` gaps let through).
     pub subdomain: u64,
+    /// Of those, the ones receivers delivered.
+    pub delivered: u64,
 }
 
 /// Rates one finding by the rule in the module documentation.
@@ -286,7 +303,23 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         .and_then(|n| facts.inventory.vendors.iter().find(|v| v.vendor == n));
     let domain = f.domain.as_deref();
     let stream_phi = vendor.and_then(|v| v.phi).or(b.phi);
-    let (reach, reach_why) = b.reach.clone().unwrap_or((Reach::Full, String::new()));
+    let (mut reach, mut reach_why) = b.reach.clone().unwrap_or((Reach::Full, String::new()));
+    // A policy that should junk forged mail did not, when receivers delivered it anyway.
+    if reach == Reach::Partial
+        && forgery_uses(&f.check)
+        && f.check != "RPT-001"
+        && let Some(a) = f.domain.as_deref().and_then(|d| abuse.get(d))
+        && a.delivered > 0
+    {
+        reach = Reach::Full;
+        reach_why = String::new();
+        if let Some((_, why)) = &b.reach {
+            reach_why = format!(
+                "{why}, yet receivers delivered {} of the {} forged messages this period",
+                a.delivered, a.messages
+            );
+        }
+    }
 
     // Impact.
     let (asset_level, asset_why) = asset(facts, domain);
@@ -359,7 +392,7 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         ),
         Harm::Blindness => (
             Level::Moderate,
-            "lost visibility: abuse and failing senders go unseen, nothing fails by itself"
+            "lost visibility: the reports or records that show problems are missing; nothing fails by itself"
                 .to_string(),
         ),
         Harm::Hygiene => (
@@ -368,6 +401,9 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         ),
     };
     match reach {
+        Reach::Full if !reach_why.is_empty() => {
+            impact_reason = format!("{impact_reason}; not lowered: {reach_why}");
+        }
         Reach::Full => {}
         Reach::Partial => {
             impact = lower(impact);
@@ -436,6 +472,15 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                         "no message in this period's reports was checked against this record"
                             .to_string()
                     };
+                }
+                Some(n) if n > 0 && vendor.is_none() => {
+                    if likelihood >= Level::High {
+                        why = "as published in the snapshot, the record makes SPF fail for every message checked against it; that mail passes DMARC only with aligned DKIM".to_string();
+                    }
+                    notes.push(format!(
+                        "{} were checked against it this period",
+                        crate::text::count(n as usize, "message", "messages")
+                    ))
                 }
                 Some(n) if n > 0 => notes.push(format!(
                     "{} this period",
@@ -520,7 +565,8 @@ fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
                 party.unwrap_or(f.subject.as_str())
             ),
         },
-        Harm::Blindness => "Accidental or structural (Table D-2): the data the activity review needs does not arrive or cannot be read, so forged mail and failing senders go unseen (an organization-defined non-adversarial event, as Table E-3 allows)".to_string(),
+        Harm::Blindness if f.check == "INV-001" => "Accidental, user (Table D-2): a vendor left out of the inventory is left out of the assessment, so its mail, its PHI and its BAA go unchecked (an organization-defined non-adversarial event, as Table E-3 allows)".to_string(),
+        Harm::Blindness => "Accidental, privileged user or administrator (Table D-2): the data the activity review needs does not arrive or cannot be read, so problems go unseen (an organization-defined non-adversarial event, as Table E-3 allows)".to_string(),
         Harm::Hygiene => format!(
             "Accidental, privileged user or administrator (Table D-2): a record of {target} departs from the standard, so receivers' results are less reliable (an organization-defined non-adversarial event, as Table E-3 allows)"
         ),
@@ -593,6 +639,7 @@ mod tests {
                 covered: &w.covered,
                 any_reports: true,
                 controls: &w.controls,
+                vendor_spf: &BTreeMap::new(),
                 period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
             },
         );

@@ -123,6 +123,8 @@ pub struct ReportAssessment {
     /// Messages per configured domain whose SPF check was of that domain's own record: whether
     /// anything in the period depended on it.
     pub spf_checked: BTreeMap<String, u64>,
+    /// The SPF (MAIL FROM) domains receivers checked for each inventory vendor's mail.
+    pub vendor_spf: BTreeMap<String, BTreeSet<String>>,
     /// Statistics beyond [`ReportStats`] (recomputed alignment, reasons, daily series,
     /// grouped unknown sources), for the evidence JSON and the PDF.
     pub detail: ReportDetail,
@@ -306,6 +308,7 @@ pub fn assess_with_ptr(
     // a domain of ours erred: the SPF record, not the vendor, is then the cause).
     let mut vendor_fail: BTreeMap<String, VendorFail> = BTreeMap::new();
     let mut spf_checked: BTreeMap<String, u64> = BTreeMap::new();
+    let mut vendor_spf: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut crossing = 0usize;
 
     for rep in &set.reports {
@@ -421,6 +424,14 @@ pub fn assess_with_ptr(
             let attributed = attributed_early;
             if let Some(a) = attributed {
                 add(per_vendor.entry(a.vendor.vendor.clone()).or_default(), row);
+                vendor_spf
+                    .entry(a.vendor.vendor.clone())
+                    .or_default()
+                    .extend(
+                        row.spf
+                            .iter()
+                            .map(|s| crate::snapshot::normalize_name(&s.domain)),
+                    );
                 if !row.reporter_dmarc_pass() && dom.is_some() {
                     let vf = vendor_fail.entry(a.vendor.vendor.clone()).or_default();
                     vf.messages += row.count;
@@ -865,7 +876,7 @@ pub fn assess_with_ptr(
             .filter(|(k, _)| !k.2.eq_ignore_ascii_case(&domain))
             .map(|(_, a)| a.messages - a.pass)
             .sum();
-        d = d.subdomain_messages(sub);
+        d = d.subdomain_messages(sub).delivered(delivered);
         if policy_none.contains(&domain) {
             d = d.severity(Severity::Critical).evidence(format!(
                 "{domain} publishes p=none: receivers were asked to deliver this mail"
@@ -873,9 +884,13 @@ pub fn assess_with_ptr(
         }
         d = d.evidence_all(srcs.iter().take(10).map(|(k, a)| {
             format!(
-                "{} sent {} failing message(s) as {} (reporters: {}; dispositions: {})",
+                "{} sent {} as {} (reporters: {}; dispositions: {})",
                 k.1,
-                a.messages - a.pass,
+                crate::text::count(
+                    (a.messages - a.pass) as usize,
+                    "failing message",
+                    "failing messages"
+                ),
                 k.2,
                 join(&a.reporters),
                 a.dispositions
@@ -919,8 +934,9 @@ pub fn assess_with_ptr(
             ))
             .evidence_all(srcs.iter().take(8).map(|(k, a)| {
                 format!(
-                    "{} sent {} passing message(s) as {} (reporters: {})",
+                    "{} sent {} ({} passing DMARC) as {} (reporters: {})",
                     k.1,
+                    crate::text::count(a.messages as usize, "message", "messages"),
                     a.pass,
                     k.2,
                     join(&a.reporters)
@@ -963,6 +979,7 @@ pub fn assess_with_ptr(
         vendor_volume,
         unknown_sources,
         spf_checked,
+        vendor_spf,
         detail,
     }
 }

@@ -39,7 +39,7 @@ pub fn assess(
                 let sent = volume.get(&v.vendor).map_or(0, |x| x.0);
                 let breach = if sent > 0 {
                     format!(
-                        " {sent} messages from it this period mean PHI has already been disclosed without a business associate agreement: that disclosure is presumed a breach unless a risk assessment under 45 CFR 164.402 (definition of breach, four factors) shows a low probability that the PHI was compromised. Make and document that assessment, dated from when the disclosure was discovered; if it does not show a low probability, notify the individuals without unreasonable delay and within 60 days of discovery (§164.404(b)), notify HHS (§164.408) and, for more than 500 residents of a state or jurisdiction, the media (§164.406)."
+                        " {sent} messages from it this period mean PHI has already been disclosed without a business associate agreement: that disclosure is presumed a breach unless a risk assessment under 45 CFR 164.402 (definition of breach, four factors) shows a low probability that the PHI was compromised. Make and document that assessment. A breach counts as discovered on the first day it is known or would have been known with reasonable diligence (§164.404(a)(2)): no later than the first assessment that reported this finding. If it does not show a low probability, notify the individuals without unreasonable delay and within 60 days of discovery (§164.404(b)), notify HHS (§164.408) and, for more than 500 residents of a state or jurisdiction, the media (§164.406)."
                     )
                 } else {
                     String::new()
