@@ -376,17 +376,50 @@ fn remedy(
                 .map(|r| format!(" rua={r};"))
                 .unwrap_or_default();
             let several = fs.iter().any(|f| f.check == "DMARC-002");
-            format!(
-                "Lock the parked domain down in one change (M3AAWG parked-domain practice; RFC 7505): {}`_dmarc.{subject}` TXT \"v=DMARC1; p=reject;{rua}\" (it sends no mail, so nothing legitimate can fail{}), `{subject}` TXT \"v=spf1 -all\", a null MX `{subject}. MX 0 .`, and `*._domainkey.{subject}` TXT \"v=DKIM1; p=\".",
+            // Only what is missing: records already in place are named as kept.
+            let spf_ok = posture.is_some_and(|p| {
+                p.spf
+                    .record
+                    .as_deref()
+                    .is_some_and(|r| r.split_whitespace().collect::<Vec<_>>() == ["v=spf1", "-all"])
+            });
+            let null_mx = posture
+                .is_some_and(|p| p.mx.len() == 1 && p.mx[0].split_whitespace().nth(1) == Some("."));
+            let mut steps: Vec<String> = Vec::new();
+            steps.push(format!(
+                "{}`_dmarc.{subject}` TXT \"v=DMARC1; p=reject;{rua}\" (it sends no mail, so nothing legitimate can fail{})",
                 if several {
                     "delete the extra DMARC records so that exactly one remains, "
                 } else {
-                    ""
+                    "publish "
                 },
                 if rua.is_empty() {
                     ""
                 } else {
                     "; the report address is kept, so abuse of the domain stays visible"
+                }
+            ));
+            if !spf_ok {
+                steps.push(format!("`{subject}` TXT \"v=spf1 -all\""));
+            }
+            if !null_mx {
+                steps.push(format!("a null MX `{subject}. MX 0 .`"));
+            }
+            steps.push(format!(
+                "`*._domainkey.{subject}` TXT \"v=DKIM1; p=\" (if not already published)"
+            ));
+            let kept: Vec<&str> = [(spf_ok, "SPF `v=spf1 -all`"), (null_mx, "the null MX")]
+                .iter()
+                .filter(|(ok, _)| *ok)
+                .map(|(_, what)| *what)
+                .collect();
+            format!(
+                "Lock the parked domain down in one change (M3AAWG parked-domain practice; RFC 7505): {}.{}",
+                steps.join("; "),
+                if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Already in place, keep: {}.", kept.join(" and "))
                 }
             )
         }
@@ -512,7 +545,7 @@ fn dmarc_record(
             String::new()
         } else if m.p.as_deref() == Some("quarantine") {
             format!(
-                "first make {} pass DMARC aligned (see {} causes): under p=quarantine {} failing mail is already junked; then ",
+                "first make {} pass DMARC aligned (see {} causes, which say what receivers did with {} failing mail); then ",
                 failing.join(", "),
                 if failing.len() == 1 { "its" } else { "their" },
                 if failing.len() == 1 { "its" } else { "their" }
