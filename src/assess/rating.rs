@@ -310,6 +310,8 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         && f.check != "RPT-001"
         && let Some(a) = f.domain.as_deref().and_then(|d| abuse.get(d))
         && a.delivered > 0
+        // A subdomain gap is tested only by forged subdomain mail.
+        && !(subdomain_gap(&f.check) && a.subdomain == 0)
     {
         reach = Reach::Full;
         reach_why = String::new();
