@@ -487,6 +487,7 @@ fn check(
             any_reports: false,
             controls: &[],
             vendor_spf: &Default::default(),
+            spf_errors: &Default::default(),
             period_end: snap.taken_at.date_naive(),
         },
     );

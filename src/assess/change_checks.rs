@@ -77,6 +77,13 @@ fn cname_target(snap: &Snapshot, name: &str) -> Option<String> {
     snap.get(name, Rtype::Txt)?.cname_chain.last().cloned()
 }
 
+/// The RSA modulus size of the key published at `name`, when it is RSA.
+fn key_bits(snap: &Snapshot, name: &str) -> Option<u32> {
+    let l = snap.get(name, Rtype::Txt)?;
+    let t = l.answers.iter().find(|a| dkim::is_key_record(a))?;
+    dkim::parse(t).bits
+}
+
 fn fingerprint(snap: &Snapshot, name: &str) -> Option<String> {
     let l = snap.get(name, Rtype::Txt)?;
     let t = l.answers.iter().find(|a| dkim::is_key_record(a))?;
@@ -119,6 +126,11 @@ fn stale_keys(
                     .domain(&d.name)
                     .title(if over {
                         format!("DKIM key {name} unchanged for {at_least}{days} days")
+                    } else if days >= i64::from(policy.dkim_max_age_days) {
+                        format!(
+                            "DKIM key {name} unchanged for {at_least}{days} days: it has reached the {}-day rotation window",
+                            policy.dkim_max_age_days
+                        )
                     } else {
                         format!(
                             "DKIM key {name} unchanged for {at_least}{days} days: over half the {}-day rotation window, not past it",
@@ -147,7 +159,13 @@ fn stale_keys(
                         "The key is hosted by the sender: {name} is a CNAME to {target}. Ask that vendor to rotate it (vendors that host keys usually publish the new key under a second selector and switch); confirm the rotation in the next snapshot."
                     ));
                 }
-                if !over {
+                // A key short enough to factor is exposed by its size, not its age.
+                if let Some(bits) = key_bits(cur, &name).filter(|b| *b < 1024) {
+                    f = f.exposure(
+                        Level::Moderate,
+                        format!("the key is RSA-{bits}, factored in hours with public tools: its size, not its age, sets how readily it is used"),
+                    );
+                } else if !over {
                     f = f.severity(Severity::Low).exposure(
                         Level::VeryLow,
                         "the key is older than half the rotation window but not past it",

@@ -256,6 +256,33 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
         if !hosts.is_empty() {
             f = f.party(&hosts.join(", "));
         }
+        // The processor, when the inventory lists it (by a name under the destination's domain).
+        let tail = |n: &str| {
+            let l: Vec<&str> = n.trim_end_matches('.').split('.').collect();
+            l[l.len().saturating_sub(2)..].join(".")
+        };
+        if let Some(v) = cx.inventory.vendors.iter().find(|v| {
+            hosts.iter().any(|h| {
+                v.ptr_suffixes
+                    .iter()
+                    .chain(v.dkim_domains.iter())
+                    .any(|s| tail(s) == tail(h))
+            })
+        }) {
+            f = f.vendor(&v.vendor).evidence(format!(
+                "the processor is inventory vendor {} (phi = {}, BAA {}{})",
+                v.vendor,
+                match v.phi {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "unknown",
+                },
+                v.baa.map(|b| b.label()).unwrap_or("unknown"),
+                v.baa_expires
+                    .map(|e| format!(", expires {e}"))
+                    .unwrap_or_default()
+            ));
+        }
         if !third {
             f = f.severity(Severity::Medium).reach(
                 Reach::Minimal,
@@ -974,6 +1001,12 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                 }) {
                     d = d.evidence(format!(
                         "signatures with s={} d={} appear in this period's reports",
+                        k.selector, p.domain
+                    ));
+                } else if !cx.reports.reports.is_empty() {
+                    // Nothing signed with this selector: the missing key stopped no mail yet.
+                    d = d.messages(0).evidence(format!(
+                        "no signature with s={} d={} appears in this period's reports",
                         k.selector, p.domain
                     ));
                 }

@@ -188,6 +188,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             any_reports: !i.reports.reports.is_empty(),
             controls: i.controls,
             vendor_spf: &rep.vendor_spf,
+            spf_errors: &rep.spf_errors,
             period_end: i.period.month.last_day(),
         },
     );

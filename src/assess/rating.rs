@@ -40,6 +40,8 @@ pub struct Facts<'a> {
     /// Whether any report was read this period.
     pub any_reports: bool,
     pub controls: &'a [ControlConfig],
+    /// Messages per configured domain whose SPF check of its record ended in an error.
+    pub spf_errors: &'a BTreeMap<String, u64>,
     /// The SPF (MAIL FROM) domains receivers checked for each vendor's mail this period.
     pub vendor_spf: &'a BTreeMap<String, BTreeSet<String>>,
     /// The period's last day: a vendor whose contract ended by then sends nothing of ours.
@@ -370,6 +372,26 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                 format!("no PHI stream is affected; {asset_why}"),
             ),
         },
+        // A party under a current business associate agreement receives PHI lawfully.
+        Harm::Disclosure
+            if f.check != "VEN-001"
+                && vendor.is_some_and(|v| {
+                    v.baa == Some(crate::inventory::Baa::Signed)
+                        && v.baa_expires.is_none_or(|e| e >= facts.period_end)
+                }) =>
+        {
+            (
+                Level::Low,
+                format!(
+                    "a current business associate agreement covers {} (inventory: signed{})",
+                    vendor.map(|v| v.vendor.as_str()).unwrap_or_default(),
+                    vendor
+                        .and_then(|v| v.baa_expires)
+                        .map(|e| format!(", expires {e}"))
+                        .unwrap_or_default()
+                ),
+            )
+        }
         Harm::Disclosure => match stream_phi {
             Some(true) => (
                 Level::VeryHigh,
@@ -479,8 +501,13 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                     if likelihood >= Level::High {
                         why = "as published in the snapshot, the record makes SPF fail for every message checked against it; that mail passes DMARC only with aligned DKIM".to_string();
                     }
+                    let errors = domain
+                        .and_then(|d| facts.spf_errors.get(d))
+                        .copied()
+                        .unwrap_or(0);
                     notes.push(format!(
-                        "{} were checked against it this period",
+                        "this period {} of the {} checked against it met an SPF error (the record may have changed during the period)",
+                        errors,
                         crate::text::count(n as usize, "message", "messages")
                     ))
                 }
@@ -533,11 +560,23 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
     Rating {
         likelihood,
         impact,
-        threat: threat(
-            harm,
-            f,
-            vendor.map(|v| v.vendor.as_str()).or(b.party.as_deref()),
-        ),
+        threat: if harm == Harm::Disclosure
+            && f.check != "VEN-001"
+            && vendor.is_some_and(|v| {
+                v.baa == Some(crate::inventory::Baa::Signed)
+                    && v.baa_expires.is_none_or(|e| e >= facts.period_end)
+            }) {
+            format!(
+                "Accidental, authorized user (Table D-2): PHI reaches {}, a business associate under a current agreement; the agreement's safeguards carry the risk (mishandling of critical or sensitive information by authorized users, Table E-3)",
+                vendor.map(|v| v.vendor.as_str()).unwrap_or_default()
+            )
+        } else {
+            threat(
+                harm,
+                f,
+                vendor.map(|v| v.vendor.as_str()).or(b.party.as_deref()),
+            )
+        },
         likelihood_reason,
         impact_reason,
     }
@@ -642,6 +681,7 @@ mod tests {
                 any_reports: true,
                 controls: &w.controls,
                 vendor_spf: &BTreeMap::new(),
+                spf_errors: &BTreeMap::new(),
                 period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
             },
         );

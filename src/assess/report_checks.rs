@@ -123,6 +123,8 @@ pub struct ReportAssessment {
     /// Messages per configured domain whose SPF check was of that domain's own record: whether
     /// anything in the period depended on it.
     pub spf_checked: BTreeMap<String, u64>,
+    /// Of those, the messages whose SPF check of that record ended in permerror or temperror.
+    pub spf_errors: BTreeMap<String, u64>,
     /// The SPF (MAIL FROM) domains receivers checked for each inventory vendor's mail.
     pub vendor_spf: BTreeMap<String, BTreeSet<String>>,
     /// Statistics beyond [`ReportStats`] (recomputed alignment, reasons, daily series,
@@ -308,6 +310,7 @@ pub fn assess_with_ptr(
     // a domain of ours erred: the SPF record, not the vendor, is then the cause).
     let mut vendor_fail: BTreeMap<String, VendorFail> = BTreeMap::new();
     let mut spf_checked: BTreeMap<String, u64> = BTreeMap::new();
+    let mut spf_errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut vendor_spf: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut crossing = 0usize;
 
@@ -400,12 +403,19 @@ pub fn assess_with_ptr(
             }
             let dom = owning_domain(&row.header_from, domains).map(|d| d.name.clone());
             for d in domains {
-                if row
+                let mine: Vec<&crate::reports::model::SpfAuth> = row
                     .spf
                     .iter()
-                    .any(|s| crate::snapshot::normalize_name(&s.domain) == d.name)
-                {
+                    .filter(|s| crate::snapshot::normalize_name(&s.domain) == d.name)
+                    .collect();
+                if !mine.is_empty() {
                     *spf_checked.entry(d.name.clone()).or_default() += row.count;
+                }
+                if mine
+                    .iter()
+                    .any(|s| matches!(s.result, AuthResult::Permerror | AuthResult::Temperror))
+                {
+                    *spf_errors.entry(d.name.clone()).or_default() += row.count;
                 }
             }
             let key = dom.clone().unwrap_or_else(|| {
@@ -979,6 +989,7 @@ pub fn assess_with_ptr(
         vendor_volume,
         unknown_sources,
         spf_checked,
+        spf_errors,
         vendor_spf,
         detail,
     }
