@@ -269,6 +269,17 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
                     .any(|s| tail(s) == tail(h))
             })
         }) {
+            if v.baa == Some(crate::inventory::Baa::Signed)
+                && v.baa_expires.is_none_or(|e| e >= cx.period_end)
+            {
+                f = f.remediation(format!(
+                    "{} receives the failure reports under a business associate agreement (signed{}): keep it current and confirm the processor's safeguards at its review; remove `ruf` if failure reports are not needed, since they can carry PHI.",
+                    v.vendor,
+                    v.baa_expires
+                        .map(|e| format!(", expires {e}"))
+                        .unwrap_or_default()
+                ));
+            }
             f = f.vendor(&v.vendor).evidence(format!(
                 "the processor is inventory vendor {} (phi = {}, BAA {}{})",
                 v.vendor,
