@@ -1015,8 +1015,9 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                         k.selector, p.domain
                     ));
                 } else if !cx.reports.reports.is_empty() {
-                    // Nothing signed with this selector: the missing key stopped no mail yet.
-                    d = d.messages(0).evidence(format!(
+                    // The stream's traffic, not this selector's, says whether mail is affected:
+                    // a vendor that signs with another selector still sends unaligned mail.
+                    d = d.evidence(format!(
                         "no signature with s={} d={} appears in this period's reports",
                         k.selector, p.domain
                     ));

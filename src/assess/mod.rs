@@ -157,7 +157,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         for f in findings.iter_mut().filter(|f| {
             matches!(
                 f.check.as_str(),
-                "SPF-002" | "SPF-003" | "SPF-004" | "SPF-007"
+                "SPF-002" | "SPF-003" | "SPF-004" | "SPF-007" | "CHG-002"
             ) && f.basis.messages.is_none()
         }) {
             let n = f

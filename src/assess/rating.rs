@@ -354,7 +354,7 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                     (
                         lower(asset_level),
                         format!(
-                            "every PHI stream on {d} has a DKIM key under it in the inventory, so an SPF failure alone does not stop it; {asset_why}"
+                            "no PHI stream relies on the SPF record of {d}: each either has a DKIM selector under {d} in the inventory or was checked by receivers against another MAIL FROM domain this period, so this record's failure alone does not stop it; {asset_why}"
                         ),
                     )
                 } else {
@@ -499,7 +499,11 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                 }
                 Some(n) if n > 0 && vendor.is_none() => {
                     if likelihood >= Level::High {
-                        why = "as published in the snapshot, the record makes SPF fail for every message checked against it; that mail passes DMARC only with aligned DKIM".to_string();
+                        why = if matches!(f.check.as_str(), "SPF-003" | "CHG-002") {
+                            "as published in the snapshot, the record exceeds the 10-lookup limit: receivers that reach the 11th lookup, or count lookups up front, return permerror, and that mail passes DMARC only with aligned DKIM".to_string()
+                        } else {
+                            "as published in the snapshot, the record makes SPF return permerror for every message checked against it; that mail passes DMARC only with aligned DKIM".to_string()
+                        };
                     }
                     let errors = domain
                         .and_then(|d| facts.spf_errors.get(d))
