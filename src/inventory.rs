@@ -77,6 +77,11 @@ impl Vendor {
     pub fn ended_by(&self, day: NaiveDate) -> bool {
         self.ended && self.ended_on.is_none_or(|d| d <= day)
     }
+
+    /// Whether a signed business associate agreement is in force on `day`.
+    pub fn baa_current(&self, day: NaiveDate) -> bool {
+        self.baa == Some(Baa::Signed) && self.baa_expires.is_none_or(|e| e >= day)
+    }
 }
 
 /// A row that could not be used. It keeps the vendor's name and the flags that could be

@@ -13,6 +13,7 @@
 //!    them; its id is the check id (`CHG-003`), or the checks joined with `+`. A 200-domain
 //!    organization thus gets one card for "np missing", not 149.
 
+use super::report_checks::base;
 use super::risk::Level;
 use crate::config::Role;
 use crate::evidence::{Cause, DomainPosture, Finding, RiskCounts, Status};
@@ -87,13 +88,6 @@ fn order(check: &str) -> usize {
         .unwrap_or(ROOT_ORDER.len())
 }
 
-/// The registrable-looking tail of a name: enough to tie `include:spf.x.example` to a service
-/// grouped as `x.example`. Only used to pair findings about the same service.
-fn tail2(name: &str) -> String {
-    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
-    labels[labels.len().saturating_sub(2)..].join(".")
-}
-
 /// Which subject group a finding belongs to, if any.
 fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String)> {
     let domain = f.domain.clone().unwrap_or_default();
@@ -125,14 +119,14 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
         "RPT-002" | "VEN-002" | "DKIM-001" => {
             f.basis.vendor.clone().map(|v| (Kind::VendorAlignment, v))
         }
-        "VEN-006" => Some((Kind::Service, tail2(&f.subject))),
+        "VEN-006" => Some((Kind::Service, base(&f.subject).to_string())),
         "CHG-005" => {
             let name = f
                 .subject
                 .split_once(':')
                 .map(|(_, n)| n)
                 .unwrap_or(&f.subject);
-            Some((Kind::Service, tail2(name)))
+            Some((Kind::Service, base(name).to_string()))
         }
         _ => None,
     }

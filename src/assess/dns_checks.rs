@@ -257,21 +257,15 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
             f = f.party(&hosts.join(", "));
         }
         // The processor, when the inventory lists it (by a name under the destination's domain).
-        let tail = |n: &str| {
-            let l: Vec<&str> = n.trim_end_matches('.').split('.').collect();
-            l[l.len().saturating_sub(2)..].join(".")
-        };
         if let Some(v) = cx.inventory.vendors.iter().find(|v| {
             hosts.iter().any(|h| {
                 v.ptr_suffixes
                     .iter()
                     .chain(v.dkim_domains.iter())
-                    .any(|s| tail(s) == tail(h))
+                    .any(|s| super::report_checks::base(s) == super::report_checks::base(h))
             })
         }) {
-            if v.baa == Some(crate::inventory::Baa::Signed)
-                && v.baa_expires.is_none_or(|e| e >= cx.period_end)
-            {
+            if v.baa_current(cx.period_end) {
                 f = f.remediation(format!(
                     "{} receives the failure reports under a business associate agreement (signed{}): keep it current and confirm the processor's safeguards at its review; remove `ruf` if failure reports are not needed, since they can carry PHI.",
                     v.vendor,

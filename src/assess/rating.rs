@@ -375,10 +375,7 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         // A party under a current business associate agreement receives PHI lawfully.
         Harm::Disclosure
             if f.check != "VEN-001"
-                && vendor.is_some_and(|v| {
-                    v.baa == Some(crate::inventory::Baa::Signed)
-                        && v.baa_expires.is_none_or(|e| e >= facts.period_end)
-                }) =>
+                && vendor.is_some_and(|v| v.baa_current(facts.period_end)) =>
         {
             (
                 Level::Low,
@@ -566,10 +563,8 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         impact,
         threat: if harm == Harm::Disclosure
             && f.check != "VEN-001"
-            && vendor.is_some_and(|v| {
-                v.baa == Some(crate::inventory::Baa::Signed)
-                    && v.baa_expires.is_none_or(|e| e >= facts.period_end)
-            }) {
+            && vendor.is_some_and(|v| v.baa_current(facts.period_end))
+        {
             format!(
                 "Accidental, authorized user (Table D-2): PHI reaches {}, a business associate under a current agreement; the agreement's safeguards carry the risk (mishandling of critical or sensitive information by authorized users, Table E-3)",
                 vendor.map(|v| v.vendor.as_str()).unwrap_or_default()

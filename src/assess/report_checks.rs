@@ -1187,7 +1187,7 @@ pub(crate) fn rate(n: u64, d: u64) -> Option<f64> {
 }
 
 /// The last two labels of a name: the provider a host name belongs to, for grouping.
-fn base(n: &str) -> &str {
+pub(crate) fn base(n: &str) -> &str {
     let mut dots = n.rmatch_indices('.');
     dots.next();
     match dots.next() {
