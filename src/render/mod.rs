@@ -6,6 +6,7 @@
 //! can still re-verify it years later.
 
 pub mod csv;
+pub mod document_text;
 pub mod pdf;
 pub mod world;
 

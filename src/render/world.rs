@@ -16,10 +16,11 @@ use typst::{Library, LibraryExt, World};
 
 /// Path of the entry template inside the template folder.
 pub const MAIN: &str = "/main.typ";
-/// Virtual file with the evidence JSON (exact `evidence.json` bytes); templates read it with
-/// `json("/data.json")`.
+/// Virtual file with the evidence JSON as the document shows it (every string made printable,
+/// see [`super::document_text`]); templates read it with `json("/data.json")`.
 pub const DATA_JSON: &str = "/data.json";
-/// Same bytes as [`DATA_JSON`], under the name the PDF attachment should carry.
+/// The exact `evidence.json` bytes, raw values intact, under the name the PDF attachment
+/// carries.
 pub const EVIDENCE_JSON: &str = "/evidence.json";
 /// Virtual file with the findings CSV, for the PDF attachment.
 pub const FINDINGS_CSV: &str = "/findings.csv";
@@ -37,13 +38,42 @@ const BUILTIN: &[(&str, &str)] = &[
     ("/history.typ", include_str!("../../templates/history.typ")),
 ];
 
-/// Fonts bundled with typst-assets, parsed once per process. Using only these (never system
-/// fonts) makes the PDF identical on every machine.
+/// Fallback fonts for the scripts that typst-assets' fonts do not draw (see `fonts/README.md`).
+/// Names of senders, vendors and receivers arrive in them, and PDF/A refuses a missing glyph.
+const FALLBACK_FONTS: &[&[u8]] = &[
+    include_bytes!("../../fonts/wqy-microhei.ttc"),
+    include_bytes!("../../fonts/NotoSansArabic-Regular.ttf"),
+    include_bytes!("../../fonts/NotoSansDevanagari-Regular.ttf"),
+    include_bytes!("../../fonts/NotoSansHebrew-Regular.ttf"),
+    include_bytes!("../../fonts/NotoSansThai-Regular.ttf"),
+];
+
+/// Fonts bundled with typst-assets, then the fallbacks, parsed once per process. Using only
+/// these (never system fonts) makes the PDF identical on every machine.
 static FONTS: LazyLock<Vec<Font>> = LazyLock::new(|| {
     typst_assets::fonts()
+        .chain(FALLBACK_FONTS.iter().copied())
         .flat_map(|data| Font::iter(Bytes::new(data)))
         .collect()
 });
+
+/// Whether every embedded font that has `base` also has each character of `rest`: then the
+/// cluster draws whichever of those fonts Typst picks for it.
+pub fn fonts_covering_cover(base: char, rest: &str) -> bool {
+    FONTS
+        .iter()
+        .map(|font| &font.info().coverage)
+        .filter(|cov| cov.contains(u32::from(base)))
+        .all(|cov| rest.chars().all(|c| cov.contains(u32::from(c))))
+}
+
+/// Whether some embedded font has a glyph for `c`: what Typst's fallback can find, and so
+/// what may reach the PDF (see [`super::document_text`]).
+pub fn font_covers(c: char) -> bool {
+    FONTS
+        .iter()
+        .any(|font| font.info().coverage.contains(u32::from(c)))
+}
 
 /// Where template sources come from.
 #[derive(Debug, Clone)]
@@ -86,10 +116,10 @@ impl ReportWorld {
         findings_csv: Vec<u8>,
         generated_at: DateTime<Utc>,
     ) -> ReportWorld {
-        let evidence = Bytes::new(evidence_json);
+        let shown = Bytes::new(super::document_text::document_json(&evidence_json));
         let mut data = HashMap::new();
-        data.insert(DATA_JSON, evidence.clone());
-        data.insert(EVIDENCE_JSON, evidence);
+        data.insert(DATA_JSON, shown);
+        data.insert(EVIDENCE_JSON, Bytes::new(evidence_json));
         data.insert(FINDINGS_CSV, Bytes::new(findings_csv));
         // Served empty until the caller supplies the plan (see `serve`), so a template that
         // attaches it always compiles.

@@ -8,6 +8,7 @@ pub fn repo() -> PathBuf {
 
 /// A copy of `samples/mailproof.toml` whose inputs point at the bundled samples and whose
 /// output goes to `dir/out`. `policy_line` replaces the commented-out `fail_on` line.
+#[allow(dead_code)]
 pub fn sample_config(dir: &Path, policy_line: &str) -> PathBuf {
     let s = repo().join("samples");
     let text = std::fs::read_to_string(s.join("mailproof.toml"))

@@ -1,0 +1,260 @@
+//! Hostile input: the monthly run over the bundled samples with crafted files and values
+//! dropped among them, as a stranger (a report sender) or a careless spreadsheet could make
+//! them. Each case asserts the month still gets its full PDF and that the crafted input is
+//! named with its reason.
+
+mod common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mailproof"));
+    c.env_remove("MAILPROOF_LOG");
+    c
+}
+
+/// A writable copy of the sample world: config, inventory, decisions and reports in a temp
+/// folder (the snapshots are read in place), so a test can edit any input.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let s = common::repo().join("samples");
+        for f in ["mailproof.toml", "vendors.csv", "decisions.toml"] {
+            std::fs::copy(s.join(f), dir.path().join(f)).unwrap();
+        }
+        copy_tree(&s.join("reports"), &dir.path().join("reports"));
+        let w = World { dir };
+        w.edit_config(|t| {
+            t.replace(
+                "snapshots = \"snapshots/\"",
+                &format!("snapshots = {:?}", s.join("snapshots")),
+            )
+            .replace("output = \"../out/\"", "output = \"out/\"")
+        });
+        w
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn edit(&self, rel: &str, f: impl FnOnce(String) -> String) {
+        let p = self.path(rel);
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, f(text)).unwrap();
+    }
+
+    fn edit_config(&self, f: impl FnOnce(String) -> String) {
+        self.edit("mailproof.toml", f);
+    }
+
+    fn run(&self) -> Output {
+        bin()
+            .args(["run", "--offline", "--period", "2026-10", "--config"])
+            .arg(self.path("mailproof.toml"))
+            .env("SOURCE_DATE_EPOCH", "1793534400")
+            .output()
+            .unwrap()
+    }
+
+    fn evidence(&self) -> Value {
+        let bytes = std::fs::read(self.path("out/2026-10/evidence.json")).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// One sample report as text, to derive crafted ones from.
+fn sample_report() -> String {
+    std::fs::read_to_string(
+        common::repo()
+            .join("samples/reports/comcast.net!myriversidechart.example!1791417600!1791503999.xml"),
+    )
+    .unwrap()
+}
+
+fn with_metadata(report: &str, org: &str, report_id: &str) -> String {
+    report
+        .replace(
+            "<org_name>comcast.net</org_name>",
+            &format!("<org_name>{org}</org_name>"),
+        )
+        .replace(
+            "<report_id>364a191a-4b97-4a37-ab21-e4fac10f7bfd</report_id>",
+            &format!("<report_id>{report_id}</report_id>"),
+        )
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Names in the scripts real receivers and vendors write, each of which must render as written.
+const SCRIPTS: &[&str] = &[
+    "Zürich",
+    "Ελληνικά",
+    "Кириллица",
+    "中文邮件",
+    "日本語かなカナ",
+    "한국어",
+    "العربية",
+    "עברית",
+    "हिन्दी",
+    "ภาษาไทย",
+];
+
+/// One character of every Unicode general category (a surrogate cannot occur in UTF-8 text),
+/// plus a noncharacter and an emoji, which no embedded font draws.
+const CATEGORIES: &str = "A a \u{01C5} \u{02B0} \u{05D0} e\u{0301} \u{0915}\u{0903} o\u{20DD} 7 \u{216B} \u{00BD} _ - ( ) \u{00AB} \u{00BB} ! + $ ^ \u{00A9} \u{3000} \u{2028} \u{2029} \u{001B} \u{0007} \u{202E} \u{E000} \u{0378} \u{FFFF} \u{1F600}";
+
+/// What the document must show for the characters no font can draw.
+const SHOWN_BY_CODE_POINT: &[&str] = &[
+    "U+2028", "U+2029", "U+001B", "U+0007", "U+202E", "U+E000", "U+0378", "U+FFFF", "U+1F600",
+];
+
+fn hostile_text() -> String {
+    format!("{} {CATEGORIES}", SCRIPTS.join(" "))
+}
+
+/// TOML basic string for `s` (every character escaped that TOML requires).
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// XML text for `s`: characters XML 1.0 forbids become references the reader decodes
+/// (mailproof accepts character references outside XML's Char production, as real senders
+/// write them).
+fn xml_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            c if c.is_control() || c == '\u{FFFF}' => {
+                out.push_str(&format!("&#x{:X};", u32::from(c)))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn every_script_and_character_class_renders_in_every_field() {
+    let w = World::new();
+    let text = hostile_text();
+    let t = toml_str(&text);
+    w.edit_config(|c| {
+        c.replace(
+            "organization = \"Riverside Health System\"",
+            &format!("organization = {t}"),
+        )
+        .replace(
+            "owner = \"Priya Raman, Patient Portal Product Owner\"",
+            &format!("owner = {t}"),
+        )
+        .replace("name = \"Inbound anti-spoofing\"", &format!("name = {t}"))
+        .replace(
+            "evidence = \"LMS completion report, Q3 2026 (94% of workforce)\"",
+            &format!("evidence = {t}"),
+        )
+        .replace(
+            "prepared_by = \"Sam Whitfield, Security Analyst\"",
+            &format!("prepared_by = {t}"),
+        )
+    });
+    // The inventory cell is quoted CSV; the vendor keeps its sample traffic (PayNotice).
+    let cell = format!("\"{}\"", text.replace('"', "\"\""));
+    w.edit("vendors.csv", |v| {
+        v.replace("\nPayNotice,", &format!("\n{cell},"))
+    });
+    w.edit("decisions.toml", |d| {
+        d.replace(
+            "justification = \"Workday could not publish a 2048-bit key before its 2026 release\"",
+            &format!("justification = {t}"),
+        )
+    });
+    let x = xml_text(&text);
+    let report = with_metadata(&sample_report(), &x, &format!("id-{x}"));
+    std::fs::write(w.path("reports/crafted-scripts.xml"), &report).unwrap();
+    // A zip member name and a file name carry the text too (a file name cannot hold NUL or '/').
+    let zip_path = w.path("reports/crafted-member.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    zip.start_file(
+        format!("{text}.xml"),
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(
+        &mut zip,
+        with_metadata(&sample_report(), "zip-sender", "zip-1").as_bytes(),
+    )
+    .unwrap();
+    zip.finish().unwrap();
+    // (A name is at most 255 bytes: the categories and two scripts fit.)
+    let file_name = format!("{} {} {CATEGORIES}", SCRIPTS[3], SCRIPTS[8]);
+    std::fs::write(
+        w.path(&format!("reports/{file_name}.xml")),
+        with_metadata(&sample_report(), "file-sender", "file-1"),
+    )
+    .unwrap();
+
+    let o = w.run();
+    assert!(o.status.success(), "run failed: {}", stderr(&o));
+    let pdf = w.path("out/2026-10/report.pdf");
+    assert!(pdf.is_file(), "no PDF: {}", stderr(&o));
+
+    // Raw values stay intact in the evidence.
+    let ev = w.evidence();
+    assert_eq!(ev["organization"], text.as_str());
+    let raw = std::fs::read_to_string(w.path("out/2026-10/evidence.json")).unwrap();
+    assert!(raw.contains("\\u001b"), "escape kept raw in evidence.json");
+
+    let Some(shown) = common::pdftotext(&pdf) else {
+        return;
+    };
+    for script in SCRIPTS {
+        // pdftotext returns Arabic and Hebrew in visual order; check those by their letters.
+        let probe: String = if script
+            .chars()
+            .any(|c| ('\u{0590}'..='\u{06FF}').contains(&c))
+        {
+            script.chars().take(1).collect()
+        } else {
+            (*script).to_string()
+        };
+        assert!(shown.contains(&probe), "{script} missing from the PDF");
+    }
+    for code in SHOWN_BY_CODE_POINT {
+        assert!(shown.contains(code), "{code} not shown in the PDF");
+    }
+    assert!(!shown.contains('\u{1b}'), "a raw ESC reached the PDF text");
+}
