@@ -488,6 +488,7 @@ fn check(
             controls: &[],
             vendor_spf: &Default::default(),
             spf_errors: &Default::default(),
+            spf_checked: &Default::default(),
             period_end: snap.taken_at.date_naive(),
         },
     );

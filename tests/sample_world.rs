@@ -901,6 +901,39 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
         "very-high" => 4,
         other => panic!("not a level: {other}"),
     };
+    // A PHI processor that sends no mail (ReportVault) is no stream relying on SPF; the streams
+    // that are, are named; RPT-002 states the failures observed, not "each time".
+    let spf3 = f("SPF-003:riversidehealth.example")["impact_reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        spf3.contains("ClaimsLink") && !spf3.contains("ReportVault"),
+        "{spf3}"
+    );
+    let claims = f("RPT-002:ClaimsLink")["likelihood_reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        claims.contains("of the 145 messages from ClaimsLink failed DMARC"),
+        "{claims}"
+    );
+    // Forged mail at the domain itself does not raise the sp/rua weakening, and `?all` is not
+    // reached when every SPF check of the domain ended in permerror.
+    for id in [
+        "CHG-001:_dmarc.riversidecares.example",
+        "SPF-005:riversidecares.example",
+    ] {
+        assert_ne!(
+            f(id)["likelihood"],
+            "very-high",
+            "{id}: {}",
+            f(id)["likelihood_reason"]
+        );
+    }
+    // Findings on a domain with no ePHI cite risk management, not the ePHI safeguards.
+    let hipaa = f("DKIM-002:donate2016._domainkey.riversidecares.example")["hipaa"].to_string();
+    assert!(!hipaa.contains("164.312"), "{hipaa}");
+
     // Every finding of the period carries its threat and the reasons for its rating, and
     // belongs to a listed cause.
     let causes = ev["causes"].as_array().unwrap();

@@ -71,4 +71,7 @@ pub struct Basis {
     pub exposure: Option<(Level, String)>,
     /// How far the gap reaches, with the fact behind it.
     pub reach: Option<(Reach, String)>,
+    /// The gap lets through only mail with a subdomain in From: (an `sp` or `np` change), so
+    /// only forged subdomain mail shows it is used.
+    pub subdomains_only: bool,
 }

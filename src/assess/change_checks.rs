@@ -50,6 +50,23 @@ pub fn assess(
                 Level::High,
                 "the record is gone: receivers apply no DMARC policy at all",
             ),
+            // A weakening is used by forged mail only through what it weakened: p, pct or t
+            // open the domain itself, sp and np only its subdomains, and a removed rua
+            // forgoes the reports, opening nothing.
+            ("CHG-001", _) => {
+                let parts: Vec<&str> = c.meaning.split("; ").collect();
+                let domain_gap = parts.iter().any(|p| {
+                    p.starts_with("p lowered") || p.starts_with("pct lowered") || p.starts_with("t=y")
+                });
+                let subdomain_gap = parts
+                    .iter()
+                    .any(|p| p.starts_with("sp lowered") || p.starts_with("np lowered"));
+                match (domain_gap, subdomain_gap) {
+                    (true, _) => d,
+                    (false, true) => d.subdomains_only(),
+                    (false, false) => d.harm(Harm::Blindness),
+                }
+            }
             ("CHG-004", "dkim") => d.harm(Harm::Delivery),
             ("CHG-004", "tls-rpt") => d.harm(Harm::Blindness),
             ("CHG-004", "mta-sts") => d.harm(Harm::Disclosure),

@@ -397,12 +397,22 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
             if !aligned.is_empty() {
                 continue;
             }
-            let mut f = draft("VEN-002", format!("{} as {}", v.vendor, p.domain), p, role)
-                .owner(&v.owner)
-                .title(format!(
+            // When the record's own error fails every address, the vendor's authorization is
+            // not what is missing: say so, and leave the record to its SPF finding.
+            let title = if all_permerror {
+                format!(
+                    "PHI vendor {} has no aligned DKIM for {}, and SPF there returns permerror for every address, so its mail can pass DMARC by neither",
+                    v.vendor, p.domain
+                )
+            } else {
+                format!(
                     "PHI vendor {} sends as {} from addresses SPF does not authorize, without aligned DKIM",
                     v.vendor, p.domain
-                ))
+                )
+            };
+            let mut f = draft("VEN-002", format!("{} as {}", v.vendor, p.domain), p, role)
+                .owner(&v.owner)
+                .title(title)
                 .evidence(match &p.spf.record {
                     Some(r) => format!("{} TXT \"{r}\"", p.domain),
                     None => format!("{} SPF status: {}", p.domain, p.spf.status),
@@ -410,7 +420,10 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 .evidence_all(refused)
                 .evidence_all(unknown)
                 .evidence(if v.dkim_selectors.is_empty() {
-                    format!("inventory lists no DKIM selector for {} (line {})", v.vendor, v.line)
+                    format!(
+                        "inventory lists no DKIM selector for {} (line {})",
+                        v.vendor, v.line
+                    )
                 } else {
                     format!(
                         "no valid DKIM key under {} for the vendor's selectors: {}",

@@ -111,6 +111,12 @@ impl Draft {
         self
     }
     /// The harm when it differs from the check's usual one.
+    /// The gap reaches only subdomains (see [`super::basis::Basis::subdomains_only`]).
+    pub fn subdomains_only(mut self) -> Self {
+        self.basis.subdomains_only = true;
+        self
+    }
+
     pub fn harm(mut self, h: Harm) -> Self {
         self.basis.harm = Some(h);
         self

@@ -122,3 +122,51 @@ pub const CITATIONS: &[Citation] = &[
 pub fn lookup(citation: &str) -> Option<&'static Citation> {
     CITATIONS.iter().find(|c| c.citation == citation)
 }
+
+/// The safeguards for ePHI in transmission and its integrity (§164.312(c) and (e)).
+const EPHI_SAFEGUARDS: &[&str] = &[
+    "164.312(c)(1)",
+    "164.312(c)(2)",
+    "164.312(e)(1)",
+    "164.312(e)(2)(i)",
+    "164.312(e)(2)(ii)",
+];
+
+/// The citations of a finding on its asset. §164.312(c) and (e) protect ePHI, so on a domain
+/// that carries none (a parked domain, or a marketing domain no PHI vendor sends from) they
+/// would claim a safeguard gap where no ePHI is; the finding there is evidence for risk
+/// management, §164.308(a)(1)(ii)(B), which the remaining citations are joined by.
+pub fn fit_to_asset(citations: &[String], carries_ephi: bool) -> Vec<String> {
+    if carries_ephi {
+        return citations.to_vec();
+    }
+    let mut out: Vec<String> = citations
+        .iter()
+        .filter(|c| !EPHI_SAFEGUARDS.contains(&c.as_str()))
+        .cloned()
+        .collect();
+    if !out.iter().any(|c| c == "164.308(a)(1)(ii)(B)") {
+        out.insert(0, "164.308(a)(1)(ii)(B)".to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    #[test]
+    fn ephi_safeguards_are_cited_only_where_ephi_is() {
+        let dkim = vec!["164.312(c)(1)".to_string(), "164.312(e)(2)(i)".to_string()];
+        assert_eq!(fit_to_asset(&dkim, true), dkim);
+        assert_eq!(fit_to_asset(&dkim, false), vec!["164.308(a)(1)(ii)(B)"]);
+        let spf = vec![
+            "164.312(e)(1)".to_string(),
+            "164.308(a)(5)(ii)(B)".to_string(),
+        ];
+        assert_eq!(
+            fit_to_asset(&spf, false),
+            vec!["164.308(a)(1)(ii)(B)", "164.308(a)(5)(ii)(B)"]
+        );
+    }
+}

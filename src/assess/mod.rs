@@ -151,6 +151,19 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &label,
     ));
 
+    // VEN-002 evaluates the inventory's ranges as if the vendor's MAIL FROM were the domain;
+    // the reports say which MAIL FROM receivers actually checked, and the reader needs both.
+    for f in findings.iter_mut().filter(|f| f.check == "VEN-002") {
+        let seen = f.basis.vendor.as_ref().and_then(|v| rep.vendor_spf.get(v));
+        if let Some(seen) = seen.filter(|s| !s.is_empty()) {
+            let names: Vec<&str> = seen.iter().map(String::as_str).collect();
+            f.evidence.push(format!(
+                "this period's reports show receivers checking its mail against MAIL FROM {}",
+                names.join(", ")
+            ));
+        }
+    }
+
     // Record-level SPF findings weigh whether any message of the period was checked against
     // the record at all (a stream with its own MAIL FROM never is).
     if !i.reports.reports.is_empty() {
@@ -189,6 +202,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             controls: i.controls,
             vendor_spf: &rep.vendor_spf,
             spf_errors: &rep.spf_errors,
+            spf_checked: &rep.spf_checked,
             period_end: i.period.month.last_day(),
         },
     );

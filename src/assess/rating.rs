@@ -19,7 +19,9 @@
 //! 2. **Likelihood** starts from the check's exploitability (CHECKS.md), capped at High:
 //!    - Very High is kept for an occurrence seen in this period's reports: forged mail using
 //!      the domain (for the gaps forged mail uses), or a PHI vendor's mail flowing without a BAA;
-//!    - a finding about a sending stream that sent nothing this period drops to Low;
+//!    - a finding about failed delivery of a stream that sent nothing this period drops to
+//!      Low (an authorization left for a vendor that stopped sending keeps its likelihood: the
+//!      threat is others' use of it, not the vendor's own mail);
 //!    - each declared existing control that names the check lowers it one step.
 
 use super::basis::{Harm, Reach};
@@ -42,6 +44,8 @@ pub struct Facts<'a> {
     pub controls: &'a [ControlConfig],
     /// Messages per configured domain whose SPF check of its record ended in an error.
     pub spf_errors: &'a BTreeMap<String, u64>,
+    /// Messages per configured domain that receivers checked against its SPF record.
+    pub spf_checked: &'a BTreeMap<String, u64>,
     /// The SPF (MAIL FROM) domains receivers checked for each vendor's mail this period.
     pub vendor_spf: &'a BTreeMap<String, BTreeSet<String>>,
     /// The period's last day: a vendor whose contract ended by then sends nothing of ours.
@@ -101,6 +105,13 @@ pub fn apply(findings: &mut [Finding], facts: &Facts<'_>) {
         };
         f.residual_likelihood = Some(residual);
         f.residual_risk = Some(super::risk::risk(residual, r.impact));
+        let carries_ephi = f.domain.as_deref().is_none_or(|d| {
+            matches!(
+                role_of(facts, d),
+                Some(Role::Patient | Role::Workforce) | None
+            ) || !phi_vendors(facts, d).is_empty()
+        });
+        f.hipaa = super::hipaa::fit_to_asset(&f.hipaa, carries_ephi);
         f.threat = Some(r.threat);
         f.likelihood_reason = Some(r.likelihood_reason);
         f.impact_reason = Some(r.impact_reason);
@@ -137,6 +148,13 @@ fn spf_reliant(facts: &Facts<'_>, domain: &str) -> Vec<String> {
         .iter()
         .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
         .filter(|v| !v.ended_by(facts.period_end))
+        // A vendor with no SPF authorization listed and no mail seen does not send through it
+        // (a report processor that only receives, say).
+        .filter(|v| {
+            !v.spf_includes.is_empty()
+                || !v.ip_ranges.is_empty()
+                || facts.vendor_volume.get(&v.vendor).is_some_and(|x| x.0 > 0)
+        })
         // A vendor whose mail receivers checked against another MAIL FROM does not use it.
         .filter(|v| {
             facts
@@ -216,6 +234,14 @@ fn list(items: &[String], max: usize) -> String {
     }
 }
 
+/// Whether receivers checked mail against the domain's SPF record this period and every check
+/// ended in an error.
+fn spf_never_completed(facts: &Facts<'_>, domain: &str) -> bool {
+    let checked = facts.spf_checked.get(domain).copied().unwrap_or(0);
+    let errors = facts.spf_errors.get(domain).copied().unwrap_or(0);
+    checked > 0 && errors >= checked
+}
+
 /// Whether observed forgery of the domain is exactly what this gap lets through.
 fn forgery_uses(check: &str) -> bool {
     matches!(
@@ -242,13 +268,23 @@ fn subdomain_gap(check: &str) -> bool {
     matches!(check, "DMARC-006" | "DMARC-007")
 }
 
-/// Forged messages this period that used the gap `check` reports.
-fn used(check: &str, abuse: Option<&Abuse>) -> u64 {
+/// Forged messages this period that used the gap `f` reports.
+fn used(f: &Finding, abuse: Option<&Abuse>) -> u64 {
     match abuse {
-        Some(a) if subdomain_gap(check) => a.subdomain,
+        Some(a) if subdomains_only(f) => a.subdomain,
         Some(a) => a.messages,
         None => 0,
     }
+}
+
+fn subdomains_only(f: &Finding) -> bool {
+    subdomain_gap(&f.check) || f.basis.subdomains_only
+}
+
+/// Whether the gap is in the SPF record's `all` term, which a check reaches only when SPF
+/// evaluates without an error.
+fn all_term_gap(f: &Finding) -> bool {
+    f.check == "SPF-005" || f.check == "CHG-002" && f.basis.harm == Some(Harm::Forgery)
 }
 
 /// What the check's exploitability level means for this kind of harm.
@@ -265,7 +301,7 @@ fn exploitability(harm: Harm, l: Level) -> &'static str {
             "using it needs a rare capability, such as factoring a key or stealing it"
         }
         (Harm::Delivery, VeryHigh | High) => {
-            "as configured now, this mail fails DMARC each time it is checked"
+            "the failure comes with ordinary traffic as configured now; no attacker is needed"
         }
         (Harm::Delivery, Moderate) => "some receivers fail part of this mail",
         (Harm::Delivery, Low) => "the mail fails only together with a second fault",
@@ -313,7 +349,7 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         && let Some(a) = f.domain.as_deref().and_then(|d| abuse.get(d))
         && a.delivered > 0
         // A subdomain gap is tested only by forged subdomain mail.
-        && !(subdomain_gap(&f.check) && a.subdomain == 0)
+        && !(subdomains_only(f) && a.subdomain == 0)
     {
         reach = Reach::Full;
         reach_why = String::new();
@@ -449,10 +485,15 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
     let mut notes: Vec<String> = Vec::new();
     match harm {
         Harm::Forgery if forgery_uses(&f.check) => match domain {
-            Some(d) if used(&f.check, abuse.get(d)) > 0 => {
+            Some(d) if all_term_gap(f) && spf_never_completed(facts, d) => {
+                notes.push(format!(
+                    "every SPF check of {d} in this period's reports ended in an error, so no message reached the `all` term"
+                ));
+            }
+            Some(d) if used(f, abuse.get(d)) > 0 => {
                 likelihood = Level::VeryHigh;
-                let n = used(&f.check, abuse.get(d));
-                why = if subdomain_gap(&f.check) {
+                let n = used(f, abuse.get(d));
+                why = if subdomains_only(f) {
                     format!(
                         "this period's reports show {} from subdomains of {d} (RPT-001)",
                         crate::text::count(n as usize, "forged message", "forged messages")
@@ -464,7 +505,7 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                     )
                 };
             }
-            Some(d) if subdomain_gap(&f.check) && abuse.get(d).is_some_and(|a| a.messages > 0) => {
+            Some(d) if subdomains_only(f) && abuse.get(d).is_some_and(|a| a.messages > 0) => {
                 notes.push(format!(
                     "the forged mail using {d} this period used the domain itself, not a subdomain"
                 ));
@@ -512,10 +553,21 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                         crate::text::count(n as usize, "message", "messages")
                     ))
                 }
-                Some(n) if n > 0 => notes.push(format!(
-                    "{} this period",
-                    crate::text::count(n as usize, "message", "messages")
-                )),
+                Some(n) if n > 0 => {
+                    let seen = vendor.and_then(|v| Some((v, facts.vendor_volume.get(&v.vendor)?)));
+                    match seen {
+                        Some((v, &(m, pass))) if m > pass => notes.push(format!(
+                            "this period {} of the {} from {} failed DMARC",
+                            m - pass,
+                            crate::text::count(m as usize, "message", "messages"),
+                            v.vendor
+                        )),
+                        _ => notes.push(format!(
+                            "{} this period",
+                            crate::text::count(n as usize, "message", "messages")
+                        )),
+                    }
+                }
                 _ => {}
             }
         }
@@ -669,6 +721,16 @@ mod tests {
     }
 
     fn rated(w: &World, drafts: Vec<Draft>) -> Vec<Finding> {
+        rated_spf(w, drafts, &BTreeMap::new(), &BTreeMap::new())
+    }
+
+    /// As [`rated`], with the period's SPF checks and errors per domain.
+    fn rated_spf(
+        w: &World,
+        drafts: Vec<Draft>,
+        spf_checked: &BTreeMap<String, u64>,
+        spf_errors: &BTreeMap<String, u64>,
+    ) -> Vec<Finding> {
         let mut f: Vec<Finding> = drafts.into_iter().map(|d| d.build("2026-10")).collect();
         apply(
             &mut f,
@@ -680,7 +742,8 @@ mod tests {
                 any_reports: true,
                 controls: &w.controls,
                 vendor_spf: &BTreeMap::new(),
-                spf_errors: &BTreeMap::new(),
+                spf_errors,
+                spf_checked,
                 period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
             },
         );
@@ -689,6 +752,64 @@ mod tests {
 
     fn li(f: &Finding) -> (Level, Level) {
         (f.likelihood, f.impact)
+    }
+
+    #[test]
+    fn forged_mail_raises_only_the_gaps_it_used() {
+        let w = world();
+        let drafts = || {
+            vec![
+                Draft::new("RPT-001", "news.test")
+                    .domain("news.test")
+                    .messages(37)
+                    .subdomain_messages(0),
+                // sp lowered: only forged subdomain mail uses it.
+                Draft::new("CHG-001", "_dmarc.news.test")
+                    .domain("news.test")
+                    .subdomains_only(),
+                // rua removed: no gap for forged mail at all.
+                Draft::new("CHG-001", "_dmarc.news.test rua")
+                    .domain("news.test")
+                    .harm(Harm::Blindness),
+                Draft::new("SPF-005", "news.test").domain("news.test"),
+            ]
+        };
+        let m = |n: u64| [("news.test".to_string(), n)].into_iter().collect();
+        // Every SPF check of the domain ended in permerror: no message reached `all`.
+        let f = rated_spf(&w, drafts(), &m(172), &m(172));
+        assert_eq!(f[0].likelihood, VeryHigh);
+        assert!(f[1].likelihood < VeryHigh, "{:?}", f[1].likelihood_reason);
+        assert!(f[2].likelihood < VeryHigh, "{:?}", f[2].likelihood_reason);
+        assert!(f[3].likelihood < VeryHigh, "{:?}", f[3].likelihood_reason);
+        assert!(
+            f[3].likelihood_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("no message reached the `all` term")),
+            "{:?}",
+            f[3].likelihood_reason
+        );
+        // When SPF evaluated, forged mail met `?all`: the gap was used.
+        let f = rated_spf(&w, drafts(), &m(172), &m(0));
+        assert_eq!(f[3].likelihood, VeryHigh, "{:?}", f[3].likelihood_reason);
+    }
+
+    #[test]
+    fn ephi_safeguards_are_cited_only_on_domains_that_carry_ephi() {
+        let w = world();
+        let f = rated(
+            &w,
+            vec![
+                Draft::new("DKIM-002", "k0._domainkey.news.test").domain("news.test"),
+                Draft::new("DKIM-002", "k0._domainkey.portal.test").domain("portal.test"),
+            ],
+        );
+        assert!(
+            f[0].hipaa.iter().all(|c| !c.starts_with("164.312")),
+            "{:?}",
+            f[0].hipaa
+        );
+        assert!(f[0].hipaa.iter().any(|c| c == "164.308(a)(1)(ii)(B)"));
+        assert!(f[1].hipaa.iter().any(|c| c == "164.312(c)(1)"));
     }
 
     #[test]

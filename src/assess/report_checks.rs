@@ -595,12 +595,12 @@ pub fn assess_with_ptr(
                 crate::text::count(set.duplicates.len(), "duplicate", "duplicates")
             ))
             .evidence(format!(
-                "{} files read, {} reports accepted, {} rejected ({:.1}% of the files read), {} duplicates",
-                set.files.len(),
-                set.reports.len(),
+                "{} read, {} accepted, {} rejected ({:.1}% of the files read), {}",
+                crate::text::count(set.files.len(), "file", "files"),
+                crate::text::count(set.reports.len(), "report", "reports"),
                 set.rejected.len(),
                 share * 100.0,
-                set.duplicates.len()
+                crate::text::count(set.duplicates.len(), "duplicate", "duplicates")
             ));
         if share > 0.05 {
             d = d.severity(Severity::High).exposure(
