@@ -5,10 +5,27 @@ use anyhow::{Context, Result, bail};
 use mailproof::config::Config;
 use mailproof::evidence::{DomainPosture, Finding};
 use mailproof::period::Period;
+use mailproof::terminal::Escaping;
+use mailproof::text::count;
 use mailproof::{assess, inventory::Inventory, reports, run, snapshot};
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
+
+/// `println!` through [`Escaping`]: a stranger's file name cannot drive the terminal. A closed
+/// stdout (a pipe to `head`) is not an error worth a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(Escaping::new(std::io::stdout().lock()), $($arg)*);
+    }};
+}
+
+/// `eprintln!` through [`Escaping`].
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(Escaping::new(std::io::stderr().lock()), $($arg)*);
+    }};
+}
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let ns = cli.global.nameservers.clone();
@@ -30,7 +47,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("run with {} failed", config.display()))?;
             let c = &out.evidence.risk_counts;
             if !quiet {
-                eprintln!(
+                errln!(
                     "mailproof: wrote {} — open findings: {} very high, {} high, {} moderate, {} low, {} very low ({} overdue); {} accepted; {} resolved; reports: {} accepted, {} rejected",
                     tidy(&out.dir).display(),
                     c.very_high,
@@ -46,12 +63,16 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
             }
             if !out.over_threshold.is_empty() {
-                eprintln!(
-                    "mailproof: {} open finding(s) at or above policy.fail_on (exit 3); accept or fix them:",
-                    out.over_threshold.len()
+                errln!(
+                    "mailproof: {} at or above policy.fail_on (exit 3); accept or fix them:",
+                    mailproof::text::count(
+                        out.over_threshold.len(),
+                        "open finding",
+                        "open findings"
+                    )
                 );
                 for id in &out.over_threshold {
-                    eprintln!("  {id}");
+                    errln!("  {id}");
                 }
                 return Ok(ExitCode::from(3));
             }
@@ -82,8 +103,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .iter()
                 .filter(|l| l.outcome.is_failure())
                 .count();
-            println!("{}", path.display());
-            eprintln!(
+            outln!("{}", path.display());
+            errln!(
                 "mailproof: {} lookups for {} domains ({} failed: evidence incomplete for those names)",
                 snap.lookups.len(),
                 snap.domains.len(),
@@ -103,7 +124,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .collect();
             if !bad.is_empty() {
                 for b in bad {
-                    eprintln!(
+                    errln!(
                         "mailproof: error: {b:?} is not a domain name or selector (letters, digits, '-' and '_' in dot-separated labels of 1-63 characters)"
                     );
                 }
@@ -161,16 +182,24 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             print_reports(&set, format)?;
             let secs = started.elapsed().as_secs_f64();
-            eprintln!(
-                "mailproof: {} files, {} reports, {} rejected, {} duplicates, {} out of period, \
-                 {} records, {} messages in {:.1}s",
-                set.files.len(),
-                set.reports.len(),
+            errln!(
+                "mailproof: {}, {}, {} rejected, {}, {} out of period, {}, {} in {:.1}s",
+                count(set.files.len(), "file", "files"),
+                count(set.reports.len(), "report", "reports"),
                 set.rejected.len(),
-                set.duplicates.len(),
+                count(set.duplicates.len(), "duplicate", "duplicates"),
                 set.out_of_period,
-                set.reports.iter().map(|r| r.record_count()).sum::<usize>(),
-                set.reports.iter().map(|r| r.messages()).sum::<u64>(),
+                count(
+                    set.reports.iter().map(|r| r.record_count()).sum::<usize>(),
+                    "record",
+                    "records"
+                ),
+                count(
+                    usize::try_from(set.reports.iter().map(|r| r.messages()).sum::<u64>())
+                        .unwrap_or(usize::MAX),
+                    "message",
+                    "messages"
+                ),
                 secs
             );
             Ok(ExitCode::SUCCESS)
@@ -183,13 +212,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => diff(&old, &new, format, inventory.as_deref()),
         Command::Inventory { file } => {
             let inv = Inventory::load(&file)?;
-            let mut out = std::io::stdout().lock();
+            let mut out = Escaping::new(std::io::stdout().lock());
             writeln!(
                 out,
-                "{}: {} vendors, {} rows rejected",
+                "{}: {}, {} rejected",
                 file.display(),
-                inv.vendors.len(),
-                inv.rejected.len()
+                count(inv.vendors.len(), "vendor", "vendors"),
+                count(inv.rejected.len(), "row", "rows")
             )?;
             for v in &inv.vendors {
                 writeln!(
@@ -214,7 +243,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 )?;
             }
             for r in &inv.rejected {
-                eprintln!("{}: {r}", file.display());
+                errln!("{}: {r}", file.display());
             }
             Ok(if inv.rejected.is_empty() {
                 ExitCode::SUCCESS
@@ -236,7 +265,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             let csv = mailproof::render::csv::findings_csv(&ev);
             let pdf = mailproof::render::pdf::render_pdf(&ev, &csv, templates.as_deref())?;
             write_atomically(&out, &pdf)?;
-            eprintln!("mailproof: wrote {}", out.display());
+            errln!("mailproof: wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {
@@ -260,11 +289,11 @@ fn verify(
     let report = match mailproof::verify::verify(dir, &opts) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mailproof: error: {e}");
+            errln!("mailproof: error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = Escaping::new(std::io::stdout().lock());
     match format {
         TextJson::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
@@ -276,7 +305,7 @@ fn verify(
     match &report.first_failure {
         None => Ok(ExitCode::SUCCESS),
         Some(f) => {
-            eprintln!("mailproof: verify failed: {}: {}", f.file, f.detail);
+            errln!("mailproof: verify failed: {}: {}", f.file, f.detail);
             Ok(ExitCode::from(1))
         }
     }
@@ -315,7 +344,7 @@ fn diff(
             .unwrap_or(usize::MAX)
     };
     changes.sort_by_key(|c| rank(&c.domain));
-    let mut out = std::io::stdout().lock();
+    let mut out = Escaping::new(std::io::stdout().lock());
     match format {
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &changes)?;
@@ -502,7 +531,7 @@ fn check(
                 .collect(),
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = Escaping::new(std::io::stdout().lock());
     match format {
         TextJson::Json => {
             serde_json::to_writer_pretty(&mut out, &outs)?;
@@ -718,7 +747,7 @@ fn print_reports(set: &reports::ReportSet, format: TextJsonCsv) -> Result<()> {
         records: lines.iter().map(|l| l.records).sum(),
         messages: lines.iter().map(|l| l.messages).sum(),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = Escaping::new(std::io::stdout().lock());
     match format {
         TextJsonCsv::Json => {
             serde_json::to_writer_pretty(

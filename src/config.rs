@@ -316,24 +316,101 @@ pub struct Config {
     pub controls: Vec<ControlConfig>,
 }
 
+/// Largest config file read. A real one is a few kilobytes, even with hundreds of domains.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// Longest string in the config, in characters (names, owners, descriptions, paths). Every
+/// one may reach the PDF and every log line.
+pub const MAX_CONFIG_STRING: usize = 1_000;
+/// Most items in one config list: domains, selectors of a domain, report folders, controls.
+/// Each selector costs DNS lookups, so an unbounded list is an unbounded run.
+pub const MAX_CONFIG_LIST: usize = 1_000;
+/// RFC 1035 §2.3.4: a name is at most 253 characters as written, a label at most 63.
+pub const MAX_DOMAIN_NAME: usize = 253;
+pub const MAX_DOMAIN_LABEL: usize = 63;
+
+/// Why `name` is not a valid DNS name by length (RFC 1035 §2.3.4), if it is not.
+pub fn domain_name_length_error(name: &str) -> Option<String> {
+    if name.len() > MAX_DOMAIN_NAME {
+        return Some(format!(
+            "is {} characters long; a domain name has at most {MAX_DOMAIN_NAME} (RFC 1035)",
+            name.len()
+        ));
+    }
+    name.split('.')
+        .find(|l| l.len() > MAX_DOMAIN_LABEL)
+        .map(|l| {
+            format!(
+                "has a label of {} characters; a label has at most {MAX_DOMAIN_LABEL} (RFC 1035)",
+                l.len()
+            )
+        })
+}
+
+/// Checks every string and list of the parsed TOML against [`MAX_CONFIG_STRING`] and
+/// [`MAX_CONFIG_LIST`], naming the key.
+fn check_bounds(value: &toml::Value, at: &str) -> Result<(), String> {
+    match value {
+        toml::Value::String(s) if s.chars().count() > MAX_CONFIG_STRING => Err(format!(
+            "`{at}` is {} characters long; the limit is {MAX_CONFIG_STRING}",
+            s.chars().count()
+        )),
+        toml::Value::Array(items) => {
+            if items.len() > MAX_CONFIG_LIST {
+                return Err(format!(
+                    "`{at}` lists {} items; the limit is {MAX_CONFIG_LIST}",
+                    items.len()
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, v)| check_bounds(v, &format!("{at}[{}]", i + 1)))
+        }
+        toml::Value::Table(t) => t.iter().try_for_each(|(k, v)| {
+            let key = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.chars().count() > MAX_CONFIG_STRING {
+                return Err(format!(
+                    "a key under `{at}` is over {MAX_CONFIG_STRING} characters"
+                ));
+            }
+            check_bounds(v, &key)
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+        let read = |cause| ConfigError::Read {
             path: path.to_path_buf(),
             cause,
+        };
+        let bytes = crate::local_file::read(path, MAX_CONFIG_BYTES, "config").map_err(read)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            read(std::io::Error::other(format!(
+                "not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                e.utf8_error().valid_up_to()
+            )))
         })?;
         Self::from_str(&text, path)
     }
 
     pub fn from_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
             path: path.to_path_buf(),
             message: describe_toml_error(text, &e),
-        })?;
+        };
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
             message,
         };
+        let tree: toml::Value = toml::from_str(text).map_err(parse_error)?;
+        check_bounds(&tree, "").map_err(invalid)?;
+        let raw: RawConfig = toml::from_str(text).map_err(parse_error)?;
         let timezone: chrono_tz::Tz = raw.timezone.parse().map_err(|_| {
             invalid(format!(
                 "timezone {:?} is not an IANA time zone name (for example \"America/Chicago\" or \"UTC\")",
@@ -360,6 +437,17 @@ impl Config {
                     i + 1,
                     d.name
                 )));
+            }
+            if let Some(why) = domain_name_length_error(&name) {
+                return Err(invalid(format!("[[domain]] #{}: name {why}", i + 1)));
+            }
+            for s in &d.selectors {
+                if let Some(why) = domain_name_length_error(&format!("{s}._domainkey.{name}")) {
+                    return Err(invalid(format!(
+                        "[[domain]] {name}: selector {:?}: {s}._domainkey.{name} {why}",
+                        crate::text::excerpt(s, 40)
+                    )));
+                }
             }
             if !seen.insert(name.clone()) {
                 return Err(invalid(format!("[[domain]] {name} is listed twice")));
@@ -531,6 +619,62 @@ fail_on = "high"
                 .to_string();
             assert!(e.contains(said), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn every_string_list_and_name_is_bounded_with_the_key_named() {
+        let parse = |t: &str| Config::from_str(t, Path::new("m.toml")).map_err(|e| e.to_string());
+        let org = |n: usize| OK.replace("Riverside Health System", &"o".repeat(n));
+        assert!(parse(&org(MAX_CONFIG_STRING)).is_ok());
+        let e = parse(&org(MAX_CONFIG_STRING + 1)).unwrap_err();
+        assert!(
+            e.contains("`organization` is 1001 characters long; the limit is 1000"),
+            "{e}"
+        );
+        let selectors = |n: usize| {
+            let list: Vec<String> = (0..n).map(|i| format!("\"s{i}\"")).collect();
+            OK.replace("[\"s1\"]", &format!("[{}]", list.join(",")))
+        };
+        assert!(parse(&selectors(MAX_CONFIG_LIST)).is_ok());
+        let e = parse(&selectors(MAX_CONFIG_LIST + 1)).unwrap_err();
+        assert!(
+            e.contains("`domain[1].selectors` lists 1001 items; the limit is 1000"),
+            "{e}"
+        );
+        // RFC 1035: labels of 63 and names of 253 characters; one more is refused.
+        let named = |name: &str| OK.replace("Riverside-Health.example.", name);
+        let label = |n: usize| format!("{}.example", "a".repeat(n));
+        assert!(parse(&named(&label(63))).is_ok());
+        let e = parse(&named(&label(64))).unwrap_err();
+        assert!(e.contains("label of 64 characters"), "{e}");
+        let long = |n: usize| {
+            let mut parts = vec!["b".repeat(62); n / 63];
+            parts.push("c".repeat(n - parts.len() * 63));
+            parts.join(".")
+        };
+        assert_eq!(long(253).len(), 253);
+        // 253 with the selector `s1._domainkey.` in front would pass the limit: the selector
+        // is refused, naming the whole name.
+        let e = parse(&named(&long(253))).unwrap_err();
+        assert!(e.contains("selector \"s1\""), "{e}");
+        let no_selector = |n: usize| named(&long(n)).replace("selectors = [\"s1\"]\n", "");
+        assert!(parse(&no_selector(253)).is_ok());
+        let e = parse(&no_selector(254)).unwrap_err();
+        assert!(
+            e.contains("is 254 characters long; a domain name has at most 253"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_config_that_is_not_a_bounded_regular_file_is_refused() {
+        let e = Config::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/dev/zero") && e.contains("not a regular file"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -143,10 +143,11 @@ const COLUMNS: &[&str] = &[
 
 impl Inventory {
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
-        let bytes = std::fs::read(path).map_err(|cause| InventoryError::Read {
-            path: path.into(),
-            cause,
-        })?;
+        let bytes = crate::local_file::read(path, MAX_INVENTORY_BYTES, "vendor inventory")
+            .map_err(|cause| InventoryError::Read {
+                path: path.into(),
+                cause,
+            })?;
         let mut inv = Self::parse(&bytes, path)?;
         inv.source = Some(path.display().to_string());
         Ok(inv)
@@ -154,6 +155,26 @@ impl Inventory {
 
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Inventory, InventoryError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let lines = Lines::of(bytes);
+        // A quote opened and never closed would make the rest of the file one cell, and every
+        // vendor after it would vanish: read up to its line, and name what was left out.
+        let unclosed = unclosed_quote(bytes);
+        let (bytes, tail) = match unclosed {
+            Some(at) => {
+                let start = lines.line_start(at);
+                (&bytes[..start], Some(lines.line_of(at)))
+            }
+            None => (bytes, None),
+        };
+        // The csv crate starts a record after a CR at the LF that follows it: skip line breaks
+        // to the record's first byte before counting lines.
+        let record_line = |at: u64| {
+            let mut at = usize::try_from(at).unwrap_or(usize::MAX);
+            while matches!(bytes.get(at), Some(b'\r' | b'\n')) {
+                at += 1;
+            }
+            lines.line_of(at)
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
@@ -195,7 +216,7 @@ impl Inventory {
             let rec = match rec {
                 Ok(r) => r,
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = e.position().map_or(0, |p| record_line(p.byte()));
                     inv.rejected.push(RowError {
                         line,
                         column: "-".into(),
@@ -206,8 +227,43 @@ impl Inventory {
                     continue;
                 }
             };
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            // Lines counted from the record's byte offset: the csv crate's own count is one
+            // short in files with CRLF line ends, as spreadsheet exports have.
+            let line = rec.position().map_or(0, |p| record_line(p.byte()));
             if rec.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            if inv.vendors.len() + inv.rejected.len() >= MAX_INVENTORY_ROWS {
+                inv.rejected.push(RowError {
+                    line,
+                    column: "-".into(),
+                    message: format!(
+                        "the inventory has more than {MAX_INVENTORY_ROWS} rows: this row and those after it (to line {}) are not read",
+                        lines.count()
+                    ),
+                    vendor: None,
+                    phi: None,
+                });
+                break;
+            }
+            if let Some((i, long)) = rec
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.chars().count() > MAX_INVENTORY_CELL)
+            {
+                inv.rejected.push(RowError {
+                    line,
+                    column: headers
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{}", i + 1)),
+                    message: format!(
+                        "{} characters long; a cell may hold at most {MAX_INVENTORY_CELL}",
+                        long.chars().count()
+                    ),
+                    vendor: None,
+                    phi: None,
+                });
                 continue;
             }
             let cells: std::collections::HashMap<&str, &str> = headers
@@ -238,6 +294,18 @@ impl Inventory {
                 }
             }
         }
+        if let Some(line) = tail {
+            inv.rejected.push(RowError {
+                line,
+                column: "-".into(),
+                message: format!(
+                    "a quoted cell opens on this line and is never closed, so lines {line} to {} are not read; close the quote (a quote inside a cell is written \"\")",
+                    lines.count()
+                ),
+                vendor: None,
+                phi: None,
+            });
+        }
         Ok(inv)
     }
 
@@ -247,6 +315,85 @@ impl Inventory {
             .iter()
             .filter(move |v| v.domains.is_empty() || v.domains.iter().any(|d| d == domain))
     }
+}
+
+/// Largest inventory file read: a spreadsheet of thousands of vendors is well under 1 MB.
+pub const MAX_INVENTORY_BYTES: u64 = 8 << 20;
+/// Vendor rows read; the rest are named as not read.
+pub const MAX_INVENTORY_ROWS: usize = 10_000;
+/// Longest cell, in characters. Notes are the longest real cells, a few hundred characters.
+pub const MAX_INVENTORY_CELL: usize = 2_000;
+
+/// Line numbers by byte offset (1-based), for CR, LF and CRLF files alike.
+struct Lines {
+    /// Byte offset where each line after the first starts.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Lines {
+    fn of(bytes: &[u8]) -> Lines {
+        let mut starts = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                    starts.push(i + 2);
+                    i += 2;
+                    continue;
+                }
+                b'\r' | b'\n' => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        Lines {
+            starts,
+            len: bytes.len(),
+        }
+    }
+
+    /// The line holding byte `at`.
+    fn line_of(&self, at: usize) -> u64 {
+        (self.starts.partition_point(|&s| s <= at) + 1) as u64
+    }
+
+    /// The offset where the line holding byte `at` starts.
+    fn line_start(&self, at: usize) -> usize {
+        match self.starts.partition_point(|&s| s <= at) {
+            0 => 0,
+            n => self.starts[n - 1],
+        }
+    }
+
+    /// Lines in the file (a final line break starts no new line).
+    fn count(&self) -> u64 {
+        let trailing = self.starts.last().is_some_and(|&s| s >= self.len);
+        (self.starts.len() + 1 - usize::from(trailing)) as u64
+    }
+}
+
+/// The offset of a quote that opens a cell and is never closed, if there is one. Quotes count
+/// only at the start of a cell; `""` inside a quoted cell is an escaped quote.
+fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
+    let mut open: Option<usize> = None;
+    let mut cell_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match open {
+            Some(_) if b == b'"' && bytes.get(i + 1) == Some(&b'"') => i += 1,
+            Some(_) if b == b'"' => {
+                open = None;
+                cell_start = false;
+            }
+            Some(_) => {}
+            None if b == b'"' && cell_start => open = Some(i),
+            None => cell_start = matches!(b, b',' | b'\n' | b'\r'),
+        }
+        i += 1;
+    }
+    open
 }
 
 fn multi(s: &str) -> Vec<String> {
@@ -420,6 +567,79 @@ BadPhi,x.example,,maybe,none,,\n\
 Late,x.example,,yes,signed,31/01/2027,\n\
 \n\
 Unknown,,,,,,\n";
+
+    #[test]
+    fn line_numbers_are_the_same_with_crlf_lf_and_cr_line_ends() {
+        let lf = "vendor,phi\nA,yes\nB,maybe\n\nC,perhaps\n";
+        for text in [
+            lf.to_string(),
+            lf.replace('\n', "\r\n"),
+            lf.replace('\n', "\r"),
+        ] {
+            let inv = Inventory::parse(text.as_bytes(), Path::new("v.csv")).unwrap();
+            assert_eq!(inv.vendors[0].line, 2, "{text:?}");
+            let lines: Vec<u64> = inv.rejected.iter().map(|r| r.line).collect();
+            assert_eq!(lines, [3, 5], "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_names_its_line_and_what_was_not_read() {
+        let text = "vendor,phi,notes\r\nA,yes,\"ok \"\"quoted\"\"\"\r\nB,yes,\"never closed\r\nC,yes,x\r\n";
+        let inv = Inventory::parse(text.as_bytes(), Path::new("v.csv")).unwrap();
+        assert_eq!(inv.vendors.len(), 1);
+        assert_eq!(inv.vendors[0].vendor, "A");
+        let r = &inv.rejected[0];
+        assert_eq!(r.line, 3);
+        assert!(
+            r.message
+                .contains("never closed, so lines 3 to 4 are not read"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn cells_and_rows_are_bounded_at_their_limits() {
+        let row = |n: usize| format!("vendor,notes\nA,{}\n", "n".repeat(n));
+        let inv = Inventory::parse(row(MAX_INVENTORY_CELL).as_bytes(), Path::new("v.csv")).unwrap();
+        assert_eq!(inv.vendors.len(), 1);
+        let inv =
+            Inventory::parse(row(MAX_INVENTORY_CELL + 1).as_bytes(), Path::new("v.csv")).unwrap();
+        assert!(inv.vendors.is_empty());
+        assert_eq!(inv.rejected[0].column, "notes");
+        assert!(
+            inv.rejected[0].message.contains("2001 characters long"),
+            "{:?}",
+            inv.rejected
+        );
+        let rows = |n: usize| {
+            let mut s = String::from("vendor\n");
+            for i in 0..n {
+                s.push_str(&format!("V{i}\n"));
+            }
+            s
+        };
+        let inv =
+            Inventory::parse(rows(MAX_INVENTORY_ROWS).as_bytes(), Path::new("v.csv")).unwrap();
+        assert_eq!(inv.vendors.len(), MAX_INVENTORY_ROWS);
+        assert!(inv.rejected.is_empty());
+        let inv =
+            Inventory::parse(rows(MAX_INVENTORY_ROWS + 2).as_bytes(), Path::new("v.csv")).unwrap();
+        assert_eq!(inv.vendors.len(), MAX_INVENTORY_ROWS);
+        assert_eq!(inv.rejected.len(), 1);
+        assert!(
+            inv.rejected[0]
+                .message
+                .contains("(to line 10003) are not read"),
+            "{:?}",
+            inv.rejected
+        );
+        let e = Inventory::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
 
     #[test]
     fn parses_rows_and_reports_bad_ones_with_line_and_column() {

@@ -10,13 +10,16 @@ pub mod config;
 pub mod decisions;
 pub mod dns;
 pub mod evidence;
+pub mod fuzzing;
 pub mod inventory;
+pub mod local_file;
 pub mod period;
 pub mod records;
 pub mod render;
 pub mod reports;
 pub mod run;
 pub mod snapshot;
+pub mod terminal;
 pub mod text;
 pub mod verify;
 

@@ -28,10 +28,11 @@ fn main() -> ExitCode {
         tracing_subscriber::EnvFilter::try_from_env("MAILPROOF_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(format!("mailproof={level},{level}"))
         });
-    use std::io::IsTerminal;
+    // Log lines carry names from reports; every line passes the escaping writer, so no
+    // colors (their escape codes would be shown, not obeyed).
     tracing_subscriber::fmt()
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_writer(|| mailproof::terminal::Escaping::new(std::io::stderr()))
         .with_env_filter(filter)
         .with_target(false)
         .init();
@@ -39,7 +40,8 @@ fn main() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("mailproof: error: {e:#}");
+            let message = format!("mailproof: error: {e:#}");
+            eprintln!("{}", mailproof::terminal::escape(&message));
             ExitCode::from(1)
         }
     }

@@ -1,4 +1,5 @@
-//! Small wording helpers for text a person reads: counts with the right plural.
+//! Small wording helpers for text a person reads: counts with the right plural, and
+//! excerpts of long inputs.
 
 /// `1 row rejected`, `2 rows rejected`, `0 rows rejected`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
@@ -9,6 +10,20 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// At most `max` characters of `s`, for quoting an input in a message: a longer value ends
+/// with "… (N more characters)", so a hostile megabyte never fills a log or a reason.
+pub fn excerpt(s: &str, max: usize) -> String {
+    let total = s.chars().count();
+    if total <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max).collect();
+    format!(
+        "{head}… ({})",
+        count(total - max, "more character", "more characters")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -16,5 +31,12 @@ mod tests {
         assert_eq!(super::count(1, "duplicate", "duplicates"), "1 duplicate");
         assert_eq!(super::count(0, "duplicate", "duplicates"), "0 duplicates");
         assert_eq!(super::count(3, "row", "rows"), "3 rows");
+    }
+
+    #[test]
+    fn excerpts_say_what_they_left_out() {
+        assert_eq!(super::excerpt("short", 10), "short");
+        assert_eq!(super::excerpt("abcdef", 4), "abcd… (2 more characters)");
+        assert_eq!(super::excerpt("abcde", 4), "abcd… (1 more character)");
     }
 }

@@ -328,11 +328,11 @@ impl Report {
             + self.links.iter().filter(|l| !l.ok).count();
         writeln!(
             out,
-            "{}: {} period(s), {} link(s), {} check(s), {} failed",
+            "{}: {}, {}, {}, {} failed",
             if self.ok { "verified" } else { "NOT VERIFIED" },
-            self.periods.len(),
-            self.links.len(),
-            checks,
+            crate::text::count(self.periods.len(), "period", "periods"),
+            crate::text::count(self.links.len(), "link", "links"),
+            crate::text::count(checks, "check", "checks"),
             failed
         )?;
         if let Some(f) = &self.first_failure {
@@ -1550,7 +1550,7 @@ mod tests {
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("link 2026-10 -> 2026-09: ok"), "{text}");
         assert!(text.starts_with("period 2026-10"), "{text}");
-        assert!(text.contains("verified: 3 period(s), 2 link(s)"), "{text}");
+        assert!(text.contains("verified: 3 periods, 2 links"), "{text}");
     }
 
     #[test]

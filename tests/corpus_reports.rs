@@ -109,7 +109,7 @@ const TABLE: &[(&str, Expect)] = &[
             "157a5fe30ec76f4bc0d8bccfc96c118a167a1280fee7c7465af5115e73082e5e",
             1,
             1,
-            "2 trailing byte(s) after the gzip stream",
+            "2 trailing bytes after the gzip stream",
         ),
     ),
     (

@@ -154,7 +154,7 @@ fn the_sample_chain_verifies() {
         "link 2026-10 -> 2026-09: ok out/2026-09/evidence.json",
         "ok   attachment out/2026-10/evidence.json",
         "ok   snapshot   out/2026-10/../../samples/snapshots/2025-10-01T110000Z.json",
-        "verified: 2 period(s), 1 link(s)",
+        "verified: 2 periods, 1 link",
         "2026-09 is the first period of the chain",
     ] {
         assert!(text.contains(expected), "{expected:?} not in:\n{text}");

@@ -41,6 +41,48 @@ pub fn render_pdf(
     result
 }
 
+/// A one-page PDF/A document showing `text` the ways the report shows input text (serif,
+/// bold, monospace, in a table cell and as a breakable identifier), through the same door
+/// ([`super::document_text`]). The fuzzer and the tests use it to check that no input string
+/// can make the export fail.
+pub fn probe_text(text: &str) -> Result<Vec<u8>, RenderError> {
+    const PROBE: &str = r#"#import "/lib.typ": breakable, mono-font
+#let data = json("/data.json")
+#set document(title: "probe", date: auto)
+#set page(width: 12cm, height: auto, margin: 1cm)
+#set text(font: "Libertinus Serif", size: 9.8pt)
+#data.s
+
+#strong(data.s)
+
+#text(font: mono-font, data.s)
+
+#table(columns: 2, data.s, text(font: mono-font, breakable(data.s)))
+"#;
+    let json = serde_json::to_vec(&serde_json::json!({ "s": text }))
+        .map_err(|err| RenderError::Serialize(err.to_string()))?;
+    let mut world = ReportWorld::new(
+        Templates::Builtin,
+        json,
+        Vec::new(),
+        chrono::DateTime::UNIX_EPOCH,
+    );
+    world.serve(super::world::MAIN, PROBE.as_bytes().to_vec());
+    let Warned { output, .. } = typst::compile::<PagedDocument>(&world);
+    let document = output.map_err(|errs| RenderError::Template(locate_all(&world, &errs)))?;
+    let standards = PdfStandards::new(&[PdfStandard::A_3b])
+        .map_err(|err| RenderError::Standards(err.message().to_string()))?;
+    let options = PdfOptions {
+        standards,
+        timestamp: Datetime::from_ymd_hms(2026, 1, 1, 0, 0, 0).map(Timestamp::new_utc),
+        ..PdfOptions::default()
+    };
+    let pdf = typst_pdf::pdf(&document, &options)
+        .map_err(|errs| RenderError::Export(locate_all(&world, &errs)));
+    typst::comemo::evict(0);
+    pdf
+}
+
 fn open_dir(dir: &Path) -> Result<Templates, RenderError> {
     let real = dir.canonicalize().map_err(|err| RenderError::TemplateDir {
         path: dir.to_path_buf(),

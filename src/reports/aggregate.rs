@@ -252,6 +252,29 @@ impl AggregateBuilder {
         self.rows.len()
     }
 
+    /// How many distinct tuples folding `report` would add (rows already seen merge).
+    pub fn new_tuples(&self, report: &AggregateReport) -> usize {
+        let adkim = report.policy.dkim_mode();
+        let aspf = report.policy.spf_mode();
+        let mut fresh: std::collections::HashSet<Row> = std::collections::HashSet::new();
+        for row in &report.rows {
+            let mut key_row = row.clone();
+            key_row.count = 0;
+            key_row.envelope_to = None;
+            for d in &mut key_row.dkim {
+                d.human_result = None;
+            }
+            for s in &mut key_row.spf {
+                s.human_result = None;
+            }
+            let probe = KeyRef(report.policy.domain.as_str(), adkim, aspf, &key_row);
+            if self.rows.get(&probe).is_none() {
+                fresh.insert(key_row);
+            }
+        }
+        fresh.len()
+    }
+
     pub fn finish(self) -> Aggregate {
         let mut rows: Vec<(u32, MergedRow)> = self
             .rows

@@ -206,7 +206,8 @@ impl<R: BufRead> Read for GzStream<'_, R> {
             }
             if trailing > 0 {
                 self.budget.note(format!(
-                    "ignored {trailing} trailing byte(s) after the gzip stream"
+                    "ignored {} after the gzip stream",
+                    crate::text::count(trailing as usize, "trailing byte", "trailing bytes")
                 ));
             }
             return Ok(0);
@@ -377,7 +378,7 @@ mod tests {
         assert_eq!(out, "hello world");
         assert_eq!(
             budget.take_late_notes(),
-            vec!["ignored 2 trailing byte(s) after the gzip stream".to_string()]
+            vec!["ignored 2 trailing bytes after the gzip stream".to_string()]
         );
     }
 

@@ -42,6 +42,8 @@ pub struct Limits {
     pub max_zip_depth: usize,
     /// Members read from one archive, or parts from one email.
     pub max_members: usize,
+    /// Distinct report rows kept across the whole run ([`super::store::MAX_RUN_ROWS`]).
+    pub max_run_rows: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +57,7 @@ impl Default for Limits {
             max_depth: 5,
             max_zip_depth: 2,
             max_members: 10_000,
+            max_run_rows: super::store::MAX_RUN_ROWS,
         }
     }
 }
@@ -142,6 +145,14 @@ pub enum OpenError {
     EmptyMailbox,
     #[error("not a readable email message")]
     Email,
+    #[error(
+        "email has more than {MAX_MIME_PARTS} MIME parts (no report email has more than a few); not read"
+    )]
+    TooManyParts,
+    #[error(
+        "email header block at byte {at} is over the {MAX_HEADER_BYTES}-byte limit (mail systems refuse headers that large); not read"
+    )]
+    HeaderTooLarge { at: usize },
     #[error("failure report (ruf), not an aggregate report")]
     FailureReport,
     #[error("SMTP TLS report (TLS-RPT, RFC 8460), not a DMARC aggregate report")]
@@ -150,6 +161,51 @@ pub enum OpenError {
     Json,
     #[error("email holds no aggregate report attachment (parts: {0})")]
     NoReport(String),
+}
+
+/// MIME parts read from one email. A report email has one to three; mail-parser keeps every
+/// part (and its headers) in memory, so a crafted message of many tiny parts would otherwise
+/// cost gigabytes.
+pub const MAX_MIME_PARTS: usize = 1_000;
+/// Largest header block (of the message or of one part). Mail systems refuse more than about
+/// 1 MB of headers; report emails carry a few kilobytes.
+pub const MAX_HEADER_BYTES: usize = 256 * 1024;
+
+/// Checks an email's shape before it is parsed: at most [`MAX_MIME_PARTS`] boundary lines
+/// (lines starting `--` and a non-space: a signature's `-- ` is not one) and no header block
+/// over [`MAX_HEADER_BYTES`]. One pass, no allocation.
+fn email_shape(bytes: &[u8]) -> Result<(), OpenError> {
+    let mut parts = 0usize;
+    let mut in_header = true;
+    let mut header_start = 0usize;
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let end = bytes[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| at + i + 1);
+        let line = &bytes[at..end];
+        let content = line
+            .strip_suffix(b"\n")
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .unwrap_or(line);
+        if content.len() > 2 && content.starts_with(b"--") && !content[2].is_ascii_whitespace() {
+            parts += 1;
+            if parts > MAX_MIME_PARTS {
+                return Err(OpenError::TooManyParts);
+            }
+            in_header = true;
+            header_start = end;
+        } else if in_header {
+            if content.is_empty() {
+                in_header = false;
+            } else if end - header_start > MAX_HEADER_BYTES {
+                return Err(OpenError::HeaderTooLarge { at: header_start });
+            }
+        }
+        at = end;
+    }
+    Ok(())
 }
 
 /// Judges the content by its first bytes. Email is recognized by a header line first.
@@ -702,6 +758,9 @@ impl Walker<'_> {
         sink: &mut Sink<'_>,
     ) {
         let limits = *self.budget.limits();
+        if let Err(e) = email_shape(bytes) {
+            return self.unusable(path, e, sink);
+        }
         // mail-parser 0.11 asserts on some malformed multipart structures in debug builds
         // (found by fuzzing); a stranger's email must cost a rejection, never the run.
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -710,7 +769,12 @@ impl Walker<'_> {
         let Ok(Some(message)) = parsed else {
             return self.unusable(path, OpenError::Email, sink);
         };
-        let parts = &message.parts[..message.parts.len().min(limits.max_members)];
+        // The shape check bounds the parts; should mail-parser still find more, the message is
+        // refused whole rather than read in part.
+        if message.parts.len() > MAX_MIME_PARTS.min(limits.max_members) + 1 {
+            return self.unusable(path, OpenError::TooManyParts, sink);
+        }
+        let parts = &message.parts[..];
         // A failure report (RFC 6591) carries the original message as message/rfc822; it is
         // known from its structure, which may come after that part.
         let failure_report = parts.iter().any(|part| {
@@ -1103,7 +1167,7 @@ mod tests {
         assert_eq!(xmls(&opened), vec![XML.to_vec()]);
         assert_eq!(
             opened.members[0].notes,
-            vec!["ignored 2 trailing byte(s) after the gzip stream".to_string()]
+            vec!["ignored 2 trailing bytes after the gzip stream".to_string()]
         );
     }
 
@@ -1241,6 +1305,69 @@ mod tests {
              --XX\r\nContent-Type: text/plain\r\n\r\nReport attached.\r\n\
              --XX\r\n{part_headers}\r\n\r\n{body}\r\n{closing}"
         )
+    }
+
+    #[test]
+    fn mime_part_and_header_bounds_hold_at_the_limit_and_refuse_past_it() {
+        let gz = gzip(XML);
+        let attachment = "Content-Type: application/gzip; name=\"r.xml.gz\"\r\n\
+             Content-Transfer-Encoding: base64";
+        // `extra` empty parts before the report's: the message has extra + 2 boundary lines
+        // that open a part, plus the closing one.
+        let with_parts = |extra: usize| {
+            let mut e = String::from(
+                "From: dmarc@reporter.test\r\nTo: rua@example.test\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n",
+            );
+            for _ in 0..extra {
+                e.push_str("--XX\r\nContent-Type: text/plain\r\n\r\nx\r\n");
+            }
+            e.push_str(&format!(
+                "--XX\r\n{attachment}\r\n\r\n{}\r\n--XX--\r\n",
+                b64(&gz)
+            ));
+            e
+        };
+        // MAX_MIME_PARTS boundary lines in all: read, the report in the last part found.
+        let opened = open_bytes("r.eml", with_parts(MAX_MIME_PARTS - 2).as_bytes());
+        assert_eq!(xmls(&opened), vec![XML.to_vec()]);
+        // One more: refused whole, with the bound in the reason, never read in part.
+        let opened = open_bytes("r.eml", with_parts(MAX_MIME_PARTS - 1).as_bytes());
+        assert!(xmls(&opened).is_empty());
+        let why = format!("{:?}", opened.members[0].xml);
+        assert!(why.contains("TooManyParts"), "{why}");
+        assert!(
+            OpenError::TooManyParts
+                .to_string()
+                .contains("more than 1000 MIME parts")
+        );
+        // A header block of MAX_HEADER_BYTES is read; one byte more is refused.
+        let header = |n: usize| {
+            let fixed = "From: dmarc@reporter.test\r\nX-Pad: \r\n".len();
+            format!(
+                "From: dmarc@reporter.test\r\nX-Pad: {}\r\n",
+                "p".repeat(n - fixed)
+            )
+        };
+        let eml = |n: usize| {
+            format!(
+                "{}Content-Type: application/gzip\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+                header(n),
+                b64(&gz)
+            )
+        };
+        let fixed_tail =
+            "Content-Type: application/gzip\r\nContent-Transfer-Encoding: base64\r\n".len();
+        let at = eml(MAX_HEADER_BYTES - fixed_tail);
+        assert_eq!(
+            xmls(&open_bytes("h.eml", at.as_bytes())),
+            vec![XML.to_vec()]
+        );
+        let over = eml(MAX_HEADER_BYTES - fixed_tail + 1);
+        let opened = open_bytes("h.eml", over.as_bytes());
+        assert!(xmls(&opened).is_empty());
+        let why = format!("{:?}", opened.members[0].xml);
+        assert!(why.contains("HeaderTooLarge"), "{why}");
     }
 
     #[test]

@@ -23,6 +23,13 @@ use std::path::{Path, PathBuf};
 /// Folder nesting followed under one input path.
 const MAX_DIR_DEPTH: usize = 32;
 
+/// Distinct report rows one run keeps, across every file. Memory grows with them (about a
+/// kilobyte each with their keys and tallies), and one report may hold 50,000
+/// ([`super::xml::MAX_DISTINCT_ROWS`]), so without a budget a handful of crafted reports
+/// would cost gigabytes. Real months merge to far fewer: identical rows from many reports are
+/// one. A report that would pass the budget is rejected whole, named with this reason.
+pub const MAX_RUN_ROWS: usize = 100_000;
+
 /// What one file (or in-memory byte string) yielded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BytesOutcome {
@@ -153,6 +160,7 @@ pub fn ingest_with_progress(
         dedupe: Deduper::default(),
         builder: AggregateBuilder::new(),
         pending: Vec::new(),
+        max_rows: limits.max_run_rows,
     };
 
     for path in &files {
@@ -225,6 +233,8 @@ struct Accumulator<'p> {
     builder: AggregateBuilder,
     /// Reports with unusable records, held back ([`Accumulator::take`]).
     pending: Vec<AggregateReport>,
+    /// The run's row budget ([`MAX_RUN_ROWS`] unless the limits say otherwise).
+    max_rows: usize,
 }
 
 impl Accumulator<'_> {
@@ -265,7 +275,11 @@ impl Accumulator<'_> {
             });
             return;
         }
-        if report.skipped_records > 0 {
+        // A damaged report waits for an intact copy, unless holding it would pass the row
+        // budget: then it is taken as it is (a later intact copy is a duplicate).
+        if report.skipped_records > 0
+            && self.builder.distinct() + self.pending_rows() + report.rows.len() <= self.max_rows
+        {
             self.pending.push(report);
         } else {
             self.accept(report);
@@ -282,10 +296,38 @@ impl Accumulator<'_> {
                 }
             }
             _ => {
+                if let Some(reason) = self.over_budget(&report) {
+                    let rejected = Rejected {
+                        file: report.origin.to_string(),
+                        reason,
+                    };
+                    return self.reject(rejected);
+                }
                 self.builder.fold(&mut report, self.tz);
                 self.set.reports.push(report);
             }
         }
+    }
+
+    /// Why folding `report` would pass [`MAX_RUN_ROWS`], if it would.
+    fn over_budget(&self, report: &AggregateReport) -> Option<String> {
+        let kept = self.builder.distinct() + self.pending_rows();
+        let budget = self.max_rows;
+        if kept + report.rows.len() <= budget {
+            return None;
+        }
+        let new = self.builder.new_tuples(report);
+        (kept + new > budget).then(|| {
+            format!(
+                "not counted: its {} would pass the run's budget of {budget} distinct report rows ({kept} already kept); split the month's reports across runs, or remove the flood of reports from this sender",
+                crate::text::count(new, "new distinct row", "new distinct rows")
+            )
+        })
+    }
+
+    /// Rows held by damaged reports waiting for an intact copy.
+    fn pending_rows(&self) -> usize {
+        self.pending.iter().map(|r| r.rows.len()).sum()
     }
 
     /// Accepts the damaged reports no intact copy replaced.
@@ -505,6 +547,52 @@ mod tests {
 
     // 2026-10-01T00:00:00Z and neighbours.
     const OCT1: i64 = 1_790_812_800;
+
+    /// A report whose rows come from the given last octets of 192.0.2.x, one message each.
+    fn rows_report(id: &str, octets: std::ops::Range<u32>) -> String {
+        let one = xml("R", id, OCT1, 1);
+        let (head, rest) = one.split_at(one.find("<record>").unwrap_or(0));
+        let record_end = rest.find("</record>").map_or(0, |i| i + "</record>".len());
+        let record = &rest[..record_end];
+        let rows: String = octets
+            .map(|o| record.replace("192.0.2.1<", &format!("192.0.2.{o}<")))
+            .collect();
+        format!("{head}{rows}{}", &rest[record_end..])
+    }
+
+    #[test]
+    fn the_run_row_budget_holds_at_its_limit_and_names_what_passes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // a: 6 distinct rows; b: 4 new (10 in all, the budget); c: 1 new row, refused;
+        // d: 12 rows all already kept, read although its raw rows exceed the budget.
+        std::fs::write(dir.path().join("a.xml"), rows_report("a", 1..7)).unwrap();
+        std::fs::write(dir.path().join("b.xml"), rows_report("b", 7..11)).unwrap();
+        std::fs::write(dir.path().join("c.xml"), rows_report("c", 11..12)).unwrap();
+        let again: String = rows_report("d", 1..11).replace(
+            "</feedback>",
+            &rows_report("x", 1..3)[rows_report("x", 1..3).find("<record>").unwrap_or(0)..],
+        );
+        std::fs::write(dir.path().join("d.xml"), again).unwrap();
+        let limits = Limits {
+            max_run_rows: 10,
+            ..Limits::default()
+        };
+        let set = ingest_with(&[dir.path().to_path_buf()], None, &limits);
+        let ids: Vec<&str> = set.reports.iter().map(|r| r.report_id.as_str()).collect();
+        assert_eq!(ids.len(), 3, "{ids:?} {:?}", set.rejected);
+        assert!(ids.contains(&"a") && ids.contains(&"b") && ids.contains(&"d"));
+        assert_eq!(set.aggregate.rows.len(), 10);
+        assert_eq!(set.rejected.len(), 1);
+        assert!(set.rejected[0].file.ends_with("c.xml"));
+        assert!(
+            set.rejected[0]
+                .reason
+                .contains("its 1 new distinct row would pass the run's budget of 10"),
+            "{}",
+            set.rejected[0].reason
+        );
+        assert_eq!(Limits::default().max_run_rows, MAX_RUN_ROWS);
+    }
 
     #[test]
     fn ingest_walks_dedupes_filters_and_sorts() {

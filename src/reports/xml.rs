@@ -24,9 +24,13 @@ use std::io::BufRead;
 use std::net::IpAddr;
 
 /// Element nesting allowed; real reports use 5 levels, extensions a few more.
-const MAX_DEPTH: usize = 64;
-/// Longest text kept for one element. Real values are domains, ids and short comments.
-const MAX_TEXT: usize = 64 * 1024;
+pub const MAX_DEPTH: usize = 64;
+/// Longest value of one report field, in bytes. Real values are domains (at most 253), ids
+/// and short comments; a longer one is a payload, and it would reach every listing and the PDF.
+pub const MAX_TEXT: usize = 2 * 1024;
+/// Longest element name, in bytes. The schema's longest is under 30; a longer one is a
+/// payload, and quick-xml holds a whole start tag in memory.
+pub const MAX_NAME: usize = 256;
 /// Repair notes kept per report; beyond this they are summarized.
 const MAX_NOTES: usize = 50;
 
@@ -49,7 +53,13 @@ pub enum XmlError {
     NoRoot,
     #[error("XML nested deeper than {MAX_DEPTH} elements at byte {0}")]
     TooDeep(u64),
-    #[error("text of <{name}> at byte {pos} is longer than {MAX_TEXT} bytes")]
+    #[error(
+        "element name at byte {pos} is {len} bytes long, over the limit of {MAX_NAME} (it starts <{start}>)"
+    )]
+    NameTooLong { pos: u64, len: usize, start: String },
+    #[error(
+        "text of <{name}> at byte {pos} is longer than {MAX_TEXT} bytes, the limit for one report field"
+    )]
     TextTooLong { name: String, pos: u64 },
     #[error("more than {0} distinct rows in one report (no receiver sends that many)")]
     TooManyRows(usize),
@@ -655,8 +665,16 @@ fn read_events(
             if stack.len() >= MAX_DEPTH {
                 return Err(XmlError::TooDeep(pos));
             }
+            let name = e.name();
+            if name.as_ref().len() > MAX_NAME {
+                return Err(XmlError::NameTooLong {
+                    pos,
+                    len: name.as_ref().len(),
+                    start: clip(name.as_ref()),
+                });
+            }
             if root.is_none() {
-                root = Some(e.name().as_ref().to_string());
+                root = Some(clip(e.name().as_ref()));
             }
             if feedback_at.is_none() && tag == Tag::Feedback {
                 feedback_at = Some(stack.len());
@@ -1725,6 +1743,47 @@ mod tests {
         </identifiers><auth_results><dkim><domain>example.com</domain><selector>s1</selector>\
         <result>pass</result></dkim><spf><domain>bounce.example.com</domain>\
         <result>softfail</result></spf></auth_results></record>";
+
+    #[test]
+    fn each_bound_holds_at_its_limit_and_refuses_one_past_it() {
+        // A field of exactly MAX_TEXT bytes is read; one byte more rejects the report.
+        let at = report(RECORD).replace("Example Org", &"o".repeat(MAX_TEXT));
+        let r = parse(at.as_bytes(), &origin("m.xml")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.org_name.len(), MAX_TEXT);
+        let over = report(RECORD).replace("Example Org", &"o".repeat(MAX_TEXT + 1));
+        let e = parse(over.as_bytes(), &origin("m.xml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("text of <org_name>") && e.contains("2048"),
+            "{e}"
+        );
+        // An element name of MAX_NAME bytes is an unknown element, ignored; one more is refused
+        // and the reason quotes only its start.
+        let name = |n: usize| "x".repeat(n);
+        let at = report(&format!("<{0}>v</{0}>{RECORD}", name(MAX_NAME)));
+        assert!(parse(at.as_bytes(), &origin("m.xml")).is_ok());
+        let over = report(&format!("<{0}>v</{0}>{RECORD}", name(MAX_NAME + 1)));
+        let e = parse(over.as_bytes(), &origin("m.xml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("257 bytes long, over the limit of 256"), "{e}");
+        assert!(e.len() < 200, "the reason quotes the whole name: {e}");
+        let root = format!("<{}/>", name(1_000_000));
+        let e = parse(root.as_bytes(), &origin("m.xml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 200, "{}", &e[..200.min(e.len())]);
+        // Nesting of MAX_DEPTH elements is read; one more is refused.
+        let nest = |n: usize| format!("{}{}", "<x>".repeat(n), "</x>".repeat(n));
+        let at = report(&format!("{}{RECORD}", nest(MAX_DEPTH - 1)));
+        assert!(parse(at.as_bytes(), &origin("m.xml")).is_ok());
+        let over = report(&format!("{}{RECORD}", nest(MAX_DEPTH)));
+        let e = parse(over.as_bytes(), &origin("m.xml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nested deeper"), "{e}");
+    }
 
     /// A report of `n` records cycling over `distinct` sources, each record 1 message.
     fn big_report(n: usize, distinct: usize) -> String {
