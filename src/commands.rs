@@ -256,8 +256,26 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             out,
             templates,
         } => {
-            let bytes = std::fs::read(&evidence)
+            let bytes = mailproof::local_file::read(&evidence, 256 << 20, "evidence file")
                 .with_context(|| format!("cannot read {}", evidence.display()))?;
+            // The schema is checked before the content: a newer or foreign schema would be
+            // read with fields missing or misread, and the PDF would say something untrue.
+            let schema = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("schema").and_then(|s| s.as_str()).map(String::from));
+            match schema.as_deref() {
+                Some(mailproof::evidence::SCHEMA) => {}
+                Some(other) => bail!(
+                    "{} has schema {:?}; this mailproof renders {:?} only (render it with the mailproof version that wrote it)",
+                    evidence.display(),
+                    mailproof::text::excerpt(other, 80),
+                    mailproof::evidence::SCHEMA
+                ),
+                None => bail!(
+                    "{} is not a mailproof evidence.json (no \"schema\" field)",
+                    evidence.display()
+                ),
+            }
             let ev: mailproof::evidence::Evidence =
                 serde_json::from_slice(&bytes).with_context(|| {
                     format!("{} is not a mailproof evidence.json", evidence.display())

@@ -19,7 +19,31 @@ pub fn is_mbox(head: &[u8]) -> bool {
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(head.len());
     let head = &head[start..];
-    head.starts_with(b"From ") && looks_like_email(head)
+    head.starts_with(b"From ") && (looks_like_email(head) || is_separator(head))
+}
+
+/// Whether the first line is an mbox separator by its own form, `From <sender> <date>` with
+/// a time (`hh:mm:ss`) and a year: then the file is a mailbox even when its first message is
+/// empty or damaged, and the messages after it are still read.
+fn is_separator(head: &[u8]) -> bool {
+    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let Ok(line) = std::str::from_utf8(&head[..line_end]) else {
+        return false;
+    };
+    let mut words = line.split_whitespace();
+    if words.next() != Some("From") || words.next().is_none() {
+        return false;
+    }
+    let rest: Vec<&str> = words.collect();
+    let time = rest.iter().any(|w| {
+        w.len() >= 7
+            && w.matches(':').count() == 2
+            && w.chars().all(|c| c.is_ascii_digit() || c == ':')
+    });
+    let year = rest
+        .iter()
+        .any(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()));
+    time && year
 }
 
 /// The longest mbox line kept in memory; longer lines mark their message as too large.

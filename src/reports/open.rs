@@ -143,6 +143,8 @@ pub enum OpenError {
     EventTooLong(u64),
     #[error("mailbox holds no messages")]
     EmptyMailbox,
+    #[error("empty message (a separator line with nothing after it)")]
+    EmptyMessage,
     #[error("not a readable email message")]
     Email,
     #[error(
@@ -161,6 +163,12 @@ pub enum OpenError {
     Json,
     #[error("email holds no aggregate report attachment (parts: {0})")]
     NoReport(String),
+    #[error("email's report attachment cannot be read: {0}")]
+    DamagedAttachment(String),
+    #[error(
+        "decompressed content is unrecognized (not XML, gzip, zlib, zip or an email); starts with {0}"
+    )]
+    UnrecognizedInside(String),
 }
 
 /// MIME parts read from one email. A report email has one to three; mail-parser keeps every
@@ -588,7 +596,12 @@ impl Walker<'_> {
             }
             (Kind::Unknown, Input::Stream(stream)) => {
                 let head = stream.fill_buf().unwrap_or_default();
-                let err = OpenError::Unrecognized(describe_start(head));
+                // Streams come out of a decompressor: say the file was one.
+                let err = if depth > 0 {
+                    OpenError::UnrecognizedInside(describe_start(head))
+                } else {
+                    OpenError::Unrecognized(describe_start(head))
+                };
                 self.unusable(path, err, sink)
             }
             (Kind::Xml, Input::Slice(mut bytes)) => {
@@ -665,6 +678,9 @@ impl Walker<'_> {
             messages += 1;
             let path = [format!("mbox:message {n}")];
             match message {
+                Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+                    self.unusable(&path, OpenError::EmptyMessage, sink)
+                }
                 Ok(bytes) => {
                     let budget = Budget::new(limits, bytes.len() as u64);
                     let mut walker = Walker {
@@ -709,10 +725,21 @@ impl Walker<'_> {
         let mut found = 0usize;
         for i in 0..archive.len() {
             let mut member_path = path.to_vec();
+            let listed_name = match archive.name_for_index(i) {
+                Some(Ok(n)) if !n.is_empty() => Some(n.into_owned()),
+                _ => None,
+            };
             let entry = match archive.by_index(i) {
                 Ok(entry) => entry,
                 Err(e) => {
-                    member_path.push(format!("zip:#{}", i + 1));
+                    // The member exists but cannot be opened: it is named (by its name when
+                    // the directory gives one) and counted, so the archive is not also called
+                    // empty.
+                    found += 1;
+                    match &listed_name {
+                        Some(n) => member_path.push(format!("zip:{n}")),
+                        None => member_path.push(format!("zip:#{}", i + 1)),
+                    }
                     let err = match e {
                         zip::result::ZipError::UnsupportedArchive(m)
                             if m == zip::result::ZipError::PASSWORD_REQUIRED =>
@@ -790,6 +817,7 @@ impl Walker<'_> {
             })
         });
         let mut seen_types = Vec::new();
+        let mut damaged: Vec<String> = Vec::new();
         let mut candidates = 0usize;
         for (i, part) in parts.iter().enumerate() {
             let ctype = part
@@ -841,6 +869,20 @@ impl Walker<'_> {
                 _ => false,
             };
             if !wanted {
+                // A part labelled as a report attachment whose bytes are none of the formats:
+                // say that, rather than "no attachment".
+                let lname = name.to_ascii_lowercase();
+                let labelled = ["gzip", "zip", "xml", "octet-stream"]
+                    .iter()
+                    .any(|t| ctype.contains(t))
+                    || [".xml", ".gz", ".zip"].iter().any(|e| lname.ends_with(e));
+                if labelled && kind != Kind::Empty {
+                    damaged.push(format!(
+                        "part {} ({ctype}) decodes to unrecognized content (damaged or not base64); starts with {}",
+                        i + 1,
+                        describe_start(contents)
+                    ));
+                }
                 seen_types.push(ctype);
                 continue;
             }
@@ -856,6 +898,8 @@ impl Walker<'_> {
         if candidates == 0 {
             let err = if failure_report {
                 OpenError::FailureReport
+            } else if !damaged.is_empty() {
+                OpenError::DamagedAttachment(damaged.join("; "))
             } else if seen_types.iter().any(|t| t.contains("tlsrpt")) {
                 OpenError::TlsReport
             } else {
@@ -1218,7 +1262,10 @@ mod tests {
         );
         let rejected = &opened.members[3];
         assert_eq!(rejected.origin.member.as_deref(), Some("zip:readme.txt"));
-        assert!(matches!(rejected.xml, Err(OpenError::Unrecognized(_))));
+        assert!(matches!(
+            rejected.xml,
+            Err(OpenError::UnrecognizedInside(_))
+        ));
     }
 
     #[test]
@@ -1368,6 +1415,34 @@ mod tests {
         assert!(xmls(&opened).is_empty());
         let why = format!("{:?}", opened.members[0].xml);
         assert!(why.contains("HeaderTooLarge"), "{why}");
+    }
+
+    #[test]
+    fn damaged_attachments_and_encrypted_members_say_what_happened() {
+        // A report attachment whose base64 is garbage: the reason says so.
+        let eml = "From: r@x\r\nTo: d@y\r\nMIME-Version: 1.0\r\n\
+                   Content-Type: application/gzip\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+                   !!!!****not base64****!!!!\r\n";
+        let opened = open_bytes("b.eml", eml.as_bytes());
+        let why = opened.members[0].xml.clone().unwrap_err().to_string();
+        assert!(
+            why.contains("report attachment cannot be read") && why.contains("not base64"),
+            "{why}"
+        );
+        // An encrypted member is named once, by its name, and the archive is not also
+        // called empty.
+        let mut zipped = zip_of(&[("r.xml", XML)]);
+        zipped[6] |= 1;
+        if let Some(i) = zipped.windows(4).position(|w| w == b"PK\x01\x02") {
+            zipped[i + 8] |= 1;
+        }
+        let opened = open_bytes("e.zip", &zipped);
+        assert_eq!(opened.members.len(), 1);
+        assert_eq!(
+            opened.members[0].origin.member.as_deref(),
+            Some("zip:r.xml")
+        );
+        assert_eq!(opened.members[0].xml, Err(OpenError::Encrypted));
     }
 
     #[test]
@@ -1550,7 +1625,7 @@ mod tests {
         let opened = open_bytes_with("zeros.gz", &zeros, &limits);
         assert!(matches!(
             opened.members[0].xml,
-            Err(OpenError::Unrecognized(_))
+            Err(OpenError::UnrecognizedInside(_))
         ));
     }
 

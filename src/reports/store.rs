@@ -458,7 +458,7 @@ fn collect(
     let meta = match meta {
         Ok(m) => m,
         Err(e) => {
-            reject(rejected, format!("cannot read: {e}"));
+            reject(rejected, unreadable(&e));
             return;
         }
     };
@@ -466,8 +466,12 @@ fn collect(
         // Found while walking: follow links to files only.
         match std::fs::metadata(path) {
             Ok(m) if m.is_file() => out.push(path.to_path_buf()),
-            Ok(_) => tracing::debug!(path = %path.display(), "symlinked folder not followed"),
-            Err(e) => reject(rejected, format!("cannot read: {e}")),
+            Ok(m) if m.is_dir() => reject(
+                rejected,
+                "symbolic link to a folder: not followed (a link could lead outside the report folders or in a circle); list the folder itself under `reports`".to_string(),
+            ),
+            Ok(_) => reject(rejected, not_regular()),
+            Err(e) => reject(rejected, unreadable(&e)),
         }
         return;
     }
@@ -476,6 +480,7 @@ fn collect(
         return;
     }
     if !meta.is_dir() {
+        reject(rejected, not_regular());
         return;
     }
     if depth >= MAX_DIR_DEPTH {
@@ -488,7 +493,7 @@ fn collect(
     let entries = match std::fs::read_dir(path) {
         Ok(e) => e,
         Err(e) => {
-            reject(rejected, format!("cannot read folder: {e}"));
+            reject(rejected, format!("cannot list folder: {}", unreadable(&e)));
             return;
         }
     };
@@ -514,6 +519,29 @@ fn collect(
     }
     for child in children {
         collect(&child, depth + 1, false, out, rejected);
+    }
+}
+
+/// Why a path among the reports is skipped when it is neither a file nor a folder.
+fn not_regular() -> String {
+    "not a regular file or folder (a FIFO, socket or device): skipped, since reading it could block the run or never end".to_string()
+}
+
+/// An I/O error on a report path, in words that say what happened and what to do.
+fn unreadable(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        // ELOOP
+        Some(40) => {
+            "symbolic link loop: the link leads back to itself; remove or fix it".to_string()
+        }
+        // ENOENT on a dangling link or a file removed during the run
+        Some(2) => {
+            "not found: nothing at this path (or a symbolic link whose target is gone)".to_string()
+        }
+        _ if e.kind() == std::io::ErrorKind::PermissionDenied => format!(
+            "permission denied ({e}): the user running mailproof needs read permission on the file and read and execute (x) permission on every folder above it"
+        ),
+        _ => format!("cannot read: {e}"),
     }
 }
 
@@ -592,6 +620,69 @@ mod tests {
             set.rejected[0].reason
         );
         assert_eq!(Limits::default().max_run_rows, MAX_RUN_ROWS);
+    }
+
+    #[test]
+    fn nothing_among_the_reports_is_skipped_without_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // A FIFO would block a read forever; it is named and skipped.
+        let fifo = root.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        // A link to itself, and a link to a folder.
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        std::fs::create_dir(root.join("real")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("linked")).unwrap();
+        // A mailbox whose first message is empty: the report after it is still read.
+        let report = xml("Mbox", "m1", OCT1, 2);
+        std::fs::write(
+            root.join("box.mbox"),
+            format!(
+                "From MAILER-DAEMON Thu Oct  1 00:00:00 2026\n\n\
+                 From MAILER-DAEMON Thu Oct  1 00:00:00 2026\nFrom: r@x\nTo: d@y\n\
+                 Content-Type: application/xml\n\n{report}\n"
+            ),
+        )
+        .unwrap();
+        // Rows with counts no report can hold are named with why.
+        std::fs::write(
+            root.join("counts.xml"),
+            xml("Counts", "c1", OCT1, 1).replace(
+                "</feedback>",
+                &format!("{}</feedback>", {
+                    let r = xml("x", "x", OCT1, 1);
+                    let a = r.find("<record>").unwrap_or(0);
+                    let b = r.find("</record>").map_or(0, |i| i + 9);
+                    r[a..b].replace("<count>1</count>", "<count>-5</count>")
+                }),
+            ),
+        )
+        .unwrap();
+        let set = ingest(&[root.to_path_buf()], None);
+        let reason = |file: &str| -> String {
+            set.rejected
+                .iter()
+                .find(|r| r.file.ends_with(file))
+                .map(|r| r.reason.clone())
+                .unwrap_or_else(|| panic!("{file} not named: {:?}", set.rejected))
+        };
+        if made.is_ok_and(|s| s.success()) {
+            assert!(reason("pipe").contains("not a regular file or folder"));
+        }
+        assert!(reason("loop").contains("symbolic link loop"));
+        assert!(reason("linked").contains("symbolic link to a folder"));
+        assert!(reason("box.mbox [mbox:message 1]").contains("empty message"));
+        assert!(set.reports.iter().any(|r| r.report_id == "m1"));
+        let counts = set.reports.iter().find(|r| r.report_id == "c1").unwrap();
+        assert_eq!(counts.skipped_records, 1);
+        assert!(
+            counts
+                .repairs
+                .iter()
+                .any(|n| n.contains("<count> \"-5\" is negative")),
+            "{:?}",
+            counts.repairs
+        );
     }
 
     #[test]
@@ -822,7 +913,7 @@ mod tests {
         let set = ingest(&[PathBuf::from("/nonexistent/mailproof/reports")], None);
         assert!(set.reports.is_empty());
         assert_eq!(set.rejected.len(), 1);
-        assert!(set.rejected[0].reason.contains("cannot read"));
+        assert!(set.rejected[0].reason.contains("not found"));
     }
 
     #[test]

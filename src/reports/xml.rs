@@ -143,6 +143,23 @@ fn parse_stream_with(
                 repairs = report.repairs.len(),
                 "parsed aggregate report"
             );
+            // A record that is not counted is never dropped quietly: the run's log names it
+            // (and the evidence keeps every note with the report).
+            if report.skipped_records > 0 {
+                let first = report
+                    .repairs
+                    .iter()
+                    .find(|n| n.starts_with("record "))
+                    .map(String::as_str)
+                    .unwrap_or("");
+                tracing::warn!(
+                    origin = %report.origin,
+                    report_id = %crate::text::excerpt(&report.report_id, 80),
+                    skipped = report.skipped_records,
+                    first = %first,
+                    "report records not counted"
+                );
+            }
             report
         });
     Parsed {
@@ -1266,8 +1283,22 @@ fn finish_record(r: RawRecord, notes: &mut Vec<String>) -> Result<Row, String> {
     if count_text.is_empty() {
         return Err("no <count>".to_string());
     }
-    let count = parse_u64(&count_text, notes)
-        .ok_or_else(|| format!("<count> {:?} is not a whole number", clip(&count_text)))?;
+    let count = parse_u64(&count_text, notes).ok_or_else(|| {
+        let t = count_text.trim();
+        if t.starts_with('-') {
+            format!(
+                "<count> {:?} is negative; a message count is 0 or more",
+                clip(t)
+            )
+        } else if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+            format!(
+                "<count> {} exceeds {MAX_ROW_COUNT}, which no real report row reaches",
+                clip(t)
+            )
+        } else {
+            format!("<count> {:?} is not a whole number", clip(&count_text))
+        }
+    })?;
     // No receiver reports a billion messages from one source in one row; a larger number is
     // corrupt or hostile, and would make period totals meaningless (or overflow them).
     if count > MAX_ROW_COUNT {

@@ -32,10 +32,15 @@ pub enum StoreError {
     },
 }
 
+/// Largest snapshot read. One of a thousand domains is a few megabytes.
+pub const MAX_SNAPSHOT_BYTES: u64 = 64 << 20;
+
 pub fn load(path: &Path) -> Result<Snapshot, StoreError> {
-    let bytes = std::fs::read(path).map_err(|cause| StoreError::Read {
-        path: path.into(),
-        cause,
+    let bytes = crate::local_file::read(path, MAX_SNAPSHOT_BYTES, "snapshot").map_err(|cause| {
+        StoreError::Read {
+            path: path.into(),
+            cause,
+        }
     })?;
     let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| StoreError::Json {
         path: path.into(),
@@ -50,6 +55,14 @@ pub fn load(path: &Path) -> Result<Snapshot, StoreError> {
         });
     }
     Ok(snap)
+}
+
+/// Whether the file is named as [`file_name`] names snapshots.
+pub fn is_snapshot_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".json"))
+        .is_some_and(|stem| chrono::NaiveDateTime::parse_from_str(stem, "%Y-%m-%dT%H%M%SZ").is_ok())
 }
 
 /// File name for a snapshot taken at `t`: sortable, colon-free (portable to every file system).
@@ -109,7 +122,9 @@ pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Snapshot)>, StoreError> {
             cause,
         })?;
         let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+        // Only files named as `save` names them: other JSON beside them (an evidence file, a
+        // FIFO someone named .json) is not a snapshot and is never opened.
+        if !is_snapshot_name(&path) || !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
         match load(&path) {
