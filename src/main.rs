@@ -37,7 +37,13 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
 
-    match commands::dispatch(cli) {
+    let outcome = commands::dispatch(cli);
+    // Cron runs are judged by their logs: the peak memory goes to the info log (-v), where
+    // an operator sizing the machine, and the memory-budget tests, read it.
+    if let Some(kb) = peak_rss_kb() {
+        tracing::info!(peak_rss_kb = kb, "resources used");
+    }
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             let message = format!("mailproof: error: {e:#}");
@@ -45,4 +51,11 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The process's peak resident set size in KiB (`VmHWM`), where the system reports it.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

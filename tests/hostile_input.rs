@@ -258,3 +258,225 @@ fn every_script_and_character_class_renders_in_every_field() {
     }
     assert!(!shown.contains('\u{1b}'), "a raw ESC reached the PDF text");
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut enc, data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A report of `n` distinct rows (one message each, sources in 10.`k`.0.0/16), as a gzip.
+fn many_rows(id: &str, k: u32, n: u32) -> Vec<u8> {
+    let base = with_metadata(&sample_report(), "flood.example", id);
+    let head = &base[..base.find("<record>").unwrap()];
+    let mut xml = String::from(head);
+    for i in 0..n {
+        xml.push_str(&format!(
+            "<record><row><source_ip>10.{}.{}.{}</source_ip><count>1</count><policy_evaluated>\
+             <disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated>\
+             </row><identifiers><header_from>myriversidechart.example</header_from></identifiers>\
+             <auth_results><spf><domain>x{i}.example</domain><result>fail</result></spf>\
+             </auth_results></record>",
+            k,
+            i / 256 % 256,
+            i % 256
+        ));
+    }
+    xml.push_str("</feedback>");
+    gzip(xml.as_bytes())
+}
+
+fn email(headers: &str, body: &str) -> String {
+    format!("From: r@x.example\r\nTo: d@y.example\r\nSubject: report\r\n{headers}\r\n{body}")
+}
+
+/// Peak RSS in KiB, from the `resources used` line `-v` logs.
+fn peak_rss_kb(stderr: &str) -> Option<u64> {
+    let line = stderr.lines().find(|l| l.contains("resources used"))?;
+    let at = line.find("peak_rss_kb=")? + "peak_rss_kb=".len();
+    line[at..].split_whitespace().next()?.parse().ok()
+}
+
+/// The memory budget of issue 12: 512 MB for any month of crafted input up to 10 MB.
+const BUDGET_KB: u64 = 512 * 1024;
+
+#[test]
+fn a_month_with_a_crafted_file_of_every_class_still_gets_its_pdf() {
+    let w = World::new();
+    let dir = w.path("reports/crafted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let put = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
+    let sample = sample_report();
+    // (file, what its reason must say)
+    let mut expect: Vec<(&str, &str)> = Vec::new();
+
+    let root = "r".repeat(1_000_000);
+    put("long-root.xml", format!("<{root}></{root}>").as_bytes());
+    expect.push(("long-root.xml", "over the limit of 256"));
+
+    put(
+        "long-fields.xml",
+        with_metadata(&sample, &"O".repeat(65_000), &"R".repeat(65_000)).as_bytes(),
+    );
+    expect.push(("long-fields.xml", "the limit for one report field"));
+
+    let mut parts = String::new();
+    for _ in 0..200_000 {
+        parts.push_str("--B\r\n\r\nx\r\n");
+    }
+    let mime = email(
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n",
+        &format!("{parts}--B--\r\n"),
+    );
+    put("many-parts.eml.gz", &gzip(mime.as_bytes()));
+    expect.push(("many-parts.eml.gz", "more than 1000 MIME parts"));
+
+    let mut headers = String::new();
+    for i in 0..100_000 {
+        headers.push_str(&format!("X-H{i}: {}\r\n", "v".repeat(40)));
+    }
+    put(
+        "huge-headers.eml.gz",
+        &gzip(email(&headers, "body\r\n").as_bytes()),
+    );
+    expect.push(("huge-headers.eml.gz", "header block"));
+
+    for k in 0..3 {
+        put(
+            &format!("flood-{k}.xml.gz"),
+            &many_rows(&format!("flood-{k}"), k, 49_999),
+        );
+    }
+    expect.push(("flood-2.xml.gz", "budget of 100000 distinct report rows"));
+
+    let message = email("Content-Type: application/xml\r\n", &sample);
+    put(
+        "first-empty.mbox",
+        format!(
+            "From MAILER-DAEMON Thu Oct  1 00:00:00 2026\n\nFrom MAILER-DAEMON Thu Oct  1 00:00:00 2026\n{}\n",
+            with_metadata(&message, "mbox-sender", "mbox-1")
+        )
+        .as_bytes(),
+    );
+    expect.push(("first-empty.mbox [mbox:message 1]", "empty message"));
+
+    let zip_path = dir.join("control-bytes.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    zip.start_file(
+        "a\u{1b}[2J\u{7}\0.txt",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, b"not a report").unwrap();
+    zip.finish().unwrap();
+    expect.push(("control-bytes.zip", "decompressed content is unrecognized"));
+
+    put("bomb.xml.gz", &gzip(&vec![0u8; 200 << 20]));
+    expect.push(("bomb.xml.gz", "decompressed content is unrecognized"));
+
+    put(
+        "garbage-base64.eml",
+        email(
+            "MIME-Version: 1.0\r\nContent-Type: application/gzip\r\nContent-Transfer-Encoding: base64\r\n",
+            "!!!!****not base64****!!!!\r\n",
+        )
+        .as_bytes(),
+    );
+    expect.push(("garbage-base64.eml", "not base64"));
+
+    std::os::unix::fs::symlink("loop", dir.join("loop")).unwrap();
+    expect.push(("loop", "symbolic link loop"));
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(dir.join("pipe"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if fifo {
+        expect.push(("pipe", "not a regular file or folder"));
+    }
+
+    let total: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    assert!(
+        total < 10 << 20,
+        "the crafted month is {total} bytes, over 10 MB"
+    );
+
+    let o = bin()
+        .args(["run", "--offline", "--period", "2026-10", "-v", "--config"])
+        .arg(w.path("mailproof.toml"))
+        .env("SOURCE_DATE_EPOCH", "1793534400")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(
+        o.status.success(),
+        "run failed: {}",
+        &err[err.len().saturating_sub(3000)..]
+    );
+    assert!(w.path("out/2026-10/report.pdf").is_file());
+
+    // Every crafted file is named with its reason, in the log and in the evidence.
+    let ev = w.evidence();
+    let rejected = ev["reports"]["rejected"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (file, why) in &expect {
+        let found = rejected.iter().any(|r| {
+            r["file"].as_str().is_some_and(|f| f.contains(file))
+                && r["reason"].as_str().is_some_and(|s| s.contains(why))
+        });
+        assert!(
+            found,
+            "{file}: no rejection saying {why:?} in {rejected:#?}"
+        );
+        assert!(
+            err.lines().any(|l| l.contains(file) && l.contains(why)),
+            "{file}: not named with {why:?} in the log"
+        );
+    }
+    // The mailbox's second message was read.
+    assert!(
+        ev["reports"]["reports"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["org_name"] == "mbox-sender")),
+        "the report after the empty mailbox message was lost"
+    );
+    // Raw control bytes reach neither the terminal nor the log.
+    for b in [0x1b_u8, 0x07, 0x00] {
+        assert!(
+            !o.stderr.contains(&b) && !o.stdout.contains(&b),
+            "byte {b:#x} in the output"
+        );
+    }
+    let peak = peak_rss_kb(&err).expect("the run logs its peak memory with -v");
+    eprintln!("run: peak RSS {peak} KiB");
+    assert!(
+        peak < BUDGET_KB,
+        "peak RSS {peak} KiB is over the 512 MB budget"
+    );
+
+    // `reports` over the same files stays in budget and keeps JSON valid.
+    let o = bin()
+        .args(["reports", "-v", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).expect("reports --format json is JSON");
+    assert!(
+        json["rejected"]
+            .as_array()
+            .is_some_and(|r| r.len() >= expect.len())
+    );
+    let peak = peak_rss_kb(&stderr(&o)).expect("peak memory logged");
+    eprintln!("reports: peak RSS {peak} KiB");
+    assert!(
+        peak < BUDGET_KB,
+        "reports: peak RSS {peak} KiB is over the 512 MB budget"
+    );
+}

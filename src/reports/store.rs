@@ -445,6 +445,7 @@ fn collect(
     rejected: &mut Vec<Rejected>,
 ) {
     let reject = |rejected: &mut Vec<Rejected>, reason: String| {
+        tracing::warn!(file = %path.display(), reason = %reason, "report path skipped");
         rejected.push(Rejected {
             file: path.display().to_string(),
             reason,
