@@ -6,7 +6,7 @@ CARGO ?= cargo
 export MAILPROOF_CORPUS ?= $(abspath ../shared/corpus)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build demo test lint bench bench-dns deps sample-snapshots clean-demo
+.PHONY: build demo test lint bench bench-dns deps sample-snapshots clean-demo fuzz
 
 build:
 	$(CARGO) build --release
@@ -43,12 +43,15 @@ lint:
 # 220) over thousands of files in a temp folder, runs the release `mailproof reports` pinned to
 # one core under /usr/bin/time -v, and prints MB/s and peak RSS; when `parsedmarc` is on the
 # PATH (pip install parsedmarc) it is measured on the same files with --offline, and the ratio
-# printed. Build release once: about 7 minutes on a 2-core machine.
+# printed. Then the worst case of the hostile-input budget (issue 12: 512 MB, 30 s): a month
+# with a crafted file of every class among the samples, `run` and `reports` timed and measured.
+# Build release once: about 7 minutes on a 2-core machine.
 bench:
 	@command -v /usr/bin/time >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y time; }
 	@command -v taskset >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y util-linux; }
 	$(CARGO) build --release --bin mailproof
 	$(CARGO) bench --bench ingest
+	$(CARGO) test --release --test hostile_input -- --ignored --nocapture crafted_month_worst_case
 	$(MAKE) bench-dns
 
 # Snapshot of 1,000 domains against an in-process authoritative server on 127.0.0.1 (target <= 2 s).
@@ -63,3 +66,23 @@ sample-snapshots:
 
 clean-demo:
 	rm -rf out/
+
+# Fuzzing on the stable toolchain with AFL++ (cargo-afl builds AFL++ from source and uses
+# rustc's own coverage instrumentation). Each target of `mailproof::fuzzing` runs for
+# FUZZ_SECONDS, seeded from the samples and $(MAILPROOF_CORPUS); findings land in
+# target/fuzz/out/<target>/default/{crashes,hangs}. `make test` runs a short smoke of every
+# target without AFL (tests/fuzz_smoke.rs).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := report_bytes xml spf_record dmarc_record dkim_record inventory_csv config_toml decisions_toml document_text
+FUZZ_DIR := target/fuzz
+fuzz:
+	@command -v cargo-afl >/dev/null 2>&1 || $(CARGO) install cargo-afl
+	cd fuzz && $(CARGO) afl build --release
+	rm -rf $(FUZZ_DIR)/seeds && fuzz/target/release/seeds $(FUZZ_DIR)/seeds
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_AUTORESUME=1 \
+	    $(CARGO) afl fuzz -V $(FUZZ_SECONDS) -t 5000 -m none -i $(FUZZ_DIR)/seeds/$$t -o $(FUZZ_DIR)/out/$$t \
+	    fuzz/target/release/$$t > $(FUZZ_DIR)/$$t.log 2>&1 || true; \
+	  grep -E "execs_done|saved_crashes|saved_hangs" $(FUZZ_DIR)/out/$$t/default/fuzzer_stats; \
+	done
