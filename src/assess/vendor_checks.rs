@@ -37,9 +37,23 @@ pub fn assess(
             };
             if let Some(problem) = problem {
                 let sent = volume.get(&v.vendor).map_or(0, |x| x.0);
+                // When the inventory itself records the lapse, the organization knew of it from
+                // the next day: the notification clock is counted from there, not from this
+                // report.
+                let discovered = match (v.baa, v.baa_expires) {
+                    (Some(Baa::Signed), Some(exp)) if exp < period_end => {
+                        let from = exp + chrono::Days::new(1);
+                        let limit = from + chrono::Days::new(60);
+                        format!(
+                            "the inventory records the agreement's end ({exp}), so the lapse was known from {from} at the latest, and 60 days from then end on {limit}"
+                        )
+                    }
+                    _ => "no later than the first assessment that reported this finding"
+                        .to_string(),
+                };
                 let breach = if sent > 0 {
                     format!(
-                        " {sent} messages from it this period mean PHI has already been disclosed without a business associate agreement: that disclosure is presumed a breach unless a risk assessment under 45 CFR 164.402 (definition of breach, four factors) shows a low probability that the PHI was compromised. Make and document that assessment. A breach counts as discovered on the first day it is known or would have been known with reasonable diligence (§164.404(a)(2)): no later than the first assessment that reported this finding. If it does not show a low probability, notify the individuals without unreasonable delay and within 60 days of discovery (§164.404(b)), notify HHS (§164.408) and, for more than 500 residents of a state or jurisdiction, the media (§164.406)."
+                        " {sent} messages from it this period mean PHI has already been disclosed without a business associate agreement: that disclosure is presumed a breach unless a risk assessment under 45 CFR 164.402 (definition of breach, four factors) shows a low probability that the PHI was compromised. Make and document that assessment. A breach counts as discovered on the first day it is known or would have been known with reasonable diligence (§164.404(a)(2)): {discovered}. If it does not show a low probability, notify the individuals without unreasonable delay and within 60 days of discovery (§164.404(b)), notify HHS (§164.408) and, for more than 500 residents of a state or jurisdiction, the media (§164.406)."
                     )
                 } else {
                     String::new()
