@@ -960,11 +960,11 @@ pub fn assess_with_ptr(
         if !services.is_empty() {
             d = d
                 .evidence(format!(
-                    "authenticates as {} and our SPF authorizes that provider: a real service, not a spoofer",
+                    "authenticates as {} and our SPF record publishes that provider's include: a real service, not a spoofer",
                     join(&services)
                 ))
                 .remediation(format!(
-                    "Our own SPF authorizes {} (its include is published), yet no inventory vendor names it. Find who in the organization uses the service and whether it creates, receives or transmits PHI: if it does, it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
+                    "Our own SPF record includes {} (whether receivers reach the include depends on the record's lookup count), yet no inventory vendor names it. Find who in the organization uses the service and whether it creates, receives or transmits PHI: if it does, it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
                     join(&services)
                 ));
         }
