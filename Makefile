@@ -78,7 +78,7 @@ FUZZ_DIR := target/fuzz
 fuzz:
 	@command -v cargo-afl >/dev/null 2>&1 || $(CARGO) install cargo-afl
 	cd fuzz && $(CARGO) afl build --release
-	rm -rf $(FUZZ_DIR)/seeds && fuzz/target/release/seeds $(FUZZ_DIR)/seeds
+	rm -rf $(FUZZ_DIR)/seeds && fuzz/target/release/seeds $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/out
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz $$t for $(FUZZ_SECONDS) s"; \
 	  AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_AUTORESUME=1 \
