@@ -305,7 +305,7 @@ pub const CATALOG: &[Check] = &[
         [
             "164.308(a)(1)(ii)(A)",
             "164.308(a)(1)(ii)(B)",
-            "164.316(b)(2)(iii)"
+            "164.308(b)(1)"
         ],
         "Remove the vendor's SPF include and revoke its DKIM selectors under our domains."
     ),

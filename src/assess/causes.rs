@@ -539,16 +539,14 @@ fn dmarc_record(
             String::new()
         } else if m.p.as_deref() == Some("quarantine") {
             format!(
-                "first make {} pass DMARC aligned (see {} causes, which say what receivers did with {} failing mail); then ",
+                "first make {} pass DMARC aligned (the cause cards in section 3 say how, and what receivers did with {} failing mail); then ",
                 failing.join(", "),
-                if failing.len() == 1 { "its" } else { "their" },
                 if failing.len() == 1 { "its" } else { "their" }
             )
         } else {
             format!(
-                "first make {} pass DMARC aligned (see {} causes), or enforcement would refuse {} mail; then ",
+                "first make {} pass DMARC aligned (the cause cards in section 3 say how), or enforcement would refuse {} mail; then ",
                 failing.join(", "),
-                if failing.len() == 1 { "its" } else { "their" },
                 if failing.len() == 1 { "its" } else { "their" }
             )
         };

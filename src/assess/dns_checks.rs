@@ -1057,7 +1057,7 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                 } else {
                     d.exposure(
                         Level::Moderate,
-                        format!("an RSA-{bits} modulus is factored in hours with public tools; receivers that follow RFC 8301 ignore the key, older ones still accept signatures made with it"),
+                        format!("the gap can be used only in part: an RSA-{bits} modulus is factored in hours with public tools, but receivers that follow RFC 8301 ignore keys under 1024 bits, and only older ones accept signatures made with it"),
                     )
                 };
                 if !seen_signing {

@@ -123,8 +123,10 @@ pub fn lookup(citation: &str) -> Option<&'static Citation> {
     CITATIONS.iter().find(|c| c.citation == citation)
 }
 
-/// The safeguards for ePHI in transmission and its integrity (§164.312(c) and (e)).
+/// The safeguards for systems and transmissions that hold ePHI: audit controls (§164.312(b)),
+/// integrity (§164.312(c)) and transmission security (§164.312(e)).
 const EPHI_SAFEGUARDS: &[&str] = &[
+    "164.312(b)",
     "164.312(c)(1)",
     "164.312(c)(2)",
     "164.312(e)(1)",
@@ -132,7 +134,7 @@ const EPHI_SAFEGUARDS: &[&str] = &[
     "164.312(e)(2)(ii)",
 ];
 
-/// The citations of a finding on its asset. §164.312(c) and (e) protect ePHI, so on a domain
+/// The citations of a finding on its asset. §164.312(b), (c) and (e) protect ePHI, so on a domain
 /// that carries none (a parked domain, or a marketing domain no PHI vendor sends from) they
 /// would claim a safeguard gap where no ePHI is; the finding there is evidence for risk
 /// management, §164.308(a)(1)(ii)(B), which the remaining citations are joined by.

@@ -234,13 +234,24 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         treatment::summary(source, sha256, i.decisions, &findings, outcome)
     });
     finding::sort(&mut findings);
-    // Each vendor's row lists every open finding raised against it (VEN-*, RPT-002, …).
+    // Each vendor's row lists every open finding raised against it (VEN-*, RPT-002, …),
+    // and those on the DKIM keys the inventory says it signs with.
     for row in &mut vendors.vendors {
-        let incomplete = i
-            .inventory
-            .vendors
-            .iter()
-            .any(|v| v.vendor == row.vendor && !v.incomplete.is_empty());
+        let vendor = i.inventory.vendors.iter().find(|v| v.vendor == row.vendor);
+        let incomplete = vendor.is_some_and(|v| !v.incomplete.is_empty());
+        let signs_with = |subject: &str| {
+            let Some((sel, dom)) = subject.split_once("._domainkey.") else {
+                return false;
+            };
+            vendor.is_some_and(|v| {
+                v.dkim_selectors.iter().any(|s| s.eq_ignore_ascii_case(sel))
+                    && if v.dkim_domains.is_empty() {
+                        v.domains.iter().any(|d| d.eq_ignore_ascii_case(dom))
+                    } else {
+                        v.dkim_domains.iter().any(|d| d.eq_ignore_ascii_case(dom))
+                    }
+            })
+        };
         row.status = findings
             .iter()
             .filter(|f| f.status != evidence::Status::Resolved)
@@ -248,6 +259,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                 f.subject == row.vendor
                     || f.basis.vendor.as_deref() == Some(row.vendor.as_str())
                     || (f.check == "INV-001" && incomplete)
+                    || signs_with(&f.subject)
             })
             .map(|f| f.check.clone())
             .collect::<std::collections::BTreeSet<_>>()

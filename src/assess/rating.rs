@@ -547,11 +547,21 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                         .and_then(|d| facts.spf_errors.get(d))
                         .copied()
                         .unwrap_or(0);
-                    notes.push(format!(
+                    // Observed on every message checked: the failure is occurring, not
+                    // merely possible.
+                    if errors >= n && likelihood < Level::High {
+                        likelihood = Level::High;
+                        why = format!(
+                            "all {} checked against the record this period met an SPF error: the failure is occurring now",
+                            crate::text::count(n as usize, "message", "messages")
+                        );
+                    } else {
+                        notes.push(format!(
                         "this period {} of the {} checked against it met an SPF error (the record may have changed during the period)",
                         errors,
                         crate::text::count(n as usize, "message", "messages")
                     ))
+                    }
                 }
                 Some(n) if n > 0 => {
                     let seen = vendor.and_then(|v| Some((v, facts.vendor_volume.get(&v.vendor)?)));

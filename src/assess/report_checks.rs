@@ -862,10 +862,9 @@ pub fn assess_with_ptr(
                 format!("{incident} Move {domain} to p=reject so receivers refuse this mail instead of junking or delivering it.")
             } else {
                 format!(
-                    "{incident} Move {domain} to p=reject so receivers refuse this mail, but only after {} pass{} DMARC aligned (see {} causes): until then p=reject would refuse {} mail too.",
+                    "{incident} Move {domain} to p=reject so receivers refuse this mail, but only after {} pass{} DMARC aligned (the cause cards in section 3 say how): until then p=reject would refuse {} mail too.",
                     failing.join(", "),
                     if failing.len() == 1 { "es" } else { "" },
-                    if failing.len() == 1 { "its" } else { "their" },
                     if failing.len() == 1 { "its" } else { "their" }
                 )
             }

@@ -48,8 +48,9 @@ pub fn assess(
                             "the inventory records the agreement's end ({exp}), so the lapse was known from {from} at the latest, and 60 days from then end on {limit}"
                         )
                     }
-                    _ => "no later than the first assessment that reported this finding"
-                        .to_string(),
+                    _ => {
+                        "no later than the first assessment that reported this finding".to_string()
+                    }
                 };
                 let breach = if sent > 0 {
                     format!(
