@@ -9,7 +9,7 @@
 //! `‹U+XXXX›`, and a string longer than [`DOCUMENT_TEXT_MAX_CHARS`] is cut with a note of how
 //! much was left out. The raw values stay intact in `evidence.json` and its attachment.
 
-use super::world::{font_covers, fonts_covering_cover};
+use super::fonts::{font_covers, fonts_covering_cover};
 use serde_json::Value;
 use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;

@@ -7,6 +7,7 @@
 
 pub mod csv;
 pub mod document_text;
+pub mod fonts;
 pub mod pdf;
 pub mod world;
 

@@ -20,6 +20,13 @@ use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
+/// Distinct report rows one run keeps, across every file. Memory grows with them (about a
+/// kilobyte each with their keys and tallies), and one report may hold 50,000
+/// (`MAX_DISTINCT_ROWS` of the XML reader), so without a budget a handful of crafted reports
+/// would cost gigabytes. Real months merge to far fewer: identical rows from many reports are
+/// one. A report that would pass the budget is rejected whole, named with this reason.
+pub const MAX_RUN_ROWS: usize = 100_000;
+
 /// Resource bounds for one input file. The defaults suit real report mailboxes: the largest
 /// real aggregate reports are tens of MB of XML, while anything expanding over 1000:1 past a
 /// few MB is not something a receiver's report generator produces.
@@ -42,7 +49,7 @@ pub struct Limits {
     pub max_zip_depth: usize,
     /// Members read from one archive, or parts from one email.
     pub max_members: usize,
-    /// Distinct report rows kept across the whole run ([`super::store::MAX_RUN_ROWS`]).
+    /// Distinct report rows kept across the whole run ([`MAX_RUN_ROWS`]).
     pub max_run_rows: usize,
 }
 
@@ -57,7 +64,7 @@ impl Default for Limits {
             max_depth: 5,
             max_zip_depth: 2,
             max_members: 10_000,
-            max_run_rows: super::store::MAX_RUN_ROWS,
+            max_run_rows: MAX_RUN_ROWS,
         }
     }
 }

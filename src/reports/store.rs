@@ -23,12 +23,7 @@ use std::path::{Path, PathBuf};
 /// Folder nesting followed under one input path.
 const MAX_DIR_DEPTH: usize = 32;
 
-/// Distinct report rows one run keeps, across every file. Memory grows with them (about a
-/// kilobyte each with their keys and tallies), and one report may hold 50,000
-/// ([`super::xml::MAX_DISTINCT_ROWS`]), so without a budget a handful of crafted reports
-/// would cost gigabytes. Real months merge to far fewer: identical rows from many reports are
-/// one. A report that would pass the budget is rejected whole, named with this reason.
-pub const MAX_RUN_ROWS: usize = 100_000;
+pub use super::open::MAX_RUN_ROWS;
 
 /// What one file (or in-memory byte string) yielded.
 #[derive(Debug, Clone, PartialEq)]
