@@ -497,7 +497,10 @@ fn crafted_month_worst_case() {
     let w = World::new();
     crafted_month(&w);
     for (what, args) in [
-        ("run", vec!["run", "--offline", "--period", "2026-10", "-v", "--config"]),
+        (
+            "run",
+            vec!["run", "--offline", "--period", "2026-10", "-v", "--config"],
+        ),
         ("reports", vec!["reports", "-v", "--format", "json"]),
     ] {
         let started = std::time::Instant::now();
