@@ -258,15 +258,7 @@ impl AggregateBuilder {
         let aspf = report.policy.spf_mode();
         let mut fresh: std::collections::HashSet<Row> = std::collections::HashSet::new();
         for row in &report.rows {
-            let mut key_row = row.clone();
-            key_row.count = 0;
-            key_row.envelope_to = None;
-            for d in &mut key_row.dkim {
-                d.human_result = None;
-            }
-            for s in &mut key_row.spf {
-                s.human_result = None;
-            }
+            let key_row = row.merge_key();
             let probe = KeyRef(report.policy.domain.as_str(), adkim, aspf, &key_row);
             if self.rows.get(&probe).is_none() {
                 fresh.insert(key_row);

@@ -530,8 +530,7 @@ fn unreadable(e: &std::io::Error) -> String {
         Some(40) => {
             "symbolic link loop: the link leads back to itself; remove or fix it".to_string()
         }
-        // ENOENT on a dangling link or a file removed during the run
-        Some(2) => {
+        _ if e.kind() == std::io::ErrorKind::NotFound => {
             "not found: nothing at this path (or a symbolic link whose target is gone)".to_string()
         }
         _ if e.kind() == std::io::ErrorKind::PermissionDenied => format!(
