@@ -15,13 +15,15 @@ build:
 # and writes out/2026-10/{report.pdf,evidence.json,findings.csv,poam.csv,SHA256SUMS}. May to
 # September are assessed first, oldest first, as the earlier cron runs would have, so October's
 # report marks findings new / persisting / resolved, carries due dates forward and shows six
-# months of trends; `verify --chain` then checks every period and link.
+# months of trends; `verify --chain` then checks every period and link. Each earlier run is
+# dated the 2nd of the month after its period (SOURCE_DATE_EPOCH), as cron would have run it.
 HISTORY_MONTHS := 2026-05 2026-06 2026-07 2026-08 2026-09
 demo:
 	$(CARGO) build --quiet
 	@for p in $(HISTORY_MONTHS); do \
 	  echo "mailproof run --period $$p"; \
-	  ./target/debug/mailproof run --config samples/mailproof.toml --period $$p --offline -q || exit $$?; \
+	  SOURCE_DATE_EPOCH=$$(date -u -d "$$p-02 06:00 UTC +1 month" +%s) \
+	    ./target/debug/mailproof run --config samples/mailproof.toml --period $$p --offline -q || exit $$?; \
 	done
 	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline
 	cd out/2026-10 && sha256sum -c SHA256SUMS

@@ -127,6 +127,9 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     );
     findings.extend(rep.findings);
 
+    // The run's date where the organization is: decisions approved later are not in force,
+    // and breach-notification clocks are read against it.
+    let tz: chrono_tz::Tz = i.period.timezone.parse().unwrap_or(chrono_tz::UTC);
     // The period's last calendar day, where the organization is (the same date in any zone).
     let period_end_local = i.period.month.last_day();
     let (mut vendors, vfind) = vendor_checks::assess(
@@ -135,6 +138,12 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &label,
         &rep.vendor_volume,
         rep.unknown_sources,
+        &vendor_checks::Discovery {
+            today: i.generated_at.with_timezone(&tz).date_naive(),
+            tz,
+            previous: i.previous_evidence,
+            earlier: i.earlier,
+        },
     );
     findings.extend(vfind);
 
@@ -216,8 +225,6 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         no_reports: i.reports.reports.is_empty(),
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
-    // The run's date where the organization is: decisions approved later are not in force.
-    let tz: chrono_tz::Tz = i.period.timezone.parse().unwrap_or(chrono_tz::UTC);
     let outcome = treatment::apply(
         &mut findings,
         &treatment::Context {

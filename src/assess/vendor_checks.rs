@@ -1,11 +1,78 @@
 //! Checks on the vendor inventory itself (VEN-001, INV-001) and the vendor coverage table.
 
 use super::finding::Draft;
+use super::history::{Earlier, Found};
 use super::risk::Level;
-use crate::evidence::{Finding, SourceStat, VendorCoverage, VendorRow};
+use crate::evidence::{Evidence, Finding, SourceStat, Status, VendorCoverage, VendorRow};
 use crate::inventory::{Baa, Inventory};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
+
+/// What dates the discovery of PHI sent without a BAA (§164.404(a)(2)): the inventory's own
+/// record of a lapse, or the assessment that first reported the finding. The 60-day clock an
+/// auditor checks runs from that day, and a reader must see whether it has already run out.
+pub struct Discovery<'a> {
+    /// The report's date, where the organization is.
+    pub today: NaiveDate,
+    pub tz: chrono_tz::Tz,
+    pub previous: Option<&'a Evidence>,
+    pub earlier: &'a [Earlier],
+}
+
+impl Discovery<'_> {
+    /// "… end on D" or, once D is before the report's date, "… ended on D, before this
+    /// report's date (T)".
+    fn deadline(&self, limit: NaiveDate) -> String {
+        if limit < self.today {
+            format!(
+                "60 days from then ended on {limit}, before this report's date ({}): if notification is required it is already late",
+                self.today
+            )
+        } else {
+            format!("60 days from then end on {limit}")
+        }
+    }
+
+    /// The discovery sentence for a finding whose lapse the inventory does not date.
+    fn first_reported(&self, id: &str) -> String {
+        let first = self
+            .previous
+            .and_then(|p| {
+                p.findings
+                    .iter()
+                    .find(|f| f.id == id && f.status != Status::Resolved)
+            })
+            .map(|f| f.first_seen.clone());
+        let Some(first_seen) = first else {
+            let limit = self.today + chrono::Days::new(60);
+            return format!(
+                "this report, dated {}, is the first to report it, so it was discovered no later than that day, and {}",
+                self.today,
+                self.deadline(limit)
+            );
+        };
+        // "May 2026", as the document names periods; the label itself if it does not parse.
+        let first = first_seen
+            .parse::<crate::period::Month>()
+            .map(|m| m.last_day().format("%B %Y").to_string())
+            .unwrap_or_else(|_| first_seen.clone());
+        let generated = self.earlier.iter().find_map(|e| match &e.found {
+            Found::Read { evidence, .. } if e.month.to_string() == first_seen => {
+                Some(evidence.generated_at.with_timezone(&self.tz).date_naive())
+            }
+            _ => None,
+        });
+        match generated {
+            Some(day) => format!(
+                "the assessment for {first}, generated on {day}, first reported it, so it was discovered no later than that day, and {}",
+                self.deadline(day + chrono::Days::new(60))
+            ),
+            None => format!(
+                "it was discovered no later than the day the assessment for {first}, which first reported it, was generated; that assessment's evidence is not in the output folder, so this report cannot date the 60 days"
+            ),
+        }
+    }
+}
 
 pub fn assess(
     inv: &Inventory,
@@ -14,6 +81,7 @@ pub fn assess(
     label: &str,
     volume: &BTreeMap<String, (u64, u64)>,
     unknown_sources: Vec<SourceStat>,
+    discovery: &Discovery<'_>,
 ) -> (VendorCoverage, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut rows = Vec::new();
@@ -45,12 +113,11 @@ pub fn assess(
                         let from = exp + chrono::Days::new(1);
                         let limit = from + chrono::Days::new(60);
                         format!(
-                            "the inventory records the agreement's end ({exp}), so the lapse was known from {from} at the latest, and 60 days from then end on {limit}"
+                            "the inventory records the agreement's end ({exp}), so the lapse was known from {from} at the latest, and {}",
+                            discovery.deadline(limit)
                         )
                     }
-                    _ => {
-                        "no later than the first assessment that reported this finding".to_string()
-                    }
+                    _ => discovery.first_reported(&format!("VEN-001:{}", v.vendor)),
                 };
                 let breach = if sent > 0 {
                     format!(
@@ -184,4 +251,79 @@ pub fn assess(
         unknown_sources: unknown_sources.into_iter().take(25).collect(),
     };
     (coverage, findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::finding::Draft;
+    use crate::evidence::tests_support::evidence_with;
+    use chrono::{TimeZone, Utc};
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_new_gap_is_discovered_by_this_report_and_its_clock_runs_from_today() {
+        let d = Discovery {
+            today: day("2026-12-03"),
+            tz: chrono_tz::UTC,
+            previous: None,
+            earlier: &[],
+        };
+        let s = d.first_reported("VEN-001:Remindly");
+        assert!(
+            s.contains("dated 2026-12-03, is the first to report it"),
+            "{s}"
+        );
+        assert!(s.contains("end on 2027-02-01"), "{s}");
+        assert!(!s.contains("already late"), "{s}");
+    }
+
+    #[test]
+    fn a_persisting_gap_is_dated_by_the_assessment_that_first_reported_it() {
+        let mut f = Draft::new("VEN-001", "Remindly").build("2026-09");
+        f.first_seen = "2026-05".into();
+        f.status = Status::Persisting;
+        let previous = evidence_with(vec![f], "2026-09");
+        let mut may = evidence_with(vec![], "2026-05");
+        // 2026-06-02 01:30 UTC is still 1 June in New York: the organization's date counts.
+        may.generated_at = Utc
+            .with_ymd_and_hms(2026, 6, 2, 1, 30, 0)
+            .single()
+            .unwrap_or_default();
+        let earlier = vec![Earlier {
+            month: "2026-05"
+                .parse()
+                .unwrap_or_else(|_| crate::period::Month::previous_of(Utc::now(), chrono_tz::UTC)),
+            found: Found::Read {
+                evidence: Box::new(may),
+                sha256: String::new(),
+                path: "out/2026-05/evidence.json".into(),
+            },
+        }];
+        let d = Discovery {
+            today: day("2026-12-03"),
+            tz: chrono_tz::America::New_York,
+            previous: Some(&previous),
+            earlier: &earlier,
+        };
+        let s = d.first_reported("VEN-001:Remindly");
+        assert!(
+            s.contains("the assessment for May 2026, generated on 2026-06-01"),
+            "{s}"
+        );
+        assert!(
+            s.contains("ended on 2026-07-31, before this report's date (2026-12-03)"),
+            "{s}"
+        );
+        assert!(s.contains("already late"), "{s}");
+
+        // The first assessment's evidence is gone: say so, never invent a date.
+        let d = Discovery { earlier: &[], ..d };
+        let s = d.first_reported("VEN-001:Remindly");
+        assert!(s.contains("cannot date the 60 days"), "{s}");
+        assert!(!s.contains("ended on"), "{s}");
+    }
 }
