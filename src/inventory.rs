@@ -73,6 +73,20 @@ pub struct Vendor {
 }
 
 impl Vendor {
+    /// Whether this vendor signs with the DKIM key `<selector>._domainkey.<domain>`: the key's
+    /// findings then belong to whoever answers for the vendor, and appear in its row.
+    pub fn signs_with(&self, selector: &str, domain: &str) -> bool {
+        let domains = if self.dkim_domains.is_empty() {
+            &self.domains
+        } else {
+            &self.dkim_domains
+        };
+        self.dkim_selectors
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(selector))
+            && domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
     /// Whether the contract had ended by `day` (an end without a date counts as ended).
     pub fn ended_by(&self, day: NaiveDate) -> bool {
         self.ended && self.ended_on.is_none_or(|d| d <= day)

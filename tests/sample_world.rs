@@ -1107,6 +1107,32 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
             .iter()
             .any(|h| h == "Breach 164.402")
     );
+    // The notification clock: PayNotice's from the lapse the inventory dates; Remindly's from
+    // the September assessment (run 2026-10-01 here) that first reported it. Neither has run
+    // out by this report's date (2026-11-02).
+    let fix = |id: &str| f(id)["remediation"].as_str().unwrap().to_string();
+    assert!(
+        fix("VEN-001:PayNotice").contains(
+            "known from 2026-10-01 at the latest, and 60 days from then end on 2026-11-30"
+        ),
+        "{}",
+        fix("VEN-001:PayNotice")
+    );
+    assert!(
+        fix("VEN-001:Remindly")
+            .contains("the assessment for September 2026, generated on 2026-10-0"),
+        "{}",
+        fix("VEN-001:Remindly")
+    );
+    // A key only one vendor signs with is that vendor's owner's to fix.
+    assert_eq!(
+        f("DKIM-003:hr2019._domainkey.riversidehealth.example")["owner"],
+        "Human Resources (D. Osei)"
+    );
+    assert_eq!(
+        f("DKIM-001:tv1._domainkey.myriversidechart.example")["owner"],
+        "Virtual Care (S. Iyer)"
+    );
     let vendors = ev["vendors"]["vendors"].as_array().unwrap();
     let row = |n: &str| vendors.iter().find(|v| v["vendor"] == n).unwrap();
     assert_eq!(row("PayNotice")["baa"], "expired");

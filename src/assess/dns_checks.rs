@@ -1002,10 +1002,7 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
                     .inventory
                     .vendors
                     .iter()
-                    .filter(|v| {
-                        v.dkim_selectors.iter().any(|s| s == &k.selector)
-                            && v.domains.iter().any(|x| x == &p.domain)
-                    })
+                    .filter(|v| v.signs_with(&k.selector, &p.domain))
                     .map(|v| v.vendor.as_str())
                     .collect();
                 if let Some(first) = vendors.first() {

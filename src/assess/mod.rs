@@ -216,6 +216,24 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         },
     );
 
+    // A key only one inventory vendor signs with is that vendor's to fix (a new key, a revoked
+    // one, a rotation): its findings go to whoever answers for the vendor, not to the domain.
+    for f in findings.iter_mut().filter(|f| f.owner.is_none()) {
+        let Some((sel, dom)) = f.subject.split_once("._domainkey.") else {
+            continue;
+        };
+        let mut signers = i
+            .inventory
+            .vendors
+            .iter()
+            .filter(|v| v.signs_with(sel, dom));
+        if let (Some(v), None) = (signers.next(), signers.next())
+            && !v.owner.trim().is_empty()
+        {
+            f.owner = Some(v.owner.trim().to_string());
+        }
+    }
+
     let blind = status::Blind {
         dns_incomplete: findings
             .iter()
@@ -247,17 +265,9 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         let vendor = i.inventory.vendors.iter().find(|v| v.vendor == row.vendor);
         let incomplete = vendor.is_some_and(|v| !v.incomplete.is_empty());
         let signs_with = |subject: &str| {
-            let Some((sel, dom)) = subject.split_once("._domainkey.") else {
-                return false;
-            };
-            vendor.is_some_and(|v| {
-                v.dkim_selectors.iter().any(|s| s.eq_ignore_ascii_case(sel))
-                    && if v.dkim_domains.is_empty() {
-                        v.domains.iter().any(|d| d.eq_ignore_ascii_case(dom))
-                    } else {
-                        v.dkim_domains.iter().any(|d| d.eq_ignore_ascii_case(dom))
-                    }
-            })
+            subject
+                .split_once("._domainkey.")
+                .is_some_and(|(sel, dom)| vendor.is_some_and(|v| v.signs_with(sel, dom)))
         };
         row.status = findings
             .iter()
