@@ -16,6 +16,7 @@
 use super::report_checks::base;
 use super::risk::Level;
 use crate::config::Role;
+use crate::decisions::Decision;
 use crate::evidence::{Cause, DomainPosture, Finding, RiskCounts, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -430,9 +431,17 @@ fn remedy(
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let drop_ruf = findings
-                .iter()
-                .any(|f| f.check == "DMARC-010" && f.domain.as_deref() == Some(subject));
+            // Unless management transferred or accepted the failure-report risk: then the
+            // record keeps `ruf`, and the proposal must not contradict that decision.
+            let drop_ruf = findings.iter().any(|f| {
+                f.check == "DMARC-010"
+                    && f.domain.as_deref() == Some(subject)
+                    && f.status != Status::Resolved
+                    && !f.treatment.as_ref().is_some_and(|t| {
+                        !t.expired
+                            && matches!(t.entry.decision, Decision::Transfer | Decision::Accept)
+                    })
+            });
             match posture {
                 Some(p) => dmarc_record(subject, p, role, &fs, &failing, drop_ruf),
                 None => fs[0].remediation.clone(),

@@ -172,6 +172,18 @@ fn other_rua(
         })
 }
 
+/// The inventory vendor that processes reports sent to `host` (by a name it is listed with
+/// under the same base domain), if the inventory lists one.
+fn report_processor<'a>(cx: &Context<'a>, host: &str) -> Option<&'a crate::inventory::Vendor> {
+    let base = super::report_checks::base;
+    cx.inventory.vendors.iter().find(|v| {
+        v.ptr_suffixes
+            .iter()
+            .chain(v.dkim_domains.iter())
+            .any(|s| base(s) == base(host))
+    })
+}
+
 /// DMARC-009 (external destination not authorized) and DMARC-010 (failure reports asked).
 fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) {
     let m = &p.dmarc;
@@ -204,16 +216,20 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
                             d.mx.join(", ")
                         }
                     ))
-                    .remediation(if d.kind == "ruf" {
-                        format!(
+                    .remediation(match report_processor(cx, &d.host) {
+                        // A processor under a BAA is meant to receive them: it must authorize.
+                        Some(v) if d.kind == "ruf" && v.baa_current(cx.period_end) => format!(
+                            "Ask {}, which processes the failure reports under a business associate agreement, to publish `{name}` TXT \"v=DMARC1\"; until then receivers that check send nothing there. Remove the ruf address instead if failure reports are not needed, since they can carry PHI.",
+                            v.vendor
+                        ),
+                        _ if d.kind == "ruf" => format!(
                             "Remove this ruf address: its operator has not authorized reports for {} ({name} has no v=DMARC1 record), so receivers that check send nothing there, and failure reports can carry PHI.",
                             p.domain
-                        )
-                    } else {
-                        format!(
+                        ),
+                        _ => format!(
                             "Ask the operator of {} to publish `{name}` TXT \"v=DMARC1\" (or a wildcard for all our domains), or remove the address from rua; until then receivers that check drop the reports for it.",
                             d.host
-                        )
+                        ),
                     })
                     .build(cx.label),
             ),
@@ -257,14 +273,7 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
             f = f.party(&hosts.join(", "));
         }
         // The processor, when the inventory lists it (by a name under the destination's domain).
-        if let Some(v) = cx.inventory.vendors.iter().find(|v| {
-            hosts.iter().any(|h| {
-                v.ptr_suffixes
-                    .iter()
-                    .chain(v.dkim_domains.iter())
-                    .any(|s| super::report_checks::base(s) == super::report_checks::base(h))
-            })
-        }) {
+        if let Some(v) = hosts.iter().find_map(|h| report_processor(cx, h)) {
             if v.baa_current(cx.period_end) {
                 f = f.remediation(format!(
                     "{} receives the failure reports under a business associate agreement (signed{}): keep it current and confirm the processor's safeguards at its review; remove `ruf` if failure reports are not needed, since they can carry PHI.",

@@ -186,6 +186,7 @@ impl Draft {
             owner: self.owner,
             due: None,
             due_basis: None,
+            due_extended_days: None,
             overdue_days: None,
             treatment: None,
             treatment_status: None,

@@ -59,9 +59,10 @@ pub fn apply(findings: &mut [Finding], cx: &Context<'_>) -> Outcome {
         }
         let before = earlier.get(f.id.as_str()).copied();
         let decision = decisions.get(f.id.as_str()).copied();
-        let (due, basis) = due_date(f, before, decision, cx.due_days);
+        let (due, basis, extended) = due_date(f, before, decision, cx.due_days);
         f.due = due;
         f.due_basis = Some(basis);
+        f.due_extended_days = extended;
         f.treatment = decision.map(|d| {
             let lapsed = d.expires.is_some_and(|e| e < last_day);
             if lapsed && d.decision == Decision::Accept {
@@ -146,27 +147,43 @@ fn owner_for(f: &Finding, cx: &Context<'_>) -> Option<String> {
         .or_else(|| cx.governance.security_officer.clone())
 }
 
-/// The due date and how it was reached. A decision's own `due` wins (management set it).
-/// Otherwise the finding is due `due_days[risk]` after the end of the period it was first
-/// reported in; a date given in an earlier period stands unless the new rule gives an earlier
-/// one (a risk that rose), so a date never slides later from month to month.
+/// The due date, how it was reached, and by how many days a decision extends the policy's
+/// date. A decision's own `due` wins (management set it), but a later date than the policy
+/// gives is an extension and is said so. Otherwise the finding is due `due_days[risk]` after
+/// the end of the period it was first reported in; a date given in an earlier period stands
+/// unless the new rule gives an earlier one (a risk that rose), so a date never slides later
+/// from month to month.
 fn due_date(
     f: &Finding,
     before: Option<&Finding>,
     decision: Option<&RiskDecision>,
     days: &DueDays,
-) -> (Option<NaiveDate>, String) {
+) -> (Option<NaiveDate>, String, Option<i64>) {
+    let (policy, basis) = policy_due(f, before, days);
     if let Some(d) = decision
         && let Some(due) = d.due
     {
-        return (
-            Some(due),
-            format!(
-                "set by the risk decision approved by {} on {} (decisions file line {})",
-                d.approved_by, d.approved_on, d.line
-            ),
+        let mut why = format!(
+            "set by the risk decision approved by {} on {} (decisions file line {})",
+            d.approved_by, d.approved_on, d.line
         );
+        let extended = policy.filter(|p| due > *p).map(|p| (due - p).num_days());
+        if let (Some(n), Some(p)) = (extended, policy) {
+            why.push_str(&format!(
+                "; {n} days later than the policy's {p} ({basis}): an extension the decision approves"
+            ));
+        }
+        return (Some(due), why, extended);
     }
+    (policy, basis, None)
+}
+
+/// The date the due-date policy gives, and how.
+fn policy_due(
+    f: &Finding,
+    before: Option<&Finding>,
+    days: &DueDays,
+) -> (Option<NaiveDate>, String) {
     let Ok(first) = f.first_seen.parse::<Month>() else {
         return (
             before.and_then(|b| b.due),
@@ -185,6 +202,13 @@ fn due_date(
         first,
         f.risk.label()
     );
+    // Whether an earlier period's date was a risk decision's rather than the rule's.
+    let set_by_decision = |old: NaiveDate| {
+        before
+            .and_then(|b| b.treatment.as_ref())
+            .and_then(|t| t.entry.due)
+            == Some(old)
+    };
     match before.and_then(|b| b.due) {
         Some(old) if old < computed => (
             Some(old),
@@ -193,11 +217,7 @@ fn due_date(
             ),
         ),
         Some(old) if old > computed => {
-            let why = if before
-                .and_then(|b| b.treatment.as_ref())
-                .and_then(|t| t.entry.due)
-                == Some(old)
-            {
+            let why = if set_by_decision(old) {
                 "the risk decision that set it no longer applies"
             } else {
                 "the risk rose"
@@ -385,6 +405,29 @@ mod tests {
         apply_at(&mut f, "2026-10", None, &[d], &Governance::default());
         assert_eq!(f[0].treatment_status, Some(TreatmentStatus::Open));
         assert!(f[0].due_basis.as_deref().unwrap().contains("line 7"));
+        assert_eq!(
+            f[0].due_extended_days,
+            Some(1),
+            "one day past the policy's 30 Oct"
+        );
+        // A decision's date past the policy's (High, first seen in September: 30 Oct) is an
+        // extension, and says by how much; one before it is not.
+        let mut f = vec![Draft::new("DMARC-001", "a.example").build("2026-09")];
+        let mut d = decision("DMARC-001:a.example", Decision::Mitigate, None);
+        d.due = Some(date("2026-10-20"));
+        apply_at(&mut f, "2026-10", None, &[d], &Governance::default());
+        assert_eq!(f[0].due_extended_days, None);
+        let mut f = vec![Draft::new("DMARC-001", "a.example").build("2026-09")];
+        let mut d = decision("DMARC-001:a.example", Decision::Mitigate, None);
+        d.due = Some(date("2026-12-15"));
+        apply_at(&mut f, "2026-10", None, &[d], &Governance::default());
+        assert_eq!(f[0].due, Some(date("2026-12-15")));
+        assert_eq!(f[0].due_extended_days, Some(46));
+        let basis = f[0].due_basis.as_deref().unwrap();
+        assert!(
+            basis.contains("46 days later than the policy's 2026-10-30"),
+            "{basis}"
+        );
     }
 
     #[test]

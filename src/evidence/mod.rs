@@ -61,6 +61,10 @@ pub struct Finding {
     /// How `due` was set, in one line an auditor can check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_basis: Option<String>,
+    /// Days a risk decision's `due` lies beyond the date the due-date policy gives: an
+    /// extension management approved, shown beside the date so it is never read as the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_extended_days: Option<i64>,
     /// Days past `due` at the end of the period, for an open finding; `None` when not overdue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overdue_days: Option<i64>,

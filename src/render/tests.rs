@@ -56,6 +56,7 @@ fn finding(n: usize, title: &str, remediation: &str, evidence: Vec<String>) -> F
         owner: None,
         due: None,
         due_basis: None,
+        due_extended_days: None,
         overdue_days: None,
         treatment: None,
         treatment_status: None,
