@@ -54,6 +54,7 @@ fn finding(
         owner: None,
         due: None,
         due_basis: None,
+        due_extended_days: None,
         overdue_days: None,
         treatment: None,
         treatment_status: None,

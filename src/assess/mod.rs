@@ -166,10 +166,15 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         let seen = f.basis.vendor.as_ref().and_then(|v| rep.vendor_spf.get(v));
         if let Some(seen) = seen.filter(|s| !s.is_empty()) {
             let names: Vec<&str> = seen.iter().map(String::as_str).collect();
-            f.evidence.push(format!(
-                "this period's reports show receivers checking its mail against MAIL FROM {}",
-                names.join(", ")
-            ));
+            let domain = f.domain.clone().unwrap_or_default();
+            // What receivers saw leads; the inventory's what-if follows, labelled as such.
+            f.evidence.insert(
+                0,
+                format!(
+                    "observed: this period's reports show receivers checking its mail against MAIL FROM {}; the results below are what SPF gives for its inventory ranges if its mail used {domain}",
+                    names.join(", ")
+                ),
+            );
         }
     }
 
