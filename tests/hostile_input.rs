@@ -521,3 +521,70 @@ fn crafted_month_worst_case() {
         );
     }
 }
+
+/// Folders the user running mailproof may not enter or list are named, with what to fix, and
+/// the run goes on. As root, permission checks are bypassed, so the binary runs without the
+/// capabilities that bypass them (`setpriv`, util-linux): the same checks any other user meets.
+#[test]
+fn folders_without_permission_are_named_with_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    for sub in ["noexec", "noread", "ok"] {
+        std::fs::create_dir_all(reports.join(sub)).unwrap();
+        std::fs::write(reports.join(sub).join("r.xml"), sample_report()).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &str, m: u32| {
+        std::fs::set_permissions(reports.join(p), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    // Listable but not enterable (no x), and enterable but not listable (no r).
+    mode("noexec", 0o644);
+    mode("noread", 0o311);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let mut c = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--bounding-set=-dac_override,-dac_read_search"])
+            .arg(env!("CARGO_BIN_EXE_mailproof"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_mailproof"))
+    };
+    let out = c.arg("reports").arg(&reports).output().unwrap();
+    // Let the temp folder be removed.
+    mode("noexec", 0o755);
+    mode("noread", 0o755);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |needle: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with("rejected") && l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not named:\n{stdout}"))
+            .to_string()
+    };
+    let noexec = line("noexec");
+    assert!(noexec.contains("permission denied"), "{noexec}");
+    assert!(
+        noexec.contains("execute (x) permission on every folder above it"),
+        "{noexec}"
+    );
+    let noread = line("noread");
+    assert!(
+        noread.contains("cannot list folder: permission denied"),
+        "{noread}"
+    );
+    // The readable folder's report is still read.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| !l.starts_with("rejected") && l.ends_with("/ok/r.xml")),
+        "{stdout}"
+    );
+}
