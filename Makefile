@@ -17,15 +17,19 @@ build:
 # report marks findings new / persisting / resolved, carries due dates forward and shows six
 # months of trends; `verify --chain` then checks every period and link. Each earlier run is
 # dated the 2nd of the month after its period (SOURCE_DATE_EPOCH), as cron would have run it.
+# The samples' inventory holds a row mailproof rejects (FaxBridge), so each run ends with exit
+# 4, "evidence incomplete", and names the row: the demo accepts 0 and 4.
 HISTORY_MONTHS := 2026-05 2026-06 2026-07 2026-08 2026-09
 demo:
 	$(CARGO) build --quiet
 	@for p in $(HISTORY_MONTHS); do \
 	  echo "mailproof run --period $$p"; \
 	  SOURCE_DATE_EPOCH=$$(date -u -d "$$p-02 06:00 UTC +1 month" +%s) \
-	    ./target/debug/mailproof run --config samples/mailproof.toml --period $$p --offline -q || exit $$?; \
+	    ./target/debug/mailproof run --config samples/mailproof.toml --period $$p --offline -q; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 4 ] || exit $$rc; \
 	done
-	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline
+	./target/debug/mailproof run --config samples/mailproof.toml --period 2026-10 --offline; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 4 ] || exit $$rc
 	cd out/2026-10 && sha256sum -c SHA256SUMS
 	./target/debug/mailproof verify out/2026-10 --chain
 

@@ -50,6 +50,10 @@ pub enum Command {
         /// Use the stored snapshot instead of querying DNS.
         #[arg(long)]
         offline: bool,
+        /// Replace the period's published output even if its evidence is more complete than
+        /// this run's (more DNS lookups answered, fewer inventory rows rejected, more reports).
+        #[arg(long)]
+        force: bool,
     },
     /// Capture a DNS snapshot of the configured domains and store it.
     #[command(

@@ -35,6 +35,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             config,
             period,
             offline,
+            force,
         } => {
             let cfg = load_config(&config)?;
             let opts = run::RunOptions {
@@ -42,6 +43,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 offline,
                 nameservers: ns,
                 now: run::clock(),
+                force,
             };
             let out = run::run(&cfg, &opts)
                 .with_context(|| format!("run with {} failed", config.display()))?;
@@ -74,6 +76,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 for id in &out.over_threshold {
                     errln!("  {id}");
                 }
+            }
+            // Incomplete evidence outranks the threshold: cron must see that the month's
+            // findings may be missing some, whatever they are.
+            let complete = out.evidence.completeness.clone().unwrap_or_default();
+            if complete.is_incomplete() {
+                report_gaps(&complete);
+                return Ok(ExitCode::from(4));
+            }
+            if !out.over_threshold.is_empty() {
                 return Ok(ExitCode::from(3));
             }
             Ok(ExitCode::SUCCESS)
@@ -98,18 +109,22 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 now,
                 out.as_deref(),
             )?;
-            let failed = snap
-                .lookups
-                .iter()
-                .filter(|l| l.outcome.is_failure())
-                .count();
+            let gaps: Vec<String> = snap.evidence_gaps().map(run::gap_line).collect();
             outln!("{}", path.display());
             errln!(
                 "mailproof: {} lookups for {} domains ({} failed: evidence incomplete for those names)",
                 snap.lookups.len(),
                 snap.domains.len(),
-                failed
+                gaps.len()
             );
+            if !gaps.is_empty() {
+                report_gaps(&mailproof::evidence::Completeness {
+                    lookups: snap.evidence_lookups().count(),
+                    failed_lookups: gaps,
+                    ..Default::default()
+                });
+                return Ok(ExitCode::from(4));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {
@@ -297,6 +312,34 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// `mailproof verify`: the report on stdout, the verdict (and the first failure) on stderr so
 /// cron mail and scripts reading JSON both see it.
+/// Exit 4's explanation on stderr: what is missing, and what to do about it.
+fn report_gaps(c: &mailproof::evidence::Completeness) {
+    if !c.failed_lookups.is_empty() {
+        errln!(
+            "mailproof: evidence incomplete (exit 4): {} of {} failed; the findings on those names cannot be confirmed, and none of them is read as a missing record. Check the resolver, then run again:",
+            mailproof::text::count(c.failed_lookups.len(), "DNS lookup", "DNS lookups"),
+            c.lookups
+        );
+        for l in &c.failed_lookups {
+            errln!("  {l}");
+        }
+    }
+    if !c.rejected_inventory_rows.is_empty() {
+        errln!(
+            "mailproof: evidence incomplete (exit 4): {} of the vendor inventory rejected; fix {} so every vendor is assessed:",
+            mailproof::text::count(c.rejected_inventory_rows.len(), "row", "rows"),
+            if c.rejected_inventory_rows.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        );
+        for r in &c.rejected_inventory_rows {
+            errln!("  {r}");
+        }
+    }
+}
+
 fn verify(
     dir: &std::path::Path,
     chain: bool,

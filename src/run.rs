@@ -51,6 +51,22 @@ pub enum RunError {
         "{path} (listed in `reports` in {config}) does not exist; fix the path, or create the folder if no reports have arrived yet"
     )]
     ReportsPath { path: PathBuf, config: PathBuf },
+    #[error(
+        "no DNS lookup was answered ({lookups} asked of {servers}, every one failed, the first: {first}): there is no evidence to assess, so nothing was written and no snapshot stored. Check that the resolver is reachable from this machine (`[dns] nameservers` in the config, or --nameserver), then run again"
+    )]
+    NothingAnswered {
+        lookups: usize,
+        servers: String,
+        first: String,
+    },
+    #[error(
+        "{dir} already holds this period's assessment, and its evidence is more complete than this run's: {losses}. It was kept as it is{removed}. Run again when the evidence is back, or pass --force to replace it anyway"
+    )]
+    LessComplete {
+        dir: PathBuf,
+        losses: String,
+        removed: String,
+    },
 }
 
 /// What the caller asked for.
@@ -62,6 +78,8 @@ pub struct RunOptions {
     pub nameservers: Vec<SocketAddr>,
     /// The run's clock: `SOURCE_DATE_EPOCH` when set, so reruns are byte-identical.
     pub now: DateTime<Utc>,
+    /// Replace the period's output even when its evidence is more complete than this run's.
+    pub force: bool,
 }
 
 /// What the run produced.
@@ -256,6 +274,18 @@ pub fn capture_and_store(
             domains, probes, sources, &settings, now,
         ))
         .map_err(|e| RunError::Dns(e.to_string()))?;
+    if snap.nothing_answered() {
+        let first = snap
+            .evidence_gaps()
+            .next()
+            .map(|l| gap_line(l))
+            .unwrap_or_default();
+        return Err(RunError::NothingAnswered {
+            lookups: snap.evidence_lookups().count(),
+            servers: snap.nameservers.join(", "),
+            first,
+        });
+    }
     let path = match out {
         Some(p) => {
             store::write_to(p, &snap)?;
@@ -264,6 +294,20 @@ pub fn capture_and_store(
         None => store::save(&cfg.snapshots, &snap)?,
     };
     Ok((path, snap))
+}
+
+/// A failed lookup as the run names it on stderr and in evidence.json.
+pub fn gap_line(l: &crate::snapshot::Lookup) -> String {
+    format!(
+        "{} {}: {}{}",
+        l.name,
+        l.rtype.label(),
+        l.outcome.label(),
+        l.error
+            .as_deref()
+            .map(|e| format!(" ({})", crate::text::excerpt(e, 200)))
+            .unwrap_or_default()
+    )
 }
 
 fn snapshot_ref(
@@ -480,6 +524,52 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
 
     let dir = cfg.output.join(month.to_string());
     record_provenance(&mut evidence, cfg, &dir, previous_sha256, snapshots_used);
+    evidence.completeness = Some(crate::evidence::Completeness {
+        lookups: snapshot.evidence_lookups().count(),
+        failed_lookups: snapshot.evidence_gaps().map(gap_line).collect(),
+        rejected_inventory_rows: evidence
+            .vendors
+            .rejected_rows
+            .iter()
+            .map(|r| match &evidence.vendors.source {
+                Some(file) => format!("{file} {r}"),
+                None => r.clone(),
+            })
+            .collect(),
+        accepted_reports: evidence.reports.accepted,
+    });
+    // A rerun must not trade a complete month for a worse one (a DNS outage, a reports folder
+    // not mounted): the published output stays unless the operator says otherwise.
+    if !opts.force
+        && let Some(published) = published_completeness(&dir.join("evidence.json"))
+    {
+        let losses = evidence
+            .completeness
+            .as_ref()
+            .map(|c| c.losses_against(&published))
+            .unwrap_or_default();
+        if !losses.is_empty() {
+            let removed = if opts.offline {
+                String::new()
+            } else {
+                match std::fs::remove_file(&snap_path) {
+                    Ok(()) => format!(
+                        "; the snapshot this run captured ({}) was removed, so it is not read as evidence later",
+                        snap_path.display()
+                    ),
+                    Err(e) => format!(
+                        "; the snapshot this run captured ({}) could not be removed ({e}): delete it by hand",
+                        snap_path.display()
+                    ),
+                }
+            };
+            return Err(RunError::LessComplete {
+                dir,
+                losses: losses.join("; "),
+                removed,
+            });
+        }
+    }
     publish(&evidence, &dir, cfg.templates.as_deref())?;
     let over_threshold = match cfg.policy.fail_on {
         Some(t) => evidence
@@ -496,6 +586,19 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         evidence,
         over_threshold,
     })
+}
+
+/// The completeness of a period's published evidence, when there is one that can be read.
+/// Unreadable evidence protects nothing: it is replaced (publishing writes atomically).
+fn published_completeness(path: &Path) -> Option<crate::evidence::Completeness> {
+    match load_previous_evidence(path) {
+        Ok(Some((e, _))) => Some(e.completeness()),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "the period's published evidence cannot be read and will be replaced: {e}");
+            None
+        }
+    }
 }
 
 /// The earlier periods of the history window (`policy.history_months`), as found in the

@@ -30,13 +30,37 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+fn config_complete(dir: &Path, extra: &str) -> PathBuf {
+    common::sample_config_complete(dir, extra)
+}
+
 #[test]
 fn fail_on_threshold_gives_exit_3_and_still_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&config(dir.path(), "fail_on = \"critical\""));
+    let o = run(&config_complete(dir.path(), "fail_on = \"very-high\""));
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(dir.path().join("out/2026-10/report.pdf").is_file());
-    assert!(stderr(&o).contains("fail_on"));
+    let e = stderr(&o);
+    assert!(e.contains("at or above policy.fail_on (exit 3)"), "{e}");
+    // The ids that tripped it, one per line.
+    assert!(e.lines().any(|l| l.trim() == "VEN-001:PayNotice"), "{e}");
+}
+
+/// Incomplete evidence outranks the threshold (exit 4), and stderr says both: the findings over
+/// the threshold, and the inventory row that was not read.
+#[test]
+fn incomplete_evidence_exits_4_and_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&config(dir.path(), "fail_on = \"very-high\""));
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{e}");
+    assert!(dir.path().join("out/2026-10/report.pdf").is_file());
+    assert!(e.contains("at or above policy.fail_on"), "{e}");
+    assert!(
+        e.contains("evidence incomplete (exit 4): 1 row of the vendor inventory rejected; fix it"),
+        "{e}"
+    );
+    assert!(e.contains("vendors.csv line 15 (FaxBridge)"), "{e}");
 }
 
 #[test]
@@ -59,7 +83,7 @@ fn unknown_config_key_is_exit_1_naming_key_file_and_line() {
 #[test]
 fn failed_run_leaves_previous_output_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), "");
+    let cfg = config_complete(dir.path(), "");
     assert_eq!(run(&cfg).status.code(), Some(0));
     let before = std::fs::read(dir.path().join("out/2026-10/evidence.json")).unwrap();
     // Point the inventory at a missing file: the run must fail and keep last output.
@@ -222,7 +246,8 @@ fn evidence_is_the_same_whatever_the_working_directory() {
             .env("SOURCE_DATE_EPOCH", "1793534400")
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        // 4: the samples' inventory has a rejected row (evidence incomplete).
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
         std::fs::read(dir.path().join("out/2026-10/evidence.json")).unwrap()
     };
     let a = run_from(dir.path(), "samples/mailproof.toml");

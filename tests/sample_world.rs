@@ -38,12 +38,19 @@ fn world(label: &str) -> (&'static str, &'static str, i64) {
 }
 
 fn serve(label: &str) -> support::TestDns {
+    serve_without(label, &[])
+}
+
+/// The month's zones except `left_out`, whose names the server then refuses to answer (it is
+/// not authoritative for them): a partial outage as a real resolver shows it.
+fn serve_without(label: &str, left_out: &[&str]) -> support::TestDns {
     let dir = repo().join("samples/zones").join(label);
     let mut zones: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "zone"))
         .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
+        .filter(|(origin, _)| !left_out.contains(&origin.as_str()))
         .collect();
     zones.sort();
     assert!(!zones.is_empty(), "no zone files in {}", dir.display());
@@ -249,12 +256,18 @@ fn monthly_run_on_samples() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
     // September first, so October can mark findings new / persisting / resolved.
+    // Exit 4: the samples' inventory holds a rejected row, so the evidence is incomplete.
     let o = run_offline(&cfg, "2026-09", "1790852400");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = run_offline(&cfg, "2026-10", "1793534400");
     assert_eq!(
         o.status.code(),
-        Some(0),
+        Some(4),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
@@ -404,7 +417,7 @@ fn monthly_run_on_samples() {
         .map(|f| std::fs::read(month.join(f)).unwrap())
         .collect();
     let o = run_offline(&cfg, "2026-10", "1793534400");
-    assert!(o.status.success());
+    assert_eq!(o.status.code(), Some(4));
     for (i, f) in ["report.pdf", "evidence.json", "findings.csv", "SHA256SUMS"]
         .iter()
         .enumerate()
@@ -559,7 +572,7 @@ fn six_months_of_history_match_the_truth() {
         let o = run_offline(&cfg, label, &epoch.to_string());
         assert_eq!(
             o.status.code(),
-            Some(0),
+            Some(4),
             "{label}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
@@ -853,7 +866,7 @@ fn history_of_october_matches_the_months(dir: &Path, truth: &Value) {
     let o = run_offline(&dir.join("mailproof.toml"), "2026-10", &epoch.to_string());
     assert_eq!(
         o.status.code(),
-        Some(0),
+        Some(4),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
@@ -1161,5 +1174,127 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
     assert!(
         src["class"].as_str().unwrap().starts_with("forwarded"),
         "{src}"
+    );
+}
+
+/// A DNS outage during `run` never passes for a month. With no resolver answering, the run
+/// exits 1, writes nothing and stores no snapshot. With part of the names failing, it keeps the
+/// published month (whose evidence is more complete) unless --force; forced, it exits 4 and
+/// names every failed lookup, on stderr and in evidence.json.
+#[test]
+fn a_dns_outage_never_passes_for_a_good_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let snaps = dir.path().join("snapshots");
+    std::fs::create_dir_all(&snaps).unwrap();
+    for e in std::fs::read_dir(repo().join("samples/snapshots")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, snaps.join(p.file_name().unwrap())).unwrap();
+    }
+    let cfg = write_config(dir.path());
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("snapshots = {:?}", repo().join("samples/snapshots")),
+        &format!("snapshots = {snaps:?}"),
+    );
+    // Short timeouts: the silent server below costs one timeout per lookup.
+    std::fs::write(
+        &cfg,
+        format!("{text}\n[dns]\ntimeout_ms = 300\nattempts = 1\n"),
+    )
+    .unwrap();
+    // October published from its stored snapshot (exit 4: the samples' rejected inventory row).
+    let o = run_offline(&cfg, "2026-10", "1793534400");
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let month = dir.path().join("out/2026-10");
+    let files = |d: &Path| -> std::collections::BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let published = files(&month);
+    let stored = files(&snaps);
+    // Live runs a few days later (a clock that names a new snapshot file).
+    let live = |ns: &str, extra: &[&str]| {
+        bin()
+            .args(["run", "--period", "2026-10", "--nameserver", ns])
+            .args(extra)
+            .arg("--config")
+            .arg(&cfg)
+            .env("SOURCE_DATE_EPOCH", "1793793600")
+            .output()
+            .unwrap()
+    };
+
+    // Nothing listens on port 9: every lookup times out.
+    let o = live("127.0.0.1:9", &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no DNS lookup was answered"), "{err}");
+    assert!(
+        err.contains("nothing was written and no snapshot stored"),
+        "{err}"
+    );
+    assert_eq!(files(&month), published, "the published month was touched");
+    assert_eq!(files(&snaps), stored, "a failed capture was stored");
+
+    // The patient domain's zone is not served: its lookups are refused, the rest answered.
+    let dns = serve_without("2026-10", &["myriversidechart.example"]);
+    let ns = dns.addr.to_string();
+    let o = live(&ns, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("its evidence is more complete than this run's"),
+        "{err}"
+    );
+    assert!(
+        err.contains("DNS lookups failed (the published output: 0)"),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(
+        files(&month),
+        published,
+        "a less complete run replaced the month"
+    );
+    assert_eq!(files(&snaps), stored, "the refused run's snapshot was kept");
+
+    // Forced: the month is replaced, and exit 4 names each failed lookup.
+    let o = live(&ns, &["--force"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("evidence incomplete (exit 4)"), "{err}");
+    assert!(
+        err.contains("_dmarc.myriversidechart.example TXT: refused"),
+        "{err}"
+    );
+    assert_ne!(files(&month), published);
+    assert_eq!(files(&snaps).len(), stored.len() + 1);
+    let ev: Value =
+        serde_json::from_slice(&std::fs::read(month.join("evidence.json")).unwrap()).unwrap();
+    let failed = ev["completeness"]["failed_lookups"].as_array().unwrap();
+    assert!(
+        failed.iter().any(|l| l
+            .as_str()
+            .unwrap()
+            .starts_with("_dmarc.myriversidechart.example TXT: refused")),
+        "{failed:?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .all(|l| l.as_str().unwrap().contains("myriversidechart.example")),
+        "only the unserved zone fails: {failed:?}"
     );
 }

@@ -33,7 +33,7 @@ fn evidence(dir: &Path) -> Value {
 
 /// The sample config with its decisions file replaced by `decisions`.
 fn config_with(dir: &Path, policy_line: &str, decisions: &str) -> PathBuf {
-    let cfg = common::sample_config(dir, policy_line);
+    let cfg = common::sample_config_complete(dir, policy_line);
     let file = dir.join("decisions.toml");
     std::fs::write(&file, decisions).unwrap();
     let text = std::fs::read_to_string(&cfg).unwrap();
@@ -162,7 +162,7 @@ fn sample_decisions_show_every_kind_in_the_pdf() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::sample_config(dir.path(), "");
     let o = run(&cfg);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let ev = evidence(dir.path());
     let find = |id: &str| {
         ev["findings"]

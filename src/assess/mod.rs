@@ -355,6 +355,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         history: None,
         input_root: None,
         snapshots_used: Vec::new(),
+        completeness: None,
     };
     let stored: Vec<history::StoredSnapshot<'_>> = i
         .history

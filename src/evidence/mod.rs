@@ -583,6 +583,85 @@ pub struct Evidence {
     /// findings rest on all of them, so an auditor must be able to check all of them.
     #[serde(default)]
     pub snapshots_used: Vec<SnapshotRef>,
+    /// What the run could gather, so a later run never replaces this output with less
+    /// (`run --force` aside), and cron sees exit 4 when something is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<Completeness>,
+}
+
+/// How complete a period's evidence is. Each list names what is missing, so the same words
+/// reach stderr, evidence.json and the PDF.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Completeness {
+    /// Lookups of the organization's records in the snapshot assessed.
+    pub lookups: usize,
+    /// Those that failed, as `name TYPE: outcome`.
+    pub failed_lookups: Vec<String>,
+    /// Inventory rows rejected, as `file line N: reason`.
+    pub rejected_inventory_rows: Vec<String>,
+    /// Reports counted in the period.
+    pub accepted_reports: usize,
+}
+
+impl Completeness {
+    /// Whether anything is missing (exit 4).
+    pub fn is_incomplete(&self) -> bool {
+        !self.failed_lookups.is_empty() || !self.rejected_inventory_rows.is_empty()
+    }
+
+    /// What this evidence lacks that `published` had, in words; empty when it is at least as
+    /// complete on every count.
+    pub fn losses_against(&self, published: &Completeness) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.failed_lookups.len() > published.failed_lookups.len() {
+            out.push(format!(
+                "{} failed (the published output: {})",
+                crate::text::count(self.failed_lookups.len(), "DNS lookup", "DNS lookups"),
+                published.failed_lookups.len()
+            ));
+        }
+        if self.rejected_inventory_rows.len() > published.rejected_inventory_rows.len() {
+            out.push(format!(
+                "{} rejected (the published output: {})",
+                crate::text::count(
+                    self.rejected_inventory_rows.len(),
+                    "inventory row",
+                    "inventory rows"
+                ),
+                published.rejected_inventory_rows.len()
+            ));
+        }
+        if self.accepted_reports < published.accepted_reports {
+            out.push(format!(
+                "{} counted (the published output: {})",
+                crate::text::count(self.accepted_reports, "report", "reports"),
+                published.accepted_reports
+            ));
+        }
+        out
+    }
+}
+
+impl Evidence {
+    /// This evidence's completeness: as recorded, or, for evidence written before it was
+    /// recorded, as its findings and counts show it (DNS-001 is one failed lookup each).
+    pub fn completeness(&self) -> Completeness {
+        if let Some(c) = &self.completeness {
+            return c.clone();
+        }
+        Completeness {
+            lookups: 0,
+            failed_lookups: self
+                .findings
+                .iter()
+                .filter(|f| f.check == "DNS-001" && f.status != Status::Resolved)
+                .map(|f| f.subject.clone())
+                .collect(),
+            rejected_inventory_rows: self.vendors.rejected_rows.clone(),
+            accepted_reports: self.reports.accepted,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -628,6 +707,7 @@ pub(crate) mod tests_support {
             history: None,
             input_root: None,
             snapshots_used: vec![],
+            completeness: None,
         }
     }
 }

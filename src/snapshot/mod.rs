@@ -197,6 +197,28 @@ impl Snapshot {
         out
     }
 
+    /// The lookups that are evidence about the organization's records (its own names and
+    /// every name they lead to). Reverse DNS of report sources only helps tell senders apart
+    /// and is left out: strangers' reverse zones fail often, and that leaves no gap in the
+    /// evidence of our records.
+    pub fn evidence_lookups(&self) -> impl Iterator<Item = &Lookup> {
+        self.lookups
+            .iter()
+            .filter(|l| !l.purpose.starts_with("source-ptr"))
+    }
+
+    /// Evidence lookups that ended without an answer or a proof of absence: each is a gap.
+    pub fn evidence_gaps(&self) -> impl Iterator<Item = &Lookup> {
+        self.evidence_lookups().filter(|l| l.outcome.is_failure())
+    }
+
+    /// True when lookups were asked and not one was answered: the capture holds no evidence
+    /// at all (no resolver reachable), and must neither be stored nor assessed.
+    pub fn nothing_answered(&self) -> bool {
+        let mut asked = self.evidence_lookups().peekable();
+        asked.peek().is_some() && self.evidence_lookups().all(|l| l.outcome.is_failure())
+    }
+
     /// The stored lookup of `name`/`rtype`, if the capture asked it.
     pub fn get(&self, name: &str, rtype: Rtype) -> Option<&Lookup> {
         let name = normalize_name(name);

@@ -30,6 +30,10 @@ pub enum StoreError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    #[error(
+        "a snapshot taken at the same second already exists: {path}. It was kept, since published evidence may name it with its SHA-256; wait a second and run again (or unset SOURCE_DATE_EPOCH, which fixes the clock)"
+    )]
+    Exists { path: PathBuf },
 }
 
 /// Largest snapshot read. One of a thousand domains is a few megabytes.
@@ -71,13 +75,19 @@ pub fn file_name(t: DateTime<Utc>) -> String {
 }
 
 /// Writes atomically (temp file + rename) so a crash never leaves half a snapshot behind.
+/// Never replaces a stored snapshot: evidence of earlier periods names each by its SHA-256.
 pub fn save(dir: &Path, snap: &Snapshot) -> Result<PathBuf, StoreError> {
     let path = dir.join(file_name(snap.taken_at));
-    write_to(&path, snap)?;
+    write(&path, snap, false)?;
     Ok(path)
 }
 
+/// Writes `snap` to a path the user chose (`snapshot --out`), replacing what is there.
 pub fn write_to(path: &Path, snap: &Snapshot) -> Result<(), StoreError> {
+    write(path, snap, true)
+}
+
+fn write(path: &Path, snap: &Snapshot, replace: bool) -> Result<(), StoreError> {
     let werr = |cause| StoreError::Write {
         path: path.into(),
         cause,
@@ -99,7 +109,17 @@ pub fn write_to(path: &Path, snap: &Snapshot) -> Result<(), StoreError> {
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(werr)?;
     }
-    tmp.persist(path).map_err(|e| werr(e.error))?;
+    if replace {
+        tmp.persist(path).map_err(|e| werr(e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::Exists { path: path.into() }
+            } else {
+                werr(e.error)
+            }
+        })?;
+    }
     Ok(())
 }
 
@@ -181,4 +201,29 @@ pub fn previous_before(
     before: DateTime<Utc>,
 ) -> Result<Option<(PathBuf, Snapshot)>, StoreError> {
     Ok(list(dir)?.into_iter().rfind(|(_, s)| s.taken_at < before))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::spf_walk::tests::snapshot;
+    use crate::snapshot::{Outcome, Rtype};
+
+    #[test]
+    fn a_stored_snapshot_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = snapshot(&[("a.example", Rtype::Txt, Outcome::Answer, &["v=spf1 -all"])]);
+        let path = save(dir.path(), &first).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // A second capture stamped the same second (a fixed SOURCE_DATE_EPOCH) is refused.
+        let mut second = first.clone();
+        second.lookups.clear();
+        let err = save(dir.path(), &second).unwrap_err();
+        assert!(matches!(err, StoreError::Exists { .. }), "{err}");
+        assert!(err.to_string().contains("It was kept"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        // `snapshot --out` writes where the user said, replacing what is there.
+        write_to(&path, &second).unwrap();
+        assert_ne!(std::fs::read(&path).unwrap(), bytes);
+    }
 }

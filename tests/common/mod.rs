@@ -39,6 +39,33 @@ pub fn sample_config(dir: &Path, policy_line: &str) -> PathBuf {
     p
 }
 
+/// [`sample_config`] with an inventory whose every row is read: the samples' own holds one
+/// rejected row (FaxBridge, line 15), which leaves every run's evidence incomplete (exit 4), so
+/// the exit-3 threshold is tested without it.
+#[allow(dead_code)]
+pub fn sample_config_complete(dir: &Path, policy_line: &str) -> PathBuf {
+    let cfg = sample_config(dir, policy_line);
+    let samples_csv = repo().join("samples/vendors.csv");
+    let csv = std::fs::read_to_string(&samples_csv).unwrap();
+    let kept: Vec<&str> = csv
+        .lines()
+        .filter(|l| !l.starts_with("FaxBridge,"))
+        .collect();
+    assert_eq!(
+        kept.len() + 1,
+        csv.lines().count(),
+        "FaxBridge row not found"
+    );
+    let inv = dir.join("vendors.csv");
+    std::fs::write(&inv, kept.join("\n") + "\n").unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("inventory = {samples_csv:?}"),
+        &format!("inventory = {inv:?}"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
 /// The PDF's text with whitespace collapsed, or `None` (test skipped, with a note) when
 /// poppler's pdftotext is not installed.
 #[allow(dead_code)]
