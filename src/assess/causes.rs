@@ -543,7 +543,34 @@ fn dmarc_record(
             "keep exactly one TXT record at _dmarc.{domain}, starting with `v=DMARC1;`"
         ));
     }
-    if has("DMARC-003") || has("DMARC-004") || has("CHG-001") {
+    // Management accepted the policy as it stands (a DMARC-003/004 acceptance in force): the
+    // record keeps its `p`, and only the changes the acceptance does not cover are proposed.
+    let accepted = fs.iter().find_map(|f| {
+        let t = f.treatment.as_ref()?;
+        (matches!(f.check.as_str(), "DMARC-003" | "DMARC-004")
+            && t.entry.decision == Decision::Accept
+            && !t.expired)
+            .then_some(t)
+    });
+    let target_p = match (accepted, m.p.as_deref()) {
+        (Some(_), Some(current)) => current,
+        (Some(_), None) => "none",
+        _ => target_p,
+    };
+    if let Some(t) = accepted {
+        steps.push(format!(
+            "keep `p={target_p}`: management accepted it until {} (decisions file line {}){}",
+            t.entry
+                .expires
+                .map_or_else(|| "its review".to_string(), |d| d.to_string()),
+            t.entry.line,
+            if has("CHG-001") || has("DMARC-006") || has("DMARC-007") || has("DMARC-008") {
+                "; the other changes do not depend on it"
+            } else {
+                ""
+            }
+        ));
+    } else if has("DMARC-003") || has("DMARC-004") || has("CHG-001") {
         let first = if failing.is_empty() {
             String::new()
         } else if m.p.as_deref() == Some("quarantine") {
@@ -593,6 +620,10 @@ fn dmarc_record(
     rec.push_str(&format!("; rua={rua}"));
     if !m.ruf.is_empty() && !drop_ruf {
         rec.push_str(&format!("; ruf={}", m.ruf.join(",")));
+        // Failure reports keep the options they were asked with.
+        if let Some(fo) = tag_value(m.record.as_deref().unwrap_or(""), "fo") {
+            rec.push_str(&format!("; fo={fo}"));
+        }
     } else if !m.ruf.is_empty() {
         steps.push("drop `ruf` (see the failure-report finding)".into());
     }
@@ -614,6 +645,14 @@ fn dmarc_record(
             ""
         }
     )
+}
+
+/// The value of `tag` in a DMARC record's `tag=value` list, as published.
+fn tag_value<'a>(record: &'a str, tag: &str) -> Option<&'a str> {
+    record.split(';').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        k.trim().eq_ignore_ascii_case(tag).then(|| v.trim())
+    })
 }
 
 /// Causes by risk, as the summary counts them: open causes by their highest open member,

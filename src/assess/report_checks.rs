@@ -21,6 +21,10 @@ const TOP_SOURCES: usize = 10;
 const FORWARDING_REASONS: &[&str] = &["forwarded", "trusted_forwarder", "mailing_list"];
 
 /// The configured domain a header From belongs to (itself or a parent).
+
+/// What every forged-mail finding (RPT-001) asks first, whatever else its remediation says.
+pub const INCIDENT: &str = "Record it in the security incident log as attempted impersonation, with the organization's decision on whether it meets §164.304's definition of a security incident (§164.308(a)(6)(ii)), and confirm the sources are not an unlisted vendor.";
+
 pub fn owning_domain<'a>(
     header_from: &str,
     domains: &'a [DomainConfig],
@@ -843,7 +847,7 @@ pub fn assess_with_ptr(
             disposed("none"),
             srcs.iter().map(|(_, a)| a.messages).sum::<u64>(),
         );
-        let incident = "Record it in the security incident log as attempted impersonation, with the organization's decision on whether it meets §164.304's definition of a security incident (§164.308(a)(6)(ii)), and confirm the sources are not an unlisted vendor.";
+        let incident = INCIDENT;
         d = d.remediation(if all > 0 && rejected == all {
             format!("Receivers refused all of this mail, as the policy of {domain} asks: no DNS change is needed. {incident} Watch for sources that start to pass. The finding closes in the first period whose reports show no forged mail using {domain}.")
         } else if policy_none.contains(&domain) {

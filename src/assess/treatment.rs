@@ -105,6 +105,7 @@ pub fn apply(findings: &mut [Finding], cx: &Context<'_>) -> Outcome {
         approved_on: d.approved_on,
         line: d.line,
     };
+    forged_under_accepted_policy(findings);
     let (in_force, pending): (Vec<&RiskDecision>, Vec<&RiskDecision>) =
         cx.decisions.iter().partition(|d| d.approved_on <= cx.today);
     Outcome {
@@ -134,6 +135,44 @@ pub fn summary(
         stale: outcome.stale,
         expired: outcome.expired,
         pending: outcome.pending,
+    }
+}
+
+/// Forged mail (RPT-001) on a domain whose weak policy management accepted is the accepted
+/// risk happening: the remediation must not tell staff to change the policy against that
+/// decision, but put the evidence before whoever accepted it.
+fn forged_under_accepted_policy(findings: &mut [Finding]) {
+    let accepted: BTreeMap<String, (String, RiskDecision)> = findings
+        .iter()
+        .filter(|f| matches!(f.check.as_str(), "DMARC-003" | "DMARC-004"))
+        .filter_map(|f| {
+            let t = f.treatment.as_ref()?;
+            (t.entry.decision == Decision::Accept && !t.expired)
+                .then(|| Some((f.domain.clone()?, (f.title.clone(), t.entry.clone()))))?
+        })
+        .collect();
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.check == "RPT-001" && f.status != crate::evidence::Status::Resolved)
+    {
+        let Some((policy, d)) = f.domain.as_ref().and_then(|dn| accepted.get(dn)) else {
+            continue;
+        };
+        let domain = f.domain.clone().unwrap_or_default();
+        f.remediation = format!(
+            "{} Management accepted the policy of {domain} as it stands ({}) until {} (decisions file line {}, approved by {} on {}), so receivers are asked to deliver this mail: {}. That is the risk the acceptance took on. Put this evidence before {} to review the acceptance now, rather than change the policy against it or wait for it to run out.",
+            super::report_checks::INCIDENT,
+            policy
+                .split_whitespace()
+                .find(|w| w.starts_with("p="))
+                .unwrap_or(policy.as_str()),
+            d.expires.map_or_else(|| "its review".to_string(), |e| e.to_string()),
+            d.line,
+            d.approved_by,
+            d.approved_on,
+            f.title,
+            d.approved_by,
+        );
     }
 }
 

@@ -33,8 +33,13 @@ impl Discovery<'_> {
         }
     }
 
-    /// The discovery sentence for a finding whose lapse the inventory does not date.
-    fn first_reported(&self, id: &str) -> String {
+    /// The discovery sentence for PHI sent to `vendor` without a BAA when the inventory does
+    /// not date the lapse. The disclosure is known from the first assessment that reported the
+    /// finding together with mail from the vendor (a month with the gap but no mail disclosed
+    /// nothing), so earlier periods' evidence is read, oldest first, from the month the
+    /// finding was first reported.
+    fn first_reported(&self, vendor: &str) -> String {
+        let id = format!("VEN-001:{vendor}");
         let first = self
             .previous
             .and_then(|p| {
@@ -42,34 +47,48 @@ impl Discovery<'_> {
                     .iter()
                     .find(|f| f.id == id && f.status != Status::Resolved)
             })
-            .map(|f| f.first_seen.clone());
-        let Some(first_seen) = first else {
-            let limit = self.today + chrono::Days::new(60);
-            return format!(
-                "this report, dated {}, is the first to report it, so it was discovered no later than that day, and {}",
+            .and_then(|f| f.first_seen.parse::<crate::period::Month>().ok());
+        let today = || {
+            format!(
+                "this report, dated {}, is the first to report mail from it, so the disclosure was discovered no later than that day, and {}",
                 self.today,
-                self.deadline(limit)
-            );
+                self.deadline(self.today + chrono::Days::new(60))
+            )
         };
-        // "May 2026", as the document names periods; the label itself if it does not parse.
-        let first = first_seen
-            .parse::<crate::period::Month>()
-            .map(|m| m.last_day().format("%B %Y").to_string())
-            .unwrap_or_else(|_| first_seen.clone());
-        let generated = self.earlier.iter().find_map(|e| match &e.found {
-            Found::Read { evidence, .. } if e.month.to_string() == first_seen => {
-                Some(evidence.generated_at.with_timezone(&self.tz).date_naive())
+        let Some(first) = first else {
+            return today();
+        };
+        let mut months: Vec<&Earlier> = self.earlier.iter().filter(|e| e.month >= first).collect();
+        months.sort_by_key(|e| e.month);
+        let mut gap = None;
+        for e in months {
+            match &e.found {
+                Found::Read { evidence, .. } => {
+                    let mailed = evidence.vendors.vendors.iter().any(|r| {
+                        r.vendor == vendor
+                            && r.messages > 0
+                            && r.status.iter().any(|c| c == "VEN-001")
+                    });
+                    if mailed {
+                        let day = evidence.generated_at.with_timezone(&self.tz).date_naive();
+                        return format!(
+                            "the assessment for {}, generated on {day}, first reported mail from it without a BAA, so the disclosure was discovered no later than that day, and {}",
+                            e.month.last_day().format("%B %Y"),
+                            self.deadline(day + chrono::Days::new(60))
+                        );
+                    }
+                }
+                _ => {
+                    gap.get_or_insert(e.month);
+                }
             }
-            _ => None,
-        });
-        match generated {
-            Some(day) => format!(
-                "the assessment for {first}, generated on {day}, first reported it, so it was discovered no later than that day, and {}",
-                self.deadline(day + chrono::Days::new(60))
+        }
+        match gap {
+            Some(m) => format!(
+                "it was discovered no later than the day an earlier assessment first reported mail from it; the evidence for {} is not in the output folder, so this report cannot date the 60 days",
+                m.last_day().format("%B %Y")
             ),
-            None => format!(
-                "it was discovered no later than the day the assessment for {first}, which first reported it, was generated; that assessment's evidence is not in the output folder, so this report cannot date the 60 days"
-            ),
+            None => today(),
         }
     }
 }
@@ -117,7 +136,7 @@ pub fn assess(
                             discovery.deadline(limit)
                         )
                     }
-                    _ => discovery.first_reported(&format!("VEN-001:{}", v.vendor)),
+                    _ => discovery.first_reported(&v.vendor),
                 };
                 let breach = if sent > 0 {
                     format!(
@@ -272,57 +291,93 @@ mod tests {
             previous: None,
             earlier: &[],
         };
-        let s = d.first_reported("VEN-001:Remindly");
+        let s = d.first_reported("Remindly");
         assert!(
-            s.contains("dated 2026-12-03, is the first to report it"),
+            s.contains("dated 2026-12-03, is the first to report mail from it"),
             "{s}"
         );
         assert!(s.contains("end on 2027-02-01"), "{s}");
         assert!(!s.contains("already late"), "{s}");
     }
 
+    fn period(label: &str, generated: chrono::DateTime<Utc>, messages: u64) -> Earlier {
+        let mut e = evidence_with(vec![], label);
+        e.generated_at = generated;
+        e.vendors.vendors.push(VendorRow {
+            vendor: "Remindly".into(),
+            messages,
+            status: vec!["VEN-001".into()],
+            ..Default::default()
+        });
+        Earlier {
+            month: label
+                .parse()
+                .unwrap_or_else(|_| crate::period::Month::previous_of(Utc::now(), chrono_tz::UTC)),
+            found: Found::Read {
+                evidence: Box::new(e),
+                sha256: String::new(),
+                path: format!("out/{label}/evidence.json"),
+            },
+        }
+    }
+
     #[test]
-    fn a_persisting_gap_is_dated_by_the_assessment_that_first_reported_it() {
+    fn a_persisting_gap_is_dated_by_the_first_assessment_that_reported_mail() {
         let mut f = Draft::new("VEN-001", "Remindly").build("2026-09");
         f.first_seen = "2026-05".into();
         f.status = Status::Persisting;
         let previous = evidence_with(vec![f], "2026-09");
-        let mut may = evidence_with(vec![], "2026-05");
-        // 2026-06-02 01:30 UTC is still 1 June in New York: the organization's date counts.
-        may.generated_at = Utc
-            .with_ymd_and_hms(2026, 6, 2, 1, 30, 0)
-            .single()
-            .unwrap_or_default();
-        let earlier = vec![Earlier {
-            month: "2026-05"
-                .parse()
-                .unwrap_or_else(|_| crate::period::Month::previous_of(Utc::now(), chrono_tz::UTC)),
-            found: Found::Read {
-                evidence: Box::new(may),
-                sha256: String::new(),
-                path: "out/2026-05/evidence.json".into(),
-            },
-        }];
+        let at = |m, d, h| {
+            Utc.with_ymd_and_hms(2026, m, d, h, 30, 0)
+                .single()
+                .unwrap_or_default()
+        };
+        // May reported the missing BAA but no mail (nothing disclosed yet); June reported mail.
+        // 2026-07-02 01:30 UTC is still 1 July in New York: the organization's date counts.
+        let earlier = vec![
+            period("2026-06", at(7, 2, 1), 19_597),
+            period("2026-05", at(6, 2, 1), 0),
+        ];
         let d = Discovery {
             today: day("2026-12-03"),
             tz: chrono_tz::America::New_York,
             previous: Some(&previous),
             earlier: &earlier,
         };
-        let s = d.first_reported("VEN-001:Remindly");
+        let s = d.first_reported("Remindly");
         assert!(
-            s.contains("the assessment for May 2026, generated on 2026-06-01"),
+            s.contains(
+                "the assessment for June 2026, generated on 2026-07-01, first reported mail from it"
+            ),
             "{s}"
         );
         assert!(
-            s.contains("ended on 2026-07-31, before this report's date (2026-12-03)"),
+            s.contains("ended on 2026-08-30, before this report's date (2026-12-03)"),
             "{s}"
         );
         assert!(s.contains("already late"), "{s}");
 
-        // The first assessment's evidence is gone: say so, never invent a date.
-        let d = Discovery { earlier: &[], ..d };
-        let s = d.first_reported("VEN-001:Remindly");
+        // June's evidence is gone: say so, never invent a date.
+        let only_may = vec![
+            period("2026-05", at(6, 2, 1), 0),
+            Earlier {
+                month: "2026-06".parse().unwrap_or_else(|_| {
+                    crate::period::Month::previous_of(Utc::now(), chrono_tz::UTC)
+                }),
+                found: Found::Missing {
+                    path: "out/2026-06/evidence.json".into(),
+                },
+            },
+        ];
+        let d = Discovery {
+            earlier: &only_may,
+            ..d
+        };
+        let s = d.first_reported("Remindly");
+        assert!(
+            s.contains("the evidence for June 2026 is not in the output folder"),
+            "{s}"
+        );
         assert!(s.contains("cannot date the 60 days"), "{s}");
         assert!(!s.contains("ended on"), "{s}");
     }

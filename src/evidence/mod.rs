@@ -445,7 +445,7 @@ pub struct ReportStats {
     pub detail: report_detail::ReportDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct VendorRow {
     pub vendor: String,
     pub service: String,
