@@ -379,6 +379,8 @@ fn fixture() -> Evidence {
         existing_controls: Vec::new(),
         risk_decisions: None,
         history: None,
+        completeness: None,
+        checks_not_run: vec!["TLS-001".into()],
     }
 }
 

@@ -184,6 +184,20 @@ fn report_processor<'a>(cx: &Context<'a>, host: &str) -> Option<&'a crate::inven
     })
 }
 
+/// When non-existent subdomains get no policy at all, forging mail from a made-up subdomain
+/// takes nothing but typing it: the gap is as open as a missing `sp` (DMARC-006), not the
+/// partial one the catalog assumes for a missing `np`.
+fn open_to_anyone(d: Draft, effective: &str) -> Draft {
+    if effective == "none" {
+        d.exposure(
+            Level::High,
+            "non-existent subdomains get p=none: anyone can send forged mail from any made-up subdomain, and it is delivered",
+        )
+    } else {
+        d
+    }
+}
+
 /// DMARC-009 (external destination not authorized) and DMARC-010 (failure reports asked).
 fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) {
     let m = &p.dmarc;
@@ -654,8 +668,8 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
     }
 }
 
-/// The includes at the top of an SPF record that need not be there: an ended vendor's, or one
-/// no inventory vendor names. Named with their lookup cost, so the fix is exact.
+/// The includes at the top of an SPF record that are candidates to remove: an ended vendor's,
+/// or one no inventory vendor names (whose user must be found first). Named with their lookup cost, so the fix is exact.
 fn lookup_remedy(cx: &Context<'_>, p: &DomainPosture, lookups: usize) -> Option<String> {
     let mut drop: Vec<(String, usize, String)> = Vec::new();
     for line in p.spf.tree.iter().filter(|l| !l.starts_with(' ')) {
@@ -676,7 +690,11 @@ fn lookup_remedy(cx: &Context<'_>, p: &DomainPosture, lookups: usize) -> Option<
             .filter(|v| v.spf_includes.iter().any(|i| i.eq_ignore_ascii_case(&name)))
             .collect();
         if users.is_empty() {
-            drop.push((name, cost, "no inventory vendor names it".into()));
+            drop.push((
+                name,
+                cost,
+                "no inventory vendor names it: first find out who sends through it, and list it in the inventory or remove it".into(),
+            ));
         } else if users.iter().all(|v| v.ended_by(cx.period_end)) {
             let v = users[0];
             drop.push((
@@ -705,7 +723,7 @@ fn lookup_remedy(cx: &Context<'_>, p: &DomainPosture, lookups: usize) -> Option<
         .collect::<Vec<_>>()
         .join(", ");
     Some(format!(
-        "The record needs {lookups} lookups; 10 is the limit. These includes need not be there: {list}. Removing them saves {saved} lookup{} ({}). Otherwise replace includes with the ip4/ip6 ranges they resolve to, or move senders to subdomains.",
+        "The record needs {lookups} lookups; 10 is the limit. These includes are candidates to remove: {list}. Removing them saves {saved} lookup{} ({}). Otherwise replace includes with the ip4/ip6 ranges they resolve to, or move senders to subdomains.",
         if saved == 1 { "" } else { "s" },
         if lookups.saturating_sub(saved) <= 10 {
             format!("{} in all: within the limit", lookups - saved)
@@ -869,28 +887,34 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
                 format!("np is absent and falls back to {tag}={fallback}"),
             );
             out.push(
-                base("DMARC-007")
-                    .severity(Severity::Low)
-                    .title(format!(
-                        "No np policy: non-existent subdomains of {} fall back to {tag}={fallback}",
-                        p.domain
-                    ))
-                    .evidence(format!(
-                        "no np tag: non-existent subdomains fall back to {tag}={fallback} (RFC 9989 §4.7)"
-                    ))
-                    .reach(reach, why)
-                    .build(cx.label),
+                open_to_anyone(
+                    base("DMARC-007")
+                        .severity(Severity::Low)
+                        .title(format!(
+                            "No np policy: non-existent subdomains of {} fall back to {tag}={fallback}",
+                            p.domain
+                        ))
+                        .evidence(format!(
+                            "no np tag: non-existent subdomains fall back to {tag}={fallback} (RFC 9989 §4.7)"
+                        ))
+                        .reach(reach, why),
+                    &fallback,
+                )
+                .build(cx.label),
             )
         }
         Some(np) if rank(np) < strongest => {
             let (reach, why) = np_reach(np, format!("np={np}"));
             out.push(
-                base("DMARC-007")
-                    .evidence(format!(
-                        "np={np} is weaker than the policy for existing domains"
-                    ))
-                    .reach(reach, why)
-                    .build(cx.label),
+                open_to_anyone(
+                    base("DMARC-007")
+                        .evidence(format!(
+                            "np={np} is weaker than the policy for existing domains"
+                        ))
+                        .reach(reach, why),
+                    np,
+                )
+                .build(cx.label),
             )
         }
         _ => {}

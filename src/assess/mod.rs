@@ -121,6 +121,11 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                     )
                 })
                 .collect(),
+            spf_broken: &domains
+                .iter()
+                .filter(|d| matches!(d.spf.status.as_str(), "permerror" | "multiple"))
+                .map(|d| (d.domain.clone(), d.spf.status.clone()))
+                .collect(),
         },
         i.period,
         &ptr,
@@ -356,6 +361,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         input_root: None,
         snapshots_used: Vec::new(),
         completeness: None,
+        checks_not_run: catalog::NOT_YET_RUN.iter().map(|s| s.to_string()).collect(),
     };
     let stored: Vec<history::StoredSnapshot<'_>> = i
         .history

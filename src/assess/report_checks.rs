@@ -268,6 +268,9 @@ pub struct DnsFacts<'a> {
     /// Each configured domain's SPF tree as the posture shows it (one term per line): whether
     /// a vendor is authorized at all.
     pub spf_trees: &'a BTreeMap<String, Vec<String>>,
+    /// Configured domains whose own SPF record cannot authorize anyone now (`permerror`,
+    /// `multiple`), with that status: a MAIL FROM under them is no way to align until fixed.
+    pub spf_broken: &'a BTreeMap<String, String>,
 }
 
 pub fn assess(
@@ -295,6 +298,7 @@ pub fn assess_with_ptr(
         authorized,
         org_domains,
         spf_trees,
+        spf_broken,
     } = facts;
     let label = period.month.to_string();
     let mut stats = ReportStats {
@@ -747,8 +751,19 @@ pub fn assess_with_ptr(
                 .filter(|x| !ours(x))
                 .map(String::as_str)
                 .collect();
+            let spf_route = match spf_broken.get(dom.as_str()) {
+                Some(status) => format!(
+                    " A MAIL FROM under {dom} is no way to align for now: its SPF record ends in an error ({}; see its SPF finding), so DKIM is the route until that is fixed.",
+                    if status == "multiple" {
+                        "two v=spf1 records"
+                    } else {
+                        status.as_str()
+                    }
+                ),
+                None => String::new(),
+            };
             d = d.remediation(format!(
-                "Ask {vendor} to sign with DKIM d={dom} (it gives you a selector to publish, usually as a CNAME to its key), or to send with a MAIL FROM under {dom} that our SPF authorizes.{} {}",
+                "Ask {vendor} to sign with DKIM d={dom} (it gives you a selector to publish, usually as a CNAME to its key), or to send with a MAIL FROM under {dom} that our SPF authorizes.{spf_route}{} {}",
                 if theirs.is_empty() {
                     String::new()
                 } else {
@@ -1363,6 +1378,7 @@ mod tests {
                 authorized: &authorized,
                 org_domains: &BTreeSet::new(),
                 spf_trees: &BTreeMap::new(),
+                spf_broken: &BTreeMap::new(),
             },
             &period,
         );
@@ -1461,6 +1477,7 @@ mod tests {
                 authorized: &BTreeSet::new(),
                 org_domains: &BTreeSet::new(),
                 spf_trees: &BTreeMap::new(),
+                spf_broken: &BTreeMap::new(),
             },
             &period,
         );
@@ -1516,6 +1533,7 @@ mod tests {
                 authorized: &BTreeSet::new(),
                 org_domains: &BTreeSet::new(),
                 spf_trees: &BTreeMap::new(),
+                spf_broken: &BTreeMap::new(),
             },
             &period,
             &ptr,
@@ -1560,6 +1578,7 @@ mod tests {
                 authorized: &none,
                 org_domains: &none,
                 spf_trees: &BTreeMap::new(),
+                spf_broken: &BTreeMap::new(),
             },
             &period,
         );

@@ -166,7 +166,8 @@ fn forged_under_accepted_policy(findings: &mut [Finding]) {
                 .split_whitespace()
                 .find(|w| w.starts_with("p="))
                 .unwrap_or(policy.as_str()),
-            d.expires.map_or_else(|| "its review".to_string(), |e| e.to_string()),
+            d.expires
+                .map_or_else(|| "its review".to_string(), |e| e.to_string()),
             d.line,
             d.approved_by,
             d.approved_on,

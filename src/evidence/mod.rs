@@ -587,6 +587,9 @@ pub struct Evidence {
     /// (`run --force` aside), and cron sees exit 4 when something is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completeness: Option<Completeness>,
+    /// Checks of the catalog this version does not run: absent findings of these say nothing.
+    #[serde(default)]
+    pub checks_not_run: Vec<String>,
 }
 
 /// How complete a period's evidence is. Each list names what is missing, so the same words
@@ -708,6 +711,7 @@ pub(crate) mod tests_support {
             input_root: None,
             snapshots_used: vec![],
             completeness: None,
+            checks_not_run: vec![],
         }
     }
 }
