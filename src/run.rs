@@ -278,7 +278,7 @@ pub fn capture_and_store(
         let first = snap
             .evidence_gaps()
             .next()
-            .map(|l| gap_line(l))
+            .map(gap_line)
             .unwrap_or_default();
         return Err(RunError::NothingAnswered {
             lookups: snap.evidence_lookups().count(),

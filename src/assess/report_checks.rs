@@ -20,11 +20,10 @@ const TOP_SOURCES: usize = 10;
 /// Override reasons that explain a legitimate failure (mail relayed by a third party).
 const FORWARDING_REASONS: &[&str] = &["forwarded", "trusted_forwarder", "mailing_list"];
 
-/// The configured domain a header From belongs to (itself or a parent).
-
 /// What every forged-mail finding (RPT-001) asks first, whatever else its remediation says.
 pub const INCIDENT: &str = "Record it in the security incident log as attempted impersonation, with the organization's decision on whether it meets §164.304's definition of a security incident (§164.308(a)(6)(ii)), and confirm the sources are not an unlisted vendor.";
 
+/// The configured domain a header From belongs to (itself or a parent).
 pub fn owning_domain<'a>(
     header_from: &str,
     domains: &'a [DomainConfig],
