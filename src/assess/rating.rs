@@ -628,7 +628,7 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
             && vendor.is_some_and(|v| v.baa_current(facts.period_end))
         {
             format!(
-                "Accidental, authorized user (Table D-2): PHI reaches {}, a business associate under a current agreement; the agreement's safeguards carry the risk (mishandling of critical or sensitive information by authorized users, Table E-3)",
+                "Accidental, user (Table D-2): PHI reaches {}, a business associate under a current agreement; the agreement's safeguards carry the risk (mishandling of critical or sensitive information by authorized users, Table E-3)",
                 vendor.map(|v| v.vendor.as_str()).unwrap_or_default()
             )
         } else {
@@ -660,10 +660,10 @@ fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
         ),
         Harm::Disclosure => match (vendor, f.basis.vendor.is_some()) {
             (Some(v), true) => format!(
-                "Accidental, authorized user (Table D-2): PHI is disclosed to {v} without the safeguards a business associate agreement requires (mishandling of critical or sensitive information by authorized users, Table E-3)"
+                "Accidental, user (Table D-2): PHI is disclosed to {v} without the safeguards a business associate agreement requires (mishandling of critical or sensitive information by authorized users, Table E-3)"
             ),
             (party, _) => format!(
-                "Accidental, authorized user (Table D-2): PHI may be disclosed to {}, which is not in the vendor inventory, so no business associate agreement for it is on record here (mishandling of critical or sensitive information by authorized users, Table E-3)",
+                "Accidental, user (Table D-2): PHI may be disclosed to {}, which is not in the vendor inventory, so no business associate agreement for it is on record here (mishandling of critical or sensitive information by authorized users, Table E-3)",
                 party.unwrap_or(f.subject.as_str())
             ),
         },
