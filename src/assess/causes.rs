@@ -614,6 +614,26 @@ fn dmarc_record(
         m.rua.join(",")
     };
     let mut rec = format!("v=DMARC1; p={target_p}");
+    // A subdomain policy a change lowered (CHG-001) comes back when the record's own `p`
+    // would not cover it (an accepted `p=none`, say): omitting `sp` would leave it lowered.
+    let strength = |v: &str| match v {
+        "reject" => 2,
+        "quarantine" => 1,
+        _ => 0,
+    };
+    let before_sp = fs
+        .iter()
+        .filter(|f| f.check == "CHG-001")
+        .flat_map(|f| f.evidence.iter())
+        .find_map(|e| e.strip_prefix("before: "))
+        .and_then(|before| tag_value(before, "sp"))
+        .filter(|sp| strength(sp) > strength(target_p));
+    if let Some(sp) = before_sp {
+        rec.push_str(&format!("; sp={sp}"));
+        steps.push(format!(
+            "restore `sp={sp}`, which the change finding shows was lowered since the last period"
+        ));
+    }
     if has("DMARC-007") || m.np.is_some() {
         rec.push_str("; np=reject");
     }

@@ -125,9 +125,15 @@ fn stale_keys(
             // same key means the age is a lower bound: the history starts there.
             let mut since = cur.taken_at;
             let mut at_edge = true;
+            // The longest stretch between two snapshots walked: a rotation and a return to the
+            // old key inside it would not show, and the reader must know how fine the record is.
+            let mut widest = 0;
             for snap in history.iter().rev().filter(|h| h.taken_at < cur.taken_at) {
                 match fingerprint(snap, &name) {
-                    Some(f) if f == fp => since = snap.taken_at,
+                    Some(f) if f == fp => {
+                        widest = widest.max((since - snap.taken_at).num_days());
+                        since = snap.taken_at
+                    }
                     _ => {
                         at_edge = false;
                         break;
@@ -155,12 +161,17 @@ fn stale_keys(
                         )
                     })
                     .evidence(format!(
-                        "same public key (sha256 {fp}) in every snapshot since {}{}",
+                        "same public key (sha256 {fp}) in every snapshot since {}{}{}",
                         since.format("%Y-%m-%d"),
                         if at_edge {
                             ", the oldest snapshot kept: the key may be older"
                         } else {
                             ""
+                        },
+                        if widest > 45 {
+                            format!("; the snapshots are up to {widest} days apart, so a change undone within such a gap would not show")
+                        } else {
+                            String::new()
                         }
                     ))
                     .evidence(format!(

@@ -64,8 +64,10 @@ fn ended_vendors(cx: &Context<'_>, out: &mut Vec<Finding>) {
                             .eq_ignore_ascii_case(&format!("include:{inc}"))
                     })
                 }) {
+                    // What is wrong first: a long record is cut to an excerpt in the PDF.
                     still.push(format!(
-                        "{} TXT \"{}\" still has include:{inc}",
+                        "the SPF record of {} still has include:{inc}: {} TXT \"{}\"",
+                        p.domain,
                         p.domain,
                         p.spf.record.clone().unwrap_or_default()
                     ));
@@ -116,7 +118,8 @@ fn ended_vendors(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     v.vendor
                 ))
                 .evidence(format!(
-                    "inventory line {}: status = ended, ended_on = {}",
+                    "{} line {}: status = ended, ended_on = {}",
+                    cx.inventory.source.as_deref().unwrap_or("inventory"),
                     v.line,
                     v.ended_on.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
                 ))

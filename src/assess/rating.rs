@@ -170,6 +170,41 @@ fn spf_reliant(facts: &Facts<'_>, domain: &str) -> Vec<String> {
         .collect()
 }
 
+/// For each PHI stream on `domain` that does not rely on its SPF record, the reason, in the
+/// evidence's own terms: the MAIL FROM receivers checked instead, or the DKIM selector the
+/// inventory lists (said when its key is not published, which is its own finding).
+fn why_not_spf(facts: &Facts<'_>, domain: &str) -> String {
+    let reasons: Vec<String> = facts
+        .inventory
+        .vendors
+        .iter()
+        .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+        .filter(|v| !v.ended_by(facts.period_end))
+        .filter_map(|v| {
+            let seen = facts.vendor_spf.get(&v.vendor);
+            if let Some(other) = seen.filter(|s| !s.is_empty() && !s.iter().any(|x| x == domain)) {
+                let names: Vec<&str> = other.iter().map(String::as_str).collect();
+                return Some(format!(
+                    "{}: receivers checked it against MAIL FROM {}",
+                    v.vendor,
+                    names.join(", ")
+                ));
+            }
+            v.dkim_selectors.first().map(|sel| {
+                format!(
+                    "{}: the inventory lists DKIM selector {sel} under {domain}",
+                    v.vendor
+                )
+            })
+        })
+        .collect();
+    if reasons.is_empty() {
+        "no PHI vendor sends through it".to_string()
+    } else {
+        reasons.join("; ")
+    }
+}
+
 /// The asset level of a domain, and why.
 fn asset(facts: &Facts<'_>, domain: Option<&str>) -> (Level, String) {
     let Some(domain) = domain else {
@@ -390,7 +425,8 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                     (
                         lower(asset_level),
                         format!(
-                            "no PHI stream relies on the SPF record of {d}: each either has a DKIM selector under {d} in the inventory or was checked by receivers against another MAIL FROM domain this period, so this record's failure alone does not stop it; {asset_why}"
+                            "no PHI stream relies on the SPF record of {d}, so this record's failure alone does not stop one ({}); {asset_why}",
+                            why_not_spf(facts, d)
                         ),
                     )
                 } else {

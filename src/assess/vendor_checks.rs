@@ -5,7 +5,7 @@ use super::history::{Earlier, Found};
 use super::risk::Level;
 use crate::evidence::{Evidence, Finding, SourceStat, Status, VendorCoverage, VendorRow};
 use crate::inventory::{Baa, Inventory};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
 /// What dates the discovery of PHI sent without a BAA (§164.404(a)(2)): the inventory's own
@@ -30,6 +30,26 @@ impl Discovery<'_> {
             )
         } else {
             format!("60 days from then end on {limit}")
+        }
+    }
+
+    /// The 60 days counted from a discovery known only within a range of days.
+    fn range_deadline(&self, from: NaiveDate, to: NaiveDate) -> String {
+        if from == to {
+            return self.deadline(to);
+        }
+        if to < self.today {
+            format!(
+                "the 60 days ended between {from} and {to}, both before this report's date ({}): if notification is required it is already late",
+                self.today
+            )
+        } else if from < self.today {
+            format!(
+                "the 60 days end between {from} and {to}; by this report's date ({}) they may already have run out: count from the earlier day",
+                self.today
+            )
+        } else {
+            format!("the 60 days end between {from} and {to}: count from the earlier day")
         }
     }
 
@@ -60,6 +80,14 @@ impl Discovery<'_> {
         };
         let mut months: Vec<&Earlier> = self.earlier.iter().filter(|e| e.month >= first).collect();
         months.sort_by_key(|e| e.month);
+        let generated = |e: &Evidence| e.generated_at.with_timezone(&self.tz).date_naive();
+        // When the organization already knew the BAA was missing (the first assessment that
+        // reported the gap), reasonable diligence knew of the disclosure as soon as mail
+        // began: the clock may have started before the assessment that first saw the mail.
+        let knew = months.iter().find_map(|e| match &e.found {
+            Found::Read { evidence, .. } if e.month == first => Some(generated(evidence)),
+            _ => None,
+        });
         let mut gap = None;
         for e in months {
             match &e.found {
@@ -69,14 +97,29 @@ impl Discovery<'_> {
                             && r.messages > 0
                             && r.status.iter().any(|c| c == "VEN-001")
                     });
-                    if mailed {
-                        let day = evidence.generated_at.with_timezone(&self.tz).date_naive();
+                    if !mailed {
+                        continue;
+                    }
+                    let day = generated(evidence);
+                    let month = e.month.last_day().format("%B %Y");
+                    if e.month == first {
                         return format!(
-                            "the assessment for {}, generated on {day}, first reported mail from it without a BAA, so the disclosure was discovered no later than that day, and {}",
-                            e.month.last_day().format("%B %Y"),
+                            "the assessment for {month}, generated on {day}, first reported mail from it without a BAA, so the disclosure was discovered no later than that day, and {}",
                             self.deadline(day + chrono::Days::new(60))
                         );
                     }
+                    let month_start = e.month.last_day().with_day(1).unwrap_or(day);
+                    let earliest = knew.map_or(month_start, |k| k.max(month_start)).min(day);
+                    return format!(
+                        "the missing BAA was reported from {}{}, and mail from it began during {month}, which the assessment generated on {day} first reported: with reasonable diligence the disclosure was known no earlier than {earliest} and no later than {day}, so {}",
+                        first.last_day().format("%B %Y"),
+                        knew.map(|k| format!(" (that assessment was generated on {k})"))
+                            .unwrap_or_default(),
+                        self.range_deadline(
+                            earliest + chrono::Days::new(60),
+                            day + chrono::Days::new(60)
+                        )
+                    );
                 }
                 _ => {
                     gap.get_or_insert(e.month);
@@ -345,16 +388,15 @@ mod tests {
             earlier: &earlier,
         };
         let s = d.first_reported("Remindly");
-        assert!(
-            s.contains(
-                "the assessment for June 2026, generated on 2026-07-01, first reported mail from it"
-            ),
-            "{s}"
-        );
-        assert!(
-            s.contains("ended on 2026-08-30, before this report's date (2026-12-03)"),
-            "{s}"
-        );
+        // The May assessment (1 June local) already reported the missing BAA, and June's mail
+        // was first reported on 1 July: the disclosure was known within those days.
+        for part in [
+            "the missing BAA was reported from May 2026 (that assessment was generated on 2026-06-01)",
+            "known no earlier than 2026-06-01 and no later than 2026-07-01",
+            "the 60 days ended between 2026-07-31 and 2026-08-30, both before this report's date (2026-12-03)",
+        ] {
+            assert!(s.contains(part), "{part}: {s}");
+        }
         assert!(s.contains("already late"), "{s}");
 
         // June's evidence is gone: say so, never invent a date.
