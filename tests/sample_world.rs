@@ -1051,13 +1051,19 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
             .any(|e| e.as_str().unwrap_or("").contains("evaluated as if"))
     );
     // SPF-002's impact counts only PHI streams whose mail receivers checked against the apex
-    // record: PayNotice's MAIL FROM is its own, so it is not one of them.
+    // record: PayNotice's MAIL FROM is its own, so it is not one of them, and the reason says
+    // why, stream by stream.
+    let spf002 = f("SPF-002:myriversidechart.example");
+    let why = spf002["impact_reason"].as_str().unwrap();
     assert!(
-        !f("SPF-002:myriversidechart.example")["impact_reason"]
-            .as_str()
-            .unwrap()
-            .contains("PayNotice")
+        why.contains("no PHI stream relies on the SPF record of myriversidechart.example"),
+        "{why}"
     );
+    assert!(
+        why.contains("PayNotice: receivers checked it against MAIL FROM bounces.paynotice.example"),
+        "{why}"
+    );
+    assert_ne!(spf002["impact"], "high", "{why}");
     // A quarantine policy is not credited when receivers delivered the forged mail.
     assert_eq!(f("DMARC-004:myriversidechart.example")["impact"], "high");
 
