@@ -18,6 +18,7 @@ use super::risk::Level;
 use crate::config::Role;
 use crate::decisions::Decision;
 use crate::evidence::{Cause, DomainPosture, Finding, RiskCounts, Status};
+use crate::records::dmarc::{self, Policy};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The kind of subject a group of findings shares.
@@ -616,18 +617,19 @@ fn dmarc_record(
     let mut rec = format!("v=DMARC1; p={target_p}");
     // A subdomain policy a change lowered (CHG-001) comes back when the record's own `p`
     // would not cover it (an accepted `p=none`, say): omitting `sp` would leave it lowered.
-    let strength = |v: &str| match v {
-        "reject" => 2,
-        "quarantine" => 1,
-        _ => 0,
-    };
+    let target = Policy::parse(target_p).unwrap_or(Policy::None);
     let before_sp = fs
         .iter()
         .filter(|f| f.check == "CHG-001")
         .flat_map(|f| f.evidence.iter())
         .find_map(|e| e.strip_prefix("before: "))
-        .and_then(|before| tag_value(before, "sp"))
-        .filter(|sp| strength(sp) > strength(target_p));
+        .and_then(|before| {
+            dmarc::parse(before)
+                .tag("sp")
+                .and_then(|t| Policy::parse(&t.value))
+        })
+        .filter(|sp| *sp > target)
+        .map(Policy::as_str);
     if let Some(sp) = before_sp {
         rec.push_str(&format!("; sp={sp}"));
         steps.push(format!(
@@ -641,8 +643,8 @@ fn dmarc_record(
     if !m.ruf.is_empty() && !drop_ruf {
         rec.push_str(&format!("; ruf={}", m.ruf.join(",")));
         // Failure reports keep the options they were asked with.
-        if let Some(fo) = tag_value(m.record.as_deref().unwrap_or(""), "fo") {
-            rec.push_str(&format!("; fo={fo}"));
+        if let Some(fo) = dmarc::parse(m.record.as_deref().unwrap_or("")).tag("fo") {
+            rec.push_str(&format!("; fo={}", fo.value));
         }
     } else if !m.ruf.is_empty() {
         steps.push("drop `ruf` (see the failure-report finding)".into());
@@ -665,14 +667,6 @@ fn dmarc_record(
             ""
         }
     )
-}
-
-/// The value of `tag` in a DMARC record's `tag=value` list, as published.
-fn tag_value<'a>(record: &'a str, tag: &str) -> Option<&'a str> {
-    record.split(';').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        k.trim().eq_ignore_ascii_case(tag).then(|| v.trim())
-    })
 }
 
 /// Causes by risk, as the summary counts them: open causes by their highest open member,

@@ -138,16 +138,25 @@ fn phi_vendors<'a>(facts: &'a Facts<'_>, domain: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The inventory's current PHI vendors listed for `domain`: the streams a record failure on
+/// that domain could stop.
+fn phi_vendors_on<'a>(
+    facts: &Facts<'a>,
+    domain: &'a str,
+) -> impl Iterator<Item = &'a crate::inventory::Vendor> {
+    let period_end = facts.period_end;
+    facts.inventory.vendors.iter().filter(move |v| {
+        v.phi == Some(true)
+            && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+            && !v.ended_by(period_end)
+    })
+}
+
 /// PHI vendors on the domain that list no DKIM selector under it and no signing domain of
 /// ours: DMARC can pass for them only through SPF.
 fn spf_reliant(facts: &Facts<'_>, domain: &str) -> Vec<String> {
     let ours = |n: &str| n == domain || n.ends_with(&format!(".{domain}"));
-    facts
-        .inventory
-        .vendors
-        .iter()
-        .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
-        .filter(|v| !v.ended_by(facts.period_end))
+    phi_vendors_on(facts, domain)
         // A vendor with no SPF authorization listed and no mail seen does not send through it
         // (a report processor that only receives, say).
         .filter(|v| {
@@ -172,14 +181,9 @@ fn spf_reliant(facts: &Facts<'_>, domain: &str) -> Vec<String> {
 
 /// For each PHI stream on `domain` that does not rely on its SPF record, the reason, in the
 /// evidence's own terms: the MAIL FROM receivers checked instead, or the DKIM selector the
-/// inventory lists (said when its key is not published, which is its own finding).
+/// inventory lists (a selector whose key is missing is its own finding, DKIM-001).
 fn why_not_spf(facts: &Facts<'_>, domain: &str) -> String {
-    let reasons: Vec<String> = facts
-        .inventory
-        .vendors
-        .iter()
-        .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
-        .filter(|v| !v.ended_by(facts.period_end))
+    let reasons: Vec<String> = phi_vendors_on(facts, domain)
         .filter_map(|v| {
             let seen = facts.vendor_spf.get(&v.vendor);
             if let Some(other) = seen.filter(|s| !s.is_empty() && !s.iter().any(|x| x == domain)) {

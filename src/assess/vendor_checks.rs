@@ -326,6 +326,10 @@ mod tests {
         s.parse().unwrap_or_default()
     }
 
+    fn month(label: &str) -> crate::period::Month {
+        label.parse().unwrap()
+    }
+
     #[test]
     fn a_new_gap_is_discovered_by_this_report_and_its_clock_runs_from_today() {
         let d = Discovery {
@@ -353,9 +357,7 @@ mod tests {
             ..Default::default()
         });
         Earlier {
-            month: label
-                .parse()
-                .unwrap_or_else(|_| crate::period::Month::previous_of(Utc::now(), chrono_tz::UTC)),
+            month: month(label),
             found: Found::Read {
                 evidence: Box::new(e),
                 sha256: String::new(),
@@ -403,9 +405,7 @@ mod tests {
         let only_may = vec![
             period("2026-05", at(6, 2, 1), 0),
             Earlier {
-                month: "2026-06".parse().unwrap_or_else(|_| {
-                    crate::period::Month::previous_of(Utc::now(), chrono_tz::UTC)
-                }),
+                month: month("2026-06"),
                 found: Found::Missing {
                     path: "out/2026-06/evidence.json".into(),
                 },
