@@ -16,7 +16,8 @@ build:
 # September are assessed first, oldest first, as the earlier cron runs would have, so October's
 # report marks findings new / persisting / resolved, carries due dates forward and shows six
 # months of trends; `verify --chain` then checks every period and link. Each earlier run is
-# dated the 2nd of the month after its period (SOURCE_DATE_EPOCH), as cron would have run it.
+# dated the 4th of the month after its period (SOURCE_DATE_EPOCH), as cron would have run it
+# once the period was final (policy.report_grace_days = 3).
 # The samples' inventory holds a row mailproof rejects (FaxBridge), so each run ends with exit
 # 4, "evidence incomplete", and names the row: the demo accepts 0 and 4.
 HISTORY_MONTHS := 2026-05 2026-06 2026-07 2026-08 2026-09
@@ -24,7 +25,7 @@ demo:
 	$(CARGO) build --quiet
 	@for p in $(HISTORY_MONTHS); do \
 	  echo "mailproof run --period $$p"; \
-	  SOURCE_DATE_EPOCH=$$(date -u -d "$$p-02 06:00 UTC +1 month" +%s) \
+	  SOURCE_DATE_EPOCH=$$(date -u -d "$$p-04 12:00 UTC +1 month" +%s) \
 	    ./target/debug/mailproof run --config samples/mailproof.toml --period $$p --offline -q; \
 	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 4 ] || exit $$rc; \
 	done

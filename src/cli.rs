@@ -13,7 +13,8 @@ use std::path::PathBuf;
 aggregate reports it received and its vendor-sender inventory, and writes a dated risk assessment PDF with \
 evidence an auditor can verify.",
     after_help = "Example (the monthly cron job):\n  mailproof run --config /etc/mailproof/mailproof.toml\n\n\
-Exit codes: 0 done; 1 error; 2 usage error; 3 done, and a finding at or above policy.fail_on exists."
+Exit codes: 0 done; 1 error (nothing written); 2 usage error; 3 done, and an open finding at or above \
+policy.fail_on exists (its ids are printed); 4 done, but the evidence is incomplete (what is missing is printed; 4 outranks 3)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -54,6 +55,11 @@ pub enum Command {
         /// this run's (more DNS lookups answered, fewer inventory rows rejected, more reports).
         #[arg(long)]
         force: bool,
+        /// Assess a month before it is final (policy.report_grace_days after it ends, default
+        /// 3): the output is marked partial on the cover and in evidence.json, and the final
+        /// run replaces it.
+        #[arg(long)]
+        allow_partial: bool,
     },
     /// Capture a DNS snapshot of the configured domains and store it.
     #[command(
@@ -95,17 +101,41 @@ pub enum Command {
     },
     /// Compare two snapshots and say what each change means.
     #[command(
-        after_help = "Example:\n  mailproof diff snapshots/2026-10-01T110000Z.json snapshots/2026-11-01T120000Z.json --inventory vendors.csv --format markdown"
+        after_help = "Examples:\n  mailproof diff snapshots/2026-10-01T110000Z.json snapshots/2026-11-01T120000Z.json --inventory vendors.csv --format markdown\n  mailproof diff --config samples/mailproof.toml --period 2026-10 --fail-on weakened\n\n\
+Each change has an effect: weakened (!!), strengthened (++), neutral, or unverified (??, a lookup failed, so whether it changed cannot be told).\n\
+Exit codes: 0 done; 1 error; 2 usage error (also: OLD newer than NEW, or snapshots of two organizations); 3 done, and with --fail-on weakened something got weaker."
     )]
     Diff {
-        old: PathBuf,
-        new: PathBuf,
+        /// The older snapshot file.
+        #[arg(
+            value_name = "OLD",
+            required_unless_present = "config",
+            requires = "new"
+        )]
+        old: Option<PathBuf>,
+        /// The newer snapshot file.
+        #[arg(value_name = "NEW", conflicts_with = "config")]
+        new: Option<PathBuf>,
+        /// Compare the period's snapshot with the one before it, from the config's snapshot
+        /// folder (its inventory and snapshot history are used too).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// With --config: the month whose snapshot to compare (default: the previous month).
+        #[arg(long, value_name = "YYYY-MM", requires = "config")]
+        period: Option<mailproof::period::Month>,
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
         /// Vendor inventory CSV: new SPF includes, ranges and DKIM selectors no vendor lists
         /// are called out (CHG-005).
         #[arg(long, value_name = "FILE")]
         inventory: Option<PathBuf>,
+        /// Folder of stored snapshots to judge DKIM key ages over (CHG-003). Without it, only
+        /// the two files given are read.
+        #[arg(long, value_name = "DIR")]
+        history: Option<PathBuf>,
+        /// Exit 3 when a change has this effect (for cron and CI).
+        #[arg(long, value_enum, value_name = "EFFECT")]
+        fail_on: Option<DiffFailOn>,
     },
     /// Validate and summarize a vendor inventory CSV (exit 1 when rows are rejected).
     #[command(after_help = "Example:\n  mailproof inventory samples/vendors.csv")]
@@ -155,6 +185,11 @@ pub enum TextJsonCsv {
     Text,
     Json,
     Csv,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffFailOn {
+    Weakened,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -36,6 +36,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             period,
             offline,
             force,
+            allow_partial,
         } => {
             let cfg = load_config(&config)?;
             let opts = run::RunOptions {
@@ -44,6 +45,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 nameservers: ns,
                 now: run::clock(),
                 force,
+                allow_partial,
             };
             let out = run::run(&cfg, &opts)
                 .with_context(|| format!("run with {} failed", config.display()))?;
@@ -63,6 +65,21 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                     out.evidence.reports.accepted,
                     out.evidence.reports.rejected.len()
                 );
+                if !out.evidence.late_reports.is_empty() {
+                    errln!(
+                        "mailproof: {} for earlier, already published periods arrived late; listed under \"Late reports\" (late_reports[] in evidence.json)",
+                        count(out.evidence.late_reports.len(), "report", "reports")
+                    );
+                }
+                if out.evidence.partial {
+                    errln!(
+                        "mailproof: PARTIAL: the period is not final until {}; run again then, and the final assessment replaces this one",
+                        out.evidence
+                            .final_at
+                            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                            .unwrap_or_default()
+                    );
+                }
             }
             if !out.over_threshold.is_empty() {
                 errln!(
@@ -222,9 +239,22 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Diff {
             old,
             new,
+            config,
+            period,
             format,
             inventory,
-        } => diff(&old, &new, format, inventory.as_deref()),
+            history,
+            fail_on,
+        } => {
+            let pair = match (config, old, new) {
+                (Some(c), _, _) => {
+                    DiffPair::from_config(&load_config(&c)?, period, inventory, history)?
+                }
+                (None, Some(old), Some(new)) => DiffPair::files(old, new, inventory, history)?,
+                _ => bail!("give OLD and NEW snapshot files, or --config FILE"),
+            };
+            diff(pair, format, fail_on.is_some())
+        }
         Command::Inventory { file } => {
             let inv = Inventory::load(&file)?;
             let mut out = Escaping::new(std::io::stdout().lock());
@@ -372,31 +402,113 @@ fn verify(
     }
 }
 
+/// The two snapshots `diff` compares, and what else it may read.
+struct DiffPair {
+    old: (std::path::PathBuf, snapshot::Snapshot),
+    new: (std::path::PathBuf, snapshot::Snapshot),
+    inventory: Option<std::path::PathBuf>,
+    /// Folder of stored snapshots for key ages; `None`: only the two files.
+    history: Option<std::path::PathBuf>,
+    max_age_days: u32,
+}
+
+impl DiffPair {
+    fn files(
+        old: std::path::PathBuf,
+        new: std::path::PathBuf,
+        inventory: Option<std::path::PathBuf>,
+        history: Option<std::path::PathBuf>,
+    ) -> Result<DiffPair> {
+        let a = snapshot::store::load(&old)?;
+        let b = snapshot::store::load(&new)?;
+        Ok(DiffPair {
+            old: (old, a),
+            new: (new, b),
+            inventory,
+            history,
+            max_age_days: mailproof::config::PolicyConfig::default().dkim_max_age_days,
+        })
+    }
+
+    /// The period's snapshot (as `run --offline` picks it) and the one stored before it.
+    fn from_config(
+        cfg: &Config,
+        period: Option<mailproof::period::Month>,
+        inventory: Option<std::path::PathBuf>,
+        history: Option<std::path::PathBuf>,
+    ) -> Result<DiffPair> {
+        let month = period
+            .unwrap_or_else(|| mailproof::period::Month::previous_of(run::clock(), cfg.timezone));
+        let p = Period::new(month, cfg.timezone);
+        let chosen =
+            snapshot::store::choose_for_period(&cfg.snapshots, p.end)?.with_context(|| {
+                format!(
+                    "no stored snapshot in {}: run `mailproof snapshot --config …` first",
+                    cfg.snapshots.display()
+                )
+            })?;
+        let (old_path, old) = snapshot::store::previous_before(
+            &cfg.snapshots,
+            chosen.snapshot.taken_at,
+        )?
+        .with_context(|| {
+            format!(
+                "{} is the oldest snapshot in {}: there is nothing before it to compare with",
+                chosen.path.display(),
+                cfg.snapshots.display()
+            )
+        })?;
+        Ok(DiffPair {
+            old: (old_path, old),
+            new: (chosen.path, chosen.snapshot),
+            inventory: inventory.or(cfg.inventory.clone()),
+            history: history.or(Some(cfg.snapshots.clone())),
+            max_age_days: cfg.policy.dkim_max_age_days,
+        })
+    }
+}
+
 /// `mailproof diff`: what changed between two snapshots and what it means. Keys unchanged past
-/// the default rotation window are judged over every snapshot stored next to NEW, so the age
-/// is the key's real age, not just the distance between the two files.
-fn diff(
-    old: &std::path::Path,
-    new: &std::path::Path,
-    format: DiffFormat,
-    inventory: Option<&std::path::Path>,
-) -> Result<ExitCode> {
-    let a = snapshot::store::load(old)?;
-    let b = snapshot::store::load(new)?;
-    let inv = match inventory {
+/// the rotation window are judged over `--history` (or the config's snapshot folder), so the age
+/// is the key's real age; without one, only the two files are read.
+fn diff(pair: DiffPair, format: DiffFormat, fail_on_weakened: bool) -> Result<ExitCode> {
+    let (old_path, a) = &pair.old;
+    let (new_path, b) = &pair.new;
+    if a.taken_at > b.taken_at {
+        errln!(
+            "mailproof: error: OLD ({}, taken {}) is newer than NEW ({}, taken {}): give the older snapshot first",
+            old_path.display(),
+            a.taken_at.format("%Y-%m-%d %H:%M UTC"),
+            new_path.display(),
+            b.taken_at.format("%Y-%m-%d %H:%M UTC")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if let (Some(x), Some(y)) = (&a.organization, &b.organization)
+        && x != y
+    {
+        errln!(
+            "mailproof: error: the snapshots are of two organizations ({x:?} in {}, {y:?} in {}): compare snapshots of one organization",
+            old_path.display(),
+            new_path.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let scope_changed = matches!((&a.scope_sha256, &b.scope_sha256), (Some(x), Some(y)) if x != y);
+    let inv = match &pair.inventory {
         Some(p) => Inventory::load(p)?,
         None => Inventory::default(),
     };
-    let mut changes = snapshot::diff::diff(&a, &b, &inv);
-    let siblings = new
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(|d| snapshot::store::list(d).unwrap_or_default())
-        .unwrap_or_default();
-    let mut history: Vec<&snapshot::Snapshot> = siblings.iter().map(|(_, s)| s).collect();
-    history.push(&a);
-    let max_age = mailproof::config::PolicyConfig::default().dkim_max_age_days;
-    changes.extend(snapshot::diff::stale_keys(&history, &b, max_age));
+    let mut changes = snapshot::diff::diff(a, b, &inv);
+    let stored = match &pair.history {
+        Some(d) => snapshot::store::list(d)
+            .with_context(|| format!("cannot read the snapshot history in {}", d.display()))?,
+        None => Vec::new(),
+    };
+    let mut history: Vec<&snapshot::Snapshot> = stored.iter().map(|(_, s)| s).collect();
+    history.push(a);
+    changes.extend(snapshot::diff::stale_keys(&history, b, pair.max_age_days));
+    rate_changes(&mut changes, b, &history, &inv, pair.max_age_days);
     // One block per domain, in the snapshot's domain order (the sort is stable).
     let rank = |d: &str| {
         b.domains
@@ -406,43 +518,143 @@ fn diff(
     };
     changes.sort_by_key(|c| rank(&c.domain));
     let mut out = Escaping::new(std::io::stdout().lock());
+    let head = DiffHead {
+        old: old_path,
+        new: new_path,
+        a,
+        b,
+        scope_changed,
+    };
     match format {
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &changes)?;
             writeln!(out)?;
         }
-        DiffFormat::Text => print_diff_text(&mut out, &a, &b, &changes)?,
-        DiffFormat::Markdown => print_diff_markdown(&mut out, &a, &b, &changes)?,
+        DiffFormat::Text => print_diff_text(&mut out, &head, &changes)?,
+        DiffFormat::Markdown => print_diff_markdown(&mut out, &head, &changes)?,
+    }
+    out.flush()?;
+    let weakened = changes
+        .iter()
+        .filter(|c| c.effect == mailproof::evidence::Effect::Weakened)
+        .count();
+    if fail_on_weakened && weakened > 0 {
+        errln!(
+            "mailproof: {} weakened protection (exit 3, --fail-on weakened)",
+            count(weakened, "change", "changes")
+        );
+        return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Marks a change for a reader scanning the list: what got worse stands out.
-fn diff_marker(direction: &str) -> &'static str {
-    match direction {
-        "weakened" | "removed" => "!!",
-        "unchanged" => "! ",
-        "strengthened" => "++",
-        "added" => "+ ",
-        "rotated" => "~ ",
-        _ => "  ",
+/// Each change's risk by the same rule a run uses, with what `diff` knows (the snapshots and
+/// the inventory; no reports).
+fn rate_changes(
+    changes: &mut [mailproof::evidence::Change],
+    b: &snapshot::Snapshot,
+    history: &[&snapshot::Snapshot],
+    inv: &Inventory,
+    max_age_days: u32,
+) {
+    let policy = mailproof::config::PolicyConfig {
+        dkim_max_age_days: max_age_days,
+        ..Default::default()
+    };
+    let mut findings = assess::change_checks::assess(changes, history, Some(b), &policy, "diff");
+    let cfgs: Vec<mailproof::config::DomainConfig> = b
+        .domains
+        .iter()
+        .map(|d| mailproof::config::DomainConfig {
+            name: d.name.clone(),
+            role: d.role,
+            selectors: vec![],
+            owner: None,
+        })
+        .collect();
+    assess::rating::apply(
+        &mut findings,
+        &assess::rating::Facts {
+            domains: &cfgs,
+            inventory: inv,
+            vendor_volume: &Default::default(),
+            covered: &Default::default(),
+            any_reports: false,
+            controls: &[],
+            vendor_spf: &Default::default(),
+            spf_errors: &Default::default(),
+            spf_checked: &Default::default(),
+            period_end: b.taken_at.date_naive(),
+        },
+    );
+    snapshot::diff::attach_risks(changes, &findings);
+}
+
+/// What the diff's heading names: both files with their times, and whether the scope changed.
+struct DiffHead<'a> {
+    old: &'a std::path::Path,
+    new: &'a std::path::Path,
+    a: &'a snapshot::Snapshot,
+    b: &'a snapshot::Snapshot,
+    scope_changed: bool,
+}
+
+impl DiffHead<'_> {
+    fn lines(&self, changes: &[mailproof::evidence::Change]) -> Vec<String> {
+        use mailproof::evidence::Effect;
+        let n = |e: Effect| changes.iter().filter(|c| c.effect == e).count();
+        let mut out = vec![
+            format!(
+                "older: {} (taken {})",
+                self.old.display(),
+                self.a.taken_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            format!(
+                "newer: {} (taken {})",
+                self.new.display(),
+                self.b.taken_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            format!(
+                "{} weakened, {} strengthened, {} neutral, {} unverified (a lookup failed: whether it changed cannot be told)",
+                n(Effect::Weakened),
+                n(Effect::Strengthened),
+                n(Effect::Neutral),
+                n(Effect::Unverified)
+            ),
+        ];
+        if self.scope_changed {
+            out.push("note: the config's scope (domains, roles or selectors) changed between the two snapshots".into());
+        }
+        out
+    }
+}
+
+/// Marks a change by its effect, so what got weaker stands out and a failed lookup is never
+/// mistaken for a quiet record.
+fn diff_marker(effect: mailproof::evidence::Effect) -> &'static str {
+    use mailproof::evidence::Effect;
+    match effect {
+        Effect::Weakened => "!!",
+        Effect::Strengthened => "++",
+        Effect::Neutral => "  ",
+        Effect::Unverified => "??",
     }
 }
 
 fn print_diff_text(
     out: &mut impl Write,
-    a: &snapshot::Snapshot,
-    b: &snapshot::Snapshot,
+    head: &DiffHead,
     changes: &[mailproof::evidence::Change],
 ) -> Result<()> {
-    writeln!(
-        out,
-        "DNS changes {} → {}",
-        a.taken_at.format("%Y-%m-%d %H:%M UTC"),
-        b.taken_at.format("%Y-%m-%d %H:%M UTC")
-    )?;
+    writeln!(out, "DNS changes")?;
+    for l in head.lines(changes) {
+        writeln!(out, "  {l}")?;
+    }
     if changes.is_empty() {
-        writeln!(out, "  no changes")?;
+        writeln!(
+            out,
+            "  no changes: every record in scope was answered in both and means the same"
+        )?;
     }
     let mut domain = "";
     for c in changes {
@@ -452,12 +664,17 @@ fn print_diff_text(
         }
         writeln!(
             out,
-            "  {} {:<8} {:<12} {}: {}",
-            diff_marker(&c.direction),
+            "  {} {:<8} {:<12} {}: {}{}",
+            diff_marker(c.effect),
             c.area,
-            c.direction,
+            c.effect.word(),
             c.name,
-            c.meaning
+            c.meaning,
+            match (&c.check, c.risk) {
+                (Some(id), Some(r)) => format!(" [{id}, risk {}]", r.label()),
+                (Some(id), None) => format!(" [{id}]"),
+                _ => String::new(),
+            }
         )?;
         if let Some(x) = &c.before {
             writeln!(out, "        - {x}")?;
@@ -471,33 +688,38 @@ fn print_diff_text(
 
 fn print_diff_markdown(
     out: &mut impl Write,
-    a: &snapshot::Snapshot,
-    b: &snapshot::Snapshot,
+    head: &DiffHead,
     changes: &[mailproof::evidence::Change],
 ) -> Result<()> {
     writeln!(
         out,
         "## DNS changes: {} → {}\n",
-        a.taken_at.format("%Y-%m-%d"),
-        b.taken_at.format("%Y-%m-%d")
+        head.a.taken_at.format("%Y-%m-%d"),
+        head.b.taken_at.format("%Y-%m-%d")
     )?;
+    for l in head.lines(changes) {
+        writeln!(out, "- {}", md(&l))?;
+    }
+    writeln!(out)?;
     if changes.is_empty() {
         writeln!(out, "No changes.")?;
         return Ok(());
     }
     writeln!(
         out,
-        "| Domain | Area | Name | Change | Meaning | Before | After |"
+        "| Domain | Area | Name | Effect | Check | Risk | Meaning | Before | After |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
     for c in changes {
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             md(&c.domain),
             md(&c.area),
             md(&c.name),
-            md(&c.direction),
+            c.effect.word(),
+            c.check.as_deref().unwrap_or(""),
+            c.risk.map(|r| r.label()).unwrap_or(""),
             md(&c.meaning),
             c.before.as_deref().map(md).unwrap_or_default(),
             c.after.as_deref().map(md).unwrap_or_default()
@@ -603,6 +825,26 @@ fn check(
                 print_posture_text(&mut out, o)?;
             }
         }
+    }
+    out.flush()?;
+    // The same exit codes as `run`: a check that could not ask is an error, one that could
+    // not ask everything is incomplete, never a clean bill of health.
+    if snap.nothing_answered() {
+        errln!(
+            "mailproof: error: no DNS lookup was answered ({} asked of {}, every one failed): nothing above is evidence. Check that the resolver is reachable from this machine (--nameserver), then run again",
+            snap.evidence_lookups().count(),
+            snap.nameservers.join(", ")
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let gaps: Vec<String> = snap.evidence_gaps().map(run::gap_line).collect();
+    if !gaps.is_empty() {
+        report_gaps(&mailproof::evidence::Completeness {
+            lookups: snap.evidence_lookups().count(),
+            failed_lookups: gaps,
+            ..Default::default()
+        });
+        return Ok(ExitCode::from(4));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -93,18 +93,21 @@ impl Default for DnsConfig {
 
 /// Risk threshold for exit code 3, on the NIST SP 800-30 scale the summary shows. The
 /// catalog-severity words of earlier versions are still read (`critical` as very high,
-/// `medium` as moderate, `info` as very low) so an existing config keeps working.
+/// `medium` as moderate, `info` as very low) so an existing config keeps working; loading such
+/// a config warns, since the summary and the PDF never use those words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOn {
-    #[serde(alias = "critical", alias = "very_high")]
+    #[serde(alias = "very_high")]
     VeryHigh,
     High,
-    #[serde(alias = "medium")]
     Moderate,
     Low,
-    #[serde(alias = "info", alias = "very_low")]
+    #[serde(alias = "very_low")]
     VeryLow,
+    Critical,
+    Medium,
+    Info,
 }
 
 impl FailOn {
@@ -112,11 +115,21 @@ impl FailOn {
     pub fn level(self) -> crate::assess::risk::Level {
         use crate::assess::risk::Level;
         match self {
-            FailOn::VeryHigh => Level::VeryHigh,
+            FailOn::VeryHigh | FailOn::Critical => Level::VeryHigh,
             FailOn::High => Level::High,
-            FailOn::Moderate => Level::Moderate,
+            FailOn::Moderate | FailOn::Medium => Level::Moderate,
             FailOn::Low => Level::Low,
-            FailOn::VeryLow => Level::VeryLow,
+            FailOn::VeryLow | FailOn::Info => Level::VeryLow,
+        }
+    }
+
+    /// For an old severity word, the word of the risk scale it is read as.
+    pub fn replacement(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            FailOn::Critical => Some(("critical", "very-high")),
+            FailOn::Medium => Some(("medium", "moderate")),
+            FailOn::Info => Some(("info", "very-low")),
+            _ => None,
         }
     }
 }
@@ -235,8 +248,16 @@ pub struct PolicyConfig {
     /// Earlier periods read from the output folder for trends and mean time to remediate.
     #[serde(default = "default_history_months")]
     pub history_months: u32,
+    /// Days after a period ends before it is final: receivers send a day's report a day or
+    /// two later, so a period assessed at once would miss its last reports.
+    #[serde(default = "default_report_grace_days")]
+    pub report_grace_days: u32,
     #[serde(default)]
     pub due_days: DueDays,
+}
+
+fn default_report_grace_days() -> u32 {
+    3
 }
 
 fn default_history_months() -> u32 {
@@ -261,6 +282,7 @@ impl Default for PolicyConfig {
             pass_rate_threshold: default_pass_rate(),
             fail_on: None,
             history_months: default_history_months(),
+            report_grace_days: default_report_grace_days(),
             due_days: DueDays::default(),
         }
     }
@@ -526,6 +548,18 @@ impl Config {
                     )));
                 }
             }
+        }
+        if let Some((old, new)) = raw.policy.fail_on.and_then(FailOn::replacement) {
+            tracing::warn!(
+                config = %path.display(),
+                "policy.fail_on = \"{old}\" is a catalog-severity word of earlier versions, read as \"{new}\" on the risk scale the summary shows; write fail_on = \"{new}\""
+            );
+        }
+        if raw.policy.report_grace_days > 60 {
+            return Err(invalid(format!(
+                "policy.report_grace_days = {} is more than 60: receivers send a day's report within a day or two, so 3 to 7 days is enough",
+                raw.policy.report_grace_days
+            )));
         }
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };

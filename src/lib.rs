@@ -12,6 +12,7 @@ pub mod dns;
 pub mod evidence;
 pub mod fuzzing;
 pub mod inventory;
+pub mod late_reports;
 pub mod local_file;
 pub mod period;
 pub mod records;

@@ -99,12 +99,16 @@ impl Month {
     /// The month before the one containing `now` in `tz`: cron runs early in a month and
     /// assesses the month that just ended.
     pub fn previous_of(now: DateTime<Utc>, tz: Tz) -> Month {
-        let local = now.with_timezone(&tz);
+        Month::containing(now, tz).prev()
+    }
+
+    /// The month holding the instant `t` in `tz`.
+    pub fn containing(t: DateTime<Utc>, tz: Tz) -> Month {
+        let local = t.with_timezone(&tz);
         Month {
             year: local.year(),
             month: local.month(),
         }
-        .prev()
     }
 }
 
@@ -142,6 +146,20 @@ impl Period {
         lo < self.end && hi > self.start
     }
 
+    /// When the period is final: local midnight `grace_days` calendar days after it ends, so
+    /// "3 days" means the same wall-clock time across a DST change.
+    pub fn final_at(&self, grace_days: u32, tz: Tz) -> DateTime<Utc> {
+        let end = self
+            .month
+            .next()
+            .first_day()
+            .and_then(|d| d.checked_add_days(chrono::Days::new(u64::from(grace_days))));
+        match end {
+            Some(d) => midnight_of(d, tz),
+            None => self.end,
+        }
+    }
+
     /// Whether a report with date range `[begin, end]` counts toward this period: the period
     /// must contain the midpoint of the range. Reporters choose their windows (usually 24
     /// hours on UTC midnight, sometimes shifted or several days long) and a report cannot be
@@ -167,9 +185,14 @@ pub fn midpoint(begin: DateTime<Utc>, end: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 fn local_midnight(month: Month, tz: Tz) -> DateTime<Utc> {
-    let Some(date) = month.first_day() else {
-        return DateTime::<Utc>::MIN_UTC;
-    };
+    match month.first_day() {
+        Some(date) => midnight_of(date, tz),
+        None => DateTime::<Utc>::MIN_UTC,
+    }
+}
+
+/// The first instant of `date` in `tz`.
+fn midnight_of(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     // Midnight can fall in a DST gap in a few zones; take the earliest valid instant.
     match tz.from_local_datetime(&naive) {

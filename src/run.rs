@@ -67,6 +67,18 @@ pub enum RunError {
         losses: String,
         removed: String,
     },
+    #[error(
+        "{month} has not begun in {timezone}: there is nothing to assess yet. Give the month that just ended (or omit --period, which picks it)"
+    )]
+    NotBegun { month: Month, timezone: String },
+    #[error(
+        "{month} is not final until {final_at} ({grace} after it ended: policy.report_grace_days), because receivers send a day's report a day or two later. Nothing was written. Run again after that time, or pass --allow-partial to publish it now marked as partial (the final run replaces it)"
+    )]
+    NotFinal {
+        month: Month,
+        final_at: String,
+        grace: String,
+    },
 }
 
 /// What the caller asked for.
@@ -80,6 +92,8 @@ pub struct RunOptions {
     pub now: DateTime<Utc>,
     /// Replace the period's output even when its evidence is more complete than this run's.
     pub force: bool,
+    /// Assess a period that has not reached its grace end, marked as partial.
+    pub allow_partial: bool,
 }
 
 /// What the run produced.
@@ -269,11 +283,13 @@ pub fn capture_and_store(
         .enable_all()
         .build()
         .map_err(|e| RunError::Dns(e.to_string()))?;
-    let snap = rt
+    let mut snap = rt
         .block_on(crate::dns::capture_with_sources(
             domains, probes, sources, &settings, now,
         ))
         .map_err(|e| RunError::Dns(e.to_string()))?;
+    snap.organization = Some(cfg.organization.clone());
+    snap.scope_sha256 = Some(scope_sha256(cfg));
     if snap.nothing_answered() {
         let first = snap
             .evidence_gaps()
@@ -294,6 +310,21 @@ pub fn capture_and_store(
         None => store::save(&cfg.snapshots, &snap)?,
     };
     Ok((path, snap))
+}
+
+/// SHA-256 over the config's scope: each domain's name, role and configured selectors, in
+/// config order. Two snapshots with the same value were taken for the same scope.
+pub fn scope_sha256(cfg: &Config) -> String {
+    let mut text = String::new();
+    for d in &cfg.domains {
+        text.push_str(&format!(
+            "{} {:?} {}\n",
+            d.name,
+            d.role,
+            d.selectors.join(",")
+        ));
+    }
+    sha256_hex(text.as_bytes())
 }
 
 /// A failed lookup as the run names it on stderr and in evidence.json.
@@ -335,6 +366,28 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         .unwrap_or_else(|| Month::previous_of(opts.now, cfg.timezone));
     let period = Period::new(month, cfg.timezone);
     tracing::info!(period = %month, organization = %cfg.organization, "mailproof run");
+    let final_at = period.final_at(cfg.policy.report_grace_days, cfg.timezone);
+    if opts.now < period.start {
+        return Err(RunError::NotBegun {
+            month,
+            timezone: period.timezone.clone(),
+        });
+    }
+    let partial = opts.now < final_at;
+    if partial && !opts.allow_partial {
+        return Err(RunError::NotFinal {
+            month,
+            final_at: final_at
+                .with_timezone(&cfg.timezone)
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string(),
+            grace: crate::text::count(
+                usize::try_from(cfg.policy.report_grace_days).unwrap_or(usize::MAX),
+                "day",
+                "days",
+            ),
+        });
+    }
     std::fs::create_dir_all(&cfg.output).map_err(|cause| RunError::Write {
         path: cfg.output.clone(),
         cause,
@@ -517,6 +570,28 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         decisions: &decisions,
         decisions_file,
     });
+    evidence.partial = partial;
+    evidence.cut_off = partial.then_some(opts.now);
+    evidence.final_at = Some(final_at);
+    evidence.late_reports = crate::late_reports::find(
+        month,
+        cfg.timezone,
+        &reports.earlier,
+        &mut OutputFolder(cfg),
+        previous_evidence.as_ref(),
+        &cfg.domains
+            .iter()
+            .map(|d| d.name.clone())
+            .collect::<Vec<_>>(),
+        &inventory,
+    );
+    if reports.earlier_dropped > 0 {
+        tracing::warn!(
+            kept = reports.earlier.len(),
+            dropped = reports.earlier_dropped,
+            "too many reports for earlier periods to check them all for lateness"
+        );
+    }
     // The evidence holds all the PDF needs; the reports' rows and the snapshot history are
     // freed before Typst lays out the document, so the two peaks never add up.
     drop(reports);
@@ -586,6 +661,22 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         evidence,
         over_threshold,
     })
+}
+
+/// Earlier periods as published in the output folder, for [`crate::late_reports`].
+struct OutputFolder<'a>(&'a Config);
+
+impl crate::late_reports::Published for OutputFolder<'_> {
+    fn counted(&mut self, month: Month) -> Option<BTreeSet<(String, String)>> {
+        let path = self.0.output.join(month.to_string()).join("evidence.json");
+        match load_previous_evidence(&path) {
+            Ok(found) => found.map(|(e, _)| crate::late_reports::counted_in(&e)),
+            Err(e) => {
+                tracing::warn!(period = %month, "cannot tell which of its reports arrived late: {e}");
+                None
+            }
+        }
+    }
 }
 
 /// The completeness of a period's published evidence, when there is one that can be read.

@@ -21,7 +21,7 @@ fn run(cfg: &Path) -> Output {
     bin()
         .args(["run", "--offline", "--period", "2026-10", "-q", "--config"])
         .arg(cfg)
-        .env("SOURCE_DATE_EPOCH", "1793534400")
+        .env("SOURCE_DATE_EPOCH", "1793793600")
         .output()
         .unwrap()
 }
@@ -243,7 +243,7 @@ fn evidence_is_the_same_whatever_the_working_directory() {
                 cfg,
             ])
             .current_dir(cwd)
-            .env("SOURCE_DATE_EPOCH", "1793534400")
+            .env("SOURCE_DATE_EPOCH", "1793793600")
             .output()
             .unwrap();
         // 4: the samples' inventory has a rejected row (evidence incomplete).
@@ -260,5 +260,110 @@ fn evidence_is_the_same_whatever_the_working_directory() {
             .unwrap()
             .iter()
             .any(|i| i["path"] == "reports/garbage.xml.gz")
+    );
+}
+
+/// A month is final `policy.report_grace_days` (3) after it ends: before that `run` refuses,
+/// or with --allow-partial publishes a period marked partial, which the final run replaces. A
+/// report that arrives after its period was published is listed by the next run, once.
+#[test]
+fn periods_wait_for_their_grace_and_late_reports_are_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_complete(dir.path(), "");
+    let late_dir = dir.path().join("late");
+    std::fs::create_dir(&late_dir).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let reports_line = text
+        .lines()
+        .find(|l| l.starts_with("reports = ["))
+        .unwrap()
+        .to_string();
+    let with_late = reports_line.replace("]", &format!(", {late_dir:?}]"));
+    std::fs::write(&cfg, text.replace(&reports_line, &with_late)).unwrap();
+    let at = |period: &str, epoch: &str, extra: &[&str]| {
+        bin()
+            .args(["run", "--offline", "-q", "--period", period, "--config"])
+            .arg(&cfg)
+            .args(extra)
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .output()
+            .unwrap()
+    };
+    let evidence = |period: &str| -> serde_json::Value {
+        let p = dir.path().join("out").join(period).join("evidence.json");
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+
+    // November 2, 12:00 UTC: October (Chicago) is final on November 4 at 00:00 CST.
+    let o = at("2026-10", "1793620800", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2026-10 is not final until 2026-11-04 00:00 CST"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("out/2026-10").exists());
+
+    let o = at("2026-10", "1793620800", &["--allow-partial"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = evidence("2026-10");
+    assert_eq!(e["partial"], true);
+    assert_eq!(e["cut_off"], "2026-11-02T12:00:00Z");
+    assert_eq!(e["final_at"], "2026-11-04T06:00:00Z");
+    if let Some(text) = common::pdftotext(&dir.path().join("out/2026-10/report.pdf")) {
+        assert!(
+            text.contains("PARTIAL: this period was not final when assessed"),
+            "cover"
+        );
+    }
+
+    // The final run replaces the partial one.
+    let o = at("2026-10", "1793793600", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = evidence("2026-10");
+    assert_eq!(e["partial"], false);
+    assert!(e.get("cut_off").is_none());
+
+    // A report for October 31 arrives after October was published.
+    let src =
+        samples().join("reports/comcast.net!myriversidechart.example!1791417600!1791503999.xml");
+    let xml = std::fs::read_to_string(src)
+        .unwrap()
+        .replace("364a191a-4b97-4a37-ab21-e4fac10f7bfd", "late-oct31-1")
+        .replace("1791417600", "1793404800")
+        .replace("1791503999", "1793491199");
+    std::fs::write(late_dir.join("comcast-late.xml"), xml).unwrap();
+
+    let o = at("2026-11", "1796472000", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let late = evidence("2026-11")["late_reports"].clone();
+    assert_eq!(late.as_array().map(Vec::len), Some(1), "{late}");
+    assert_eq!(late[0]["period"], "2026-10");
+    assert_eq!(late[0]["report_id"], "late-oct31-1");
+    assert_eq!(late[0]["messages"], 356);
+    let raise = late[0]["would_raise"].to_string();
+    assert!(
+        raise.contains("RPT-001") && raise.contains("RPT-002: PayNotice"),
+        "{raise}"
+    );
+    if let Some(text) = common::pdftotext(&dir.path().join("out/2026-11/report.pdf")) {
+        assert!(text.contains("Late reports"), "section");
+        assert!(text.contains("late-oct31-1"), "report id listed");
+    }
+    // October's published output is untouched by the late report.
+    assert_eq!(evidence("2026-10")["partial"], false);
+
+    // December does not list it again.
+    let o = at("2026-12", "1799150400", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(evidence("2026-12")["late_reports"], serde_json::json!([]));
+
+    // A month that has not begun is refused, partial or not.
+    let o = at("2027-06", "1799150400", &["--allow-partial"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2027-06 has not begun"),
+        "{}",
+        stderr(&o)
     );
 }

@@ -5,22 +5,23 @@ mod support;
 use serde_json::Value;
 use std::process::Command;
 
-fn check(addr: std::net::SocketAddr) -> Value {
+/// `check` of the given domains; the exit code must be `code` (0 all answered, 4 some lookups
+/// failed, 1 none answered), and the JSON is printed in every case.
+fn check_domains(addr: std::net::SocketAddr, domains: &[&str], code: i32) -> (Value, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_mailproof"))
-        .args([
-            "check",
-            "clinic.test",
-            "--selector",
-            "s1",
-            "--format",
-            "json",
-            "--nameserver",
-        ])
+        .arg("check")
+        .args(domains)
+        .args(["--selector", "s1", "--format", "json", "--nameserver"])
         .arg(addr.to_string())
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "{err}");
+    (serde_json::from_slice(&o.stdout).unwrap(), err)
+}
+
+fn check(addr: std::net::SocketAddr, code: i32) -> Value {
+    check_domains(addr, &["clinic.test"], code).0
 }
 
 fn checks_of(v: &Value) -> Vec<String> {
@@ -36,7 +37,8 @@ fn checks_of(v: &Value) -> Vec<String> {
 fn servfail_and_refused_are_dns_001_not_missing_records() {
     for fault in [support::Fault::ServFail, support::Fault::Refused] {
         let dns = support::start_fault(fault);
-        let v = check(dns.addr);
+        // Not one lookup answered: exit 1, as a run would, though the posture is printed.
+        let v = check(dns.addr, 1);
         let checks = checks_of(&v);
         assert!(checks.iter().any(|c| c == "DNS-001"), "{checks:?}");
         for wrong in ["SPF-001", "DMARC-001", "DKIM-001"] {
@@ -68,7 +70,7 @@ fn an_answering_server_with_no_records_gives_missing_records() {
     // The same name served by a real zone that lacks the records: now they are missing.
     let zone = support::tests_dir().join("zones/faults/empty-clinic.test.zone");
     let dns = support::start(&[("clinic.test", zone)]);
-    let v = check(dns.addr);
+    let v = check(dns.addr, 0);
     let checks = checks_of(&v);
     assert!(checks.iter().any(|c| c == "SPF-001"), "{checks:?}");
     assert!(checks.iter().any(|c| c == "DMARC-001"), "{checks:?}");
@@ -133,4 +135,17 @@ async fn a_silent_server_gives_timeouts_and_dns_001() {
     }
     assert_eq!(postures[0].spf.status, "incomplete");
     assert_eq!(postures[0].grade, "incomplete");
+}
+
+#[test]
+fn a_check_that_could_ask_only_some_names_exits_4_and_names_them() {
+    // clinic.test is served; elsewhere.test is in no zone of this server, which refuses it.
+    let zone = support::tests_dir().join("zones/faults/empty-clinic.test.zone");
+    let dns = support::start(&[("clinic.test", zone)]);
+    let (v, err) = check_domains(dns.addr, &["clinic.test", "elsewhere.test"], 4);
+    assert_eq!(v[0]["spf"]["status"], "missing");
+    assert_eq!(v[1]["spf"]["status"], "incomplete");
+    assert!(err.contains("evidence incomplete (exit 4)"), "{err}");
+    assert!(err.contains("elsewhere.test TXT: refused"), "{err}");
+    assert!(!err.contains("clinic.test TXT"), "{err}");
 }

@@ -58,7 +58,7 @@ impl World {
         bin()
             .args(["run", "--offline", "--period", "2026-10", "--config"])
             .arg(self.path("mailproof.toml"))
-            .env("SOURCE_DATE_EPOCH", "1793534400")
+            .env("SOURCE_DATE_EPOCH", "1793793600")
             .output()
             .unwrap()
     }
@@ -417,7 +417,7 @@ fn a_month_with_a_crafted_file_of_every_class_still_gets_its_pdf() {
     let o = bin()
         .args(["run", "--offline", "--period", "2026-10", "-v", "--config"])
         .arg(w.path("mailproof.toml"))
-        .env("SOURCE_DATE_EPOCH", "1793534400")
+        .env("SOURCE_DATE_EPOCH", "1793793600")
         .output()
         .unwrap();
     let err = stderr(&o);
@@ -513,7 +513,7 @@ fn crafted_month_worst_case() {
         } else {
             c.arg(w.path("reports"));
         }
-        let o = c.env("SOURCE_DATE_EPOCH", "1793534400").output().unwrap();
+        let o = c.env("SOURCE_DATE_EPOCH", "1793793600").output().unwrap();
         let secs = started.elapsed().as_secs_f64();
         // `run` ends with 4 (the sample inventory's rejected row), `reports` with 0.
         let expected = if what == "run" { 4 } else { 0 };

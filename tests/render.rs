@@ -367,6 +367,9 @@ fn fixture() -> Evidence {
             after: Some("v=DMARC1; p=none".into()),
             direction: "weakened".into(),
             meaning: "Policy lowered from quarantine to none.".into(),
+            effect: mailproof::evidence::Effect::Weakened,
+            check: Some("CHG-001".into()),
+            risk: None,
         }],
         policy: PolicyConfig::default(),
         causes: Vec::new(),
@@ -381,6 +384,10 @@ fn fixture() -> Evidence {
         history: None,
         completeness: None,
         checks_not_run: vec!["TLS-001".into()],
+        partial: false,
+        cut_off: None,
+        final_at: None,
+        late_reports: vec![],
     }
 }
 

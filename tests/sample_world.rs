@@ -269,8 +269,8 @@ fn monthly_run_on_samples() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
     // September first, so October can mark findings new / persisting / resolved.
-    publish_offline(&cfg, "2026-09", "1790852400");
-    publish_offline(&cfg, "2026-10", "1793534400");
+    publish_offline(&cfg, "2026-09", "1791111600");
+    publish_offline(&cfg, "2026-10", "1793793600");
     let month = dir.path().join("out/2026-10");
     for f in ["report.pdf", "evidence.json", "findings.csv", "SHA256SUMS"] {
         assert!(month.join(f).is_file(), "{f} missing");
@@ -416,7 +416,7 @@ fn monthly_run_on_samples() {
         .iter()
         .map(|f| std::fs::read(month.join(f)).unwrap())
         .collect();
-    publish_offline(&cfg, "2026-10", "1793534400");
+    publish_offline(&cfg, "2026-10", "1793793600");
     for (i, f) in ["report.pdf", "evidence.json", "findings.csv", "SHA256SUMS"]
         .iter()
         .enumerate()
@@ -568,7 +568,8 @@ fn six_months_of_history_match_the_truth() {
     let cfg = write_config(dir.path());
     for (label, t) in months {
         let (_, file, epoch) = world(label);
-        publish_offline(&cfg, label, &epoch.to_string());
+        // The run is dated once the month is final (report_grace_days = 3).
+        publish_offline(&cfg, label, &(epoch + 3 * 86_400).to_string());
         let ev: Value = serde_json::from_slice(
             &std::fs::read(dir.path().join("out").join(label).join("evidence.json")).unwrap(),
         )
@@ -856,7 +857,11 @@ fn history_of_october_matches_the_months(dir: &Path, truth: &Value) {
     std::fs::remove_dir_all(out.join("2026-06")).unwrap();
     std::fs::write(out.join("2026-07/evidence.json"), b"{ not json").unwrap();
     let (_, _, epoch) = world("2026-10");
-    publish_offline(&dir.join("mailproof.toml"), "2026-10", &epoch.to_string());
+    publish_offline(
+        &dir.join("mailproof.toml"),
+        "2026-10",
+        &(epoch + 3 * 86_400).to_string(),
+    );
     let (oct, _) = evidence_of(&out, "2026-10");
     let states: Vec<(&str, &str)> = oct["history"]["months"]
         .as_array()
@@ -1195,7 +1200,7 @@ fn a_dns_outage_never_passes_for_a_good_month() {
     )
     .unwrap();
     // October published from its stored snapshot.
-    publish_offline(&cfg, "2026-10", "1793534400");
+    publish_offline(&cfg, "2026-10", "1793793600");
     let month = dir.path().join("out/2026-10");
     let files = |d: &Path| -> std::collections::BTreeMap<String, Vec<u8>> {
         std::fs::read_dir(d)
@@ -1218,7 +1223,7 @@ fn a_dns_outage_never_passes_for_a_good_month() {
             .args(extra)
             .arg("--config")
             .arg(&cfg)
-            .env("SOURCE_DATE_EPOCH", "1793793600")
+            .env("SOURCE_DATE_EPOCH", "1794052800")
             .output()
             .unwrap()
     };

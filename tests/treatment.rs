@@ -18,7 +18,7 @@ fn run(cfg: &Path) -> Output {
     bin()
         .args(["run", "--offline", "--period", "2026-10", "-q", "--config"])
         .arg(cfg)
-        .env("SOURCE_DATE_EPOCH", "1793534400")
+        .env("SOURCE_DATE_EPOCH", "1793793600")
         .output()
         .unwrap()
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const SEPTEMBER: &str = "1790852400";
-const OCTOBER: &str = "1793534400";
+const SEPTEMBER: &str = "1791111600";
+const OCTOBER: &str = "1793793600";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -375,7 +375,7 @@ fn a_regenerated_earlier_period_breaks_only_the_link() {
     let t = case();
     // September re-run a day later: a complete, self-consistent period, but not the one
     // October was assessed against.
-    run(t.path(), "2026-09", "1790938800");
+    run(t.path(), "2026-09", "1791198000");
     assert_eq!(verify(t.path(), &["out/2026-09"]).status.code(), Some(0));
     assert_eq!(verify(t.path(), &["out/2026-10"]).status.code(), Some(0));
     let (code, v) = json(t.path(), &["out/2026-10", "--chain"]);

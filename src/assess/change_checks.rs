@@ -18,12 +18,10 @@ pub fn assess(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for c in changes {
-        let id = match (c.area.as_str(), c.direction.as_str()) {
-            ("dmarc", "weakened") => "CHG-001",
-            ("spf", "weakened") => "CHG-002",
-            ("dmarc" | "spf" | "dkim" | "mta-sts" | "tls-rpt" | "mx", "removed") => "CHG-004",
-            ("spf", "added") if c.meaning.contains("no inventory vendor") => "CHG-005",
-            ("dkim", "added") if c.meaning.contains("no inventory vendor") => "CHG-005",
+        // The check comes from the diff's one rule; CHG-003 (key age) is judged below over
+        // the whole snapshot history, not from a pair of snapshots.
+        let id = match c.check.as_deref() {
+            Some(id @ ("CHG-001" | "CHG-002" | "CHG-004" | "CHG-005")) => id,
             _ => continue,
         };
         let mut d = Draft::new(id, c.name.clone())
@@ -56,7 +54,10 @@ pub fn assess(
             ("CHG-001", _) => {
                 let parts: Vec<&str> = c.meaning.split("; ").collect();
                 let domain_gap = parts.iter().any(|p| {
-                    p.starts_with("p lowered") || p.starts_with("pct lowered") || p.starts_with("t=y")
+                    p.starts_with("p lowered")
+                        || p.starts_with("pct lowered")
+                        || p.starts_with("t=y")
+                        || p.starts_with("several DMARC records")
                 });
                 let subdomain_gap = parts
                     .iter()

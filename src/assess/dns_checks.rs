@@ -427,8 +427,8 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
             // not what is missing: say so, and leave the record to its SPF finding.
             let title = if all_permerror {
                 format!(
-                    "PHI vendor {} has no aligned DKIM for {}, and SPF there returns permerror for every address, so its mail can pass DMARC by neither",
-                    v.vendor, p.domain
+                    "PHI vendor {} has no aligned DKIM for {}, and the SPF record of {} returns permerror for every address, so its mail can pass DMARC only by DKIM or by a MAIL FROM subdomain with its own SPF record",
+                    v.vendor, p.domain, p.domain
                 )
             } else {
                 format!(

@@ -152,7 +152,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     );
     findings.extend(vfind);
 
-    let changes = match (&i.previous_snapshot, &i.snapshot) {
+    let mut changes = match (&i.previous_snapshot, &i.snapshot) {
         (Some((old, _)), Some((new, _))) => crate::snapshot::diff::diff(old, new, i.inventory),
         _ => Vec::new(),
     };
@@ -225,6 +225,10 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             period_end: i.period.month.last_day(),
         },
     );
+
+    // Each change that raised a finding carries that finding's risk, so the changes list and
+    // the findings agree.
+    crate::snapshot::diff::attach_risks(&mut changes, &findings);
 
     // A key only one inventory vendor signs with is that vendor's to fix (a new key, a revoked
     // one, a rotation): its findings go to whoever answers for the vendor, not to the domain.
@@ -362,6 +366,10 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         snapshots_used: Vec::new(),
         completeness: None,
         checks_not_run: catalog::NOT_YET_RUN.iter().map(|s| s.to_string()).collect(),
+        partial: false,
+        cut_off: None,
+        final_at: None,
+        late_reports: Vec::new(),
     };
     let stored: Vec<history::StoredSnapshot<'_>> = i
         .history

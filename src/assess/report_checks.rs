@@ -268,7 +268,7 @@ pub struct DnsFacts<'a> {
     /// a vendor is authorized at all.
     pub spf_trees: &'a BTreeMap<String, Vec<String>>,
     /// Configured domains whose own SPF record cannot authorize anyone now (`permerror`,
-    /// `multiple`), with that status: a MAIL FROM under them is no way to align until fixed.
+    /// `multiple`), with that status: a MAIL FROM of that very domain fails SPF until fixed.
     pub spf_broken: &'a BTreeMap<String, String>,
 }
 
@@ -752,7 +752,7 @@ pub fn assess_with_ptr(
                 .collect();
             let spf_route = match spf_broken.get(dom.as_str()) {
                 Some(status) => format!(
-                    " A MAIL FROM under {dom} is no way to align for now: its SPF record ends in an error ({}; see its SPF finding), so DKIM is the route until that is fixed.",
+                    " The SPF record at {dom} itself ends in an error ({}; see its SPF finding), so a MAIL FROM of {dom} fails SPF until that is fixed; a MAIL FROM subdomain with its own SPF record (e.g. bounces.{dom} with v=spf1 and {vendor}'s ranges, then -all) is not affected and aligns under relaxed SPF alignment.",
                     if status == "multiple" {
                         "two v=spf1 records"
                     } else {

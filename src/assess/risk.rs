@@ -155,5 +155,9 @@ mod tests {
             assert_eq!(p.fail_on.level(), level, "{word}");
         }
         assert!(toml::from_str::<P>("fail_on = \"severe\"").is_err());
+        let old: P = toml::from_str("fail_on = \"medium\"").unwrap();
+        assert_eq!(old.fail_on.replacement(), Some(("medium", "moderate")));
+        let new: P = toml::from_str("fail_on = \"moderate\"").unwrap();
+        assert_eq!(new.fail_on.replacement(), None);
     }
 }

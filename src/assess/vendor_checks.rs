@@ -55,10 +55,13 @@ impl Discovery<'_> {
 
     /// The discovery sentence for PHI sent to `vendor` without a BAA when the inventory does
     /// not date the lapse. The disclosure is known from the first assessment that reported the
-    /// finding together with mail from the vendor (a month with the gap but no mail disclosed
-    /// nothing), so earlier periods' evidence is read, oldest first, from the month the
-    /// finding was first reported.
-    fn first_reported(&self, vendor: &str) -> String {
+    /// finding together with mail from the vendor. A month with the gap and reports covering
+    /// the vendor's domains, but no mail from it, disclosed nothing; a month whose reports
+    /// covered none of its domains (no `rua` yet) shows nothing either way, so then the
+    /// inventory's own word (the vendor carries PHI) dates the knowledge from the assessment
+    /// that first reported the gap. Earlier periods' evidence is read, oldest first, from the
+    /// month the finding was first reported.
+    fn first_reported(&self, vendor: &str, domains: &[String]) -> String {
         let id = format!("VEN-001:{vendor}");
         let first = self
             .previous
@@ -88,7 +91,14 @@ impl Discovery<'_> {
             Found::Read { evidence, .. } if e.month == first => Some(generated(evidence)),
             _ => None,
         });
+        let covers = |e: &Evidence| {
+            e.reports.per_domain.iter().any(|d| {
+                d.rates.messages > 0 && (domains.is_empty() || domains.contains(&d.domain))
+            })
+        };
         let mut gap = None;
+        // Months before the first mail whose reports covered none of the vendor's domains.
+        let mut unobserved: Vec<crate::period::Month> = Vec::new();
         for e in months {
             match &e.found {
                 Found::Read { evidence, .. } => {
@@ -98,6 +108,9 @@ impl Discovery<'_> {
                             && r.status.iter().any(|c| c == "VEN-001")
                     });
                     if !mailed {
+                        if !covers(evidence) {
+                            unobserved.push(e.month);
+                        }
                         continue;
                     }
                     let day = generated(evidence);
@@ -108,13 +121,28 @@ impl Discovery<'_> {
                             self.deadline(day + chrono::Days::new(60))
                         );
                     }
+                    let reported = format!(
+                        "the missing BAA was reported from {}{}",
+                        first.last_day().format("%B %Y"),
+                        knew.map(|k| format!(" (that assessment was generated on {k})"))
+                            .unwrap_or_default()
+                    );
+                    if !unobserved.is_empty() {
+                        let silent: Vec<String> = unobserved
+                            .iter()
+                            .map(|m| m.last_day().format("%B %Y").to_string())
+                            .collect();
+                        let known = knew.unwrap_or(day).min(day);
+                        return format!(
+                            "{reported}, and the inventory records that it carries PHI. Its mail first shows in the reports for {month}, but the reports for {} covered none of its domains (no aggregate reports were requested or received), so its mail may have flowed before: with reasonable diligence the disclosure was known no later than {known}, possibly earlier, and {}",
+                            silent.join(", "),
+                            self.deadline(known + chrono::Days::new(60))
+                        );
+                    }
                     let month_start = e.month.last_day().with_day(1).unwrap_or(day);
                     let earliest = knew.map_or(month_start, |k| k.max(month_start)).min(day);
                     return format!(
-                        "the missing BAA was reported from {}{}, and mail from it began during {month}, which the assessment generated on {day} first reported: with reasonable diligence the disclosure was known no earlier than {earliest} and no later than {day}, so {}",
-                        first.last_day().format("%B %Y"),
-                        knew.map(|k| format!(" (that assessment was generated on {k})"))
-                            .unwrap_or_default(),
+                        "{reported}, and mail from it began during {month}, which the assessment generated on {day} first reported (the reports of the months before covered its domains and showed none): with reasonable diligence the disclosure was known no earlier than {earliest} and no later than {day}, so {}",
                         self.range_deadline(
                             earliest + chrono::Days::new(60),
                             day + chrono::Days::new(60)
@@ -179,7 +207,7 @@ pub fn assess(
                             discovery.deadline(limit)
                         )
                     }
-                    _ => discovery.first_reported(&v.vendor),
+                    _ => discovery.first_reported(&v.vendor, &v.domains),
                 };
                 let breach = if sent > 0 {
                     format!(
@@ -338,7 +366,7 @@ mod tests {
             previous: None,
             earlier: &[],
         };
-        let s = d.first_reported("Remindly");
+        let s = d.first_reported("Remindly", &[]);
         assert!(
             s.contains("dated 2026-12-03, is the first to report mail from it"),
             "{s}"
@@ -348,8 +376,29 @@ mod tests {
     }
 
     fn period(label: &str, generated: chrono::DateTime<Utc>, messages: u64) -> Earlier {
+        covered_period(label, generated, messages, 1_000)
+    }
+
+    /// A period whose reports hold `reported` messages for the vendor's domain.
+    fn covered_period(
+        label: &str,
+        generated: chrono::DateTime<Utc>,
+        messages: u64,
+        reported: u64,
+    ) -> Earlier {
         let mut e = evidence_with(vec![], label);
         e.generated_at = generated;
+        e.reports
+            .per_domain
+            .push(crate::evidence::DomainReportStat {
+                domain: "example.org".into(),
+                rates: crate::evidence::PassRates {
+                    messages: reported,
+                    ..Default::default()
+                },
+                dispositions: vec![],
+                reporters: vec![],
+            });
         e.vendors.vendors.push(VendorRow {
             vendor: "Remindly".into(),
             messages,
@@ -389,7 +438,7 @@ mod tests {
             previous: Some(&previous),
             earlier: &earlier,
         };
-        let s = d.first_reported("Remindly");
+        let s = d.first_reported("Remindly", &[]);
         // The May assessment (1 June local) already reported the missing BAA, and June's mail
         // was first reported on 1 July: the disclosure was known within those days.
         for part in [
@@ -400,6 +449,26 @@ mod tests {
             assert!(s.contains(part), "{part}: {s}");
         }
         assert!(s.contains("already late"), "{s}");
+
+        // May's reports covered none of the vendor's domains (no rua then): its silence is no
+        // evidence that mail had not begun, so the clock runs from the May assessment.
+        let unobserved = vec![
+            period("2026-06", at(7, 2, 1), 19_597),
+            covered_period("2026-05", at(6, 2, 1), 0, 0),
+        ];
+        let d2 = Discovery {
+            earlier: &unobserved,
+            ..d
+        };
+        let s = d2.first_reported("Remindly", &["example.org".to_string()]);
+        for part in [
+            "the reports for May 2026 covered none of its domains",
+            "known no later than 2026-06-01, possibly earlier",
+            "60 days from then ended on 2026-07-31, before this report's date (2026-12-03)",
+        ] {
+            assert!(s.contains(part), "{part}: {s}");
+        }
+        assert!(!s.contains("no earlier than"), "{s}");
 
         // June's evidence is gone: say so, never invent a date.
         let only_may = vec![
@@ -415,7 +484,7 @@ mod tests {
             earlier: &only_may,
             ..d
         };
-        let s = d.first_reported("Remindly");
+        let s = d.first_reported("Remindly", &[]);
         assert!(
             s.contains("the evidence for June 2026 is not in the output folder"),
             "{s}"

@@ -386,6 +386,8 @@ async fn capture_core(
         nameservers: settings.nameserver_labels(),
         domains: domains.to_vec(),
         lookups,
+        organization: None,
+        scope_sha256: None,
     })
 }
 

@@ -505,9 +505,45 @@ pub struct Change {
     pub name: String,
     pub before: Option<String>,
     pub after: Option<String>,
-    /// `weakened`, `strengthened`, `changed`, `added`, `removed`, `rotated`.
+    /// `weakened`, `strengthened`, `changed`, `added`, `removed`, `rotated`, `revoked`,
+    /// `unchanged` (a key past its rotation window) or `unverified` (a lookup failed).
     pub direction: String,
     pub meaning: String,
+    /// What the change does to protection, by one rule
+    /// ([`crate::snapshot::diff::rule`]): text marks, JSON and PDF all show this.
+    #[serde(default)]
+    pub effect: Effect,
+    /// The CHECKS.md id that applies to the change, if any.
+    #[serde(default)]
+    pub check: Option<String>,
+    /// The risk of the finding the change raised (the run's rating rule), when it raised one.
+    #[serde(default)]
+    pub risk: Option<Level>,
+}
+
+/// What a change between two snapshots does to the organization's protection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// Forged mail has an easier way in, a record that protected is gone, or an unlisted
+    /// party became an authorized sender.
+    Weakened,
+    Strengthened,
+    #[default]
+    Neutral,
+    /// A lookup failed in either snapshot: whether anything changed cannot be told.
+    Unverified,
+}
+
+impl Effect {
+    pub fn word(self) -> &'static str {
+        match self {
+            Effect::Weakened => "weakened",
+            Effect::Strengthened => "strengthened",
+            Effect::Neutral => "neutral",
+            Effect::Unverified => "unverified",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -590,6 +626,42 @@ pub struct Evidence {
     /// Checks of the catalog this version does not run: absent findings of these say nothing.
     #[serde(default)]
     pub checks_not_run: Vec<String>,
+    /// Assessed before the period was final (`run --allow-partial`): reports for its last days
+    /// may still arrive, so its figures are a floor, and the final run replaces it.
+    #[serde(default)]
+    pub partial: bool,
+    /// A partial period's cut-off: the run's time, after which nothing it counts arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_off: Option<DateTime<Utc>>,
+    /// When the period is final: its end plus `policy.report_grace_days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_at: Option<DateTime<Utc>>,
+    /// Reports for an earlier period that arrived after that period was published: counted in
+    /// neither assessment, so they are listed here, once, by the next run.
+    #[serde(default)]
+    pub late_reports: Vec<LateReport>,
+}
+
+/// A report that arrived after its period's assessment was published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateReport {
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    pub reporter: String,
+    pub report_id: String,
+    pub domain: String,
+    /// The period the report counts toward (`YYYY-MM`).
+    pub period: String,
+    pub begin: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub messages: u64,
+    /// Messages the reporter saw fail DMARC.
+    pub dmarc_fail: u64,
+    /// What its failing mail would have added to that period's findings, one line per check
+    /// (`RPT-001: …`).
+    #[serde(default)]
+    pub would_raise: Vec<String>,
 }
 
 /// How complete a period's evidence is. Each list names what is missing, so the same words
@@ -712,6 +784,10 @@ pub(crate) mod tests_support {
             snapshots_used: vec![],
             completeness: None,
             checks_not_run: vec![],
+            partial: false,
+            cut_off: None,
+            final_at: None,
+            late_reports: vec![],
         }
     }
 }

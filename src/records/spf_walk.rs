@@ -561,6 +561,8 @@ pub(crate) mod tests {
                     purpose: "test".into(),
                 })
                 .collect(),
+            organization: None,
+            scope_sha256: None,
         }
     }
 

@@ -213,6 +213,9 @@ fn backtick_spans_are_set_as_code_without_the_backticks() {
         after: Some("v=DMARC1; p=none".into()),
         direction: "weakened".into(),
         meaning: "Policy lowered from `reject` to `none`.".into(),
+        effect: crate::evidence::Effect::Weakened,
+        check: Some("CHG-001".into()),
+        risk: None,
     }];
     // Changes are only listed when there is a previous period to compare with.
     e.previous = Some(PreviousRef {

@@ -332,6 +332,60 @@ pub struct ReportSet {
     /// The accepted reports' rows, merged across reports, and a per-day series.
     #[serde(default)]
     pub aggregate: super::aggregate::Aggregate,
+    /// Reports counted toward an earlier period than this one, at most [`MAX_EARLIER`]: the
+    /// run lists those whose period was published without them as late.
+    #[serde(default)]
+    pub earlier: Vec<EarlierReport>,
+    /// Earlier-period reports beyond [`MAX_EARLIER`], counted but not kept.
+    #[serde(default)]
+    pub earlier_dropped: usize,
+}
+
+/// Earlier-period reports one ingestion keeps: a late report is a day or two of one period,
+/// so thousands means a flood, not lateness.
+pub const MAX_EARLIER: usize = 10_000;
+
+/// Failing rows kept per earlier-period report, the most messages first.
+pub const EARLIER_ROWS: usize = 20;
+
+/// A report counted toward an earlier period than the one ingested, with what a late listing
+/// needs: who sent it, its messages, and its rows that failed DMARC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlierReport {
+    pub origin: Origin,
+    pub org_name: String,
+    pub report_id: String,
+    pub domain: String,
+    pub begin: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub messages: u64,
+    /// Messages the reporter evaluated as failing DMARC.
+    pub dmarc_fail: u64,
+    /// Rows that failed DMARC, the most messages first, at most [`EARLIER_ROWS`].
+    pub failing: Vec<Row>,
+}
+
+impl EarlierReport {
+    pub fn of(report: &AggregateReport) -> EarlierReport {
+        let mut failing: Vec<&Row> = report
+            .rows
+            .iter()
+            .filter(|r| r.reporter_gave_verdict() && !r.reporter_dmarc_pass())
+            .collect();
+        let dmarc_fail = failing.iter().fold(0u64, |n, r| n.saturating_add(r.count));
+        failing.sort_by_key(|r| std::cmp::Reverse(r.count));
+        EarlierReport {
+            origin: report.origin.clone(),
+            org_name: report.org_name.clone(),
+            report_id: report.report_id.clone(),
+            domain: report.policy.domain.clone(),
+            begin: report.begin,
+            end: report.end,
+            messages: report.messages(),
+            dmarc_fail,
+            failing: failing.into_iter().take(EARLIER_ROWS).cloned().collect(),
+        }
+    }
 }
 
 impl ReportSet {

@@ -289,6 +289,15 @@ impl Accumulator<'_> {
                 if p.overlaps(report.begin, report.end) {
                     self.set.straddling_elsewhere += 1;
                 }
+                if crate::period::midpoint(report.begin, report.end) < p.start {
+                    if self.set.earlier.len() < super::model::MAX_EARLIER {
+                        self.set
+                            .earlier
+                            .push(super::model::EarlierReport::of(&report));
+                    } else {
+                        self.set.earlier_dropped += 1;
+                    }
+                }
             }
             _ => {
                 if let Some(reason) = self.over_budget(&report) {

@@ -2,7 +2,7 @@
 //! protection. The CHG-* checks and `mailproof diff` both read this.
 
 use super::{Rtype, Snapshot, starts_with_tag};
-use crate::evidence::Change;
+use crate::evidence::{Change, Effect};
 use crate::inventory::Inventory;
 use crate::records::{dkim, dmarc, spf, spf_walk};
 use std::collections::BTreeSet;
@@ -81,6 +81,7 @@ fn change(
     direction: &str,
     meaning: &str,
 ) -> Change {
+    let (effect, check) = rule(domain, area, name, direction, meaning);
     Change {
         domain: domain.into(),
         area: area.into(),
@@ -89,6 +90,54 @@ fn change(
         after,
         direction: direction.into(),
         meaning: meaning.into(),
+        effect,
+        check: check.map(str::to_string),
+        risk: None,
+    }
+}
+
+/// Sets each change's `risk` from the finding its check raised on the same record (the
+/// findings' ids are `CHECK:subject`, and the CHG checks take the change's name as subject).
+pub fn attach_risks(changes: &mut [Change], findings: &[crate::evidence::Finding]) {
+    for c in changes.iter_mut() {
+        if let Some(check) = &c.check {
+            let id = format!("{check}:{}", c.name);
+            c.risk = findings.iter().find(|f| f.id == id).map(|f| f.risk);
+        }
+    }
+}
+
+/// The one rule that gives every change its effect and, where the catalog has one, its check.
+/// A record that protected and is gone, a lowered policy, a smaller key, or a sender nobody
+/// listed becoming authorized is a weakening; narrower authorization, a record published or a
+/// stronger policy is a strengthening; a lookup that failed in either snapshot leaves the
+/// change unverified, never "unchanged" or "removed".
+pub fn rule(
+    domain: &str,
+    area: &str,
+    name: &str,
+    direction: &str,
+    meaning: &str,
+) -> (Effect, Option<&'static str>) {
+    use Effect::*;
+    let unlisted = meaning.contains("no inventory vendor");
+    // An SPF include or range, not the record itself.
+    let spf_term = area == "spf" && name != domain;
+    match (area, direction) {
+        (_, "unverified") => (Unverified, None),
+        ("scope" | "bimi", _) => (Neutral, None),
+        ("dmarc", "weakened") => (Weakened, Some("CHG-001")),
+        ("spf", "weakened") => (Weakened, Some("CHG-002")),
+        (_, "weakened") => (Weakened, None),
+        ("dkim", "unchanged") => (Neutral, Some("CHG-003")),
+        ("spf", "removed") if spf_term => (Strengthened, None),
+        (_, "removed") => (Weakened, Some("CHG-004")),
+        ("spf" | "dkim", "added") if unlisted => (Weakened, Some("CHG-005")),
+        ("spf", "added") if spf_term => (Neutral, None),
+        ("dkim", "added") => (Neutral, None),
+        (_, "added" | "strengthened") => (Strengthened, None),
+        ("dkim", "rotated") => (Strengthened, None),
+        _ => (Neutral, None),
     }
 }
 
@@ -104,6 +153,46 @@ fn txt(snap: &Snapshot, name: &str, prefix: &str) -> Result<Option<String>, ()> 
             .cloned()),
         None => Err(()),
     }
+}
+
+/// A change that cannot be judged because a lookup failed (or was not asked) in either
+/// snapshot: it is listed as unverified, so a failure never reads as "no change".
+fn unverified(
+    domain: &str,
+    area: &str,
+    name: &str,
+    rtype: Rtype,
+    old: &Snapshot,
+    new: &Snapshot,
+) -> Change {
+    let state = |s: &Snapshot| match s.get(name, rtype) {
+        Some(l) if l.outcome.is_failure() => Some(l.outcome.label()),
+        Some(_) => None,
+        None => Some("not asked"),
+    };
+    let parts: Vec<String> = [("older", state(old)), ("newer", state(new))]
+        .into_iter()
+        .filter_map(|(which, st)| st.map(|st| format!("{which} snapshot: {st}")))
+        .collect();
+    change(
+        domain,
+        area,
+        name,
+        None,
+        None,
+        "unverified",
+        &format!(
+            "the {} lookup of {name} did not complete ({}): whether it changed cannot be told",
+            rtype.label(),
+            parts.join("; ")
+        ),
+    )
+}
+
+/// Whether either snapshot asked the question: one neither asked is outside both captures (a
+/// hand-made or older snapshot), not a failed lookup.
+fn asked_either(name: &str, rtype: Rtype, old: &Snapshot, new: &Snapshot) -> bool {
+    old.get(name, rtype).is_some() || new.get(name, rtype).is_some()
 }
 
 fn all_rank(all: Option<&str>) -> u8 {
@@ -123,6 +212,9 @@ fn spf_changes(
     out: &mut Vec<Change>,
 ) {
     let (Ok(a), Ok(b)) = (txt(old, domain, "v=spf1"), txt(new, domain, "v=spf1")) else {
+        if asked_either(domain, Rtype::Txt, old, new) {
+            out.push(unverified(domain, "spf", domain, Rtype::Txt, old, new));
+        }
         return;
     };
     match (&a, &b) {
@@ -201,18 +293,28 @@ fn spf_changes(
     let inc_a: BTreeSet<String> = a
         .as_deref()
         .map(spf::parse)
-        .map(|r| r.includes().into_iter().map(str::to_string).collect())
+        .map(|r| {
+            r.includes()
+                .into_iter()
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
         .unwrap_or_default();
     let inc_b: BTreeSet<String> = b
         .as_deref()
         .map(spf::parse)
-        .map(|r| r.includes().into_iter().map(str::to_string).collect())
+        .map(|r| {
+            r.includes()
+                .into_iter()
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
         .unwrap_or_default();
     for added in inc_b.difference(&inc_a) {
         let known = inv
             .vendors
             .iter()
-            .any(|v| v.spf_includes.iter().any(|i| i == added));
+            .any(|v| v.spf_includes.iter().any(|i| i.eq_ignore_ascii_case(added)));
         let note = if inv.vendors.is_empty() {
             String::new()
         } else if known {
@@ -314,6 +416,10 @@ fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Cha
     let (da, db) = (dmarc::discover(domain, old), dmarc::discover(domain, new));
     use dmarc::DiscoveryStatus as S;
     if da.status == S::Incomplete || db.status == S::Incomplete {
+        let name = format!("_dmarc.{domain}");
+        if asked_either(&name, Rtype::Txt, old, new) {
+            out.push(unverified(domain, "dmarc", &name, Rtype::Txt, old, new));
+        }
         return;
     }
     let loc = db
@@ -322,6 +428,20 @@ fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Cha
         .or(da.location.clone())
         .unwrap_or_else(|| format!("_dmarc.{domain}"));
     match (&da.parsed, &db.parsed) {
+        (Some(_), None) if db.status == S::Multiple => {
+            let at = db.multiple_at.join(", ");
+            out.push(change(
+                domain,
+                "dmarc",
+                &loc,
+                da.record.clone(),
+                Some(format!("several v=DMARC1 records at {at}")),
+                "weakened",
+                &format!(
+                    "several DMARC records now answer at {at}: receivers discard them all and apply no policy (RFC 9989 §4.10); the record was not removed, so delete all but one"
+                ),
+            ));
+        }
         (Some(_), None) => {
             out.push(change(
                 domain,
@@ -451,7 +571,35 @@ fn dkim_changes(
     let all: BTreeSet<String> = sels(old).union(&sels(new)).cloned().collect();
     for sel in all {
         let name = format!("{sel}._domainkey.{domain}");
+        let asked = |s: &Snapshot| s.get(&name, Rtype::Txt).is_some();
+        if asked(old) && !asked(new) {
+            out.push(change(
+                domain,
+                "dkim",
+                &name,
+                None,
+                None,
+                "unverified",
+                "selector no longer queried (it left the config, the inventory and the reports): its key is no longer monitored, so a change to it would go unseen",
+            ));
+            continue;
+        }
+        if !asked(old) && asked(new) {
+            if let Ok(Some((tb, _))) = key_of(new, &name) {
+                out.push(change(
+                    domain,
+                    "dkim",
+                    &name,
+                    None,
+                    Some(tb),
+                    "monitored",
+                    "selector queried for the first time: its key was not looked up before, so this is not known to be new",
+                ));
+            }
+            continue;
+        }
         let (Ok(a), Ok(b)) = (key_of(old, &name), key_of(new, &name)) else {
+            out.push(unverified(domain, "dkim", &name, Rtype::Txt, old, new));
             continue;
         };
         match (a, b) {
@@ -478,37 +626,114 @@ fn dkim_changes(
                 out.push(change(domain, "dkim", &name, None, Some(tb), "added", note));
             }
             (Some((ta, ka)), Some((tb, kb))) => {
-                if ka.fingerprint != kb.fingerprint {
-                    let mut meaning = "key rotated (public key changed)".to_string();
-                    if let (Some(x), Some(y)) = (ka.bits, kb.bits)
-                        && x != y
-                    {
-                        meaning.push_str(&format!("; key size {x} → {y} bits"));
-                    }
+                if let Some((direction, meaning)) = key_change(&ka, &kb) {
                     out.push(change(
                         domain,
                         "dkim",
                         &name,
                         Some(ta),
                         Some(tb),
-                        "rotated",
+                        direction,
                         &meaning,
-                    ));
-                } else if ta != tb {
-                    out.push(change(
-                        domain,
-                        "dkim",
-                        &name,
-                        Some(ta),
-                        Some(tb),
-                        "changed",
-                        "key record flags changed; the key itself is unchanged",
                     ));
                 }
             }
             (None, None) => {}
         }
     }
+}
+
+/// What changed between two key records at one selector, by their parsed meaning: whitespace
+/// and tag order are no change. `None` when they mean the same.
+fn key_change(a: &dkim::DkimKey, b: &dkim::DkimKey) -> Option<(&'static str, String)> {
+    use dkim::DkimStatus as S;
+    let revoked = |k: &dkim::DkimKey| k.status == S::Revoked;
+    match (revoked(a), revoked(b)) {
+        (false, true) => {
+            return Some((
+                "revoked",
+                "key revoked (empty p=): signatures with this selector no longer verify, as intended when the selector is retired".into(),
+            ));
+        }
+        (true, false) => {
+            return Some((
+                "added",
+                "a key is published again at a revoked selector".into(),
+            ));
+        }
+        (true, true) => return None,
+        _ => {}
+    }
+    if a.fingerprint != b.fingerprint {
+        let size = match (a.bits, b.bits) {
+            (Some(x), Some(y)) if y < x => {
+                return Some((
+                    "weakened",
+                    format!("key replaced by a smaller one: {x} → {y} bits (RSA)"),
+                ));
+            }
+            (Some(x), Some(y)) if x != y => format!("; key size {x} → {y} bits"),
+            _ => String::new(),
+        };
+        let kind = match (&a.key_type, &b.key_type) {
+            (Some(x), Some(y)) if x != y => format!("; key type {x:?} → {y:?}"),
+            _ => String::new(),
+        };
+        return Some((
+            "rotated",
+            format!("key rotated (public key changed){size}{kind}"),
+        ));
+    }
+    let norm = |k: &dkim::DkimKey| -> BTreeSet<(String, String)> {
+        k.tags
+            .iter()
+            .map(|t| {
+                (
+                    t.name.to_ascii_lowercase(),
+                    t.value.split_whitespace().collect::<String>(),
+                )
+            })
+            .collect()
+    };
+    let (ta, tb) = (norm(a), norm(b));
+    if ta == tb {
+        return None;
+    }
+    let named = |set: &BTreeSet<(String, String)>, other: &BTreeSet<(String, String)>| {
+        set.difference(other)
+            .filter(|(n, _)| n != "p")
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+    };
+    let (gone, new) = (named(&ta, &tb), named(&tb, &ta));
+    let mut parts = Vec::new();
+    if !gone.is_empty() {
+        parts.push(format!("was {}", gone.join("; ")));
+    }
+    if !new.is_empty() {
+        parts.push(format!("now {}", new.join("; ")));
+    }
+    let detail = parts.join(", ");
+    if b.testing && !a.testing {
+        return Some((
+            "weakened",
+            format!(
+                "t=y (testing) set: verifiers may treat its signatures as if the mail were unsigned; the key itself is unchanged ({detail})"
+            ),
+        ));
+    }
+    if a.testing && !b.testing {
+        return Some((
+            "strengthened",
+            format!(
+                "t=y (testing) removed: its signatures count fully; the key itself is unchanged ({detail})"
+            ),
+        ));
+    }
+    Some((
+        "changed",
+        format!("key record tags changed ({detail}); the key itself is unchanged"),
+    ))
 }
 
 /// How many addresses a network holds, in words a reader can weigh (`256`, `2^64`).
@@ -579,6 +804,9 @@ fn simple_txt(
     out: &mut Vec<Change>,
 ) {
     let (Ok(a), Ok(b)) = (txt(old, name, prefix), txt(new, name, prefix)) else {
+        if asked_either(name, Rtype::Txt, old, new) {
+            out.push(unverified(domain, area, name, Rtype::Txt, old, new));
+        }
         return;
     };
     match (&a, &b) {
@@ -620,6 +848,9 @@ fn mx_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change
             .map(|l| l.answers.clone())
     };
     let (Some(a), Some(b)) = (get(old), get(new)) else {
+        if asked_either(domain, Rtype::Mx, old, new) {
+            out.push(unverified(domain, "mx", domain, Rtype::Mx, old, new));
+        }
         return;
     };
     let is_null =
@@ -689,6 +920,8 @@ mod tests {
                 selectors: vec![],
             }],
             lookups: vec![l("_dmarc.a.example", dmarc), l("a.example", spf)],
+            organization: None,
+            scope_sha256: None,
         }
     }
 
@@ -755,10 +988,14 @@ mod tests {
             &failed,
             &Inventory::default(),
         );
-        assert!(
-            ch.is_empty(),
-            "a SERVFAIL must not read as a removal: {ch:?}"
-        );
+        // Unverified, never removed, and never silently "no change".
+        assert_eq!(ch.len(), 2, "{ch:?}");
+        for c in &ch {
+            assert_eq!(c.effect, Effect::Unverified, "{c:?}");
+            assert_eq!(c.direction, "unverified");
+            assert!(c.meaning.contains("newer snapshot: servfail"), "{c:?}");
+            assert!(c.check.is_none());
+        }
     }
 
     fn at(day: u32, lookups: &[(&str, Rtype, Outcome, &[&str])]) -> Snapshot {
@@ -929,5 +1166,75 @@ mod tests {
             stale_keys(&[&k1_later], &k1_last, 365).is_empty(),
             "200 days only"
         );
+    }
+
+    #[test]
+    fn keys_are_compared_by_meaning_revoked_and_testing_are_named() {
+        use Outcome::Answer;
+        use Rtype::Txt;
+        let key = |text: &str, day| at(day, &[("s1._domainkey.a.example", Txt, Answer, &[text])]);
+        let one = |a: &Snapshot, b: &Snapshot| {
+            let ch = diff(a, b, &Inventory::default());
+            assert!(ch.len() <= 1, "{ch:#?}");
+            ch.into_iter().next()
+        };
+        // Whitespace inside p= and tag order are no change.
+        let (k1, spaced) = (
+            key(KEY1, 0),
+            key(
+                &format!(
+                    "k=ed25519; v=DKIM1; p={}",
+                    KEY1.split("p=")
+                        .nth(1)
+                        .unwrap_or_default()
+                        .replace("7Ty", "7 Ty")
+                ),
+                1,
+            ),
+        );
+        assert!(one(&k1, &spaced).is_none());
+        // Revoked is revoked, not rotated.
+        let c = one(&k1, &key("v=DKIM1; k=ed25519; p=", 2)).unwrap();
+        assert_eq!(
+            (c.direction.as_str(), c.effect),
+            ("revoked", Effect::Neutral)
+        );
+        // t=y is named, and weakens.
+        let c = one(&k1, &key(&format!("{KEY1}; t=y"), 3)).unwrap();
+        assert_eq!(c.effect, Effect::Weakened);
+        assert!(c.meaning.starts_with("t=y (testing) set"), "{}", c.meaning);
+        assert!(c.meaning.contains("now t=y"), "{}", c.meaning);
+    }
+
+    #[test]
+    fn includes_compare_without_case_and_two_dmarc_records_are_not_a_removal() {
+        let a = snap(
+            "v=DMARC1; p=reject",
+            "v=spf1 include:_spf.Vendor.example -all",
+        );
+        let b = snap(
+            "v=DMARC1; p=reject",
+            "v=spf1 include:_spf.vendor.example -all",
+        );
+        let ch = diff(&a, &b, &Inventory::default());
+        assert!(
+            ch.iter().all(|c| !c.name.starts_with("include:")),
+            "{ch:#?}"
+        );
+
+        let mut two = snap("v=DMARC1; p=reject", "v=spf1 -all");
+        for l in two
+            .lookups
+            .iter_mut()
+            .filter(|l| l.name == "_dmarc.a.example")
+        {
+            l.answers.push("v=DMARC1; p=none".into());
+        }
+        let ch = diff(&a, &two, &Inventory::default());
+        let c = ch.iter().find(|c| c.area == "dmarc").expect("dmarc change");
+        assert_eq!(c.direction, "weakened");
+        assert_eq!(c.check.as_deref(), Some("CHG-001"));
+        assert!(c.meaning.contains("several DMARC records"), "{}", c.meaning);
+        assert!(c.meaning.contains("not removed"), "{}", c.meaning);
     }
 }

@@ -166,6 +166,14 @@ pub struct Snapshot {
     pub nameservers: Vec<String>,
     pub domains: Vec<ScopedDomain>,
     pub lookups: Vec<Lookup>,
+    /// The organization whose config took the snapshot, so `diff` never compares two
+    /// organizations' records. Absent in snapshots of `check` and of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// SHA-256 of the config's scope (domains, roles and configured selectors, in order), so
+    /// `diff` can say that the scope itself changed between two snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_sha256: Option<String>,
 }
 
 impl Snapshot {
