@@ -163,6 +163,10 @@ fn samples() -> std::path::PathBuf {
 }
 
 fn diff(format: &str) -> String {
+    diff_with(format, &[])
+}
+
+fn diff_with(format: &str, extra: &[&str]) -> String {
     let snaps = samples().join("snapshots");
     let o = bin()
         .arg("diff")
@@ -171,6 +175,7 @@ fn diff(format: &str) -> String {
         .arg("--inventory")
         .arg(samples().join("vendors.csv"))
         .args(["--format", format])
+        .args(extra)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -205,10 +210,40 @@ fn diff_names_what_each_change_means_in_every_format() {
         find("mychart._domainkey.myriversidechart.example", "rotated")["area"],
         "dkim"
     );
-    // Keys the same since the oldest stored snapshot (2025-10-01), past 365 days.
-    let stale = find("selector1._domainkey.riversidehealth.example", "unchanged");
+    // Only the two files are read: no key is past its window between them.
+    assert!(
+        changes.iter().all(|c| c["direction"] != "unchanged"),
+        "{v:#}"
+    );
+    let tls = find("_smtp._tls.myriversidechart.example", "removed");
+    assert_eq!(tls["effect"], "weakened");
+    assert_eq!(tls["check"], "CHG-004");
+    assert_eq!(
+        find("include:spf.surveyspark.example", "added")["effect"],
+        "weakened"
+    );
+    assert_eq!(
+        find("include:spf.surveyspark.example", "added")["check"],
+        "CHG-005"
+    );
+    assert!(find("riversidehealth.example", "weakened")["risk"].is_string());
+
+    // With the stored history, keys the same since the oldest snapshot (2025-10-01) are past
+    // 365 days.
+    let snaps = samples().join("snapshots");
+    let h: Value =
+        serde_json::from_str(&diff_with("json", &["--history", snaps.to_str().unwrap()])).unwrap();
+    let stale = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["name"] == "selector1._domainkey.riversidehealth.example"
+                && c["direction"] == "unchanged"
+        })
+        .unwrap_or_else(|| panic!("no stale key: {h:#}"));
     assert!(stale["meaning"].as_str().unwrap().contains("396 days"));
-    find("_smtp._tls.myriversidechart.example", "removed");
+    assert_eq!(stale["check"], "CHG-003");
 
     let text = diff("text");
     assert!(text.contains("!! spf      weakened"), "{text}");
@@ -219,6 +254,7 @@ fn diff_names_what_each_change_means_in_every_format() {
         "{md}"
     );
     assert!(
-        md.contains("| riversidehealth.example | spf | include:spf.surveyspark.example | added |")
+        md.contains("| riversidehealth.example | spf | include:spf.surveyspark.example | weakened | CHG-005 |"),
+        "{md}"
     );
 }

@@ -62,8 +62,10 @@ pub fn assess(
                 let subdomain_gap = parts
                     .iter()
                     .any(|p| p.starts_with("sp lowered") || p.starts_with("np lowered"));
+                let disclosure = parts.iter().any(|p| p.contains("can include PHI"));
                 match (domain_gap, subdomain_gap) {
                     (true, _) => d,
+                    (false, _) if disclosure => d.harm(Harm::Disclosure),
                     (false, true) => d.subdomains_only(),
                     (false, false) => d.harm(Harm::Blindness),
                 }
@@ -72,6 +74,22 @@ pub fn assess(
             ("CHG-004", "tls-rpt") => d.harm(Harm::Blindness),
             ("CHG-004", "mta-sts") => d.harm(Harm::Disclosure),
             ("CHG-004", "mx") => d.harm(Harm::Hygiene),
+            ("CHG-002", _) if c.meaning.contains("SPF records now answer") => d
+                .harm(Harm::Delivery)
+                .remediation(format!(
+                    "Delete all but one v=spf1 record at {} (RFC 7208 §4.5): with several, receivers return permerror and SPF authorizes none of the organization's mail. Keep the one change control approved.",
+                    c.domain
+                )),
+            ("CHG-002", _) if c.meaning.contains("no longer publishes an SPF record") => d
+                .harm(Harm::Delivery)
+                .remediation(format!(
+                    "Remove {} from the SPF record of {}, or have the vendor that owns it restore its record: until then SPF returns permerror for every message.",
+                    c.name, c.domain
+                )),
+            ("CHG-002", _) if c.meaning.contains("void lookups") => d.harm(Harm::Delivery).remediation(format!(
+                "Remove from the SPF record of {} (and have vendors remove from their included records) the mechanisms that name domains which no longer exist: more than 2 void lookups make SPF return permerror.",
+                c.domain
+            )),
             ("CHG-002", _) if !c.meaning.contains("qualifier") => d.harm(Harm::Delivery).remediation(format!(
                 "Bring the SPF lookup count of {} back to 10 or fewer ({}); the `all` qualifier did not change. Remove includes of vendors no longer used, or replace includes with the ip4/ip6 ranges they resolve to.",
                 c.domain, c.meaning

@@ -25,7 +25,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
             continue;
         }
         spf_changes(&d.name, old, new, inv, &mut out);
-        dmarc_changes(&d.name, old, new, &mut out);
+        dmarc_changes(&d.name, old, new, inv, &mut out);
         dkim_changes(&d.name, old, new, inv, &mut out);
         simple_txt(
             &d.name,
@@ -54,7 +54,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
             new,
             &mut out,
         );
-        mx_changes(&d.name, old, new, &mut out);
+        mx_changes(&d.name, old, new, inv, &mut out);
     }
     for d in &old.domains {
         if new.domain(&d.name).is_none() {
@@ -189,6 +189,270 @@ fn unverified(
     )
 }
 
+/// An SPF record as it means: mechanisms are case-insensitive and separated by any whitespace.
+fn norm_spf(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// More than one `v=spf1` record at the name: SPF is permerror whatever they say (RFC 7208
+/// §4.5). Returns whether that decided the comparison.
+fn several_records(
+    domain: &str,
+    wa: &spf_walk::SpfWalk,
+    wb: &spf_walk::SpfWalk,
+    out: &mut Vec<Change>,
+) -> bool {
+    let set = |w: &spf_walk::SpfWalk| -> BTreeSet<String> {
+        w.records.iter().map(|r| norm_spf(r)).collect()
+    };
+    let shown = |w: &spf_walk::SpfWalk| Some(w.records.join("  |  "));
+    match (wa.record_count > 1, wb.record_count > 1) {
+        (false, true) => out.push(change(
+            domain,
+            "spf",
+            domain,
+            wa.record.clone(),
+            shown(wb),
+            "weakened",
+            &format!(
+                "{} SPF records now answer at {domain}: receivers return permerror for every message (RFC 7208 §4.5), so SPF authorizes no one; delete all but one",
+                wb.record_count
+            ),
+        )),
+        (true, false) if wb.record.is_some() => out.push(change(
+            domain,
+            "spf",
+            domain,
+            shown(wa),
+            wb.record.clone(),
+            "strengthened",
+            "one SPF record again: SPF no longer returns permerror for every message",
+        )),
+        (true, true) if set(wa) != set(wb) => {
+            let open = wb
+                .records
+                .iter()
+                .any(|r| r.split_whitespace().any(|t| t.eq_ignore_ascii_case("+all") || t.eq_ignore_ascii_case("all")));
+            let (direction, meaning) = if open {
+                ("weakened", format!("the SPF records changed, and one now authorizes every host (+all); there are still {}, so SPF stays permerror, but deleting the wrong duplicate would leave the domain open", wb.record_count))
+            } else {
+                ("changed", format!("the SPF records changed; there are still {}, so SPF stays permerror", wb.record_count))
+            };
+            out.push(change(domain, "spf", domain, shown(wa), shown(wb), direction, &meaning));
+        }
+        (true, _) => {}
+        (false, false) => return false,
+    }
+    true
+}
+
+/// The networks each top-level include (or redirect) authorizes through its whole subtree,
+/// with how its own target's lookup ended.
+fn include_subtrees(
+    w: &spf_walk::SpfWalk,
+) -> std::collections::BTreeMap<String, (Option<super::Outcome>, bool, BTreeSet<ipnet::IpNet>)> {
+    let mut map = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for n in &w.tree {
+        let term = n.term.to_ascii_lowercase();
+        if n.depth == 0 {
+            current = (term.starts_with("include:") || term.starts_with("redirect="))
+                .then(|| n.target.clone())
+                .flatten()
+                .map(|t| t.to_ascii_lowercase());
+            if let Some(t) = &current {
+                map.insert(t.clone(), (n.outcome, n.record.is_some(), BTreeSet::new()));
+            }
+        }
+        let (Some(t), Some(rec)) = (&current, &n.record) else {
+            continue;
+        };
+        if let Some(entry) = map.get_mut(t) {
+            entry.2.extend(
+                spf::parse(rec)
+                    .networks()
+                    .into_iter()
+                    .filter(|(q, _)| *q == spf::Qualifier::Pass)
+                    .map(|(_, net)| net),
+            );
+        }
+    }
+    map
+}
+
+/// Changes inside included records: a vendor's record that now authorizes more (or fewer)
+/// addresses, or an include target that no longer exists.
+fn included_changes(
+    domain: &str,
+    wa: &spf_walk::SpfWalk,
+    wb: &spf_walk::SpfWalk,
+    inv: &Inventory,
+    out: &mut Vec<Change>,
+) {
+    let (ia, ib) = (include_subtrees(wa), include_subtrees(wb));
+    for (target, (oa, had, nets_a)) in &ia {
+        let Some((ob, has, nets_b)) = ib.get(target) else {
+            continue;
+        };
+        let name = format!("include:{target}");
+        if ob.is_some_and(|o| o.is_failure()) || oa.is_some_and(|o| o.is_failure()) {
+            out.push(change(
+                domain,
+                "spf",
+                &name,
+                None,
+                None,
+                "unverified",
+                &format!(
+                    "the lookup of the included record {target} did not complete in one of the snapshots: whether what it authorizes changed cannot be told"
+                ),
+            ));
+            continue;
+        }
+        if *had && !*has {
+            out.push(change(
+                domain,
+                "spf",
+                &name,
+                Some(target.clone()),
+                Some(format!(
+                    "{target}: {}",
+                    ob.map(|o| o.label()).unwrap_or("no v=spf1 record")
+                )),
+                "weakened",
+                &format!(
+                    "the included name {target} no longer publishes an SPF record: receivers return permerror for {domain} (RFC 7208 §5.2)"
+                ),
+            ));
+            continue;
+        }
+        let vendor = inv.vendors.iter().find(|v| {
+            v.spf_includes
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(target))
+        });
+        let whose = vendor
+            .map(|v| format!("{}'s include {target}", v.vendor))
+            .unwrap_or_else(|| format!("the include {target}"));
+        let added: Vec<&ipnet::IpNet> = nets_b.difference(nets_a).collect();
+        for net in added.iter().take(20) {
+            let listed = inv
+                .vendors
+                .iter()
+                .any(|v| v.ip_ranges.iter().any(|r| r.contains(*net)));
+            let note = if inv.vendors.is_empty() || listed {
+                String::new()
+            } else {
+                " — no inventory vendor lists this range".to_string()
+            };
+            let v = if net.addr().is_ipv4() { "ip4" } else { "ip6" };
+            out.push(change(
+                domain,
+                "spf",
+                &format!("{v}:{net} via {target}"),
+                None,
+                Some(net.to_string()),
+                "added",
+                &format!(
+                    "{whose} now authorizes {net} ({} addresses) to send as {domain}{note}",
+                    net_size(net)
+                ),
+            ));
+        }
+        let removed: Vec<String> = nets_a.difference(nets_b).map(|n| n.to_string()).collect();
+        if !removed.is_empty() {
+            out.push(change(
+                domain,
+                "spf",
+                &format!("{name} ranges"),
+                Some(removed.join(" ")),
+                None,
+                "removed",
+                &format!("{whose} no longer authorizes {}", removed.join(", ")),
+            ));
+        }
+    }
+}
+
+/// A DMARC record as it means: tag names case-folded, values without whitespace, any order.
+fn dmarc_tags(r: &dmarc::DmarcRecord) -> BTreeSet<(String, String)> {
+    r.tags
+        .iter()
+        .map(|t| {
+            (
+                t.name.to_ascii_lowercase(),
+                t.value.split_whitespace().collect::<String>(),
+            )
+        })
+        .collect()
+}
+
+/// A new report destination, in words: where it is, whether it agreed to receive the
+/// domain's reports (RFC 9989 external authorization), and for `ruf`, whether the party holds
+/// a BAA. Returns whether it weakens: an external destination that has not authorized reports
+/// (they are never sent, so abuse goes unseen), or failure reports (message content, possibly
+/// PHI) going to a party with no BAA on record.
+fn destination(
+    kind: &str,
+    u: &dmarc::ReportUri,
+    domain: &str,
+    snap: &Snapshot,
+    inv: &Inventory,
+) -> (bool, String) {
+    let Some(host) = &u.host else {
+        return (false, format!("{kind} now also sends to {}", u.uri));
+    };
+    if dmarc::same_organization(host, domain) {
+        return (
+            false,
+            format!(
+                "{kind} now also sends to {} (the organization's own domain)",
+                u.uri
+            ),
+        );
+    }
+    let name = dmarc::report_authorization_name(domain, host);
+    let authorized = match snap.get(&name, Rtype::Txt) {
+        None => None,
+        Some(l) if l.outcome.is_failure() => None,
+        Some(l) => Some(l.answers.iter().any(|a| starts_with_tag(a, "v=DMARC1"))),
+    };
+    let vendor = inv.vendors.iter().find(|v| {
+        v.domains
+            .iter()
+            .chain(&v.spf_includes)
+            .chain(&v.dkim_domains)
+            .chain(&v.ptr_suffixes)
+            .any(|d| dmarc::same_organization(d, host))
+    });
+    let baa = vendor.is_some_and(|v| matches!(v.baa, Some(crate::inventory::Baa::Signed)));
+    let party = match vendor {
+        Some(v) if baa => format!("{} (inventory vendor, BAA signed)", v.vendor),
+        Some(v) => format!("{} (inventory vendor, no BAA on record)", v.vendor),
+        None => "a party no inventory vendor covers".to_string(),
+    };
+    let auth = match authorized {
+        Some(true) => format!("authorized by {name}"),
+        Some(false) => {
+            format!("NOT authorized: {name} has no v=DMARC1 record, so receivers send it nothing")
+        }
+        None => format!("authorization {name} not verified"),
+    };
+    let weak = authorized == Some(false) || (kind == "ruf" && !baa);
+    let phi = if kind == "ruf" && !baa {
+        "; failure reports carry message content, which can include PHI"
+    } else {
+        ""
+    };
+    (
+        weak,
+        format!("{kind} now sends to {} at {party}, {auth}{phi}", u.uri),
+    )
+}
+
 /// Whether either snapshot asked the question: one neither asked is outside both captures (a
 /// hand-made or older snapshot), not a failed lookup.
 fn asked_either(name: &str, rtype: Rtype, old: &Snapshot, new: &Snapshot) -> bool {
@@ -245,16 +509,24 @@ fn spf_changes(
         (None, None) => return,
         _ => {}
     }
-    if a == b {
-        // The record is the same, but an include's content may have changed the count.
-        let (wa, wb) = (spf_walk::walk(domain, old), spf_walk::walk(domain, new));
+    let (wa, wb) = (spf_walk::walk(domain, old), spf_walk::walk(domain, new));
+    if several_records(domain, &wa, &wb, out) {
+        return;
+    }
+    // Every include's whole subtree, compared as sets of authorized networks.
+    included_changes(domain, &wa, &wb, inv, out);
+    if a.as_deref().map(norm_spf) == b.as_deref().map(norm_spf) {
+        // The record means the same; an include's content may have changed the counts.
         if wa.lookups <= 10 && wb.lookups > 10 {
             out.push(change(domain, "spf", domain, Some(format!("{} lookups", wa.lookups)), Some(format!("{} lookups", wb.lookups)), "weakened",
                 "an included record grew: the SPF lookup count crossed the limit of 10, so SPF now returns permerror"));
         }
+        if wa.void_lookups <= 2 && wb.void_lookups > 2 {
+            out.push(change(domain, "spf", domain, Some(format!("{} void lookups", wa.void_lookups)), Some(format!("{} void lookups", wb.void_lookups)), "weakened",
+                "names the record looks up stopped existing: void lookups passed the limit of 2 (RFC 7208 §4.6.4), so SPF now returns permerror"));
+        }
         return;
     }
-    let (wa, wb) = (spf_walk::walk(domain, old), spf_walk::walk(domain, new));
     let mut meanings = Vec::new();
     let mut direction = "changed";
     if wa.lookups <= 10 && wb.lookups > 10 {
@@ -412,7 +684,13 @@ fn spf_changes(
     ));
 }
 
-fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change>) {
+fn dmarc_changes(
+    domain: &str,
+    old: &Snapshot,
+    new: &Snapshot,
+    inv: &Inventory,
+    out: &mut Vec<Change>,
+) {
     let (da, db) = (dmarc::discover(domain, old), dmarc::discover(domain, new));
     use dmarc::DiscoveryStatus as S;
     if da.status == S::Incomplete || db.status == S::Incomplete {
@@ -462,7 +740,7 @@ fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Cha
             "strengthened",
             "DMARC record published",
         )),
-        (Some(ra), Some(rb)) if da.record != db.record => {
+        (Some(ra), Some(rb)) if dmarc_tags(ra) != dmarc_tags(rb) => {
             let mut weaker = Vec::new();
             let mut stronger = Vec::new();
             let mut cmp = |what: &str, x: dmarc::Policy, y: dmarc::Policy| {
@@ -516,6 +794,58 @@ fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Cha
             } else if ra.rua.is_empty() && !rb.rua.is_empty() {
                 stronger.push("rua added".into());
             }
+            let mut other = Vec::new();
+            for (tag, what) in [("adkim", "DKIM alignment"), ("aspf", "SPF alignment")] {
+                let mode = |r: &dmarc::DmarcRecord| {
+                    r.tag(tag)
+                        .map(|t| t.value.to_ascii_lowercase())
+                        .filter(|v| v == "s")
+                        .map_or("relaxed", |_| "strict")
+                };
+                match (mode(ra), mode(rb)) {
+                    ("strict", "relaxed") => weaker.push(format!(
+                        "{tag} relaxed: {what} now accepts any subdomain of the organizational domain"
+                    )),
+                    ("relaxed", "strict") => stronger.push(format!("{tag} made strict: {what} now requires the exact domain")),
+                    _ => {}
+                }
+            }
+            for tag in ["fo", "ri", "rf"] {
+                let v = |r: &dmarc::DmarcRecord| {
+                    r.tag(tag).map(|t| t.value.replace(char::is_whitespace, ""))
+                };
+                if v(ra) != v(rb) {
+                    other.push(format!(
+                        "{tag} {} → {}",
+                        v(ra).unwrap_or_else(|| "(default)".into()),
+                        v(rb).unwrap_or_else(|| "(default)".into())
+                    ));
+                }
+            }
+            for (kind, a_list, b_list) in [("rua", &ra.rua, &rb.rua), ("ruf", &ra.ruf, &rb.ruf)] {
+                let uris = |l: &[dmarc::ReportUri]| -> BTreeSet<String> {
+                    l.iter().map(|u| u.uri.to_ascii_lowercase()).collect()
+                };
+                let before = uris(a_list);
+                for u in b_list
+                    .iter()
+                    .filter(|u| !before.contains(&u.uri.to_ascii_lowercase()))
+                {
+                    let (w, text) = destination(kind, u, domain, new, inv);
+                    if w {
+                        weaker.push(text);
+                    } else {
+                        other.push(text);
+                    }
+                }
+                let after = uris(b_list);
+                for u in a_list
+                    .iter()
+                    .filter(|u| !after.contains(&u.uri.to_ascii_lowercase()))
+                {
+                    other.push(format!("{kind} no longer sends to {}", u.uri));
+                }
+            }
             let (direction, mut meaning) = if !weaker.is_empty() {
                 ("weakened", weaker.join("; "))
             } else if !stronger.is_empty() {
@@ -523,11 +853,18 @@ fn dmarc_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Cha
             } else {
                 (
                     "changed",
-                    "record text changed without changing the policy".to_string(),
+                    if other.is_empty() {
+                        "the record's tags changed without changing the policy".to_string()
+                    } else {
+                        other.join("; ")
+                    },
                 )
             };
             if !weaker.is_empty() && !stronger.is_empty() {
                 meaning.push_str(&format!("; also {}", stronger.join("; ")));
+            }
+            if direction != "changed" && !other.is_empty() {
+                meaning.push_str(&format!("; {}", other.join("; ")));
             }
             out.push(change(
                 domain,
@@ -572,6 +909,9 @@ fn dkim_changes(
     for sel in all {
         let name = format!("{sel}._domainkey.{domain}");
         let asked = |s: &Snapshot| s.get(&name, Rtype::Txt).is_some();
+        if !asked(old) && !asked(new) {
+            continue;
+        }
         if asked(old) && !asked(new) {
             out.push(change(
                 domain,
@@ -841,7 +1181,13 @@ fn simple_txt(
     }
 }
 
-fn mx_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change>) {
+fn mx_changes(
+    domain: &str,
+    old: &Snapshot,
+    new: &Snapshot,
+    inv: &Inventory,
+    out: &mut Vec<Change>,
+) {
     let get = |s: &Snapshot| {
         s.get(domain, Rtype::Mx)
             .filter(|l| !l.outcome.is_failure())
@@ -853,32 +1199,86 @@ fn mx_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change
         }
         return;
     };
+    // Preference and host, case-folded and without the root dot: answer order is no change.
+    let set = |v: &[String]| -> BTreeSet<(String, String)> {
+        v.iter()
+            .map(|r| {
+                let mut it = r.split_whitespace();
+                let pref = it.next().unwrap_or_default().to_string();
+                let host = it
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                (pref, host)
+            })
+            .collect()
+    };
+    let (sa, sb) = (set(&a), set(&b));
+    if sa == sb {
+        return;
+    }
     let is_null =
         |v: &[String]| v.len() == 1 && v[0].split_whitespace().nth(1).is_some_and(|h| h == ".");
-    if a != b {
-        let (direction, meaning) = if is_null(&a) && !is_null(&b) {
-            (
-                "removed",
-                "null MX removed: the domain now appears to accept mail",
-            )
-        } else if b.is_empty() {
-            ("removed", "MX records removed")
-        } else {
+    let (direction, meaning) = if is_null(&a) && !is_null(&b) {
+        (
+            "removed",
+            "null MX removed: the domain now appears to accept mail".to_string(),
+        )
+    } else if b.is_empty() {
+        ("removed", "MX records removed".to_string())
+    } else if is_null(&b) {
+        (
+            "strengthened",
+            "null MX published: the domain says it accepts no mail (RFC 7505)".to_string(),
+        )
+    } else {
+        let hosts_a: BTreeSet<&String> = sa.iter().map(|(_, h)| h).collect();
+        let ours = |h: &str| {
+            new.domains
+                .iter()
+                .any(|d| h == d.name || h.ends_with(&format!(".{}", d.name)))
+        };
+        let covered = |h: &str| {
+            inv.vendors.iter().any(|v| {
+                v.domains
+                    .iter()
+                    .chain(&v.spf_includes)
+                    .chain(&v.dkim_domains)
+                    .chain(&v.ptr_suffixes)
+                    .any(|d| dmarc::same_organization(d, h))
+            })
+        };
+        let strangers: Vec<&str> = sb
+            .iter()
+            .map(|(_, h)| h.as_str())
+            .filter(|h| !hosts_a.contains(&h.to_string()) && !ours(h))
+            .filter(|h| !inv.vendors.is_empty() && !covered(h))
+            .collect();
+        if strangers.is_empty() {
             (
                 "changed",
-                "mail exchangers changed (check MTA-STS policy mx patterns)",
+                "mail exchangers changed (check MTA-STS policy mx patterns)".to_string(),
             )
-        };
-        out.push(change(
-            domain,
-            "mx",
-            domain,
-            Some(mx_text(&a)),
-            Some(mx_text(&b)),
-            direction,
-            meaning,
-        ));
-    }
+        } else {
+            (
+                "weakened",
+                format!(
+                    "mail for {domain} now goes to {}, which neither the organization's domains nor any inventory vendor covers: inbound mail, which can hold PHI, reaches a party with no BAA on record",
+                    strangers.join(", ")
+                ),
+            )
+        }
+    };
+    out.push(change(
+        domain,
+        "mx",
+        domain,
+        Some(mx_text(&a)),
+        Some(mx_text(&b)),
+        direction,
+        &meaning,
+    ));
 }
 
 /// An MX answer as the report shows it; no records at all is said, never left blank.
@@ -1236,5 +1636,172 @@ mod tests {
         assert_eq!(c.check.as_deref(), Some("CHG-001"));
         assert!(c.meaning.contains("several DMARC records"), "{}", c.meaning);
         assert!(c.meaning.contains("not removed"), "{}", c.meaning);
+    }
+
+    #[test]
+    fn included_records_are_compared_as_networks_and_a_vanished_include_is_permerror() {
+        use Outcome::{Answer, Nxdomain};
+        use Rtype::Txt;
+        let top: &[&str] = &["v=spf1 include:v.test -all"];
+        let old = at(
+            0,
+            &[
+                ("a.example", Txt, Answer, top),
+                ("v.test", Txt, Answer, &["v=spf1 ip4:192.0.2.0/27 -all"]),
+            ],
+        );
+        // The vendor widened its record from a /27 to a /16; our record is unchanged.
+        let wide = at(
+            30,
+            &[
+                ("a.example", Txt, Answer, &["V=SPF1   INCLUDE:v.test -all"]),
+                ("v.test", Txt, Answer, &["v=spf1 ip4:10.1.0.0/16 -all"]),
+            ],
+        );
+        let inv = inventory("vendor,spf_includes,ip_ranges\nVendorCo,v.test,192.0.2.0/27\n");
+        let ch = diff(&old, &wide, &inv);
+        let added = ch
+            .iter()
+            .find(|c| c.name == "ip4:10.1.0.0/16 via v.test")
+            .unwrap_or_else(|| panic!("{ch:#?}"));
+        assert_eq!(added.effect, Effect::Weakened);
+        assert_eq!(added.check.as_deref(), Some("CHG-005"));
+        assert!(
+            added
+                .meaning
+                .contains("VendorCo's include v.test now authorizes 10.1.0.0/16 (65536 addresses)"),
+            "{}",
+            added.meaning
+        );
+        let gone = ch
+            .iter()
+            .find(|c| c.name == "include:v.test ranges")
+            .unwrap_or_else(|| panic!("{ch:#?}"));
+        assert_eq!(gone.effect, Effect::Strengthened);
+        // Case and spacing of our own record are no change.
+        assert!(ch.iter().all(|c| c.name != "a.example"), "{ch:#?}");
+
+        // The include target vanished: permerror, a weakening (CHG-002), not a quiet diff.
+        let vanished = at(
+            60,
+            &[
+                ("a.example", Txt, Answer, top),
+                ("v.test", Txt, Nxdomain, &[]),
+            ],
+        );
+        let ch = diff(&old, &vanished, &inv);
+        let c = ch
+            .iter()
+            .find(|c| c.name == "include:v.test")
+            .unwrap_or_else(|| panic!("{ch:#?}"));
+        assert_eq!(
+            (c.effect, c.check.as_deref()),
+            (Effect::Weakened, Some("CHG-002"))
+        );
+        assert!(
+            c.meaning.contains("no longer publishes an SPF record"),
+            "{}",
+            c.meaning
+        );
+
+        // A second SPF record at the name: permerror.
+        let two = at(
+            90,
+            &[
+                (
+                    "a.example",
+                    Txt,
+                    Answer,
+                    &["v=spf1 include:v.test -all", "v=spf1 +all"],
+                ),
+                ("v.test", Txt, Answer, &["v=spf1 ip4:192.0.2.0/27 -all"]),
+            ],
+        );
+        let ch = diff(&old, &two, &inv);
+        let c = ch
+            .iter()
+            .find(|c| c.name == "a.example")
+            .unwrap_or_else(|| panic!("{ch:#?}"));
+        assert_eq!(
+            (c.effect, c.check.as_deref()),
+            (Effect::Weakened, Some("CHG-002"))
+        );
+        assert!(
+            c.meaning.contains("2 SPF records now answer"),
+            "{}",
+            c.meaning
+        );
+    }
+
+    #[test]
+    fn report_destinations_are_named_with_their_authorization_and_baa() {
+        use Outcome::{Answer, Nxdomain};
+        use Rtype::Txt;
+        let rec = |r: &str, day| {
+            at(
+                day,
+                &[
+                    ("_dmarc.a.example", Txt, Answer, &[r]),
+                    (
+                        "a.example._report._dmarc.collector.test",
+                        Txt,
+                        Nxdomain,
+                        &[],
+                    ),
+                ],
+            )
+        };
+        let old = rec("v=DMARC1; p=reject; rua=mailto:d@a.example", 0);
+        let new = rec(
+            "v=DMARC1; p=reject; rua=mailto:d@collector.test; ruf=mailto:f@collector.test; adkim=r; fo=1",
+            30,
+        );
+        let ch = diff(&old, &new, &Inventory::default());
+        let c = ch
+            .iter()
+            .find(|c| c.area == "dmarc")
+            .unwrap_or_else(|| panic!("{ch:#?}"));
+        assert_eq!(
+            (c.effect, c.check.as_deref()),
+            (Effect::Weakened, Some("CHG-001"))
+        );
+        for part in [
+            "rua now sends to mailto:d@collector.test at a party no inventory vendor covers, NOT authorized",
+            "ruf now sends to mailto:f@collector.test",
+            "can include PHI",
+            "rua no longer sends to mailto:d@a.example",
+            "fo (default) → 1",
+        ] {
+            assert!(c.meaning.contains(part), "{part}: {}", c.meaning);
+        }
+        // Reordered tags and spacing are no change.
+        let same = rec("v=DMARC1;rua=mailto:d@a.example;  p=reject", 60);
+        assert!(
+            diff(&old, &same, &Inventory::default())
+                .iter()
+                .all(|c| c.area != "dmarc")
+        );
+    }
+
+    #[test]
+    fn an_mx_move_outside_the_inventory_weakens_and_answer_order_is_no_change() {
+        use Outcome::Answer;
+        use Rtype::Mx;
+        let mx = |answers: &[&str], day| at(day, &[("a.example", Mx, Answer, answers)]);
+        let old = mx(&["10 mx1.a.example.", "20 mx.mailhost.test."], 0);
+        let inv = inventory("vendor,spf_includes\nMailHost,spf.mailhost.test\n");
+        let reordered = mx(&["20 MX.mailhost.test.", "10 mx1.a.example."], 30);
+        assert!(diff(&old, &reordered, &inv).is_empty());
+        let moved = mx(&["10 inbound.stranger.test."], 60);
+        let ch = diff(&old, &moved, &inv);
+        assert_eq!(ch.len(), 1, "{ch:#?}");
+        assert_eq!(ch[0].effect, Effect::Weakened);
+        assert!(
+            ch[0].meaning.contains("now goes to inbound.stranger.test"),
+            "{}",
+            ch[0].meaning
+        );
+        let vendor = mx(&["10 mx2.mailhost.test."], 60);
+        assert_eq!(diff(&old, &vendor, &inv)[0].effect, Effect::Neutral);
     }
 }
