@@ -1290,3 +1290,144 @@ fn a_dns_outage_never_passes_for_a_good_month() {
         "only the unserved zone fails: {failed:?}"
     );
 }
+
+/// The snapshot diff against a real DNS server: the sample zones of October, then the same
+/// zones edited the way the issue found changes missed. A vendor's included record widened, a
+/// failure-report destination added at a stranger, and a zone that stopped answering must read
+/// as a weakening, a weakening and unverified (never "removed" or "no change"); `--fail-on
+/// weakened` exits 3, and the files given the wrong way round are refused.
+#[test]
+fn the_diff_of_two_captures_says_what_each_change_means() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (t.path().join("a.json"), t.path().join("b.json"));
+    let dns = serve("2026-10");
+    snapshot_via_cli(dns.addr, 1_793_534_400, &a);
+    drop(dns);
+
+    let edited = t.path().join("zones");
+    std::fs::create_dir(&edited).unwrap();
+    let src = repo().join("samples/zones/2026-10");
+    let mut zones = Vec::new();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        let origin = p.file_stem().unwrap().to_string_lossy().into_owned();
+        if origin == "riversidecares.example" {
+            continue; // now refused: its lookups fail
+        }
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("ip4:198.51.100.112/28", "ip4:10.64.0.0/16")
+            .replace(
+                "rua=mailto:dmarc-rua@riversidehealth.example\"",
+                "rua=mailto:dmarc-rua@riversidehealth.example; ruf=mailto:copies@collector.test\"",
+            );
+        let out = edited.join(p.file_name().unwrap());
+        std::fs::write(&out, text).unwrap();
+        zones.push((origin, out));
+    }
+    let refs: Vec<(&str, &Path)> = zones
+        .iter()
+        .map(|(o, p)| (o.as_str(), p.as_path()))
+        .collect();
+    let dns = support::start(&refs);
+    let o = bin()
+        .args(["snapshot", "--config"])
+        .arg(repo().join("samples/mailproof.toml"))
+        .arg("--nameserver")
+        .arg(dns.addr.to_string())
+        .arg("--out")
+        .arg(&b)
+        .env("SOURCE_DATE_EPOCH", "1793620800")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    drop(dns);
+
+    let diff = |x: &Path, y: &Path, extra: &[&str]| {
+        bin()
+            .arg("diff")
+            .arg(x)
+            .arg(y)
+            .arg("--inventory")
+            .arg(repo().join("samples/vendors.csv"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = diff(&a, &b, &["--format", "json", "--fail-on", "weakened"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changes = v.as_array().unwrap();
+    let widened = changes
+        .iter()
+        .find(|c| c["name"] == "ip4:10.64.0.0/16 via _spf.payrollplus.example")
+        .unwrap_or_else(|| panic!("widened include missing: {v:#}"));
+    assert_eq!(widened["effect"], "weakened");
+    assert_eq!(widened["check"], "CHG-005");
+    assert!(
+        widened["meaning"]
+            .as_str()
+            .unwrap()
+            .contains("ADP's include"),
+        "{widened}"
+    );
+    let ruf = changes
+        .iter()
+        .find(|c| c["area"] == "dmarc" && c["domain"] == "myriversidechart.example")
+        .unwrap_or_else(|| panic!("ruf change missing: {v:#}"));
+    assert_eq!(ruf["effect"], "weakened");
+    assert!(
+        ruf["meaning"]
+            .as_str()
+            .unwrap()
+            .contains("ruf now sends to mailto:copies@collector.test"),
+        "{ruf}"
+    );
+    let cares: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["domain"] == "riversidecares.example")
+        .collect();
+    assert!(!cares.is_empty(), "{v:#}");
+    for c in &cares {
+        assert_eq!(c["effect"], "unverified", "{c}");
+        assert_ne!(c["direction"], "removed", "{c}");
+    }
+
+    // The text marks agree with the JSON; unverified gets its own mark.
+    let o = diff(&a, &b, &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("?? spf      unverified   riversidecares.example"),
+        "{text}"
+    );
+    assert!(
+        text.contains("!! spf      weakened     ip4:10.64.0.0/16 via"),
+        "{text}"
+    );
+    assert_eq!(o.status.code(), Some(0), "no --fail-on: exit 0");
+
+    // Given the wrong way round: refused, naming both times.
+    let o = diff(&b, &a, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is newer than NEW"));
+
+    // Another organization's snapshot: refused.
+    let mut other: Value = serde_json::from_slice(&std::fs::read(&b).unwrap()).unwrap();
+    assert_eq!(other["organization"], "Riverside Health System");
+    other["organization"] = "Lakeside Clinics".into();
+    let c = t.path().join("c.json");
+    std::fs::write(&c, serde_json::to_vec(&other).unwrap()).unwrap();
+    let o = diff(&a, &c, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("two organizations"));
+}
