@@ -104,6 +104,9 @@ pub struct RunOutcome {
     /// Ids of the open findings at or above `policy.fail_on` (exit code 3 when any).
     /// Accepted risks are not among them; an expired acceptance is.
     pub over_threshold: Vec<String>,
+    /// The period's earlier output this run replaced, when there was one, in words: a rerun
+    /// never replaces a published assessment silently.
+    pub replaced: Option<String>,
 }
 
 /// The run's clock: `SOURCE_DATE_EPOCH` (reproducible builds convention) or the wall clock.
@@ -645,7 +648,19 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             });
         }
     }
+    let replaced = match load_previous_evidence(&dir.join("evidence.json")) {
+        Ok(Some((e, sha))) => Some(format!(
+            "replaced the earlier output of {month} in {}, generated {}{} (its evidence.json had SHA-256 {sha}; the earlier PDF is no longer on disk unless kept elsewhere)",
+            dir.display(),
+            e.generated_at.format("%Y-%m-%d %H:%M UTC"),
+            if e.partial { ", partial" } else { "" }
+        )),
+        _ => None,
+    };
     publish(&evidence, &dir, cfg.templates.as_deref())?;
+    if let Some(r) = &replaced {
+        tracing::warn!("{r}");
+    }
     let over_threshold = match cfg.policy.fail_on {
         Some(t) => evidence
             .findings
@@ -660,6 +675,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         dir,
         evidence,
         over_threshold,
+        replaced,
     })
 }
 

@@ -282,7 +282,7 @@ fn periods_wait_for_their_grace_and_late_reports_are_listed_once() {
     std::fs::write(&cfg, text.replace(&reports_line, &with_late)).unwrap();
     let at = |period: &str, epoch: &str, extra: &[&str]| {
         bin()
-            .args(["run", "--offline", "-q", "--period", period, "--config"])
+            .args(["run", "--offline", "--period", period, "--config"])
             .arg(&cfg)
             .args(extra)
             .env("SOURCE_DATE_EPOCH", epoch)
@@ -317,9 +317,15 @@ fn periods_wait_for_their_grace_and_late_reports_are_listed_once() {
         );
     }
 
-    // The final run replaces the partial one.
+    // The final run replaces the partial one, and says so.
     let o = at("2026-10", "1793793600", &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("replaced the earlier output of 2026-10")
+            && stderr(&o).contains("generated 2026-11-02 12:00 UTC, partial"),
+        "{}",
+        stderr(&o)
+    );
     let e = evidence("2026-10");
     assert_eq!(e["partial"], false);
     assert!(e.get("cut_off").is_none());

@@ -52,6 +52,14 @@ pub fn assess(
             // open the domain itself, sp and np only its subdomains, and a removed rua
             // forgoes the reports, opening nothing.
             ("CHG-001", _) => {
+                let d = if c.meaning.contains("several DMARC records") {
+                    d.remediation(format!(
+                        "Delete all but one v=DMARC1 record at {} (RFC 9989 §4.10: with several, receivers apply no policy). Keep the record change control approved; nothing needs restoring.",
+                        c.name
+                    ))
+                } else {
+                    d
+                };
                 let parts: Vec<&str> = c.meaning.split("; ").collect();
                 let domain_gap = parts.iter().any(|p| {
                     p.starts_with("p lowered")
