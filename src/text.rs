@@ -10,6 +10,22 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// Items as a sentence lists them: `a`, `a and b`, `a, b and c`.
+pub fn and_list<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [rest @ .., last] => format!(
+            "{} and {}",
+            rest.iter()
+                .map(AsRef::as_ref)
+                .collect::<Vec<_>>()
+                .join(", "),
+            last.as_ref()
+        ),
+    }
+}
+
 /// At most `max` characters of `s`, for quoting an input in a message: a longer value ends
 /// with "… (N more characters)", so a hostile megabyte never fills a log or a reason.
 pub fn excerpt(s: &str, max: usize) -> String {

@@ -305,7 +305,8 @@ pub const CATALOG: &[Check] = &[
         [
             "164.308(a)(1)(ii)(A)",
             "164.308(a)(1)(ii)(B)",
-            "164.308(b)(1)"
+            "164.308(b)(1)",
+            "164.316(b)(2)(iii)"
         ],
         "Remove the vendor's SPF include and revoke its DKIM selectors under our domains."
     ),
@@ -327,7 +328,8 @@ pub const CATALOG: &[Check] = &[
         [
             "164.308(a)(8)",
             "164.308(a)(1)(ii)(B)",
-            "164.308(a)(5)(ii)(B)"
+            "164.308(a)(5)(ii)(B)",
+            "164.316(b)(2)(iii)"
         ],
         "Confirm the change was approved through change control; if not, restore the previous policy."
     ),

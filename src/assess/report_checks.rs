@@ -881,7 +881,7 @@ pub fn assess_with_ptr(
             } else {
                 format!(
                     "{incident} Move {domain} to p=reject so receivers refuse this mail, but only after {} pass{} DMARC aligned (the cause cards in section 3 say how): until then p=reject would refuse {} mail too.",
-                    failing.join(", "),
+                    crate::text::and_list(&failing),
                     if failing.len() == 1 { "es" } else { "" },
                     if failing.len() == 1 { "its" } else { "their" }
                 )
