@@ -577,13 +577,13 @@ fn dmarc_record(
         } else if m.p.as_deref() == Some("quarantine") {
             format!(
                 "first make {} pass DMARC aligned (the cause cards in section 3 say how, and what receivers did with {} failing mail); then ",
-                crate::text::and_list(&failing),
+                crate::text::and_list(failing),
                 if failing.len() == 1 { "its" } else { "their" }
             )
         } else {
             format!(
                 "first make {} pass DMARC aligned (the cause cards in section 3 say how), or enforcement would refuse {} mail; then ",
-                crate::text::and_list(&failing),
+                crate::text::and_list(failing),
                 if failing.len() == 1 { "its" } else { "their" }
             )
         };

@@ -838,6 +838,10 @@ fn dmarc_changes(
                         other.push(text);
                     }
                 }
+                // All of rua gone is already said ("rua removed").
+                if kind == "rua" && b_list.is_empty() {
+                    continue;
+                }
                 let after = uris(b_list);
                 for u in a_list
                     .iter()
