@@ -562,8 +562,14 @@ fn rate_changes(
         ..Default::default()
     };
     let mut findings = assess::change_checks::assess(changes, history, Some(b), &policy, "diff");
-    let cfgs: Vec<mailproof::config::DomainConfig> = b
-        .domains
+    rate_without_reports(&mut findings, &snapshot_domains(b), inv, b);
+    snapshot::diff::attach_risks(changes, &findings);
+}
+
+/// The snapshot's domains as configured domains (role kept, no selectors or owner), for the
+/// commands that assess a snapshot without a config.
+fn snapshot_domains(snap: &snapshot::Snapshot) -> Vec<mailproof::config::DomainConfig> {
+    snap.domains
         .iter()
         .map(|d| mailproof::config::DomainConfig {
             name: d.name.clone(),
@@ -571,11 +577,20 @@ fn rate_changes(
             selectors: vec![],
             owner: None,
         })
-        .collect();
+        .collect()
+}
+
+/// The same rating rule as a run, with what `check` and `diff` know: no reports.
+fn rate_without_reports(
+    findings: &mut [Finding],
+    domains: &[mailproof::config::DomainConfig],
+    inv: &Inventory,
+    snap: &snapshot::Snapshot,
+) {
     assess::rating::apply(
-        &mut findings,
+        findings,
         &assess::rating::Facts {
-            domains: &cfgs,
+            domains,
             inventory: inv,
             vendor_volume: &Default::default(),
             covered: &Default::default(),
@@ -584,10 +599,9 @@ fn rate_changes(
             vendor_spf: &Default::default(),
             spf_errors: &Default::default(),
             spf_checked: &Default::default(),
-            period_end: b.taken_at.date_naive(),
+            period_end: snap.taken_at.date_naive(),
         },
     );
-    snapshot::diff::attach_risks(changes, &findings);
 }
 
 /// What the diff's heading names: both files with their times, and whether the scope changed.
@@ -761,16 +775,7 @@ fn check(
         &settings,
         run::clock(),
     ))?;
-    let cfgs: Vec<mailproof::config::DomainConfig> = snap
-        .domains
-        .iter()
-        .map(|d| mailproof::config::DomainConfig {
-            name: d.name.clone(),
-            role: d.role,
-            selectors: vec![],
-            owner: None,
-        })
-        .collect();
+    let cfgs = snapshot_domains(&snap);
     let postures: Vec<DomainPosture> = cfgs
         .iter()
         .map(|d| assess::posture::build(d, &snap.domains, &snap))
@@ -788,22 +793,7 @@ fn check(
         label: "check",
         period_end: snap.taken_at.date_naive(),
     });
-    // The same rating rule as a run, with what `check` knows: no reports, no inventory.
-    assess::rating::apply(
-        &mut findings,
-        &assess::rating::Facts {
-            domains: &cfgs,
-            inventory: &inv,
-            vendor_volume: &Default::default(),
-            covered: &Default::default(),
-            any_reports: false,
-            controls: &[],
-            vendor_spf: &Default::default(),
-            spf_errors: &Default::default(),
-            spf_checked: &Default::default(),
-            period_end: snap.taken_at.date_naive(),
-        },
-    );
+    rate_without_reports(&mut findings, &cfgs, &inv, &snap);
     let outs: Vec<CheckOut> = postures
         .iter()
         .map(|p| CheckOut {
