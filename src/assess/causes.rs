@@ -509,7 +509,7 @@ fn remedy(
             if !riders.is_empty() {
                 text.push_str(&format!(
                     " This also ends the DMARC failures of {}, whose mail fails only because of this record; have them sign with DKIM under our domain so one broken record cannot stop them again.",
-                    riders.join(", ")
+                    crate::text::and_list(&riders)
                 ));
             }
             if changed {

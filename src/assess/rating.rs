@@ -267,7 +267,7 @@ fn lower(l: Level) -> Level {
 
 fn list(items: &[String], max: usize) -> String {
     if items.len() <= max {
-        items.join(", ")
+        crate::text::and_list(items)
     } else {
         format!("{} and {} more", items[..max].join(", "), items.len() - max)
     }
