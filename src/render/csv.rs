@@ -121,7 +121,7 @@ fn decision_word(f: &Finding) -> String {
     }
 }
 
-const POAM_HEADER: [&str; 17] = [
+const POAM_HEADER: [&str; 18] = [
     "id",
     "check",
     "weakness",
@@ -139,6 +139,7 @@ const POAM_HEADER: [&str; 17] = [
     "overdue_days",
     "decision_expires",
     "hipaa",
+    "past_due_on_report_date",
 ];
 
 /// Evidence lines in the plan of action are cut here: the full list is in evidence.json.
@@ -174,15 +175,26 @@ pub fn poam_csv(e: &Evidence) -> Vec<u8> {
             opt_cell(f.due),
             status.into(),
             decision_word(f),
-            milestone(f, &e.period.label),
+            milestone(f, &e.period.label, e.generated_at.date_naive()),
             evidence_summary(&f.evidence),
             resolved_in,
             opt_cell(f.overdue_days),
             opt_cell(f.treatment.as_ref().and_then(|t| t.entry.expires)),
             f.hipaa.join("; "),
+            opt_cell(past_due_on_report_date(f, e)),
         ]
     });
     table("poam.csv", POAM_HEADER, rows)
+}
+
+/// Days an open finding's due date lies before the day the report was generated: the plan is
+/// read on that day, and a date that passed after the period's end is past due all the same.
+fn past_due_on_report_date(f: &Finding, e: &Evidence) -> Option<i64> {
+    if !f.is_open() {
+        return None;
+    }
+    let made = e.generated_at.date_naive();
+    f.due.filter(|d| *d < made).map(|d| (made - d).num_days())
 }
 
 fn evidence_summary(lines: &[String]) -> String {
@@ -201,7 +213,7 @@ fn evidence_summary(lines: &[String]) -> String {
 
 /// The next step, in words: the decision's own milestone when it gives one, otherwise what
 /// the status calls for.
-fn milestone(f: &Finding, period: &str) -> String {
+fn milestone(f: &Finding, period: &str, made: chrono::NaiveDate) -> String {
     if let Some(m) = f.treatment.as_ref().and_then(|t| t.entry.milestone.clone())
         && f.status != Status::Resolved
     {
@@ -228,6 +240,11 @@ fn milestone(f: &Finding, period: &str) -> String {
             format!(
                 "Transferred ({}); confirm the arrangement by {due}",
                 t.entry.justification
+            )
+        }
+        _ if f.is_open() && f.due.is_some_and(|d| d < made) => {
+            format!(
+                "Past due since {due} (on the report date, {made}): remediate now, or record a decision"
             )
         }
         _ => format!("Remediate by {due}"),
@@ -315,5 +332,33 @@ mod tests {
         assert!(r[col("subject")].starts_with("'@"), "{r:?}");
         assert_eq!(&r[col("status")], "resolved");
         assert_eq!(&r[col("resolved_in")], "2026-10");
+        assert_eq!(&o[col("past_due_on_report_date")], "", "generated in 1970");
+
+        // Read on a later report date, an open finding due before it is past due there, in
+        // its own column and in the next step; an accepted one is not.
+        let mut later = e.clone();
+        later.generated_at = chrono::DateTime::parse_from_rfc3339("2028-01-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let rows = super::tests::rows(&poam_csv(&later));
+        let o = rows
+            .iter()
+            .find(|r| r[0].ends_with("DMARC-003:a.example"))
+            .unwrap();
+        let due: chrono::NaiveDate = o[col("due")].parse().unwrap();
+        let made: chrono::NaiveDate = "2028-01-01".parse().unwrap();
+        assert_eq!(
+            o[col("past_due_on_report_date")],
+            (made - due).num_days().to_string()
+        );
+        assert!(
+            o[col("milestone")].starts_with(&format!("Past due since {due}")),
+            "{o:?}"
+        );
+        let a = rows
+            .iter()
+            .find(|r| r[0].ends_with("SPF-006:c.example"))
+            .unwrap();
+        assert_eq!(&a[col("past_due_on_report_date")], "");
     }
 }
