@@ -134,15 +134,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 snap.domains.len(),
                 gaps.len()
             );
-            if !gaps.is_empty() {
-                report_gaps(&mailproof::evidence::Completeness {
-                    lookups: snap.evidence_lookups().count(),
-                    failed_lookups: gaps,
-                    ..Default::default()
-                });
-                return Ok(ExitCode::from(4));
-            }
-            Ok(ExitCode::SUCCESS)
+            Ok(exit_for_gaps(&snap, gaps))
         }
         Command::Check {
             domains,
@@ -828,15 +820,21 @@ fn check(
         return Ok(ExitCode::from(1));
     }
     let gaps: Vec<String> = snap.evidence_gaps().map(run::gap_line).collect();
-    if !gaps.is_empty() {
-        report_gaps(&mailproof::evidence::Completeness {
-            lookups: snap.evidence_lookups().count(),
-            failed_lookups: gaps,
-            ..Default::default()
-        });
-        return Ok(ExitCode::from(4));
+    Ok(exit_for_gaps(&snap, gaps))
+}
+
+/// Exit 4 with the failed lookups on stderr when a capture is incomplete, else 0: the same
+/// answer from `snapshot` and `check`.
+fn exit_for_gaps(snap: &snapshot::Snapshot, gaps: Vec<String>) -> ExitCode {
+    if gaps.is_empty() {
+        return ExitCode::SUCCESS;
     }
-    Ok(ExitCode::SUCCESS)
+    report_gaps(&mailproof::evidence::Completeness {
+        lookups: snap.evidence_lookups().count(),
+        failed_lookups: gaps,
+        ..Default::default()
+    });
+    ExitCode::from(4)
 }
 
 fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
