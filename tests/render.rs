@@ -358,6 +358,7 @@ fn fixture() -> Evidence {
             findings: vec!["DMARC-003:riverside-health.test".into()],
             causes: vec![],
             checks: vec!["DMARC-003".into()],
+            via: vec![],
         }],
         changes: vec![Change {
             domain: "riverside-health.test".into(),

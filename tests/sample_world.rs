@@ -1097,6 +1097,14 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
             .unwrap()
             .contains("at least")
     );
+    // A key past the window says when it was only the half-window warning earlier periods
+    // listed (first seen before it passed the window).
+    let age = f(&format!("CHG-003:{donate}"))["evidence"].to_string();
+    assert!(
+        age.contains("this check warns from half the window (182 days)")
+            && age.contains("past it from 2026-10-02 at the latest"),
+        "{age}"
+    );
     for c in ev["changes"].as_array().unwrap() {
         assert!(
             !c["meaning"].as_str().unwrap_or("").contains("np lowered"),

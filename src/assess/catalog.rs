@@ -69,7 +69,7 @@ pub const CATALOG: &[Check] = &[
         "No SPF record",
         High,
         High / Forgery,
-        "RFC 7208 §4.5 (result none); CISA BOD 18-01 (binding on federal agencies; cited as reference); Google/Yahoo 2024 and Microsoft 2025 requirements for bulk senders",
+        "RFC 7208 §4.5 (result none); CISA BOD 18-01 (binding on federal agencies; cited as reference); Google/Yahoo 2024 and Microsoft 2025 requirements for bulk senders (about 5,000 or more messages a day to those providers; cited as the receivers' practice)",
         ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
         "Publish a TXT record `v=spf1 <authorized senders> -all` (or `v=spf1 -all` for a domain that sends no mail)."
     ),
@@ -87,7 +87,7 @@ pub const CATALOG: &[Check] = &[
         "SPF exceeds the 10 DNS-lookup limit",
         High,
         High / Delivery,
-        "RFC 7208 §4.6.4 (permerror); Microsoft 2025 requirements for bulk senders",
+        "RFC 7208 §4.6.4 (permerror); Microsoft 2025 requirements for bulk senders (about 5,000 or more messages a day to those providers; cited as the receivers' practice)",
         ["164.312(e)(1)", "164.308(a)(1)(ii)(B)"],
         "Reduce DNS-querying terms to 10 or fewer: remove includes of vendors no longer used, replace `a`/`mx` with `ip4`/`ip6`, or move senders to subdomains."
     ),
@@ -123,7 +123,7 @@ pub const CATALOG: &[Check] = &[
         "Sending stream has no resolvable DKIM key",
         High,
         High / Delivery,
-        "RFC 9989 §5.1.2; Google 2024 and Microsoft 2025 requirements for bulk senders",
+        "RFC 9989 §5.1.2; Google 2024 and Microsoft 2025 requirements for bulk senders (about 5,000 or more messages a day to those providers; cited as the receivers' practice)",
         [
             "164.312(c)(1)",
             "164.312(c)(2)",
@@ -182,7 +182,7 @@ pub const CATALOG: &[Check] = &[
         "No valid DMARC record",
         Critical,
         High / Forgery,
-        "RFC 9989 §4.10.1; RFC 7489 §6.6.3; CISA BOD 18-01 (binding on federal agencies; cited as reference); Google/Yahoo 2024 and Microsoft 2025 requirements for bulk senders; HHS 405(d) HICP",
+        "RFC 9989 §4.10.1; RFC 7489 §6.6.3; CISA BOD 18-01 (binding on federal agencies; cited as reference); Google/Yahoo 2024 and Microsoft 2025 requirements for bulk senders (about 5,000 or more messages a day to those providers; cited as the receivers' practice); HHS 405(d) HICP",
         [
             "164.308(a)(1)(ii)(B)",
             "164.308(a)(5)(ii)(B)",

@@ -604,7 +604,32 @@ fn dmarc_record(
     if has("DMARC-007") {
         steps.push("add `np=reject` for non-existent subdomains".into());
     }
-    let rua = if m.rua.is_empty() {
+    // A change that removed `rua` is undone with the addresses it removed, not a new one.
+    let removed_rua: Vec<String> = fs
+        .iter()
+        .filter(|f| f.check == "CHG-001")
+        .flat_map(|f| f.evidence.iter())
+        .find_map(|e| e.strip_prefix("before: "))
+        .map(|before| {
+            dmarc::parse(before)
+                .rua
+                .into_iter()
+                .map(|u| u.uri)
+                .collect()
+        })
+        .unwrap_or_default();
+    let rua = if m.rua.is_empty() && !removed_rua.is_empty() {
+        let list = removed_rua.join(",");
+        steps.push(format!(
+            "restore `rua={list}`, the report {} the change finding shows was removed since the last period, so receivers send aggregate reports again",
+            if removed_rua.len() == 1 {
+                "address"
+            } else {
+                "addresses"
+            }
+        ));
+        list
+    } else if m.rua.is_empty() {
         if has("DMARC-008") {
             steps.push(format!(
                 "add `rua=mailto:dmarc-reports@{domain}` (or the report processor's address) so receivers send aggregate reports"
@@ -790,6 +815,50 @@ mod tests {
             !parked.remediation.contains("p=none"),
             "{}",
             parked.remediation
+        );
+    }
+
+    #[test]
+    fn a_removed_rua_is_restored_not_replaced() {
+        let mut p = DomainPosture {
+            domain: "m.test".into(),
+            ..DomainPosture::default()
+        };
+        p.dmarc.status = "found".into();
+        p.dmarc.p = Some("none".into());
+        p.dmarc.record = Some("v=DMARC1; p=none; sp=none".into());
+        let chg = Draft::new("CHG-001", "_dmarc.m.test")
+            .domain("m.test")
+            .evidence(
+                "before: v=DMARC1; p=none; sp=quarantine; rua=mailto:a@rv.example,mailto:b@m.test",
+            )
+            .evidence("after: v=DMARC1; p=none; sp=none")
+            .build("2026-10");
+        let none = Draft::new("DMARC-008", "m.test")
+            .domain("m.test")
+            .build("2026-10");
+        let text = dmarc_record(
+            "m.test",
+            &p,
+            Some(Role::Marketing),
+            &[&chg, &none],
+            &[],
+            false,
+        );
+        assert!(
+            text.contains("restore `rua=mailto:a@rv.example,mailto:b@m.test`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("; rua=mailto:a@rv.example,mailto:b@m.test"),
+            "{text}"
+        );
+        assert!(!text.contains("dmarc-reports@"), "{text}");
+        // Without a change to undo, a domain with no rua is told to add one.
+        let text = dmarc_record("m.test", &p, Some(Role::Marketing), &[&none], &[], false);
+        assert!(
+            text.contains("add `rua=mailto:dmarc-reports@m.test`"),
+            "{text}"
         );
     }
 }

@@ -209,6 +209,19 @@ fn stale_keys(
                         "The organization's key rotation window of {} days; M3AAWG DKIM Key Rotation BCP (2019) recommends rotating regularly (about every six months, as summarized by secondary sources); NIST SP 800-177r1 §4.4 (key lifetime)",
                         policy.dkim_max_age_days
                     ));
+                if over {
+                    // The check warns from half the window, so earlier periods may list this
+                    // key already: say when it became a warning and when it passed the window.
+                    let window = i64::from(policy.dkim_max_age_days);
+                    let day = |n: i64| (since + chrono::Duration::days(n)).format("%Y-%m-%d");
+                    f = f.evidence(format!(
+                        "this check warns from half the window ({warn_days} days): the key was over half the window from {}{} and past it from {}{}; assessments in between reported it as that early warning",
+                        day(warn_days + 1),
+                        if at_edge { " at the latest" } else { "" },
+                        day(window + 1),
+                        if at_edge { " at the latest" } else { "" },
+                    ));
+                }
                 if let Some(target) = cname_target(cur, &name) {
                     f = f.remediation(format!(
                         "The key is hosted by the sender: {name} is a CNAME to {target}. Ask that vendor to rotate it (vendors that host keys usually publish the new key under a second selector and switch); confirm the rotation in the next snapshot."

@@ -2,7 +2,8 @@
 
 use super::hipaa::CITATIONS;
 use crate::assess::risk::Level;
-use crate::evidence::{Control, Finding, RiskCounts, Status};
+use crate::evidence::{Control, ControlCause, Finding, RiskCounts, Status};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub fn map(findings: &[Finding]) -> Vec<Control> {
     CITATIONS
@@ -19,12 +20,12 @@ pub fn map(findings: &[Finding]) -> Vec<Control> {
                 .filter(|k| k.hipaa.contains(&c.citation))
                 .map(|k| k.id.to_string())
                 .collect();
-            let mut causes: Vec<String> = open
-                .iter()
-                .filter_map(|f| f.cause.clone().or_else(|| Some(f.id.clone())))
-                .collect();
-            causes.sort();
-            causes.dedup();
+            let mut via: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for f in &open {
+                let cause = f.cause.clone().unwrap_or_else(|| f.id.clone());
+                via.entry(cause).or_default().insert(f.check.clone());
+            }
+            let causes: Vec<String> = via.keys().cloned().collect();
             Control {
                 citation: c.citation.to_string(),
                 title: c.title.to_string(),
@@ -42,6 +43,13 @@ pub fn map(findings: &[Finding]) -> Vec<Control> {
                 findings: open.iter().map(|f| f.id.clone()).collect(),
                 causes,
                 checks,
+                via: via
+                    .into_iter()
+                    .map(|(cause, checks)| ControlCause {
+                        cause,
+                        checks: checks.into_iter().collect(),
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -72,4 +80,40 @@ pub fn count(findings: &[Finding]) -> RiskCounts {
         }
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::finding::Draft;
+
+    #[test]
+    fn a_control_names_the_checks_that_cite_it_under_each_cause() {
+        let mut f: Vec<Finding> = vec![
+            Draft::new("SPF-003", "a.test").domain("a.test"),
+            Draft::new("RPT-002", "Relay")
+                .domain("a.test")
+                .vendor("Relay"),
+        ]
+        .into_iter()
+        .map(|d| d.build("2026-10"))
+        .collect();
+        for x in &mut f {
+            x.cause = Some("SPF-003:a.test".into());
+        }
+        let controls = map(&f);
+        let integrity = controls
+            .iter()
+            .find(|c| c.citation == "164.312(c)(1)")
+            .expect("integrity");
+        // SPF-003 does not cite integrity: the cause is there through RPT-002 alone.
+        assert_eq!(integrity.causes, ["SPF-003:a.test"]);
+        assert_eq!(integrity.via.len(), 1);
+        assert_eq!(integrity.via[0].checks, ["RPT-002"]);
+        let transmission = controls
+            .iter()
+            .find(|c| c.citation == "164.312(e)(1)")
+            .expect("transmission");
+        assert_eq!(transmission.via[0].checks, ["RPT-002", "SPF-003"]);
+    }
 }

@@ -118,10 +118,23 @@ fn point(e: &Evidence, state: &str, detail: Option<String>, sha256: Option<Strin
             .iter()
             .map(|(d, _)| {
                 let stat = e.reports.per_domain.iter().find(|s| &s.domain == d);
+                // Days are `YYYY-MM-DD`, so the text order is the date order.
+                let days: Vec<&str> = e
+                    .reports
+                    .detail
+                    .per_domain
+                    .iter()
+                    .filter(|x| &x.domain == d)
+                    .flat_map(|x| x.daily.iter())
+                    .filter(|p| p.messages > 0)
+                    .map(|p| p.day.as_str())
+                    .collect();
                 DomainRate {
                     domain: d.clone(),
                     messages: stat.map(|s| s.rates.messages).unwrap_or(0),
                     dmarc_pass: stat.map(|s| s.rates.dmarc_pass).unwrap_or(0),
+                    first_day: days.iter().min().map(|s| s.to_string()),
+                    last_day: days.iter().max().map(|s| s.to_string()),
                 }
             })
             .collect(),

@@ -86,6 +86,13 @@ pub struct DomainRate {
     pub domain: String,
     pub messages: u64,
     pub dmarc_pass: u64,
+    /// The first and last day (`YYYY-MM-DD`) with reported mail for the domain. A span shorter
+    /// than the month means the rate covers only part of it (reports began or stopped, as
+    /// when `rua` is removed), and is not comparable with a whole month's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_day: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_day: Option<String>,
 }
 
 /// Mean time to remediate findings of one inherent risk level.

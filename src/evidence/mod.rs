@@ -494,6 +494,17 @@ pub struct Control {
     /// The checks of this tool that give evidence for the citation; none means "not assessed".
     #[serde(default)]
     pub checks: Vec<String>,
+    /// Each cause in `causes` with the checks of its findings that cite this control: a cause
+    /// is named by its lead finding, which need not be the one that cites it.
+    #[serde(default)]
+    pub via: Vec<ControlCause>,
+}
+
+/// A cause behind a control, and which of its findings' checks give the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ControlCause {
+    pub cause: String,
+    pub checks: Vec<String>,
 }
 
 /// One difference between the previous and the current snapshot, with what it means.

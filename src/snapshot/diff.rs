@@ -783,11 +783,23 @@ fn dmarc_changes(
                     stronger.push("t=y (test mode) removed".into());
                 }
             } else if rb.p() > ra.p() && (rb.pct() < 100 || rb.testing()) {
-                stronger.push(format!(
-                    "(applied to part of the mail: pct={}{})",
-                    rb.pct(),
-                    if rb.testing() { ", t=y" } else { "" }
-                ));
+                // The raise reaches only part of the failing mail: say so in the same phrase.
+                let part = match (rb.pct() < 100, rb.testing()) {
+                    (true, true) => format!(
+                        ", applied to {}% of failing mail (pct={}) and in test mode (t=y: receivers apply one level lower)",
+                        rb.pct(),
+                        rb.pct()
+                    ),
+                    (true, false) => format!(
+                        ", applied to {}% of failing mail (pct={})",
+                        rb.pct(),
+                        rb.pct()
+                    ),
+                    _ => " in test mode (t=y: receivers apply one level lower)".to_string(),
+                };
+                if let Some(raise) = stronger.iter_mut().find(|s| s.starts_with("p raised")) {
+                    raise.push_str(&part);
+                }
             }
             if !ra.rua.is_empty() && rb.rua.is_empty() {
                 weaker.push("rua removed: aggregate reports stop".into());
@@ -1023,9 +1035,19 @@ fn key_change(a: &dkim::DkimKey, b: &dkim::DkimKey) -> Option<(&'static str, Str
             (Some(x), Some(y)) if x != y => format!("; key type {x:?} → {y:?}"),
             _ => String::new(),
         };
+        // The key's SHA-256 fingerprints, as the key-age finding (CHG-003) names keys: the
+        // reader matches them without comparing hundreds of base64 characters.
+        let fps = match (&a.fingerprint, &b.fingerprint) {
+            (Some(x), Some(y)) => format!(
+                "; sha256 {}… → {}…",
+                x.get(..16).unwrap_or(x),
+                y.get(..16).unwrap_or(y)
+            ),
+            _ => String::new(),
+        };
         return Some((
             "rotated",
-            format!("key rotated (public key changed){size}{kind}"),
+            format!("key rotated (public key changed){size}{kind}{fps}"),
         ));
     }
     let norm = |k: &dkim::DkimKey| -> BTreeSet<(String, String)> {
@@ -1344,13 +1366,14 @@ mod tests {
 
     #[test]
     fn dmarc_direction() {
+        let (d, m) = dmarc_dir(
+            "v=DMARC1; p=none; rua=mailto:r@a.example",
+            "v=DMARC1; p=quarantine; pct=50; rua=mailto:r@a.example",
+        );
+        assert_eq!(d, "strengthened");
         assert_eq!(
-            dmarc_dir(
-                "v=DMARC1; p=none; rua=mailto:r@a.example",
-                "v=DMARC1; p=quarantine; pct=50; rua=mailto:r@a.example"
-            )
-            .0,
-            "strengthened"
+            m,
+            "p raised from none to quarantine, applied to 50% of failing mail (pct=50)"
         );
         assert_eq!(
             dmarc_dir("v=DMARC1; p=reject", "v=DMARC1; p=reject; pct=20").0,
@@ -1544,6 +1567,12 @@ mod tests {
         let ch = diff(&k1_last, &k2, &Inventory::default());
         assert_eq!(ch.len(), 1, "{ch:#?}");
         assert_eq!(ch[0].direction, "rotated");
+        // The fingerprints name the keys, as the key-age finding does.
+        assert!(
+            ch[0].meaning.contains("; sha256 ") && ch[0].meaning.contains("… → "),
+            "{}",
+            ch[0].meaning
+        );
         let ch = diff(&k2, &gone, &Inventory::default());
         assert_eq!(
             (ch[0].direction.as_str(), ch[0].area.as_str()),
