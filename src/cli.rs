@@ -137,9 +137,17 @@ Exit codes: 0 done; 1 error; 2 usage error (also: OLD newer than NEW, or snapsho
         #[arg(long, value_enum, value_name = "EFFECT")]
         fail_on: Option<DiffFailOn>,
     },
-    /// Validate and summarize a vendor inventory CSV (exit 1 when rows are rejected).
-    #[command(after_help = "Example:\n  mailproof inventory samples/vendors.csv")]
-    Inventory { file: PathBuf },
+    /// Validate and summarize a vendor inventory: CSV or TSV export, or .xlsx (exit 1 when a
+    /// row or cell is rejected or the BAA columns are missing).
+    #[command(
+        after_help = "Examples:\n  mailproof inventory samples/vendors.csv\n  mailproof inventory vendors.xlsx --sheet Vendors"
+    )]
+    Inventory {
+        file: PathBuf,
+        /// The workbook sheet to read (an .xlsx file's first sheet when absent).
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+    },
     /// Render a PDF from an evidence.json (e.g. with customized templates).
     #[command(
         after_help = "Example:\n  mailproof render --evidence out/2026-10/evidence.json --out /tmp/report.pdf --templates my-templates/"

@@ -109,7 +109,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Snapshot { config, out } => {
             let cfg = load_config(&config)?;
             let inv = match &cfg.inventory {
-                Some(p) => Inventory::load(p)?,
+                Some(p) => Inventory::load_sheet(p, cfg.inventory_sheet.as_deref())?,
                 None => Inventory::default(),
             };
             let now = run::clock();
@@ -247,15 +247,17 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             };
             diff(pair, format, fail_on.is_some())
         }
-        Command::Inventory { file } => {
-            let inv = Inventory::load(&file)?;
+        Command::Inventory { file, sheet } => {
+            let inv = Inventory::load_sheet(&file, sheet.as_deref())?;
             let mut out = Escaping::new(std::io::stdout().lock());
+            let rows_out = inv.rejected.iter().filter(|r| !r.kept).count();
             writeln!(
                 out,
-                "{}: {}, {} rejected",
+                "{}: {}, {} rejected, {} unreadable",
                 file.display(),
                 count(inv.vendors.len(), "vendor", "vendors"),
-                count(inv.rejected.len(), "row", "rows")
+                count(rows_out, "row", "rows"),
+                count(inv.rejected.len() - rows_out, "cell", "cells")
             )?;
             for v in &inv.vendors {
                 writeln!(
@@ -263,30 +265,49 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                     "  line {:>3}  {:<28} phi={:<7} baa={:<12} domains={}",
                     v.line,
                     v.vendor,
-                    v.phi
-                        .map(|p| if p { "yes" } else { "no" })
-                        .unwrap_or("unknown"),
-                    v.baa.map(|b| b.label()).unwrap_or("unknown"),
+                    if v.unknown("phi") {
+                        "unreadable"
+                    } else {
+                        v.phi
+                            .map(|p| if p { "yes" } else { "no" })
+                            .unwrap_or("unknown")
+                    },
+                    if v.unknown("baa") {
+                        "unreadable"
+                    } else {
+                        v.baa.map(|b| b.label()).unwrap_or("unknown")
+                    },
                     v.domains.join(",")
                 )?;
                 for m in &v.incomplete {
                     writeln!(out, "            incomplete: {m}")?;
                 }
             }
+            for n in &inv.notes {
+                writeln!(out, "  note: {n}")?;
+            }
             for c in &inv.unknown_columns {
                 writeln!(
                     out,
-                    "  warning: unknown column `{c}` is ignored (known: vendor, service, domains, spf_includes, dkim_selectors, dkim_domains, ip_ranges, ptr_suffixes, phi, baa, baa_expires, owner, notes)"
+                    "  warning: column `{c}` is not one mailproof reads and is ignored (columns: vendor, service, domains, spf_includes, dkim_selectors, dkim_domains, ip_ranges, ptr_suffixes, phi, baa, baa_expires, owner, status, ended_on, notes; the README lists the other names each is known by)"
                 )?;
+            }
+            for c in &inv.missing_columns {
+                errln!(
+                    "{}: line 1 (header): no `{c}` column (nor one of its aliases): every vendor's `{c}` is unknown and no BAA can be checked; add the column",
+                    file.display()
+                );
             }
             for r in &inv.rejected {
                 errln!("{}: {r}", file.display());
             }
-            Ok(if inv.rejected.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(
+                if inv.rejected.is_empty() && inv.missing_columns.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                },
+            )
         }
         Command::Render {
             evidence,
@@ -348,8 +369,8 @@ fn report_gaps(c: &mailproof::evidence::Completeness) {
     }
     if !c.rejected_inventory_rows.is_empty() {
         errln!(
-            "mailproof: evidence incomplete (exit 4): {} of the vendor inventory rejected; fix {} so every vendor is assessed:",
-            mailproof::text::count(c.rejected_inventory_rows.len(), "row", "rows"),
+            "mailproof: evidence incomplete (exit 4): {} in the vendor inventory; fix {} so every vendor is fully assessed:",
+            mailproof::text::count(c.rejected_inventory_rows.len(), "rejection", "rejections"),
             if c.rejected_inventory_rows.len() == 1 {
                 "it"
             } else {
@@ -399,6 +420,8 @@ struct DiffPair {
     old: (std::path::PathBuf, snapshot::Snapshot),
     new: (std::path::PathBuf, snapshot::Snapshot),
     inventory: Option<std::path::PathBuf>,
+    /// The workbook sheet, when the inventory is an `.xlsx` named by the config.
+    sheet: Option<String>,
     /// Folder of stored snapshots for key ages; `None`: only the two files.
     history: Option<std::path::PathBuf>,
     max_age_days: u32,
@@ -417,6 +440,7 @@ impl DiffPair {
             old: (old, a),
             new: (new, b),
             inventory,
+            sheet: None,
             history,
             max_age_days: mailproof::config::PolicyConfig::default().dkim_max_age_days,
         })
@@ -453,6 +477,11 @@ impl DiffPair {
         Ok(DiffPair {
             old: (old_path, old),
             new: (chosen.path, chosen.snapshot),
+            sheet: if inventory.is_none() {
+                cfg.inventory_sheet.clone()
+            } else {
+                None
+            },
             inventory: inventory.or(cfg.inventory.clone()),
             history: history.or(Some(cfg.snapshots.clone())),
             max_age_days: cfg.policy.dkim_max_age_days,
@@ -488,7 +517,7 @@ fn diff(pair: DiffPair, format: DiffFormat, fail_on_weakened: bool) -> Result<Ex
     }
     let scope_changed = matches!((&a.scope_sha256, &b.scope_sha256), (Some(x), Some(y)) if x != y);
     let inv = match &pair.inventory {
-        Some(p) => Inventory::load(p)?,
+        Some(p) => Inventory::load_sheet(p, pair.sheet.as_deref())?,
         None => Inventory::default(),
     };
     let mut changes = snapshot::diff::diff(a, b, &inv);

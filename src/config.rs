@@ -296,6 +296,8 @@ struct RawConfig {
     #[serde(default = "default_tz")]
     timezone: String,
     inventory: Option<PathBuf>,
+    /// The workbook sheet holding the inventory, when `inventory` is an `.xlsx` file.
+    inventory_sheet: Option<String>,
     #[serde(default)]
     reports: Vec<PathBuf>,
     snapshots: PathBuf,
@@ -325,6 +327,8 @@ pub struct Config {
     pub organization: String,
     pub timezone: chrono_tz::Tz,
     pub inventory: Option<PathBuf>,
+    /// The sheet of an `.xlsx` inventory to read (the first one when absent).
+    pub inventory_sheet: Option<String>,
     pub reports: Vec<PathBuf>,
     pub snapshots: PathBuf,
     pub output: PathBuf,
@@ -568,6 +572,7 @@ impl Config {
             organization: raw.organization,
             timezone,
             inventory: raw.inventory.map(rel),
+            inventory_sheet: raw.inventory_sheet,
             reports: raw.reports.into_iter().map(rel).collect(),
             snapshots: rel(raw.snapshots),
             output: rel(raw.output),

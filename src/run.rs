@@ -429,7 +429,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let inventory = match &cfg.inventory {
         Some(p) => {
             inputs.push(file_input(cfg, p, "inventory")?);
-            let mut inv = Inventory::load(p)?;
+            let mut inv = Inventory::load_sheet(p, cfg.inventory_sheet.as_deref())?;
             inv.source = Some(evidence_path(cfg, p));
             inv
         }

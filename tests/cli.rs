@@ -57,7 +57,7 @@ fn incomplete_evidence_exits_4_and_names_what_is_missing() {
     assert!(dir.path().join("out/2026-10/report.pdf").is_file());
     assert!(e.contains("at or above policy.fail_on"), "{e}");
     assert!(
-        e.contains("evidence incomplete (exit 4): 1 row of the vendor inventory rejected; fix it"),
+        e.contains("evidence incomplete (exit 4): 1 rejection in the vendor inventory; fix it"),
         "{e}"
     );
     assert!(e.contains("vendors.csv line 15 (FaxBridge)"), "{e}");

@@ -1114,11 +1114,27 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
             assert!(!c["after"].as_str().unwrap_or("").is_empty(), "{c}");
         }
     }
-    // Business associates: the rejected PHI row is named and rated High; VEN-001 points at
-    // the breach risk assessment.
+    // Business associates: the PHI vendor with an unreadable cell is named and rated High,
+    // and stays in the vendor table; VEN-001 points at the breach risk assessment.
     let inv = f("INV-001:vendor-inventory");
     assert!(inv["title"].as_str().unwrap().contains("FaxBridge"));
     assert_eq!(inv["risk"], "high");
+    assert!(
+        ev["vendors"]["vendors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["vendor"] == "FaxBridge")
+    );
+    // Every finding id is unique: no vendor's rows are counted twice.
+    let ids: Vec<&str> = ev["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), ids.len());
     assert!(
         f("VEN-001:Remindly")["hipaa"]
             .as_array()

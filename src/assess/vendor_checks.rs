@@ -184,6 +184,13 @@ pub fn assess(
         );
         if v.phi == Some(true) && !v.ended_by(period_end) {
             let problem = match (v.baa, v.baa_expires) {
+                // A cell that could not be read never passes for a current agreement.
+                (Some(Baa::Signed), _) if v.unknown("baa_expires") => Some(
+                    "BAA recorded as signed, but its expiry date could not be read (see the inventory finding): whether it is current cannot be confirmed".to_string(),
+                ),
+                (None, _) if v.unknown("baa") => Some(
+                    "the BAA cell could not be read (see the inventory finding): no current agreement can be confirmed".to_string(),
+                ),
                 (Some(Baa::Signed), Some(exp)) if exp < period_end => Some(format!(
                     "BAA expired on {exp}, before the last day of the period ({period_end})"
                 )),
@@ -258,7 +265,11 @@ pub fn assess(
             service: v.service.clone(),
             domains: v.domains.clone(),
             phi: v.phi,
-            baa: if expired {
+            baa: if v.unknown("baa") {
+                "unreadable".to_string()
+            } else if v.unknown("baa_expires") && v.baa == Some(Baa::Signed) {
+                "signed, expiry unreadable".to_string()
+            } else if expired {
                 "expired".to_string()
             } else {
                 v.baa
@@ -284,17 +295,34 @@ pub fn assess(
                 .map(move |m| format!("line {} ({}): {m}", v.line, v.vendor))
         })
         .collect();
-    let rejected: Vec<String> = inv.rejected.iter().map(|r| r.to_string()).collect();
-    if !rejected.is_empty() || !incomplete.is_empty() || !inv.unknown_columns.is_empty() {
+    // A header without the BAA columns is listed with the rejected rows: it is a gap in the
+    // evidence (exit 4), and the reader meets it where the inventory's problems are.
+    let rejected: Vec<String> = inv
+        .missing_columns
+        .iter()
+        .map(|c| {
+            format!(
+                "line 1 (header): no `{c}` column (nor one of its aliases): every vendor's `{c}` is unknown; add the column"
+            )
+        })
+        .chain(inv.rejected.iter().map(|r| r.to_string()))
+        .collect();
+    if !rejected.is_empty()
+        || !incomplete.is_empty()
+        || !inv.unknown_columns.is_empty()
+        || !inv.missing_columns.is_empty()
+    {
         let n_incomplete = inv
             .vendors
             .iter()
             .filter(|v| !v.incomplete.is_empty())
             .count();
+        // A row with no vendor name is missing from the assessment; a bad cell leaves its
+        // vendor in it with that value unknown. Both weigh High when PHI is at stake.
         let phi_rejected: Vec<String> = inv
             .rejected
             .iter()
-            .filter(|r| r.phi == Some(true))
+            .filter(|r| r.phi == Some(true) && !r.kept)
             .map(|r| {
                 format!(
                     "{} (line {})",
@@ -303,11 +331,78 @@ pub fn assess(
                 )
             })
             .collect();
-        let mut d = Draft::new("INV-001", "vendor-inventory").title(format!(
-            "Vendor inventory: {}, {}",
-            crate::text::count(rejected.len(), "row rejected", "rows rejected"),
-            crate::text::count(n_incomplete, "row incomplete", "rows incomplete")
+        let mut phi_unreadable: Vec<String> = Vec::new();
+        for r in inv
+            .rejected
+            .iter()
+            .filter(|r| r.phi == Some(true) && r.kept)
+        {
+            let who = format!(
+                "{} (line {})",
+                r.vendor.as_deref().unwrap_or("unnamed vendor"),
+                r.line
+            );
+            if !phi_unreadable.contains(&who) {
+                phi_unreadable.push(who);
+            }
+        }
+        let rows_out = inv.rejected.iter().filter(|r| !r.kept).count();
+        let cells_out = inv.rejected.len() - rows_out;
+        let mut parts = Vec::new();
+        if rows_out > 0 || cells_out == 0 {
+            parts.push(crate::text::count(
+                rows_out,
+                "row rejected",
+                "rows rejected",
+            ));
+        }
+        if cells_out > 0 {
+            parts.push(crate::text::count(
+                cells_out,
+                "cell unreadable",
+                "cells unreadable",
+            ));
+        }
+        parts.push(crate::text::count(
+            n_incomplete,
+            "row incomplete",
+            "rows incomplete",
         ));
+        let mut d = Draft::new("INV-001", "vendor-inventory")
+            .title(format!("Vendor inventory: {}", parts.join(", ")));
+        if !inv.missing_columns.is_empty() {
+            let cols = inv
+                .missing_columns
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>();
+            d = d
+                .title(format!(
+                    "Vendor inventory has no {} column: no vendor's PHI and BAA can be assessed",
+                    crate::text::and_list(&cols)
+                ))
+                .evidence(format!(
+                    "the header has no {} column (nor one of its aliases): every vendor's {} is unknown, so no business associate agreement was checked",
+                    crate::text::and_list(&cols),
+                    crate::text::and_list(&cols)
+                ))
+                .exposure(
+                    Level::High,
+                    "without the column no vendor's BAA is checked: a PHI vendor without an agreement would go unseen",
+                );
+        }
+        if !phi_unreadable.is_empty() {
+            d = d
+                .title(format!(
+                    "PHI vendor data unreadable: {}",
+                    crate::text::and_list(&phi_unreadable)
+                ))
+                .phi(Some(true))
+                .exposure(
+                    Level::High,
+                    "a PHI vendor's unreadable cell leaves its agreement or its mail partly unassessed until the row is fixed",
+                );
+        }
         if !phi_rejected.is_empty() {
             d = d
                 .evidence_all(phi_rejected.iter().map(|r| {
