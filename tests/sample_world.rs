@@ -979,6 +979,14 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
         rank(&f("DMARC-007:riversidehealth.example")["impact"])
             >= rank(&f("DMARC-007:myriversidechart.example")["impact"])
     );
+    // myriversidechart.example's fallback p=quarantine has pct=50: half the mail is
+    // delivered, so the gap is not lowered as if all of it were junked.
+    let np = f("DMARC-007:myriversidechart.example");
+    assert_eq!(np["impact"], "high", "{np}");
+    assert!(
+        np["impact_reason"].as_str().unwrap().contains("pct=50"),
+        "{np}"
+    );
     // Parked domains with no report data are exposed, not observed: never Very High.
     for id in [
         "DMARC-001:myriverside-chart.example",

@@ -366,11 +366,46 @@ fn remedy(
     let posture = postures.iter().find(|p| p.domain == subject);
     match kind {
         Kind::Parked => {
-            let rua = posture
-                .map(|p| p.dmarc.rua.join(","))
-                .filter(|r| !r.is_empty())
-                .map(|r| format!(" rua={r};"))
-                .unwrap_or_default();
+            // The report address keeps abuse of the domain visible: the one published (also
+            // inside records that are void because there are several), else the one the
+            // organization's other domains report to.
+            let published = posture.and_then(|p| {
+                std::iter::once(p.dmarc.rua.join(","))
+                    .chain(
+                        p.raw
+                            .iter()
+                            .filter(|l| l.rtype == "TXT" && l.name.starts_with("_dmarc."))
+                            .flat_map(|l| l.answers.iter())
+                            .map(|a| {
+                                dmarc::parse(a)
+                                    .rua
+                                    .iter()
+                                    .map(|u| u.uri.clone())
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            }),
+                    )
+                    .find(|r| !r.is_empty())
+            });
+            let mut used: BTreeMap<String, usize> = BTreeMap::new();
+            for p in postures.iter().filter(|p| p.domain != subject) {
+                if !p.dmarc.rua.is_empty() {
+                    *used.entry(p.dmarc.rua.join(",")).or_default() += 1;
+                }
+            }
+            let shared = used
+                .into_iter()
+                .max_by_key(|(r, n)| (*n, std::cmp::Reverse(r.clone())))
+                .map(|(r, _)| r);
+            let (rua_list, rua_source) = match (published, shared) {
+                (Some(r), _) => (Some(r), "the report address is kept"),
+                (None, Some(r)) => (
+                    Some(r),
+                    "the report address is the one the organization's other domains use",
+                ),
+                (None, None) => (None, ""),
+            };
+            let rua = rua_list.map(|r| format!(" rua={r};")).unwrap_or_default();
             let several = fs.iter().any(|f| f.check == "DMARC-002");
             // Only what is missing: records already in place are named as kept.
             let spf_ok = posture.is_some_and(|p| {
@@ -390,9 +425,9 @@ fn remedy(
                     "publish "
                 },
                 if rua.is_empty() {
-                    ""
+                    String::new()
                 } else {
-                    "; the report address is kept, so abuse of the domain stays visible"
+                    format!("; {rua_source}, so abuse of the domain stays visible")
                 }
             ));
             if !spf_ok {
@@ -491,7 +526,7 @@ fn remedy(
                 && !matches!(fs[0].check.as_str(), "DKIM-002" | "DKIM-003")
             {
                 steps.push(if fs[0].remediation.contains("CNAME") {
-                    "Ask the vendor to rotate the key at the same time: it is past the rotation window (see the key-age line).".to_string()
+                    "Rotate the key on the vendor's side at the same time (its admin console, or the vendor): it is past the rotation window (see the key-age line).".to_string()
                 } else {
                     "Rotate the key in the same change: it is past the rotation window (see the key-age line).".to_string()
                 });
@@ -596,7 +631,19 @@ fn dmarc_record(
         }
     }
     if has("DMARC-005") {
-        steps.push("remove `pct` and `t=y` so the policy applies to all failing mail".into());
+        let tags: Vec<String> = [
+            m.pct.filter(|p| *p < 100).map(|p| format!("`pct={p}`")),
+            (m.t.as_deref() == Some("y")).then(|| "`t=y`".to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !tags.is_empty() {
+            steps.push(format!(
+                "remove {} so the policy applies to all failing mail",
+                crate::text::and_list(&tags)
+            ));
+        }
     }
     if has("DMARC-006") {
         steps.push("remove `sp` (subdomains then follow `p`)".into());
@@ -620,12 +667,33 @@ fn dmarc_record(
         .unwrap_or_default();
     let rua = if m.rua.is_empty() && !removed_rua.is_empty() {
         let list = removed_rua.join(",");
+        // A report address in another organization receives reports only if that
+        // organization authorizes them, and the old authorization may be gone too.
+        let external: Vec<String> = removed_rua
+            .iter()
+            .filter_map(|u| u.rsplit_once('@').map(|(_, h)| h.to_ascii_lowercase()))
+            .filter(|h| h != domain && !h.ends_with(&format!(".{domain}")))
+            .filter(|h| {
+                let org = m.org_domain.as_deref().unwrap_or(domain);
+                h != org && !h.ends_with(&format!(".{org}"))
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         steps.push(format!(
-            "restore `rua={list}`, the report {} the change finding shows was removed since the last period, so receivers send aggregate reports again",
+            "restore `rua={list}`, the report {} the change finding shows was removed since the last period, so receivers send aggregate reports again{}",
             if removed_rua.len() == 1 {
                 "address"
             } else {
                 "addresses"
+            },
+            if external.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (reports reach {} only while it publishes `{domain}._report._dmarc.<its host>` authorizing them, RFC 7489 §7.1: confirm that record exists, or use an address in our own domain)",
+                    crate::text::and_list(&external)
+                )
             }
         ));
         list

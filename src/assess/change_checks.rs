@@ -75,11 +75,22 @@ pub fn assess(
                     (true, _) => d,
                     (false, _) if disclosure => d.harm(Harm::Disclosure),
                     (false, true) => d.subdomains_only(),
+                    (false, false) if parts.iter().any(|p| p.starts_with("rua removed")) => d
+                        .harm(Harm::Blindness)
+                        .exposure(
+                            Level::High,
+                            "rua is gone: no receiver sends aggregate reports, every period until it is restored",
+                        ),
                     (false, false) => d.harm(Harm::Blindness),
                 }
             }
             ("CHG-004", "dkim") => d.harm(Harm::Delivery),
-            ("CHG-004", "tls-rpt") => d.harm(Harm::Blindness),
+            // The record is gone, not degraded: every TLS report stops, as DMARC-008 says of
+            // aggregate reports.
+            ("CHG-004", "tls-rpt") => d.harm(Harm::Blindness).exposure(
+                Level::High,
+                "the record is gone: no receiver sends TLS failure reports, every period until it is restored",
+            ),
             ("CHG-004", "mta-sts") => d.harm(Harm::Disclosure),
             ("CHG-004", "mx") => d.harm(Harm::Hygiene),
             ("CHG-002", _) if c.meaning.contains("SPF records now answer") => d
@@ -224,7 +235,7 @@ fn stale_keys(
                 }
                 if let Some(target) = cname_target(cur, &name) {
                     f = f.remediation(format!(
-                        "The key is hosted by the sender: {name} is a CNAME to {target}. Ask that vendor to rotate it (vendors that host keys usually publish the new key under a second selector and switch); confirm the rotation in the next snapshot."
+                        "The key is hosted by the sender: {name} is a CNAME to {target}, so it is rotated on the sender's side: in the vendor's admin console where it offers key rotation (Microsoft 365, for example, rotates with Rotate-DkimSigningConfig and moves signing to its other selector), otherwise by asking the vendor. Confirm the new key in the next snapshot."
                     ));
                 }
                 // A key short enough to factor is exposed by its size, not its age.

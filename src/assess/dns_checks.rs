@@ -864,20 +864,44 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
             .map(|sp| rank(sp).max(rank(&p_eff)))
             .unwrap_or(rank(&p_eff));
     // What non-existent subdomains get (RFC 9989 §4.7: np, else sp, else p) decides how far
-    // the gap reaches.
-    let np_reach = |effective: &str, how: String| match effective {
-        "reject" => (
-            Reach::Minimal,
-            format!("{how}: mail from non-existent subdomains is already refused"),
-        ),
-        "quarantine" => (
-            Reach::Partial,
-            format!("{how}: mail from non-existent subdomains is junked, not refused"),
-        ),
-        _ => (
-            Reach::Full,
-            format!("{how}: mail from non-existent subdomains is delivered"),
-        ),
+    // the gap reaches. pct below 100 (or t=y) applies that policy to part of the failing mail
+    // only, and one level weaker to the rest: the rest decides.
+    let part = if pct < 100 {
+        Some(format!(
+            ", applied to {pct}% of failing mail (pct={pct}) and one level weaker to the rest"
+        ))
+    } else if m.t.as_deref() == Some("y") {
+        Some(", in test mode (t=y): applied one level weaker".to_string())
+    } else {
+        None
+    };
+    let np_reach = |effective: &str, how: String| {
+        let how = format!("{how}{}", part.as_deref().unwrap_or(""));
+        let effective = match (effective, part.is_some()) {
+            ("reject", true) => "quarantine",
+            ("quarantine", true) => "none",
+            (e, _) => e,
+        };
+        match effective {
+            "reject" => (
+                Reach::Minimal,
+                format!("{how}: mail from non-existent subdomains is already refused"),
+            ),
+            "quarantine" => (
+                Reach::Partial,
+                format!(
+                    "{how}: mail from non-existent subdomains is junked{}, not refused",
+                    if part.is_some() { " at least" } else { "" }
+                ),
+            ),
+            _ => (
+                Reach::Full,
+                format!(
+                    "{how}: mail from non-existent subdomains is {}delivered",
+                    if part.is_some() { "in part " } else { "" }
+                ),
+            ),
+        }
     };
     match m.np.as_deref() {
         None if rank(&p_eff) > 0 => {
