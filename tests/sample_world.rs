@@ -1134,6 +1134,13 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
             .iter()
             .any(|v| v["vendor"] == "FaxBridge")
     );
+    // riversidecares.example's reports stop on 16 October (its rua was removed): counts from
+    // them say they cover part of the month.
+    assert!(
+        f("RPT-001:riversidecares.example")["evidence"]
+            .to_string()
+            .contains("reports cover mail from 2026-10-01 to 2026-10-16 only")
+    );
     // Every finding id is unique: no vendor's rows are counted twice.
     let ids: Vec<&str> = ev["findings"]
         .as_array()

@@ -147,7 +147,12 @@ pub const CATALOG: &[Check] = &[
         Medium,
         Low / KeyCompromise,
         "RFC 8301 §3.2 (SHOULD use at least 2048 bits); NIST SP 800-177r1 §4.4",
-        ["164.312(c)(2)", "164.312(e)(2)(i)", "164.308(a)(1)(ii)(B)"],
+        [
+            "164.312(c)(1)",
+            "164.312(c)(2)",
+            "164.312(e)(2)(i)",
+            "164.308(a)(1)(ii)(B)"
+        ],
         "Rotate to a 2048-bit RSA key under a new selector, then revoke the old one."
     ),
     check!(

@@ -398,12 +398,18 @@ fn remedy(
                 .max_by_key(|(r, n)| (*n, std::cmp::Reverse(r.clone())))
                 .map(|(r, _)| r);
             let (rua_list, rua_source) = match (published, shared) {
-                (Some(r), _) => (Some(r), "the report address is kept"),
-                (None, Some(r)) => (
-                    Some(r),
-                    "the report address is the one the organization's other domains use",
-                ),
-                (None, None) => (None, ""),
+                (Some(r), _) => (Some(r), "the report address is kept".to_string()),
+                (None, Some(r)) => {
+                    let uris: Vec<String> = r.split(',').map(str::to_string).collect();
+                    let note = external_rua_note(subject, &uris);
+                    (
+                        Some(r),
+                        format!(
+                            "the report address is the one the organization's other domains use{note}"
+                        ),
+                    )
+                }
+                (None, None) => (None, String::new()),
             };
             let rua = rua_list.map(|r| format!(" rua={r};")).unwrap_or_default();
             let several = fs.iter().any(|f| f.check == "DMARC-002");
@@ -555,6 +561,35 @@ fn remedy(
     }
 }
 
+/// What a report address outside `domain` needs (RFC 7489 §7.1): the receiving domain must
+/// publish an authorization record naming ours, or receivers drop the reports. Empty when
+/// every address is in the domain itself.
+fn external_rua_note(domain: &str, uris: &[String]) -> String {
+    let hosts: Vec<String> = uris
+        .iter()
+        .filter_map(|u| u.rsplit_once('@').map(|(_, h)| h.to_ascii_lowercase()))
+        .filter(|h| h != domain && !h.ends_with(&format!(".{domain}")))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if hosts.is_empty() {
+        return String::new();
+    }
+    let records: Vec<String> = hosts
+        .iter()
+        .map(|h| format!("`{domain}._report._dmarc.{h}`"))
+        .collect();
+    format!(
+        " (reports to another domain arrive only while it authorizes them, RFC 7489 §7.1: confirm that {} TXT \"v=DMARC1\" {}, or use an address in {domain})",
+        crate::text::and_list(&records),
+        if records.len() == 1 {
+            "exists"
+        } else {
+            "exist"
+        }
+    )
+}
+
 /// The DMARC record that fixes every gap the group's findings name, built from the record as
 /// published: the tags to change, and the record to publish.
 fn dmarc_record(
@@ -667,19 +702,8 @@ fn dmarc_record(
         .unwrap_or_default();
     let rua = if m.rua.is_empty() && !removed_rua.is_empty() {
         let list = removed_rua.join(",");
-        // A report address in another organization receives reports only if that
-        // organization authorizes them, and the old authorization may be gone too.
-        let external: Vec<String> = removed_rua
-            .iter()
-            .filter_map(|u| u.rsplit_once('@').map(|(_, h)| h.to_ascii_lowercase()))
-            .filter(|h| h != domain && !h.ends_with(&format!(".{domain}")))
-            .filter(|h| {
-                let org = m.org_domain.as_deref().unwrap_or(domain);
-                h != org && !h.ends_with(&format!(".{org}"))
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        // A report address in another domain receives reports only if that domain
+        // authorizes them, and the old authorization may be gone too.
         steps.push(format!(
             "restore `rua={list}`, the report {} the change finding shows was removed since the last period, so receivers send aggregate reports again{}",
             if removed_rua.len() == 1 {
@@ -687,14 +711,7 @@ fn dmarc_record(
             } else {
                 "addresses"
             },
-            if external.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (reports reach {} only while it publishes `{domain}._report._dmarc.<its host>` authorizing them, RFC 7489 §7.1: confirm that record exists, or use an address in our own domain)",
-                    crate::text::and_list(&external)
-                )
-            }
+            external_rua_note(domain, &removed_rua)
         ));
         list
     } else if m.rua.is_empty() {

@@ -226,6 +226,39 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         },
     );
 
+    // A domain whose reported mail begins or ends more than 10 days from the month's edge
+    // (reports began or stopped: a `rua` added or removed) has counts for part of the month
+    // only; every finding counted from its reports says so (the PDF's partial-month note
+    // applies the same rule).
+    let month_end = i.period.month.last_day();
+    let month_start = month_end.with_day(1).unwrap_or(month_end);
+    for d in &rep.detail.per_domain {
+        let days: Vec<chrono::NaiveDate> = d
+            .daily
+            .iter()
+            .filter(|p| p.messages > 0)
+            .filter_map(|p| p.day.parse().ok())
+            .collect();
+        let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else {
+            continue;
+        };
+        if first.signed_duration_since(month_start).num_days() <= 10
+            && month_end.signed_duration_since(*last).num_days() <= 10
+        {
+            continue;
+        }
+        let line = format!(
+            "{}'s reports cover mail from {first} to {last} only (the period runs {month_start} to {month_end}): the counts here are for those days, not the whole month",
+            d.domain
+        );
+        for f in findings.iter_mut().filter(|f| {
+            f.domain.as_deref() == Some(d.domain.as_str())
+                && (f.check.starts_with("RPT-") || f.basis.messages.is_some())
+        }) {
+            f.evidence.push(line.clone());
+        }
+    }
+
     // Each change that raised a finding carries that finding's risk, so the changes list and
     // the findings agree.
     crate::snapshot::diff::attach_risks(&mut changes, &findings);
