@@ -430,7 +430,22 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         Some(p) => {
             inputs.push(file_input(cfg, p, "inventory")?);
             let mut inv = Inventory::load_sheet(p, cfg.inventory_sheet.as_deref())?;
-            inv.source = Some(evidence_path(cfg, p));
+            inv.source = Some(inv.named(&evidence_path(cfg, p)));
+            // What the reader of stderr must know at once: how the file was read, and the
+            // columns not read. Normalized values are listed by `mailproof inventory`.
+            let file = p.display();
+            for n in inv.notes.iter().filter(|n| !n.starts_with("line ")) {
+                tracing::warn!("{file}: {n}");
+            }
+            let normalized = inv.notes.iter().filter(|n| n.starts_with("line ")).count();
+            if normalized > 0 {
+                tracing::info!(
+                    "{file}: {normalized} values read in a normalized form (`mailproof inventory {file}` lists them)"
+                );
+            }
+            for c in &inv.unknown_columns {
+                tracing::warn!("{file}: column `{c}` is not one mailproof reads and is ignored");
+            }
             inv
         }
         None => Inventory::default(),

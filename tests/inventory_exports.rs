@@ -161,16 +161,19 @@ fn every_export_form_reads_to_the_same_vendors() {
         let warned = inv.notes.iter().any(|n| n.contains("Windows-1252"));
         assert_eq!(warned, form == "Windows-1252", "{form}: {:?}", inv.notes);
     }
-    // The workbook's first sheet is not the inventory: read without the sheet name, the error
-    // names the sheet it read and the ones there are, instead of reading nothing silently.
+    // The workbook's first sheet is not the inventory: read without the sheet name, the one
+    // sheet whose header names a vendor column is read, and a note says which.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vendors.xlsx");
     std::fs::write(&path, xlsx()).expect("write");
-    let e = Inventory::load_sheet(&path, None).expect_err("not the inventory's sheet");
+    let inv = Inventory::load_sheet(&path, None).expect("the Vendors sheet");
+    assert_eq!(inv.vendors, want);
     assert!(
-        e.to_string()
-            .contains("read from sheet \"Read me\", the first of Read me, Vendors"),
-        "{e}"
+        inv.notes
+            .iter()
+            .any(|n| n.contains("read sheet \"Vendors\" of Read me, Vendors")),
+        "{:?}",
+        inv.notes
     );
     let e = Inventory::load_sheet(&path, Some("Vendor")).expect_err("no such sheet");
     assert!(
@@ -209,4 +212,100 @@ C,yes,signed,2027-06-30T00:00:00\n";
         r.starts_with("line 3 (B), column `baa_expires`: \"6/30/2027\" is not a date"),
         "{r}"
     );
+}
+
+#[test]
+fn habits_that_used_to_lose_findings_silently_are_caught() {
+    let parse = |text: &str| Inventory::parse(text.as_bytes(), Path::new("v.csv"));
+    // A column about the BAA's expiry or the sending ranges, under a name not on the list,
+    // is an error when the column it marks is absent, never an ignored column.
+    for (header, closest) in [
+        ("Expiration", "baa_expires"),
+        ("Agreement Expires", "baa_expires"),
+        ("Renewal Date", "baa_expires"),
+        ("Sending IP Ranges", "ip_ranges"),
+    ] {
+        let e = parse(&format!("vendor,phi,baa,{header}\nA,yes,signed,x\n"))
+            .expect_err(header)
+            .to_string();
+        assert!(
+            e.contains(&format!("resembles `{closest}`")),
+            "{header}: {e}"
+        );
+    }
+    // A title above the header is skipped; a total row is not a vendor; N/A is not a BAA
+    // decision.
+    let inv = parse(
+        "Riverside Health vendor inventory,,,\n\
+         vendor,phi,baa,domains\n\
+         A,yes,N/A,a.example\n\
+         Total: 1 vendor,,,\n",
+    )
+    .expect("title row skipped");
+    assert_eq!(inv.vendors.len(), 1);
+    assert_eq!(inv.vendors[0].baa, None);
+    assert!(inv.vendors[0].incomplete.iter().any(|m| m.contains("N/A")));
+    assert!(
+        inv.notes
+            .iter()
+            .any(|n| n.contains("line 2: read as the header row"))
+    );
+    assert_eq!(inv.rejected.len(), 1);
+    assert!(
+        inv.rejected[0]
+            .message
+            .contains("only the vendor cell is filled")
+    );
+    assert_eq!(inv.rejected[0].line, 4);
+}
+
+#[test]
+fn a_workbook_with_several_sheets_is_never_read_from_the_wrong_one() {
+    let sheet = |book: &mut Workbook, name: &str, rows: &[[&str; 3]]| {
+        let ws = book.add_worksheet();
+        ws.set_name(name).expect("name");
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                ws.write_string(r as u32, c as u16, *cell).expect("cell");
+            }
+        }
+    };
+    let header = ["vendor", "phi", "baa"];
+    // A cover sheet first: the one sheet with a vendor column is read, and evidence names it.
+    let mut book = Workbook::new();
+    sheet(&mut book, "Cover", &[["Vendor inventory, FY2026", "", ""]]);
+    sheet(
+        &mut book,
+        "Vendors",
+        &[header, ["PayNotice", "yes", "signed"]],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v.xlsx");
+    std::fs::write(&path, book.save_to_buffer().expect("xlsx")).expect("write");
+    let inv = Inventory::load_sheet(&path, None).expect("the Vendors sheet");
+    assert_eq!(inv.vendors[0].vendor, "PayNotice");
+    assert_eq!(inv.sheet.as_deref(), Some("Vendors"));
+    assert!(
+        inv.source
+            .as_deref()
+            .is_some_and(|s| s.ends_with("(sheet \"Vendors\")"))
+    );
+    // Last year's sheet first and this year's second: the run asks which.
+    let mut book = Workbook::new();
+    sheet(
+        &mut book,
+        "Vendors 2025 (old)",
+        &[header, ["Remindly", "yes", "signed"]],
+    );
+    sheet(&mut book, "Vendors", &[header, ["Remindly", "yes", "none"]]);
+    std::fs::write(&path, book.save_to_buffer().expect("xlsx")).expect("write");
+    let e = Inventory::load_sheet(&path, None)
+        .expect_err("two candidate sheets")
+        .to_string();
+    assert!(
+        e.contains("sheets \"Vendors 2025 (old)\" and \"Vendors\" each have a vendor column"),
+        "{e}"
+    );
+    let inv = Inventory::load_sheet(&path, Some("Vendors")).expect("named sheet");
+    assert_eq!(inv.vendors[0].baa, Some(mailproof::inventory::Baa::None));
 }

@@ -341,11 +341,13 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
 /// stream that fails DMARC once the policy is enforced.
 fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
     use crate::records::spf_eval::{SpfResult, check_host, sample_addresses};
-    for v in
-        cx.inventory.vendors.iter().filter(|v| {
-            v.phi == Some(true) && !v.ip_ranges.is_empty() && !v.ended_by(cx.period_end)
-        })
-    {
+    for v in cx.inventory.vendors.iter().filter(|v| {
+        // Selectors that could not be read are unknown, not absent: no claim about them.
+        (v.phi == Some(true) || v.unknown("phi"))
+            && !v.ip_ranges.is_empty()
+            && !v.ended_by(cx.period_end)
+            && !v.unknown("dkim_selectors")
+    }) {
         for dom in &v.domains {
             let Some(p) = cx
                 .postures

@@ -137,10 +137,12 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     let tz: chrono_tz::Tz = i.period.timezone.parse().unwrap_or(chrono_tz::UTC);
     // The period's last calendar day, where the organization is (the same date in any zone).
     let period_end_local = i.period.month.last_day();
+    let scope: Vec<String> = i.domains.iter().map(|d| d.name.clone()).collect();
     let (mut vendors, vfind) = vendor_checks::assess(
         i.inventory,
         period_end_local,
         &label,
+        &scope,
         &rep.vendor_volume,
         rep.unknown_sources,
         &vendor_checks::Discovery {

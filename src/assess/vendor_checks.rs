@@ -169,6 +169,8 @@ pub fn assess(
     // Last day of the period, in the organization's time zone.
     period_end: NaiveDate,
     label: &str,
+    // The configured domains: a vendor domain outside them matches no report.
+    scope: &[String],
     volume: &BTreeMap<String, (u64, u64)>,
     unknown_sources: Vec<SourceStat>,
     discovery: &Discovery<'_>,
@@ -182,7 +184,10 @@ pub fn assess(
             inv.source.as_deref().unwrap_or("inventory"),
             v.line
         );
-        if v.phi == Some(true) && !v.ended_by(period_end) {
+        // An unreadable `phi` cell is treated as PHI until the inventory says otherwise: a
+        // typo must not stand in for "no PHI" and drop the vendor's BAA check.
+        let phi_unread = v.unknown("phi");
+        if (v.phi == Some(true) || phi_unread) && !v.ended_by(period_end) {
             let problem = match (v.baa, v.baa_expires) {
                 // A cell that could not be read never passes for a current agreement.
                 (Some(Baa::Signed), _) if v.unknown("baa_expires") => Some(
@@ -235,7 +240,13 @@ pub fn assess(
                         v.vendor
                     ))
                     .title(format!("{}: handles PHI without a current BAA", v.vendor))
-                    .evidence(format!("{src}: phi = yes; {problem}"))
+                    .evidence(if phi_unread {
+                        format!(
+                            "{src}: the phi cell could not be read, so the vendor is treated as carrying PHI until the inventory says otherwise; {problem}"
+                        )
+                    } else {
+                        format!("{src}: phi = yes; {problem}")
+                    })
                     .evidence(format!(
                         "service: {}",
                         if v.service.is_empty() {
@@ -307,7 +318,35 @@ pub fn assess(
         })
         .chain(inv.rejected.iter().map(|r| r.to_string()))
         .collect();
+    // A vendor domain that is not a configured one (a typo, or `www.` in front) matches no
+    // report row: its mail would be counted as unknown senders, and the vendor as silent.
+    let scope_lines: Vec<String> = inv
+        .vendors
+        .iter()
+        .filter(|v| !v.ended_by(period_end))
+        .flat_map(|v| {
+            v.domains
+                .iter()
+                .filter(|d| !scope.iter().any(|s| s.eq_ignore_ascii_case(d)))
+                .map(move |d| {
+                    let parent = scope
+                        .iter()
+                        .find(|s| d.to_ascii_lowercase().ends_with(&format!(".{}", s.to_ascii_lowercase())));
+                    match parent {
+                        Some(s) => format!(
+                            "line {} ({}): `domains` names {d}, a subdomain of {s}: only mail whose From domain is exactly {d} is attributed to the vendor; if it sends as {s}, write {s}",
+                            v.line, v.vendor
+                        ),
+                        None => format!(
+                            "line {} ({}): `domains` names {d}, which is not a configured domain: check its spelling (no report counts mail from it, so the vendor's mail is not attributed to it)",
+                            v.line, v.vendor
+                        ),
+                    }
+                })
+        })
+        .collect();
     if !rejected.is_empty()
+        || !scope_lines.is_empty()
         || !incomplete.is_empty()
         || !inv.unknown_columns.is_empty()
         || !inv.missing_columns.is_empty()
@@ -335,7 +374,7 @@ pub fn assess(
         for r in inv
             .rejected
             .iter()
-            .filter(|r| r.phi == Some(true) && r.kept)
+            .filter(|r| r.kept && (r.phi == Some(true) || r.column == "phi"))
         {
             let who = format!(
                 "{} (line {})",
@@ -368,6 +407,13 @@ pub fn assess(
             "row incomplete",
             "rows incomplete",
         ));
+        if !scope_lines.is_empty() {
+            parts.push(crate::text::count(
+                scope_lines.len(),
+                "vendor domain outside the configured domains",
+                "vendor domains outside the configured domains",
+            ));
+        }
         let mut d = Draft::new("INV-001", "vendor-inventory")
             .title(format!("Vendor inventory: {}", parts.join(", ")));
         if !inv.missing_columns.is_empty() {
@@ -421,6 +467,7 @@ pub fn assess(
         let d = d
             .evidence_all(rejected.iter().map(|r| format!("rejected {r}")))
             .evidence_all(incomplete.iter().cloned())
+            .evidence_all(scope_lines.iter().cloned())
             .evidence_all(
                 inv.unknown_columns
                     .iter()

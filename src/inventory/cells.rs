@@ -214,10 +214,21 @@ pub fn date(cell: &str) -> Read<NaiveDate> {
     let s = cell.trim();
     let refuse = || {
         format!(
-            "{s:?} is not a date in a form that can be read without guessing: write YYYY-MM-DD (e.g. 2027-06-30); a date and time, or an Excel date cell, is read too. 6/30/2027 and 30/06/2027 are refused because the order of day and month cannot be told"
+            "{s:?} is not a date in a form that can be read without guessing: write YYYY-MM-DD (e.g. 2027-06-30); a date and time, or an Excel date cell, is read too. Dates with slashes or dots (6/30/2027, 30/06/2027, 30.6.2027) are refused, as in many of them the order of day and month cannot be told"
         )
     };
     let day_part = s.get(..10).unwrap_or(s);
+    let iso_shaped = day_part.len() == 10
+        && day_part.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if iso_shaped && NaiveDate::parse_from_str(day_part, "%Y-%m-%d").is_err() {
+        return Err(format!("{s:?} is not a calendar date (no such day)"));
+    }
     if let Ok(d) = NaiveDate::parse_from_str(day_part, "%Y-%m-%d") {
         let rest = &s[day_part.len()..];
         let time_ok = rest.is_empty()
@@ -321,6 +332,11 @@ mod tests {
         assert_eq!(d("2027-06-30 00:00"), Ok("2027-06-30".into()));
         assert_eq!(d("46568"), Ok("2027-06-30".into()));
         assert_eq!(d("46568.0"), Ok("2027-06-30".into()));
+        assert!(
+            date("2026-02-30")
+                .unwrap_err()
+                .contains("not a calendar date")
+        );
         for bad in [
             "6/30/2027",
             "30/06/2027",

@@ -118,6 +118,22 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("notes", &["note", "comments", "comment", "remarks"]),
 ];
 
+/// Words that mark a header as being about a column even when its name is not one the
+/// column is known by ("Expiration" is the BAA's expiry if there is no expiry column; "Sending
+/// IP Ranges" is the ranges). Short ones must be a whole word; longer ones may start a word.
+const STEMS: &[(&str, &[&str])] = &[
+    ("vendor", &["vendor", "supplier"]),
+    ("domains", &["domain"]),
+    ("spf_includes", &["spf"]),
+    ("dkim_selectors", &["selector"]),
+    ("ip_ranges", &["ip", "ips", "cidr", "subnet", "netblock"]),
+    ("ptr_suffixes", &["ptr", "rdns"]),
+    ("phi", &["phi", "ephi"]),
+    ("baa", &["baa"]),
+    ("baa_expires", &["expir", "expires", "renew", "exp"]),
+    ("ended_on", &["terminat"]),
+];
+
 /// A header as it is compared: lower case letters and digits only ("PHI?" → "phi",
 /// "BAA Expiration" → "baaexpiration", "ip_ranges" → "ipranges").
 pub fn key(header: &str) -> String {
@@ -159,12 +175,32 @@ pub fn resembles(header: &str, present: &[&str]) -> Option<&'static str> {
                     .chain(aliases.iter().map(|a| (*name, a.to_string())))
             })
     };
+    // Words of the header, short ones included ("IP"), for the stems.
+    let all_words: Vec<String> = header
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(key)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let stem = || {
+        STEMS
+            .iter()
+            .filter(|(n, _)| !present.contains(n))
+            .find(|(_, stems)| {
+                stems.iter().any(|st| {
+                    all_words
+                        .iter()
+                        .any(|w| w == st || (st.len() >= 4 && w.starts_with(st)))
+                })
+            })
+            .map(|(n, _)| *n)
+    };
     // A misspelling of a whole name first ("BAA Expirs" is baa_expires, not baa), then a
-    // header one of whose words is a name.
+    // header one of whose words is a name, then one with a word that marks a column.
     candidates()
         .find(|(_, n)| k.len() >= 4 && n.len() >= 4 && edits(&k, n) <= 2)
         .or_else(|| candidates().find(|(_, n)| words.contains(n)))
         .map(|(name, _)| name)
+        .or_else(stem)
 }
 
 /// Levenshtein distance, for short header keys.
@@ -217,5 +253,21 @@ mod tests {
         // A column already read is not what another header meant.
         assert_eq!(resembles("Vendor ID", &["vendor"]), None);
         assert_eq!(resembles("Vendor ID", &[]), Some("vendor"));
+        // Words that mark a column, when that column is not there.
+        assert_eq!(
+            resembles("Expiration", &["vendor", "baa"]),
+            Some("baa_expires")
+        );
+        assert_eq!(
+            resembles("Renewal Date", &["vendor", "baa"]),
+            Some("baa_expires")
+        );
+        assert_eq!(
+            resembles("Sending IP Ranges", &["vendor"]),
+            Some("ip_ranges")
+        );
+        assert_eq!(resembles("Expiration", &["baa_expires"]), None);
+        assert_eq!(resembles("Vendor Address", &["vendor"]), None);
+        assert_eq!(resembles("Region", &[]), None);
     }
 }

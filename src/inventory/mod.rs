@@ -28,7 +28,7 @@ pub enum InventoryError {
     )]
     NoVendorColumn { path: PathBuf, found: String },
     #[error(
-        "{path}: line 1: column `{column}` appears twice in the header; keep one (columns are matched by name)"
+        "{path}: line 1: column {column} appears twice in the header; keep one (columns are matched by name, ignoring case, spaces and punctuation, and by the names in the README)"
     )]
     DuplicateColumn { path: PathBuf, column: String },
     #[error("{path}: line 1: cannot read the header row: {message}")]
@@ -180,6 +180,9 @@ pub struct Inventory {
     /// them no vendor's BAA can be assessed, and the evidence is incomplete.
     #[serde(default)]
     pub missing_columns: Vec<String>,
+    /// The workbook sheet read, for an `.xlsx` inventory: evidence names it with the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 impl Inventory {
@@ -199,9 +202,19 @@ impl Inventory {
         } else {
             source::text(&bytes, path)?
         };
+        let sheet = table.sheet.clone();
         let mut inv = Self::from_table(table, path)?;
-        inv.source = Some(path.display().to_string());
+        inv.sheet = sheet;
+        inv.source = Some(inv.named(&path.display().to_string()));
         Ok(inv)
+    }
+
+    /// The inventory's file as evidence names it: with its sheet, for a workbook.
+    pub fn named(&self, file: &str) -> String {
+        match &self.sheet {
+            Some(s) => format!("{file} (sheet {s:?})"),
+            None => file.to_string(),
+        }
     }
 
     /// Reads the text of a delimited export (tests, fuzzing and the `inventory` command).
@@ -214,7 +227,28 @@ impl Inventory {
         Self::from_table(table, path)
     }
 
-    fn from_table(table: source::Table, path: &Path) -> Result<Inventory, InventoryError> {
+    fn from_table(mut table: source::Table, path: &Path) -> Result<Inventory, InventoryError> {
+        // A title or a blank line above the header (a report-style export): the header is the
+        // first of the top rows that names the vendor column and another known one.
+        let is_header = |cells: &[String]| {
+            let known: Vec<&str> = cells.iter().filter_map(|c| columns::column(c)).collect();
+            known.contains(&"vendor") && known.len() >= 2
+        };
+        if !is_header(&table.header)
+            && let Some(at) = table.rows.iter().take(5).position(|r| is_header(&r.cells))
+        {
+            let header_line = table.rows[at].line;
+            let rest = table.rows.split_off(at + 1);
+            if let Some(h) = table.rows.pop() {
+                table.header = h.cells;
+            }
+            table.rows = rest;
+            table.notes.push(format!(
+                "line {header_line}: read as the header row; the {} above it {} not read (a title?)",
+                crate::text::count(usize::try_from(header_line - 1).unwrap_or(0), "line", "lines"),
+                if header_line == 2 { "is" } else { "are" }
+            ));
+        }
         let mut found = table
             .header
             .iter()
@@ -239,9 +273,9 @@ impl Inventory {
                 return Err(InventoryError::DuplicateColumn {
                     path: path.into(),
                     column: if first.eq_ignore_ascii_case(h) {
-                        c.to_string()
+                        format!("`{c}`")
                     } else {
-                        format!("{c}` (as `{first}` and `{h}`)")
+                        format!("`{c}` (as `{first}` and `{h}`)")
                     },
                 });
             }
@@ -380,7 +414,8 @@ Broken,x.example,10.0.0.0/33,no,none,,\n\
 BadPhi,x.example,,maybe,none,,\n\
 Late,x.example,,yes,signed,31/01/2027,\n\
 \n\
-Unknown,,,,,,\n";
+Unknown,,,,,,k9\n\
+Total: 6 vendors,,,,,,\n";
 
     #[test]
     fn line_numbers_are_the_same_with_crlf_lf_and_cr_line_ends() {
@@ -491,7 +526,14 @@ Unknown,,,,,,\n";
         assert_eq!(inv.vendors[3].phi, None);
         assert_eq!(inv.vendors[2].unreadable, ["ip_ranges"]);
         let rej: Vec<String> = inv.rejected.iter().map(|r| r.to_string()).collect();
-        assert_eq!(rej.len(), 4, "{rej:?}");
+        assert_eq!(rej.len(), 5, "{rej:?}");
+        // A name alone is a title or total row, not a vendor sending as every domain.
+        assert!(
+            rej[4].starts_with(
+                "line 10 (Total: 6 vendors), column `vendor`: only the vendor cell is filled"
+            ),
+            "{rej:?}"
+        );
         assert!(rej[0].starts_with("line 4, column `vendor`"), "{rej:?}");
         assert!(
             rej[1].starts_with("line 5 (Broken), column `ip_ranges`"),

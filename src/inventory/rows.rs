@@ -139,6 +139,24 @@ pub fn parse(line: u64, cells: &HashMap<&'static str, &str>) -> RowResult {
             notes: Vec::new(),
         };
     }
+    // A name alone, where the header has other columns, is not a vendor: a title, total or
+    // note row ("Total: 16 vendors") would otherwise become a vendor sending as every domain.
+    if cells.len() > 1
+        && cells
+            .iter()
+            .filter(|(k, _)| **k != "vendor")
+            .all(|(_, v)| v.trim().is_empty())
+    {
+        return RowResult {
+            vendor: None,
+            errors: vec![acc.error(
+                "vendor",
+                "only the vendor cell is filled, so the row is not read as a vendor (a title, total or note row?); fill in its other cells (at least domains, phi and baa) or delete the row".into(),
+                false,
+            )],
+            notes: Vec::new(),
+        };
+    }
     // Line breaks and tabs are spacing inside a cell; any other control character is refused.
     let mut text: HashMap<&'static str, String> = HashMap::new();
     for column in [
@@ -213,8 +231,15 @@ pub fn parse(line: u64, cells: &HashMap<&'static str, &str>) -> RowResult {
         _ if acc.is_unreadable("baa") => None,
         "signed" | "yes" | "y" | "true" | "in place" | "executed" => Some(Baa::Signed),
         "none" | "no" | "n" | "false" | "not signed" | "unsigned" => Some(Baa::None),
-        "not-required" | "not_required" | "not required" | "n/a" | "na" | "not applicable" => {
-            Some(Baa::NotRequired)
+        "not-required" | "not_required" | "not required" => Some(Baa::NotRequired),
+        // "N/A" may mean "not required" or "not known": for a PHI vendor the difference is a
+        // finding, so it is read as unknown and said.
+        "n/a" | "na" | "not applicable" => {
+            incomplete.push(format!(
+                "`baa` is {:?}: read as unknown; write `not-required` if the vendor needs no agreement, or `signed`/`none`",
+                t("baa")
+            ));
+            None
         }
         "" => {
             incomplete.push(if present("baa") {

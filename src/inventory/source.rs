@@ -19,6 +19,8 @@ pub struct Table {
     /// For a workbook read without a sheet name: the sheet read and all the sheets, so a
     /// header that is not the inventory's can say which sheet to name.
     pub sheets: Option<(String, Vec<String>)>,
+    /// The workbook sheet read.
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug)]
@@ -239,10 +241,41 @@ pub fn workbook(bytes: &[u8], sheet: Option<&str>, path: &Path) -> Result<Table,
     let name = match sheet {
         Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| {
             bad(format!(
-                "the workbook has no sheet named {s:?} (sheets: {}); set `inventory_sheet` to one of them",
+                "the workbook has no sheet named {s:?} (sheets: {}); name one of them with `inventory_sheet` in the configuration (or `--sheet`)",
                 names.join(", ")
             ))
         })?,
+        // Several sheets and none named: the one whose top rows name a vendor column. Two
+        // such sheets (this year's and last year's, say) are never chosen between silently.
+        None if names.len() > 1 => {
+            let with_vendor: Vec<String> = names
+                .iter()
+                .filter(|n| {
+                    book.worksheet_range(n).is_ok_and(|r| {
+                        r.rows().take(6).any(|row| {
+                            row.iter().any(|c| {
+                                matches!(c, Data::String(s) if super::columns::column(s) == Some("vendor"))
+                            })
+                        })
+                    })
+                })
+                .cloned()
+                .collect();
+            match with_vendor.as_slice() {
+                [one] => one.clone(),
+                [] => names[0].clone(),
+                several => {
+                    return Err(bad(format!(
+                        "sheets {} each have a vendor column: name the inventory's sheet with `inventory_sheet` in the configuration (or `--sheet`)",
+                        several
+                            .iter()
+                            .map(|n| format!("{n:?}"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    )));
+                }
+            }
+        }
         None => names
             .first()
             .cloned()
@@ -283,6 +316,15 @@ pub fn workbook(bytes: &[u8], sheet: Option<&str>, path: &Path) -> Result<Table,
     let mut table = Table {
         header,
         sheets: (sheet.is_none() && names.len() > 1).then(|| (name.clone(), names.clone())),
+        sheet: Some(name.clone()),
+        notes: if sheet.is_none() && names.len() > 1 {
+            vec![format!(
+                "read sheet {name:?} of {} (name another with `inventory_sheet` or `--sheet`)",
+                names.join(", ")
+            )]
+        } else {
+            Vec::new()
+        },
         ..Table::default()
     };
     let last = first_row + range.height() as u64;
