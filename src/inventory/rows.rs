@@ -159,22 +159,11 @@ pub fn parse(line: u64, cells: &HashMap<&'static str, &str>) -> RowResult {
     }
     // Line breaks and tabs are spacing inside a cell; any other control character is refused.
     let mut text: HashMap<&'static str, String> = HashMap::new();
-    for column in [
-        "service",
-        "domains",
-        "spf_includes",
-        "dkim_selectors",
-        "dkim_domains",
-        "ip_ranges",
-        "ptr_suffixes",
-        "phi",
-        "baa",
-        "baa_expires",
-        "owner",
-        "status",
-        "ended_on",
-        "notes",
-    ] {
+    for (column, _) in super::columns::COLUMNS
+        .iter()
+        .filter(|(c, _)| *c != "vendor")
+    {
+        let column: &'static str = column;
         let v = raw(column);
         if v.chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
