@@ -180,7 +180,11 @@ pub fn seeds(target: &str, repo: &Path, corpus: &Path) -> Vec<Vec<u8>> {
             texts.dedup();
             out.extend(texts.into_iter().map(String::into_bytes));
         }
-        "inventory_csv" => out.extend(std::fs::read(samples.join("vendors.csv"))),
+        "inventory_csv" => {
+            out.extend(std::fs::read(samples.join("vendors.csv")));
+            // The workbook form reaches the .xlsx reader (a zip of XML parts).
+            out.extend(std::fs::read(samples.join("vendors.xlsx")));
+        }
         "config_toml" => out.extend(std::fs::read(samples.join("mailproof.toml"))),
         "decisions_toml" => out.extend(std::fs::read(samples.join("decisions.toml"))),
         "document_text" => {

@@ -309,3 +309,41 @@ fn a_workbook_with_several_sheets_is_never_read_from_the_wrong_one() {
     let inv = Inventory::load_sheet(&path, Some("Vendors")).expect("named sheet");
     assert_eq!(inv.vendors[0].baa, Some(mailproof::inventory::Baa::None));
 }
+
+#[test]
+fn the_bundled_workbook_reads_as_the_bundled_csv() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let csv = Inventory::load(&samples.join("vendors.csv")).expect("csv");
+    let xlsx = Inventory::load(&samples.join("vendors.xlsx")).expect("xlsx");
+    assert_eq!(xlsx.vendors, csv.vendors);
+    assert_eq!(xlsx.rejected, csv.rejected);
+    assert_eq!(xlsx.sheet.as_deref(), Some("Vendors"));
+}
+
+#[test]
+fn a_cell_far_away_costs_nothing_and_is_named() {
+    // Excel's last cell, beside a two-row inventory: the sheet is streamed, not laid out whole
+    // (that would be 17 billion cells), and what lies past the limits is said, not dropped.
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, h) in ["vendor", "phi", "baa"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).expect("header");
+    }
+    for (c, v) in ["PayNotice", "yes", "signed"].iter().enumerate() {
+        ws.write_string(1, c as u16, *v).expect("row");
+    }
+    ws.write_string(1_048_575, 16_383, "stray")
+        .expect("far cell");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v.xlsx");
+    std::fs::write(&path, book.save_to_buffer().expect("xlsx")).expect("write");
+    let inv = Inventory::load(&path).expect("read");
+    assert_eq!(inv.vendors.len(), 1);
+    assert!(
+        inv.rejected.iter().any(|r| r
+            .message
+            .contains("cells past row 10000 below its header or past column 256")),
+        "{:?}",
+        inv.rejected
+    );
+}

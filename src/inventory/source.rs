@@ -227,10 +227,88 @@ fn push(table: &mut Table, line: u64, cells: Vec<String>, last_line: u64) -> boo
     true
 }
 
-/// The first sheet of an `.xlsx` workbook, or the one named. Row numbers are the sheet's own,
-/// so an error names the row the user sees in Excel. Date cells become `YYYY-MM-DD`.
+/// Columns of a sheet that are read; a vendor list needs a few dozen.
+const MAX_SHEET_COLUMNS: u32 = 256;
+
+/// The first sheet of an `.xlsx` workbook, or the one named (or, with several sheets and none
+/// named, the one whose header names a vendor column). Row numbers are the sheet's own, so an
+/// error names the row the user sees in Excel. Date cells become `YYYY-MM-DD`.
+///
+/// Cells are streamed, never laid out as a whole sheet: a cell reference far down or far right
+/// (a hostile or damaged file) costs nothing, and only the rows and columns an inventory can
+/// have are kept. A malformed part that makes the spreadsheet reader panic is an error too.
 pub fn workbook(bytes: &[u8], sheet: Option<&str>, path: &Path) -> Result<Table, InventoryError> {
-    use calamine::{Data, Reader, Xlsx};
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_workbook(bytes, sheet, path)
+    }))
+    .unwrap_or_else(|_| {
+        Err(InventoryError::Header {
+            path: path.into(),
+            message: "the workbook is malformed (its cell data cannot be read); open it in Excel and save it again, or export the sheet as CSV UTF-8".into(),
+        })
+    })
+}
+
+/// The text of one cell as a CSV export would hold it; date cells as `YYYY-MM-DD`.
+fn cell_text(d: &calamine::DataRef<'_>) -> String {
+    use calamine::DataRef;
+    match d {
+        DataRef::Empty => String::new(),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::SharedString(s) => (*s).to_string(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(dt) => {
+            let (y, m, day, ..) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{day:02}")
+        }
+        DataRef::Error(e) => format!("#{e}"),
+    }
+}
+
+/// A sheet's cells by row (0-based row → cells by column), streamed, within the limits.
+struct SheetCells {
+    rows: std::collections::BTreeMap<u32, Vec<String>>,
+    /// Rows or columns past the limits that held something.
+    beyond: bool,
+}
+
+fn sheet_cells<RS: std::io::Read + std::io::Seek>(
+    book: &mut calamine::Xlsx<RS>,
+    name: &str,
+    max_rows: u32,
+) -> Result<SheetCells, calamine::XlsxError> {
+    let mut reader = book.worksheet_cells_reader(name)?;
+    let mut out = SheetCells {
+        rows: Default::default(),
+        beyond: false,
+    };
+    let mut first_row: Option<u32> = None;
+    while let Some(cell) = reader.next_cell()? {
+        let (r, c) = cell.get_position();
+        let text = cell_text(cell.get_value());
+        if text.trim().is_empty() {
+            continue;
+        }
+        let top = *first_row.get_or_insert(r);
+        if r.saturating_sub(top) > max_rows || c >= MAX_SHEET_COLUMNS {
+            out.beyond = true;
+            continue;
+        }
+        let row = out.rows.entry(r).or_default();
+        let c = c as usize;
+        if row.len() <= c {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = text;
+    }
+    Ok(out)
+}
+
+fn read_workbook(bytes: &[u8], sheet: Option<&str>, path: &Path) -> Result<Table, InventoryError> {
+    use calamine::{Reader, Xlsx};
     let bad = |message: String| InventoryError::Header {
         path: path.into(),
         message,
@@ -248,19 +326,17 @@ pub fn workbook(bytes: &[u8], sheet: Option<&str>, path: &Path) -> Result<Table,
         // Several sheets and none named: the one whose top rows name a vendor column. Two
         // such sheets (this year's and last year's, say) are never chosen between silently.
         None if names.len() > 1 => {
-            let with_vendor: Vec<String> = names
-                .iter()
-                .filter(|n| {
-                    book.worksheet_range(n).is_ok_and(|r| {
-                        r.rows().take(6).any(|row| {
-                            row.iter().any(|c| {
-                                matches!(c, Data::String(s) if super::columns::column(s) == Some("vendor"))
-                            })
-                        })
-                    })
-                })
-                .cloned()
-                .collect();
+            let mut with_vendor = Vec::new();
+            for n in &names {
+                let top = sheet_cells(&mut book, n, 6)
+                    .map_err(|e| bad(format!("cannot read sheet {n:?}: {e}")))?;
+                if top.rows.values().take(6).any(|row| {
+                    row.iter()
+                        .any(|c| super::columns::column(c) == Some("vendor"))
+                }) {
+                    with_vendor.push(n.clone());
+                }
+            }
             match with_vendor.as_slice() {
                 [one] => one.clone(),
                 [] => names[0].clone(),
@@ -281,38 +357,18 @@ pub fn workbook(bytes: &[u8], sheet: Option<&str>, path: &Path) -> Result<Table,
             .cloned()
             .ok_or_else(|| bad("the workbook has no sheets".into()))?,
     };
-    let range = book
-        .worksheet_range(&name)
+    let max_rows = u32::try_from(MAX_INVENTORY_ROWS).unwrap_or(u32::MAX);
+    let cells = sheet_cells(&mut book, &name, max_rows)
         .map_err(|e| bad(format!("cannot read sheet {name:?}: {e}")))?;
-    let first_row = range.start().map_or(0, |(r, _)| u64::from(r));
-    let first_col = range.start().map_or(0, |(_, c)| c);
-    let text = |d: &Data| -> String {
-        match d {
-            Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Int(i) => i.to_string(),
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-            Data::Float(f) => f.to_string(),
-            Data::Bool(b) => b.to_string(),
-            Data::DateTime(dt) => {
-                let (y, m, day, ..) = dt.to_ymd_hms_milli();
-                format!("{y:04}-{m:02}-{day:02}")
-            }
-            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-            Data::Error(e) => format!("#{e}"),
-        }
+    let width = cells.rows.values().map(Vec::len).max().unwrap_or(0);
+    let mut rows = cells.rows.into_iter();
+    let pad = |mut r: Vec<String>| {
+        r.resize(width, String::new());
+        r.into_iter()
+            .map(|c| c.trim().to_string())
+            .collect::<Vec<_>>()
     };
-    let mut rows = range.rows();
-    // Cells left of the used range's first column are empty: pad so headers line up.
-    let pad = usize::try_from(first_col).unwrap_or(0);
-    let header: Vec<String> = rows
-        .next()
-        .map(|r| {
-            std::iter::repeat_n(String::new(), pad)
-                .chain(r.iter().map(|c| text(c).trim().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let header = rows.next().map(|(_, r)| pad(r)).unwrap_or_default();
     let mut table = Table {
         header,
         sheets: (sheet.is_none() && names.len() > 1).then(|| (name.clone(), names.clone())),
@@ -327,16 +383,24 @@ pub fn workbook(bytes: &[u8], sheet: Option<&str>, path: &Path) -> Result<Table,
         },
         ..Table::default()
     };
-    let last = first_row + range.height() as u64;
-    for (i, r) in rows.enumerate() {
-        // The header is the used range's first row; data rows follow it.
-        let line = first_row + i as u64 + 2;
-        let cells: Vec<String> = std::iter::repeat_n(String::new(), pad)
-            .chain(r.iter().map(|c| text(c).trim().to_string()))
-            .collect();
-        if !push(&mut table, line, cells, last) {
+    let mut last = 0;
+    for (r, cells) in rows {
+        // Sheet rows are 1-based in Excel.
+        let line = u64::from(r) + 1;
+        last = line;
+        if !push(&mut table, line, pad(cells), line) {
             break;
         }
+    }
+    if cells.beyond {
+        table.rejected.push(row_error(
+            last,
+            "-",
+            format!(
+                "the sheet has cells past row {} below its header or past column {MAX_SHEET_COLUMNS}: they are not read",
+                MAX_INVENTORY_ROWS
+            ),
+        ));
     }
     Ok(table)
 }
