@@ -337,6 +337,7 @@ fn fixture() -> Evidence {
             }],
             rejected_rows: vec!["line 7, column `ip_ranges`: bad CIDR 10.0.0.0/33".into()],
             unknown_sources: vec![],
+            unreadable_cells: 0,
         },
         findings,
         risk_counts: RiskCounts {

@@ -1127,12 +1127,30 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
     let inv = f("INV-001:vendor-inventory");
     assert!(inv["title"].as_str().unwrap().contains("FaxBridge"));
     assert_eq!(inv["risk"], "high");
+    let fax = ev["vendors"]["vendors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vendor"] == "FaxBridge")
+        .expect("FaxBridge stays in the vendor table");
+    // Its row names the inventory finding that names it, never "ok".
     assert!(
-        ev["vendors"]["vendors"]
+        fax["status"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|v| v["vendor"] == "FaxBridge")
+            .any(|c| c == "INV-001"),
+        "{fax}"
+    );
+    assert_eq!(ev["vendors"]["unreadable_cells"], 1);
+    // The bulk-sender rules are not cited as binding on a domain below their threshold.
+    let spf = f("SPF-003:riversidehealth.example");
+    assert!(
+        spf["authority"]
+            .as_str()
+            .unwrap()
+            .contains("which riversidehealth.example does not reach"),
+        "{spf}"
     );
     // riversidecares.example's reports stop on 16 October (its rua was removed): counts from
     // them say they cover part of the month.

@@ -98,7 +98,7 @@ pub const CATALOG: &[Check] = &[
         Moderate / Delivery,
         "RFC 7208 §4.6.4 (SHOULD limit void lookups to two)",
         ["164.312(e)(1)"],
-        "Remove terms that point at names with no DNS records (typically a decommissioned vendor's include)."
+        "Remove the terms that point at names with no DNS records (listed in the evidence): an include of a vendor no longer used, or an `a:`/`mx:` term for a host that was retired."
     ),
     check!(
         "SPF-005",

@@ -401,7 +401,8 @@ fn remedy(
                 (Some(r), _) => (Some(r), "the report address is kept".to_string()),
                 (None, Some(r)) => {
                     let uris: Vec<String> = r.split(',').map(str::to_string).collect();
-                    let note = external_rua_note(subject, &uris);
+                    // A parked domain takes no mail: the address must be elsewhere.
+                    let note = external_rua_note(subject, &uris, false);
                     (
                         Some(r),
                         format!(
@@ -564,7 +565,7 @@ fn remedy(
 /// What a report address outside `domain` needs (RFC 7489 §7.1): the receiving domain must
 /// publish an authorization record naming ours, or receivers drop the reports. Empty when
 /// every address is in the domain itself.
-fn external_rua_note(domain: &str, uris: &[String]) -> String {
+fn external_rua_note(domain: &str, uris: &[String], receives_mail: bool) -> String {
     let hosts: Vec<String> = uris
         .iter()
         .filter_map(|u| u.rsplit_once('@').map(|(_, h)| h.to_ascii_lowercase()))
@@ -580,12 +581,17 @@ fn external_rua_note(domain: &str, uris: &[String]) -> String {
         .map(|h| format!("`{domain}._report._dmarc.{h}`"))
         .collect();
     format!(
-        " (reports to another domain arrive only while it authorizes them, RFC 7489 §7.1: confirm that {} TXT \"v=DMARC1\" {}, or use an address in {domain})",
+        " (reports to another domain arrive only while it authorizes them, RFC 7489 §7.1: confirm that {} TXT \"v=DMARC1\" {}{})",
         crate::text::and_list(&records),
         if records.len() == 1 {
             "exists"
         } else {
             "exist"
+        },
+        if receives_mail {
+            format!(", or use an address in {domain}")
+        } else {
+            String::new()
         }
     )
 }
@@ -711,7 +717,7 @@ fn dmarc_record(
             } else {
                 "addresses"
             },
-            external_rua_note(domain, &removed_rua)
+            external_rua_note(domain, &removed_rua, role != Some(Role::Parked))
         ));
         list
     } else if m.rua.is_empty() {

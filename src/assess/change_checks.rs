@@ -235,7 +235,7 @@ fn stale_keys(
                 }
                 if let Some(target) = cname_target(cur, &name) {
                     f = f.remediation(format!(
-                        "The key is hosted by the sender: {name} is a CNAME to {target}, so it is rotated on the sender's side: in the vendor's admin console where it offers key rotation (Microsoft 365, for example, rotates with Rotate-DkimSigningConfig and moves signing to its other selector), otherwise by asking the vendor. Confirm the new key in the next snapshot."
+                        "The key is hosted by the sender: {name} is a CNAME to {target}, so it is rotated on the sender's side: in the vendor's admin console where it offers key rotation (the new key is often published under the vendor's other selector, and signing moves to it), otherwise by asking the vendor. Confirm the new key in the next snapshot."
                     ));
                 }
                 // A key short enough to factor is exposed by its size, not its age.

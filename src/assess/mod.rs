@@ -261,6 +261,28 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         }
     }
 
+    // The mailbox providers' bulk-sender rules bind a domain that sends about 5,000 messages a
+    // day to them. A domain whose busiest reported day stays below that (all receivers
+    // together) is not reached by them: its findings say so instead of citing them as binding.
+    const BULK_CLAUSE: &str = "requirements for bulk senders (about 5,000 or more messages a day to those providers; cited as the receivers' practice)";
+    for d in &rep.detail.per_domain {
+        let peak = d.daily.iter().map(|p| p.messages).max().unwrap_or(0);
+        if peak == 0 || peak >= 5_000 {
+            continue;
+        }
+        for f in findings.iter_mut().filter(|f| {
+            f.domain.as_deref() == Some(d.domain.as_str()) && f.authority.contains(BULK_CLAUSE)
+        }) {
+            f.authority = f.authority.replace(
+                BULK_CLAUSE,
+                &format!(
+                    "requirements for bulk senders (about 5,000 or more messages a day to those providers), which {} does not reach (its busiest day in this period's reports: {peak} messages to all receivers), so they are cited as practice, not as binding",
+                    d.domain
+                ),
+            );
+        }
+    }
+
     // Each change that raised a finding carries that finding's risk, so the changes list and
     // the findings agree.
     crate::snapshot::diff::attach_risks(&mut changes, &findings);
@@ -312,7 +334,15 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
     // and those on the DKIM keys the inventory says it signs with.
     for row in &mut vendors.vendors {
         let vendor = i.inventory.vendors.iter().find(|v| v.vendor == row.vendor);
-        let incomplete = vendor.is_some_and(|v| !v.incomplete.is_empty());
+        // The inventory finding is against every vendor it names: incomplete rows, cells
+        // that could not be read, and domains outside the configured ones.
+        let incomplete = vendor.is_some_and(|v| {
+            !v.incomplete.is_empty()
+                || !v.unreadable.is_empty()
+                || v.domains
+                    .iter()
+                    .any(|d| !i.domains.iter().any(|c| c.name.eq_ignore_ascii_case(d)))
+        });
         let signs_with = |subject: &str| {
             subject
                 .split_once("._domainkey.")

@@ -485,7 +485,8 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
         },
         Harm::Blindness if stream_phi == Some(true) => (
             Level::High,
-            "it hides a vendor that handles PHI from the assessment".to_string(),
+            "a vendor that handles PHI, or part of what it does, is missing from the assessment"
+                .to_string(),
         ),
         Harm::Blindness => (
             Level::Moderate,

@@ -438,6 +438,36 @@ pub fn assess(
                 );
         }
         if !phi_unreadable.is_empty() {
+            // What the unreadable cells cost, said for the columns they are in.
+            let cols: std::collections::BTreeSet<&str> = inv
+                .rejected
+                .iter()
+                .filter(|r| r.kept && (r.phi == Some(true) || r.column == "phi"))
+                .map(|r| r.column.as_str())
+                .collect();
+            let mut costs = Vec::new();
+            if cols.iter().any(|c| {
+                matches!(
+                    *c,
+                    "domains"
+                        | "ip_ranges"
+                        | "spf_includes"
+                        | "dkim_selectors"
+                        | "dkim_domains"
+                        | "ptr_suffixes"
+                )
+            }) {
+                costs.push("its mail cannot all be attributed to it");
+            }
+            if cols.iter().any(|c| matches!(*c, "baa" | "baa_expires")) {
+                costs.push("its agreement cannot be confirmed");
+            }
+            if cols.contains("phi") {
+                costs.push("whether it carries PHI is unknown");
+            }
+            if costs.is_empty() {
+                costs.push("part of what it does goes unassessed");
+            }
             d = d
                 .title(format!(
                     "PHI vendor data unreadable: {}",
@@ -446,7 +476,10 @@ pub fn assess(
                 .phi(Some(true))
                 .exposure(
                     Level::High,
-                    "a PHI vendor's unreadable cell leaves its agreement or its mail partly unassessed until the row is fixed",
+                    format!(
+                        "a PHI vendor's cell could not be read, so {} until the inventory is fixed",
+                        crate::text::and_list(&costs)
+                    ),
                 );
         }
         if !phi_rejected.is_empty() {
@@ -480,6 +513,7 @@ pub fn assess(
         source: inv.source.clone(),
         vendors: rows,
         rejected_rows: rejected,
+        unreadable_cells: inv.rejected.iter().filter(|r| r.kept).count(),
         unknown_sources: unknown_sources.into_iter().take(25).collect(),
     };
     (coverage, findings)

@@ -475,6 +475,10 @@ pub struct VendorCoverage {
     pub rejected_rows: Vec<String>,
     /// Sources seen in reports but matching no vendor, by volume.
     pub unknown_sources: Vec<SourceStat>,
+    /// How many of `rejected_rows` are single cells whose vendor stays in the assessment
+    /// with that value unknown (the rest are rows not used, or header gaps).
+    #[serde(default)]
+    pub unreadable_cells: usize,
 }
 
 /// HIPAA Security Rule citation with the findings that give evidence about it.
