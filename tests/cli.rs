@@ -373,3 +373,73 @@ fn periods_wait_for_their_grace_and_late_reports_are_listed_once() {
         stderr(&o)
     );
 }
+
+/// The inventory as a spreadsheet keeps it, through a whole run: the bundled workbook gives
+/// the same findings as the CSV, and a CSV with PayNotice's row twice (once exactly, once with
+/// another BAA) counts its mail once, keeps every finding id unique and says why on stderr.
+#[test]
+fn a_workbook_or_duplicated_rows_give_the_same_assessment() {
+    let ids = |dir: &Path| -> Vec<String> {
+        let ev: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("out/2026-10/evidence.json")).unwrap())
+                .unwrap();
+        let mut v: Vec<String> = ev["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect();
+        let n = v.len();
+        v.sort();
+        v.dedup();
+        assert_eq!(v.len(), n, "finding ids repeat");
+        v
+    };
+    let base = tempfile::tempdir().unwrap();
+    let o = run(&config(base.path(), ""));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let want = ids(base.path());
+
+    let xlsx = tempfile::tempdir().unwrap();
+    let cfg = config(xlsx.path(), "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("vendors.csv\"", "vendors.xlsx\"");
+    std::fs::write(&cfg, text).unwrap();
+    let o = run(&cfg);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(ids(xlsx.path()), want);
+
+    let dup = tempfile::tempdir().unwrap();
+    let cfg = config(dup.path(), "");
+    let csv = std::fs::read_to_string(samples().join("vendors.csv")).unwrap();
+    let pay = csv.lines().find(|l| l.starts_with("PayNotice,")).unwrap();
+    let inv = dup.path().join("vendors.csv");
+    std::fs::write(
+        &inv,
+        format!("{csv}{pay}\n{}\n", pay.replace(",signed,", ",none,")),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("inventory = {:?}", samples().join("vendors.csv")),
+        &format!("inventory = {inv:?}"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let o = run(&cfg);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{e}");
+    assert!(e.contains("both name PayNotice but differ in `baa`"), "{e}");
+    let got = ids(dup.path());
+    assert!(got.contains(&"VEN-001:PayNotice".to_string()), "{got:?}");
+    let ev: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dup.path().join("out/2026-10/evidence.json")).unwrap(),
+    )
+    .unwrap();
+    let sum: u64 = ev["vendors"]["vendors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["messages"].as_u64().unwrap())
+        .sum();
+    assert!(sum <= ev["reports"]["messages"].as_u64().unwrap());
+}
