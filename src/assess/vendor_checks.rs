@@ -191,10 +191,10 @@ pub fn assess(
             let problem = match (v.baa, v.baa_expires) {
                 // A cell that could not be read never passes for a current agreement.
                 (Some(Baa::Signed), _) if v.unknown("baa_expires") => Some(
-                    "BAA recorded as signed, but its expiry date could not be read (see the inventory finding): whether it is current cannot be confirmed".to_string(),
+                    "BAA recorded as signed, but its expiry date could not be read, or two rows for the vendor disagree on it (see the inventory finding): whether it is current cannot be confirmed".to_string(),
                 ),
                 (None, _) if v.unknown("baa") => Some(
-                    "the BAA cell could not be read (see the inventory finding): no current agreement can be confirmed".to_string(),
+                    "the BAA cell could not be read, or two rows for the vendor disagree on it (see the inventory finding): no current agreement can be confirmed".to_string(),
                 ),
                 (Some(Baa::Signed), Some(exp)) if exp < period_end => Some(format!(
                     "BAA expired on {exp}, before the last day of the period ({period_end})"
