@@ -621,6 +621,7 @@ fn rate_without_reports(
             spf_errors: &Default::default(),
             spf_checked: &Default::default(),
             period_end: snap.taken_at.date_naive(),
+            policy_raised: &Default::default(),
         },
     );
 }

@@ -979,13 +979,29 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
         rank(&f("DMARC-007:riversidehealth.example")["impact"])
             >= rank(&f("DMARC-007:myriversidechart.example")["impact"])
     );
-    // myriversidechart.example's fallback p=quarantine has pct=50: half the mail is
-    // delivered, so the gap is not lowered as if all of it were junked.
+    // myriversidechart.example's fallback p=quarantine has pct=50: the reason says half the
+    // mail is delivered, and the gap is one step lower as one reaching part of the mail, as
+    // DMARC-005 is on the same record.
     let np = f("DMARC-007:myriversidechart.example");
-    assert_eq!(np["impact"], "high", "{np}");
-    assert!(
-        np["impact_reason"].as_str().unwrap().contains("pct=50"),
+    assert_eq!(
+        np["impact"],
+        f("DMARC-005:myriversidechart.example")["impact"],
         "{np}"
+    );
+    assert!(
+        np["impact_reason"]
+            .as_str()
+            .unwrap()
+            .contains("pct=50) and one level weaker to the rest: mail from non-existent subdomains is junked in part and delivered for the rest"),
+        "{np}"
+    );
+    // The policy was raised in mid-October: the month's deliveries mix both policies, and
+    // the rating says so instead of reading them as the new policy failing.
+    assert!(
+        f("DMARC-004:myriversidechart.example")["impact_reason"]
+            .as_str()
+            .unwrap()
+            .contains("receivers first applied it on 2026-10-15")
     );
     // Parked domains with no report data are exposed, not observed: never Very High.
     for id in [
@@ -1064,8 +1080,12 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
         "{why}"
     );
     assert_ne!(spf002["impact"], "high", "{why}");
-    // A quarantine policy is not credited when receivers delivered the forged mail.
-    assert_eq!(f("DMARC-004:myriversidechart.example")["impact"], "high");
+    // A quarantine policy raised during the period is credited as the rule says: its
+    // deliveries mix the old policy and the new (the reason says so, asserted above).
+    assert_eq!(
+        f("DMARC-004:myriversidechart.example")["impact"],
+        "moderate"
+    );
 
     // Remediation from the evidence.
     let cause = |id: &str| -> &Value {

@@ -879,29 +879,32 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
     };
     let np_reach = |effective: &str, how: String| {
         let how = format!("{how}{}", part.as_deref().unwrap_or(""));
-        let effective = match (effective, part.is_some()) {
-            ("reject", true) => "quarantine",
-            ("quarantine", true) => "none",
-            (e, _) => e,
-        };
-        match effective {
-            "reject" => (
+        match (effective, part.is_some()) {
+            ("reject", false) => (
                 Reach::Minimal,
                 format!("{how}: mail from non-existent subdomains is already refused"),
             ),
-            "quarantine" => (
+            // Part of the mail meets the policy and the rest the next weaker one: the gap
+            // reaches part of the mail, as DMARC-005 says of the domain itself.
+            ("reject", true) => (
                 Reach::Partial,
                 format!(
-                    "{how}: mail from non-existent subdomains is junked{}, not refused",
-                    if part.is_some() { " at least" } else { "" }
+                    "{how}: mail from non-existent subdomains is refused in part and junked for the rest"
+                ),
+            ),
+            ("quarantine", false) => (
+                Reach::Partial,
+                format!("{how}: mail from non-existent subdomains is junked, not refused"),
+            ),
+            ("quarantine", true) => (
+                Reach::Partial,
+                format!(
+                    "{how}: mail from non-existent subdomains is junked in part and delivered for the rest"
                 ),
             ),
             _ => (
                 Reach::Full,
-                format!(
-                    "{how}: mail from non-existent subdomains is {}delivered",
-                    if part.is_some() { "in part " } else { "" }
-                ),
+                format!("{how}: mail from non-existent subdomains is delivered"),
             ),
         }
     };

@@ -212,6 +212,27 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         .filter(|d| d.rates.messages > 0)
         .map(|d| d.domain.clone())
         .collect();
+    // Domains whose DMARC policy was raised between the two snapshots, with the first day
+    // receivers applied quarantine or reject to them this period.
+    let policy_raised: std::collections::BTreeMap<String, Option<chrono::NaiveDate>> = changes
+        .iter()
+        .filter(|c| c.area == "dmarc" && c.meaning.starts_with("p raised"))
+        .map(|c| {
+            let first = rep
+                .detail
+                .per_domain
+                .iter()
+                .find(|d| d.domain == c.domain)
+                .and_then(|d| {
+                    d.daily
+                        .iter()
+                        .filter(|p| p.quarantine + p.reject > 0)
+                        .filter_map(|p| p.day.parse().ok())
+                        .min()
+                });
+            (c.domain.clone(), first)
+        })
+        .collect();
     rating::apply(
         &mut findings,
         &rating::Facts {
@@ -225,6 +246,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             spf_errors: &rep.spf_errors,
             spf_checked: &rep.spf_checked,
             period_end: i.period.month.last_day(),
+            policy_raised: &policy_raised,
         },
     );
 

@@ -50,6 +50,10 @@ pub struct Facts<'a> {
     pub vendor_spf: &'a BTreeMap<String, BTreeSet<String>>,
     /// The period's last day: a vendor whose contract ended by then sends nothing of ours.
     pub period_end: chrono::NaiveDate,
+    /// Domains whose DMARC policy was raised between the previous snapshot and this one, with
+    /// the first day this period's reports show receivers applying quarantine or reject: the
+    /// period's dispositions mix the old policy and the new.
+    pub policy_raised: &'a BTreeMap<String, Option<chrono::NaiveDate>>,
 }
 
 /// The rule's outcome for one finding.
@@ -239,10 +243,29 @@ fn asset(facts: &Facts<'_>, domain: Option<&str>) -> (Level, String) {
             Level::High,
             format!("{domain} is a marketing domain, but {}", phi_note()),
         ),
-        Some(Role::Marketing) => (
-            Level::Moderate,
-            format!("{domain} is a marketing domain with no PHI stream in the inventory"),
-        ),
+        Some(Role::Marketing) => {
+            // Vendors on the domain whose PHI status the inventory leaves open: "no PHI
+            // stream" is then only as far as the inventory says.
+            let unknown: Vec<String> = facts
+                .inventory
+                .vendors
+                .iter()
+                .filter(|v| v.phi.is_none() && !v.ended_by(facts.period_end))
+                .filter(|v| v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+                .map(|v| v.vendor.clone())
+                .collect();
+            (
+                Level::Moderate,
+                if unknown.is_empty() {
+                    format!("{domain} is a marketing domain with no PHI stream in the inventory")
+                } else {
+                    format!(
+                        "{domain} is a marketing domain with no PHI stream in the inventory, though the inventory does not say whether {} carries PHI (see the inventory finding)",
+                        crate::text::and_list(&unknown)
+                    )
+                },
+            )
+        }
         Some(Role::Parked) => (
             Level::Moderate,
             format!(
@@ -381,8 +404,23 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
     let domain = f.domain.as_deref();
     let stream_phi = vendor.and_then(|v| v.phi).or(b.phi);
     let (mut reach, mut reach_why) = b.reach.clone().unwrap_or((Reach::Full, String::new()));
+    // A policy raised during the period: its deliveries mix the old policy and the new, so
+    // they cannot show the new one failing; the rule's step down stands, and says why.
+    let raised = domain.and_then(|d| facts.policy_raised.get(d));
+    if reach == Reach::Partial
+        && forgery_uses(&f.check)
+        && let Some(first) = raised
+    {
+        reach_why = format!(
+            "{reach_why}; the policy was raised during the period{}, so this period's deliveries of forged mail mix the old policy and the new and do not show the new one failing",
+            first.map_or(String::new(), |d| format!(
+                " (receivers first applied it on {d})"
+            ))
+        );
+    }
     // A policy that should junk forged mail did not, when receivers delivered it anyway.
     if reach == Reach::Partial
+        && raised.is_none()
         && forgery_uses(&f.check)
         && f.check != "RPT-001"
         && let Some(a) = f.domain.as_deref().and_then(|d| abuse.get(d))
@@ -796,9 +834,71 @@ mod tests {
                 spf_errors,
                 spf_checked,
                 period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
+                policy_raised: &BTreeMap::new(),
             },
         );
         f
+    }
+
+    #[test]
+    fn a_junking_policy_is_credited_unless_receivers_delivered_under_it() {
+        let w = world();
+        let drafts = || {
+            vec![
+                Draft::new("RPT-001", "portal.test")
+                    .domain("portal.test")
+                    .messages(3785)
+                    .subdomain_messages(0)
+                    .delivered(3011),
+                Draft::new("DMARC-004", "portal.test")
+                    .domain("portal.test")
+                    .reach(
+                        Reach::Partial,
+                        "p=quarantine: forged mail is junked, not refused",
+                    ),
+            ]
+        };
+        let rate_with = |raised: &BTreeMap<String, Option<chrono::NaiveDate>>| {
+            let mut f: Vec<Finding> = drafts().into_iter().map(|d| d.build("2026-10")).collect();
+            apply(
+                &mut f,
+                &Facts {
+                    domains: &w.domains,
+                    inventory: &w.inventory,
+                    vendor_volume: &w.volume,
+                    covered: &w.covered,
+                    any_reports: true,
+                    controls: &w.controls,
+                    vendor_spf: &BTreeMap::new(),
+                    spf_errors: &BTreeMap::new(),
+                    spf_checked: &BTreeMap::new(),
+                    period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
+                    policy_raised: raised,
+                },
+            );
+            f.remove(1)
+        };
+        // Delivered under the policy all period: not credited.
+        let steady = rate_with(&BTreeMap::new());
+        assert!(
+            steady.impact_reason.as_deref().is_some_and(
+                |r| r.contains("not lowered") && r.contains("delivered 3011 of the 3785")
+            ),
+            "{:?}",
+            steady.impact_reason
+        );
+        // Raised mid-period: the deliveries mix both policies; the rule's step down stands.
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 15);
+        let raised = [("portal.test".to_string(), day)].into_iter().collect();
+        let mid = rate_with(&raised);
+        assert!(mid.impact < steady.impact, "{:?}", mid.impact_reason);
+        assert!(
+            mid.impact_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("receivers first applied it on 2026-10-15")),
+            "{:?}",
+            mid.impact_reason
+        );
     }
 
     fn li(f: &Finding) -> (Level, Level) {
