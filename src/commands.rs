@@ -622,6 +622,7 @@ fn rate_without_reports(
             spf_checked: &Default::default(),
             period_end: snap.taken_at.date_naive(),
             policy_raised: &Default::default(),
+            past_abuse: &Default::default(),
         },
     );
 }

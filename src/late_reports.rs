@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(
             late[0].would_raise,
             [
-                "RPT-001: 3158 messages failing DMARC from 1 source no inventory vendor covers (192.0.2.7)"
+                "RPT-001: 3,158 messages failing DMARC from 1 source no inventory vendor covers (192.0.2.7)"
             ]
         );
 

@@ -1,13 +1,27 @@
 //! Small wording helpers for text a person reads: counts with the right plural, and
 //! excerpts of long inputs.
 
-/// `1 row rejected`, `2 rows rejected`, `0 rows rejected`.
+/// `1 row rejected`, `2 rows rejected`, `14,562 messages`: counts read as the PDF's tables
+/// print them, with thousands separated.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
-        format!("{n} {many}")
+        format!("{} {many}", int(n as u64))
     }
+}
+
+/// `14562` as `14,562`.
+pub fn int(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Items as a sentence lists them: `a`, `a and b`, `a, b and c`.
@@ -47,6 +61,11 @@ mod tests {
         assert_eq!(super::count(1, "duplicate", "duplicates"), "1 duplicate");
         assert_eq!(super::count(0, "duplicate", "duplicates"), "0 duplicates");
         assert_eq!(super::count(3, "row", "rows"), "3 rows");
+        assert_eq!(super::count(14_562, "row", "rows"), "14,562 rows");
+        assert_eq!(super::int(0), "0");
+        assert_eq!(super::int(999), "999");
+        assert_eq!(super::int(1_000), "1,000");
+        assert_eq!(super::int(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -828,7 +828,7 @@ fn new_evidence_fields_are_shown_where_they_belong() {
     // Summary: SPF permerror is shown; weak and unusable keys are not counted valid.
     let summary = section("Posture at a glance", "Risk profile");
     assert!(summary.contains("permerror"), "{summary}");
-    assert!(summary.contains("1 of 3 valid"), "{summary}");
+    assert!(summary.contains("1 of 3 meet policy"), "{summary}");
 
     let stats = section("7 DMARC Report Statistics", "8 Changes Since");
     for expected in [
@@ -888,7 +888,7 @@ fn evidence_without_the_new_fields_renders_with_fallbacks() {
     for expected in [
         "No re-evaluated verdicts are available for this period",
         "No daily series is recorded for this period.",
-        "1 of 1 valid",
+        "1 of 1 meet policy",
     ] {
         assert!(flat.contains(expected), "missing {expected:?}");
     }

@@ -646,6 +646,22 @@ fn history_of_october_matches_the_months(dir: &Path, truth: &Value) {
     let h = &oct["history"];
     let months = truth["months"].as_object().unwrap();
 
+    // riverside-health.example has no report in October, but June and July recorded forged
+    // mail using it: silence now does not rule abuse out, and the rating says whence it rose.
+    let parked = oct["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "DMARC-002:riverside-health.example")
+        .unwrap();
+    assert_eq!(parked["likelihood"], "high");
+    let why = parked["likelihood_reason"].as_str().unwrap();
+    assert!(
+        why.contains("June 2026 and July 2026 recorded forged mail using it")
+            && why.contains("540 messages failing DMARC"),
+        "{why}"
+    );
+
     // One trend point per month, each with the numbers of that month's own evidence and the
     // hash of the file it was read from.
     let points = h["months"].as_array().unwrap();
@@ -1142,11 +1158,25 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
             assert!(!c["after"].as_str().unwrap_or("").is_empty(), "{c}");
         }
     }
-    // Business associates: the PHI vendor with an unreadable cell is named and rated High,
-    // and stays in the vendor table; VEN-001 points at the breach risk assessment.
+    // Business associates: the PHI vendor with an unreadable cell is named and stays in the
+    // vendor table; VEN-001 points at the breach risk assessment. Its unreadable cell is an
+    // address range, so what it costs is mail counted as unknown senders: the likelihood
+    // follows the unattributed mail the period shows for its domain (impact stays High).
     let inv = f("INV-001:vendor-inventory");
-    assert!(inv["title"].as_str().unwrap().contains("FaxBridge"));
-    assert_eq!(inv["risk"], "high");
+    let title = inv["title"].as_str().unwrap();
+    assert!(
+        title.contains("FaxBridge") && title.contains("incomplete: ShiftSpring"),
+        "{title}"
+    );
+    assert_eq!(inv["impact"], "high");
+    assert_eq!(inv["likelihood"], "moderate");
+    assert!(
+        inv["likelihood_reason"]
+            .as_str()
+            .unwrap()
+            .contains("sent as its domains this period without being attributed to any vendor"),
+        "{inv}"
+    );
     let fax = ev["vendors"]["vendors"]
         .as_array()
         .unwrap()

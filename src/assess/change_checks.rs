@@ -102,7 +102,7 @@ pub fn assess(
             ("CHG-002", _) if c.meaning.contains("no longer publishes an SPF record") => d
                 .harm(Harm::Delivery)
                 .remediation(format!(
-                    "Remove {} from the SPF record of {}, or have the vendor that owns it restore its record: until then SPF returns permerror for every message.",
+                    "Remove {} from the SPF record of {}, or have the vendor that owns it restore its record: until then receivers return permerror for every message whose evaluation reaches that include.",
                     c.name, c.domain
                 )),
             ("CHG-002", _) if c.meaning.contains("void lookups") => d.harm(Harm::Delivery).remediation(format!(

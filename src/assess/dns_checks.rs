@@ -429,7 +429,7 @@ fn vendor_authorization(cx: &Context<'_>, out: &mut Vec<Finding>) {
             // not what is missing: say so, and leave the record to its SPF finding.
             let title = if all_permerror {
                 format!(
-                    "PHI vendor {} has no aligned DKIM for {}, and the SPF record of {} returns permerror for every address, so its mail can pass DMARC only by DKIM or by a MAIL FROM subdomain with its own SPF record",
+                    "PHI vendor {} has no aligned DKIM for {}, and the SPF record of {} returns permerror for each of its addresses, so its mail can pass DMARC only by DKIM or by a MAIL FROM subdomain with its own SPF record",
                     v.vendor, p.domain, p.domain
                 )
             } else {
@@ -582,7 +582,7 @@ fn spf(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>) 
     if s.lookups > 10 {
         let mut d = at(draft("SPF-003", &p.domain, p, role))
             .title(format!(
-                "SPF needs {} DNS lookups (limit 10): receivers return permerror",
+                "SPF needs {} DNS lookups (limit 10): receivers that reach the 11th return permerror",
                 s.lookups
             ))
             .evidence_all(s.tree.iter().cloned());

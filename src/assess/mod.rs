@@ -233,6 +233,38 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             (c.domain.clone(), first)
         })
         .collect();
+    // Forged mail earlier periods' assessments recorded per domain (RPT-001 not resolved
+    // then), with that month's DMARC-failing messages: a domain no report covers now is not
+    // without a history of abuse.
+    let mut past_abuse: std::collections::BTreeMap<String, Vec<(crate::period::Month, u64)>> =
+        std::collections::BTreeMap::new();
+    for e in i.earlier {
+        let history::Found::Read { evidence, .. } = &e.found else {
+            continue;
+        };
+        for f in evidence
+            .findings
+            .iter()
+            .filter(|f| f.check == "RPT-001" && f.status != crate::evidence::Status::Resolved)
+        {
+            let Some(d) = f.domain.as_deref() else {
+                continue;
+            };
+            let failing = evidence
+                .reports
+                .per_domain
+                .iter()
+                .find(|s| s.domain == d)
+                .map_or(0, |s| s.rates.messages.saturating_sub(s.rates.dmarc_pass));
+            let months = past_abuse.entry(d.to_string()).or_default();
+            if !months.iter().any(|(m, _)| *m == e.month) {
+                months.push((e.month, failing));
+            }
+        }
+    }
+    for months in past_abuse.values_mut() {
+        months.sort();
+    }
     rating::apply(
         &mut findings,
         &rating::Facts {
@@ -247,6 +279,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             spf_checked: &rep.spf_checked,
             period_end: i.period.month.last_day(),
             policy_raised: &policy_raised,
+            past_abuse: &past_abuse,
         },
     );
 
@@ -298,8 +331,9 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             f.authority = f.authority.replace(
                 BULK_CLAUSE,
                 &format!(
-                    "requirements for bulk senders (about 5,000 or more messages a day to those providers), which {} does not reach (its busiest day in this period's reports: {peak} messages to all receivers), so they are cited as practice, not as binding",
-                    d.domain
+                    "requirements for bulk senders (about 5,000 or more messages a day to those providers), which {} does not reach (its busiest day in this period's reports: {} messages to all receivers), so they are cited as practice, not as binding",
+                    d.domain,
+                    crate::text::int(peak)
                 ),
             );
         }

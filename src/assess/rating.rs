@@ -54,6 +54,9 @@ pub struct Facts<'a> {
     /// the first day this period's reports show receivers applying quarantine or reject: the
     /// period's dispositions mix the old policy and the new.
     pub policy_raised: &'a BTreeMap<String, Option<chrono::NaiveDate>>,
+    /// Earlier periods whose assessment recorded forged mail using a domain (RPT-001), with
+    /// that month's DMARC-failing messages: abuse seen before is not ruled out by silence now.
+    pub past_abuse: &'a BTreeMap<String, Vec<(crate::period::Month, u64)>>,
 }
 
 /// The rule's outcome for one finding.
@@ -447,10 +450,13 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
             (Some(v), Some(true)) => (
                 Level::High,
                 if v.service.trim().is_empty() {
-                    format!("{} sends PHI: those messages would not arrive", v.vendor)
+                    format!(
+                        "{} sends PHI: its messages that fail can be rejected or junked, so PHI-bearing mail may not reach its recipients",
+                        v.vendor
+                    )
                 } else {
                     format!(
-                        "{} sends PHI ({}): those messages would not arrive",
+                        "{} sends PHI ({}): its messages that fail can be rejected or junked, so PHI-bearing mail may not reach its recipients",
                         v.vendor,
                         v.service.trim()
                     )
@@ -589,6 +595,25 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                     "the forged mail using {d} this period used the domain itself, not a subdomain"
                 ));
             }
+            Some(d)
+                if !facts.covered.contains(d)
+                    && facts.past_abuse.get(d).is_some_and(|m| !m.is_empty()) =>
+            {
+                let months = facts.past_abuse.get(d).cloned().unwrap_or_default();
+                let failing: u64 = months.iter().map(|(_, n)| n).sum();
+                let names: Vec<String> = months
+                    .iter()
+                    .map(|(m, _)| m.last_day().format("%B %Y").to_string())
+                    .collect();
+                if likelihood < Level::High {
+                    likelihood = Level::High;
+                }
+                why = format!(
+                    "no report covers {d} this period, but the assessments of {} recorded forged mail using it (RPT-001; {} failing DMARC): the threat source has used this domain",
+                    crate::text::and_list(&names),
+                    crate::text::count(failing as usize, "message", "messages")
+                );
+            }
             Some(d) if !facts.covered.contains(d) => notes.push(if facts.any_reports {
                 format!(
                     "no report covers {d} this period, so abuse can be neither seen nor ruled out"
@@ -637,7 +662,7 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
                     } else {
                         notes.push(format!(
                         "this period {} of the {} checked against it met an SPF error (the record may have changed during the period)",
-                        errors,
+                        crate::text::int(errors),
                         crate::text::count(n as usize, "message", "messages")
                     ))
                     }
@@ -835,6 +860,7 @@ mod tests {
                 spf_checked,
                 period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
                 policy_raised: &BTreeMap::new(),
+                past_abuse: &BTreeMap::new(),
             },
         );
         f
@@ -874,6 +900,7 @@ mod tests {
                     spf_checked: &BTreeMap::new(),
                     period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
                     policy_raised: raised,
+                    past_abuse: &BTreeMap::new(),
                 },
             );
             f.remove(1)

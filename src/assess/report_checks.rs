@@ -590,7 +590,11 @@ pub fn assess_with_ptr(
     let mut findings = Vec::new();
     // RPT-000: rejected and duplicated files.
     if !set.rejected.is_empty() || !set.duplicates.is_empty() {
-        let share = set.rejected.len() as f64 / set.files.len().max(1) as f64;
+        // The share is of the files that could have counted toward this period: a rejected
+        // file's period is unknown, so it is counted here, while files that parsed and belong
+        // to other months are not, or a year of archive would dilute a broken month.
+        let candidates = set.reports.len() + set.rejected.len() + set.duplicates.len();
+        let share = set.rejected.len() as f64 / candidates.max(1) as f64;
         let mut d = Draft::new("RPT-000", "report-inputs")
             .title(format!(
                 "{}, {} ignored",
@@ -602,8 +606,10 @@ pub fn assess_with_ptr(
                 crate::text::count(set.duplicates.len(), "duplicate", "duplicates")
             ))
             .evidence(format!(
-                "{} read, {} accepted, {} rejected ({:.1}% of the files read), {}",
+                "{} read, {} counted in other periods; of the {} left, {} accepted, {} rejected ({:.1}%), {}",
                 crate::text::count(set.files.len(), "file", "files"),
+                set.out_of_period,
+                candidates,
                 crate::text::count(set.reports.len(), "report", "reports"),
                 set.rejected.len(),
                 share * 100.0,

@@ -385,6 +385,20 @@ pub fn assess(
                 phi_unreadable.push(who);
             }
         }
+        let attribution_loss = attribution_loss(inv, &unknown_sources);
+        // A title that leads with the PHI vendors still names the incomplete rows, so no vendor
+        // the finding is about is met only in its evidence.
+        let incomplete_names: Vec<String> = inv
+            .vendors
+            .iter()
+            .filter(|v| !v.incomplete.is_empty())
+            .map(|v| format!("{} (line {})", v.vendor, v.line))
+            .collect();
+        let also_incomplete = if incomplete_names.is_empty() {
+            String::new()
+        } else {
+            format!("; incomplete: {}", crate::text::and_list(&incomplete_names))
+        };
         let rows_out = inv.rejected.iter().filter(|r| !r.kept).count();
         let cells_out = inv.rejected.len() - rows_out;
         let mut parts = Vec::new();
@@ -468,19 +482,40 @@ pub fn assess(
             if costs.is_empty() {
                 costs.push("part of what it does goes unassessed");
             }
-            d = d
-                .title(format!(
-                    "PHI vendor data unreadable: {}",
-                    crate::text::and_list(&phi_unreadable)
-                ))
-                .phi(Some(true))
-                .exposure(
+            let (level, why) = match attribution_loss {
+                // Only the cells that tie mail to the vendor are unreadable: what that costs is
+                // the vendor's mail counted as unknown senders, which the period shows or not.
+                Some(AttributionLoss { messages: 0, .. }) => (
+                    Level::Low,
+                    format!(
+                        "a PHI vendor's cell could not be read, so {} until the inventory is fixed; no mail from its domains went unattributed this period, so nothing was lost yet",
+                        crate::text::and_list(&costs)
+                    ),
+                ),
+                Some(AttributionLoss { messages, sources }) => (
+                    Level::Moderate,
+                    format!(
+                        "a PHI vendor's cell could not be read, so {} until the inventory is fixed; {} from {} sent as its domains this period without being attributed to any vendor, and some may be its",
+                        crate::text::and_list(&costs),
+                        crate::text::count(messages as usize, "message", "messages"),
+                        crate::text::count(sources, "source", "sources"),
+                    ),
+                ),
+                None => (
                     Level::High,
                     format!(
                         "a PHI vendor's cell could not be read, so {} until the inventory is fixed",
                         crate::text::and_list(&costs)
                     ),
-                );
+                ),
+            };
+            d = d
+                .title(format!(
+                    "PHI vendor data unreadable: {}{also_incomplete}",
+                    crate::text::and_list(&phi_unreadable)
+                ))
+                .phi(Some(true))
+                .exposure(level, why);
         }
         if !phi_rejected.is_empty() {
             d = d
@@ -488,8 +523,8 @@ pub fn assess(
                     format!("{r}: phi = yes, read from the rejected row (its other cells are not used)")
                 }))
                 .title(format!(
-                    "PHI vendor missing from the assessment: {} rejected from the inventory",
-                    phi_rejected.join(", ")
+                    "PHI vendor missing from the assessment: {} rejected from the inventory{also_incomplete}",
+                    crate::text::and_list(&phi_rejected)
                 ))
                 .phi(Some(true))
                 .exposure(
@@ -519,6 +554,56 @@ pub fn assess(
     (coverage, findings)
 }
 
+/// Unattributed mail that could belong to PHI vendors whose unreadable cells only tie mail to
+/// them (domains excepted: without them nothing says which From domains to look at).
+struct AttributionLoss {
+    messages: u64,
+    sources: usize,
+}
+
+/// `None` when any PHI vendor's unreadable cell is about more than attribution (its PHI flag,
+/// its agreement, its domains), so the loss is not limited to counting its mail.
+fn attribution_loss(inv: &Inventory, unknown: &[SourceStat]) -> Option<AttributionLoss> {
+    let cells: Vec<&crate::inventory::RowError> = inv
+        .rejected
+        .iter()
+        .filter(|r| r.kept && (r.phi == Some(true) || r.column == "phi"))
+        .collect();
+    let attribution_only = cells.iter().all(|r| {
+        matches!(
+            r.column.as_str(),
+            "ip_ranges" | "spf_includes" | "dkim_selectors" | "dkim_domains" | "ptr_suffixes"
+        )
+    });
+    if cells.is_empty() || !attribution_only {
+        return None;
+    }
+    let mut domains: Vec<String> = Vec::new();
+    for r in &cells {
+        let v = inv
+            .vendors
+            .iter()
+            .find(|v| r.vendor.as_deref() == Some(v.vendor.as_str()))?;
+        if v.domains.is_empty() {
+            return None;
+        }
+        domains.extend(v.domains.iter().map(|d| d.to_ascii_lowercase()));
+    }
+    let theirs: Vec<&SourceStat> = unknown
+        .iter()
+        .filter(|s| {
+            let from = s.header_from.to_ascii_lowercase();
+            domains
+                .iter()
+                .any(|d| from == *d || from.ends_with(&format!(".{d}")))
+        })
+        .collect();
+    Some(AttributionLoss {
+        messages: theirs.iter().map(|s| s.messages).sum(),
+        sources: theirs.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,6 +617,43 @@ mod tests {
 
     fn month(label: &str) -> crate::period::Month {
         label.parse().unwrap()
+    }
+
+    fn source(from: &str, messages: u64) -> SourceStat {
+        SourceStat {
+            source_ip: "192.0.2.9".into(),
+            vendor: None,
+            header_from: from.into(),
+            messages,
+            dmarc_pass: 0,
+            reporters: vec![],
+            class: None,
+        }
+    }
+
+    #[test]
+    fn an_unreadable_address_range_weighs_what_the_period_left_unattributed() {
+        let header = "vendor,domains,ip_ranges,phi,baa,baa_expires\n";
+        let csv = format!("{header}Fax,a.example,198.51.100.0/33,yes,signed,2027-05-31\n");
+        let inv = Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap();
+        // Nothing sent as a.example went unattributed: nothing was lost yet.
+        let none = attribution_loss(&inv, &[source("b.example", 40)]).unwrap();
+        assert_eq!((none.messages, none.sources), (0, 0));
+        // Unattributed mail from the domain or a subdomain may be the vendor's.
+        let some = attribution_loss(
+            &inv,
+            &[
+                source("a.example", 40),
+                source("mail.a.example", 2),
+                source("b.example", 9),
+            ],
+        )
+        .unwrap();
+        assert_eq!((some.messages, some.sources), (42, 2));
+        // An unreadable agreement date is not about attribution: no evidence lowers it.
+        let csv = format!("{header}Fax,a.example,198.51.100.0/24,yes,signed,30/06/2027\n");
+        let inv = Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap();
+        assert!(attribution_loss(&inv, &[]).is_none());
     }
 
     #[test]

@@ -309,7 +309,10 @@ mod tests {
         assert!(text.contains("No re-evaluated verdicts are available"));
         assert!(text.contains("No daily series is recorded"));
         assert!(!text.contains("mailto:r@b.test") && !text.contains("DNSSEC"));
-        assert!(text.contains("0 of 1 valid"), "DKIM cell without flags");
+        assert!(
+            text.contains("0 of 1 meet policy"),
+            "DKIM cell without flags"
+        );
     }
 
     #[test]
@@ -334,7 +337,7 @@ mod tests {
             return;
         };
         assert!(text.contains("No re-evaluated verdicts are available"));
-        assert!(text.contains("0 of 1 valid"));
+        assert!(text.contains("0 of 1 meet policy"));
     }
 
     #[test]

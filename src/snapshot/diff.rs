@@ -519,11 +519,11 @@ fn spf_changes(
         // The record means the same; an include's content may have changed the counts.
         if wa.lookups <= 10 && wb.lookups > 10 {
             out.push(change(domain, "spf", domain, Some(format!("{} lookups", wa.lookups)), Some(format!("{} lookups", wb.lookups)), "weakened",
-                "an included record grew: the SPF lookup count crossed the limit of 10, so SPF now returns permerror"));
+                "an included record grew: the SPF lookup count crossed the limit of 10, so receivers return permerror for mail the record's earlier terms do not match"));
         }
         if wa.void_lookups <= 2 && wb.void_lookups > 2 {
             out.push(change(domain, "spf", domain, Some(format!("{} void lookups", wa.void_lookups)), Some(format!("{} void lookups", wb.void_lookups)), "weakened",
-                "names the record looks up stopped existing: void lookups passed the limit of 2 (RFC 7208 §4.6.4), so SPF now returns permerror"));
+                "names the record looks up stopped existing: void lookups passed the limit of 2 (RFC 7208 §4.6.4), so receivers return permerror for mail that reaches them"));
         }
         return;
     }
@@ -531,7 +531,7 @@ fn spf_changes(
     let mut direction = "changed";
     if wa.lookups <= 10 && wb.lookups > 10 {
         meanings.push(format!(
-            "DNS lookups went from {} to {}, over the limit of 10: SPF now returns permerror",
+            "DNS lookups went from {} to {}, over the limit of 10: receivers return permerror for mail the record's earlier terms do not match",
             wa.lookups, wb.lookups
         ));
         direction = "weakened";
@@ -1310,7 +1310,7 @@ fn mx_changes(
 /// An MX answer as the report shows it; no records at all is said, never left blank.
 fn mx_text(v: &[String]) -> String {
     if v.is_empty() {
-        "(no MX record: mail falls back to the domain's address records, RFC 5321 §5.1)".into()
+        "(no MX record: senders fall back to the domain's A/AAAA records if it has any, RFC 5321 §5.1; those are not captured)".into()
     } else {
         v.join(", ")
     }
