@@ -73,6 +73,59 @@ pub struct DnsConfig {
 fn default_timeout_ms() -> u64 {
     2000
 }
+
+/// `[tls]`: the transport-security probes. Everything they learn is stored raw in the
+/// snapshot, so `--offline` and later re-assessment never probe again.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// STARTTLS probe of each MX host (false: DNS and the MTA-STS policy fetch only, for sites
+    /// whose outbound port 25 is closed).
+    #[serde(default = "default_true")]
+    pub probe: bool,
+    /// The SMTP port probed. Receivers use 25; another port is for tests and private relays.
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    /// The HTTPS port of the MTA-STS policy host. RFC 8461 §3.3 fixes 443; another port is
+    /// for tests only, and the evidence says which was used.
+    #[serde(default = "default_https_port")]
+    pub https_port: u16,
+    /// Per host: connect, banner, handshake and the policy fetch each end by then.
+    #[serde(default = "default_tls_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Extra trusted roots (PEM), beside the Mozilla roots: a private MX, or a test CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// DNSSEC trust anchor (DNSKEY or DS records in zone-file form); default the IANA root.
+    #[serde(default)]
+    pub dnssec_trust_anchor: Option<PathBuf>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            probe: true,
+            smtp_port: default_smtp_port(),
+            https_port: default_https_port(),
+            timeout_ms: default_tls_timeout_ms(),
+            ca_file: None,
+            dnssec_trust_anchor: None,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_smtp_port() -> u16 {
+    25
+}
+fn default_https_port() -> u16 {
+    443
+}
+fn default_tls_timeout_ms() -> u64 {
+    5000
+}
 fn default_attempts() -> usize {
     2
 }
@@ -307,6 +360,8 @@ struct RawConfig {
     #[serde(default)]
     dns: DnsConfig,
     #[serde(default)]
+    tls: TlsConfig,
+    #[serde(default)]
     domain: Vec<DomainConfig>,
     #[serde(default)]
     policy: PolicyConfig,
@@ -336,6 +391,7 @@ pub struct Config {
     /// The risk decisions file (accepted, transferred… risks), when the config names one.
     pub risk_decisions: Option<PathBuf>,
     pub dns: DnsConfig,
+    pub tls: TlsConfig,
     pub domains: Vec<DomainConfig>,
     pub policy: PolicyConfig,
     pub governance: Governance,
@@ -579,6 +635,11 @@ impl Config {
             templates: raw.templates.map(rel),
             risk_decisions: raw.risk_decisions.map(rel),
             dns: raw.dns,
+            tls: TlsConfig {
+                ca_file: raw.tls.ca_file.map(rel),
+                dnssec_trust_anchor: raw.tls.dnssec_trust_anchor.map(rel),
+                ..raw.tls
+            },
             domains,
             policy: raw.policy,
             governance,

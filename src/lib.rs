@@ -22,6 +22,7 @@ pub mod run;
 pub mod snapshot;
 pub mod terminal;
 pub mod text;
+pub mod transport;
 pub mod verify;
 
 /// Name and version stamped into every artifact so an auditor can tell which rules produced it.

@@ -21,6 +21,10 @@ pub enum RunError {
     Snapshot(#[from] crate::snapshot::store::StoreError),
     #[error("DNS capture failed: {0}")]
     Dns(String),
+    /// The transport probes could not start (a bad `[tls] ca_file`): probe failures of single
+    /// hosts are outcomes in the snapshot, never this.
+    #[error("transport probes: {0}; fix [tls] in the config, or set probe = false")]
+    Transport(String),
     #[error(
         "--offline: no stored snapshot in {0}; run `mailproof snapshot --config …` first, or run without --offline"
     )]
@@ -293,6 +297,14 @@ pub fn capture_and_store(
         .map_err(|e| RunError::Dns(e.to_string()))?;
     snap.organization = Some(cfg.organization.clone());
     snap.scope_sha256 = Some(scope_sha256(cfg));
+    if !snap.nothing_answered() {
+        // The transport probes connect where the DNS just said; a DNS that answered nothing
+        // is refused below instead.
+        snap.transport = Some(
+            rt.block_on(crate::transport::capture(&snap, &cfg.tls))
+                .map_err(RunError::Transport)?,
+        );
+    }
     if snap.nothing_answered() {
         let first = snap
             .evidence_gaps()

@@ -22,6 +22,9 @@ pub enum Harm {
     Blindness,
     /// A departure from the standard with little direct consequence.
     Hygiene,
+    /// Mail in transit to our MX hosts can be read or altered (no TLS, TLS a sender may skip,
+    /// or TLS an on-path attacker can break): the interception risk of §164.312(e).
+    Interception,
 }
 
 impl Harm {
@@ -33,6 +36,7 @@ impl Harm {
             Harm::Disclosure => "PHI disclosure",
             Harm::Blindness => "abuse goes unseen",
             Harm::Hygiene => "record hygiene",
+            Harm::Interception => "mail intercepted in transit",
         }
     }
 }

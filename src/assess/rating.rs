@@ -378,6 +378,15 @@ fn exploitability(harm: Harm, l: Level) -> &'static str {
         }
         (Harm::Blindness, Moderate) => "part of the data is missing or unreliable",
         (Harm::Blindness, Low) => "data goes missing only with a second fault",
+        (Harm::Interception, VeryHigh | High) => {
+            "anyone on the network path (a compromised router or relay, a spoofed DNS answer) can read or alter the mail, or strip its encryption"
+        }
+        (Harm::Interception, Moderate) => {
+            "an on-path adversary can defeat the protection for part of the mail or of the senders"
+        }
+        (Harm::Interception, Low) => {
+            "defeating the protection needs a rare capability, such as a forged certificate"
+        }
         (Harm::Hygiene, VeryHigh | High) => "receivers meet it on every message",
         (Harm::Hygiene, Moderate) => "some receivers are affected",
         (Harm::Hygiene, Low) => "few receivers are affected",
@@ -541,6 +550,32 @@ pub fn rate(f: &Finding, facts: &Facts<'_>, abuse: &BTreeMap<String, Abuse>) -> 
             Level::Low,
             "a departure from the standard with little direct consequence".to_string(),
         ),
+        // What crosses the path is the mail the domain receives: PHI for patient and
+        // workforce domains, whatever the vendors send.
+        Harm::Interception => match domain.and_then(|d| role_of(facts, d)) {
+            Some(Role::Patient | Role::Workforce) => (
+                Level::High,
+                format!(
+                    "{} receives mail from patients, staff and partners that carries PHI; read in transit it is disclosed, altered it misleads",
+                    domain.unwrap_or_default()
+                ),
+            ),
+            Some(Role::Marketing) => (
+                Level::Moderate,
+                format!(
+                    "{} is a marketing domain: replies to it can still carry PHI",
+                    domain.unwrap_or_default()
+                ),
+            ),
+            Some(Role::Parked) => (
+                Level::Low,
+                format!(
+                    "{} is parked: it should receive no mail",
+                    domain.unwrap_or_default()
+                ),
+            ),
+            None => (asset_level, asset_why.clone()),
+        },
     };
     match reach {
         Reach::Full if !reach_why.is_empty() => {
@@ -775,6 +810,9 @@ fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
         Harm::Blindness => "Accidental, privileged user or administrator (Table D-2): the data the activity review needs does not arrive or cannot be read, so problems go unseen (an organization-defined non-adversarial event, as Table E-3 allows)".to_string(),
         Harm::Hygiene => format!(
             "Accidental, privileged user or administrator (Table D-2): a record of {target} departs from the standard, so receivers' results are less reliable (an organization-defined non-adversarial event, as Table E-3 allows)"
+        ),
+        Harm::Interception => format!(
+            "Adversarial outsider with a position on the network path between sending servers and the MX hosts of {target} reads or alters mail in transit (intercept/decrypt weak or unencrypted communications, Table E-2)"
         ),
     }
 }

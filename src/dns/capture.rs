@@ -136,6 +136,59 @@ fn dmarc_followups(l: &Lookup, from: &Question) -> Vec<Question> {
     out
 }
 
+/// Questions the transport evidence needs (issue: interception, §164.312(e)): the addresses
+/// and the DANE TLSA record (`_25._tcp.<host>`, RFC 7672 §2.2) of every MX host of a domain
+/// in scope, and the addresses of `mta-sts.<domain>` once the domain announces MTA-STS, so
+/// the probes connect to what the snapshot says and the evidence shows where they went.
+fn transport_followups(l: &Lookup, from: &Question) -> Vec<Question> {
+    if l.outcome != Outcome::Answer {
+        return Vec::new();
+    }
+    let next = |name: String, rtype: Rtype, purpose: &str| Question {
+        name: normalize_name(&name),
+        rtype,
+        purpose: purpose.to_string(),
+        domain: from.domain,
+        depth: from.depth + 1,
+    };
+    match (from.purpose.as_str(), l.rtype) {
+        ("mx", Rtype::Mx) => l
+            .answers
+            .iter()
+            .filter_map(|mx| mx.split_whitespace().nth(1))
+            .map(normalize_name)
+            // A null MX (`0 .`) names no host.
+            .filter(|h| !h.is_empty())
+            .take(MAX_MX_HOSTS)
+            .flat_map(|h| {
+                [
+                    next(h.clone(), Rtype::A, "mx-host"),
+                    next(h.clone(), Rtype::Aaaa, "mx-host"),
+                    next(format!("_25._tcp.{h}"), Rtype::Tlsa, "tlsa"),
+                ]
+            })
+            .collect(),
+        ("mta-sts", Rtype::Txt)
+            if l.answers
+                .iter()
+                .any(|a| crate::records::mta_sts::is_sts_record(a)) =>
+        {
+            let Some(domain) = l.name.strip_prefix("_mta-sts.") else {
+                return Vec::new();
+            };
+            vec![
+                next(format!("mta-sts.{domain}"), Rtype::A, "mta-sts-host"),
+                next(format!("mta-sts.{domain}"), Rtype::Aaaa, "mta-sts-host"),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// MX hosts followed per domain: RFC 5321 sets no limit, but a domain with more than this many
+/// is broken or hostile, and each host costs three lookups and a probe.
+pub const MAX_MX_HOSTS: usize = 20;
+
 async fn ask_all(
     client: &DnsClient,
     sem: &Arc<Semaphore>,
@@ -298,6 +351,8 @@ async fn capture_core(
             lookups.push(l);
             asked.push(q);
         }
+        // Transport questions go last: a name asked for several reasons keeps the SPF or
+        // DMARC purpose, which the SPF lookup accounting reads.
         let mut pending: VecDeque<Question> = asked
             .iter()
             .zip(&lookups[first..])
@@ -307,8 +362,14 @@ async fn capture_core(
                 f
             })
             .collect();
+        let transport: Vec<Question> = asked
+            .iter()
+            .zip(&lookups[first..])
+            .flat_map(|(q, l)| transport_followups(l, q))
+            .collect();
         let mut next = Vec::new();
-        while let Some(f) = pending.pop_front() {
+        let mut transport = transport.into_iter();
+        while let Some(f) = pending.pop_front().or_else(|| transport.next()) {
             if f.depth > MAX_SPF_DEPTH || f.name.is_empty() {
                 continue;
             }
@@ -388,6 +449,7 @@ async fn capture_core(
         lookups,
         organization: None,
         scope_sha256: None,
+        transport: None,
     })
 }
 

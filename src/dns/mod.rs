@@ -15,7 +15,9 @@ mod fixpoint;
 mod lookup;
 mod resolver;
 
-pub use capture::{SpfProbe, capture, capture_names, capture_probed, capture_with_sources};
+pub use capture::{
+    MAX_MX_HOSTS, SpfProbe, capture, capture_names, capture_probed, capture_with_sources,
+};
 pub use fixpoint::{spf_fixpoint, spf_fixpoint_many};
 pub use resolver::{DnsClient, ResolverSettings, system_nameservers};
 

@@ -3,9 +3,11 @@
 
 pub mod dkim;
 pub mod dmarc;
+pub mod mta_sts;
 pub mod spf;
 pub mod spf_eval;
 pub mod spf_walk;
+pub mod tls_rpt;
 
 use serde::{Deserialize, Serialize};
 

@@ -563,6 +563,7 @@ pub(crate) mod tests {
                 .collect(),
             organization: None,
             scope_sha256: None,
+            transport: None,
         }
     }
 

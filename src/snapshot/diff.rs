@@ -1348,6 +1348,7 @@ mod tests {
             lookups: vec![l("_dmarc.a.example", dmarc), l("a.example", spf)],
             organization: None,
             scope_sha256: None,
+            transport: None,
         }
     }
 

@@ -174,6 +174,10 @@ pub struct Snapshot {
     /// `diff` can say that the scope itself changed between two snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope_sha256: Option<String>,
+    /// What the transport probes met: MTA-STS policy fetches and STARTTLS probes. Absent in
+    /// snapshots of earlier versions, whose transport is then "not assessed".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<crate::transport::TransportCapture>,
 }
 
 impl Snapshot {

@@ -12,6 +12,8 @@
 //! Include with `mod support;` from a test crate. Not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use hickory_server::Server;
 use hickory_server::proto::rr::{LowerName, Name};
 use hickory_server::store::file::{FileConfig, FileZoneHandler};

@@ -1,0 +1,291 @@
+//! Transport evidence against real servers on loopback: Postfix for STARTTLS, nginx for the
+//! MTA-STS policy, an authoritative DNS server for the names, as a user's site has them.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use support::servers::{self, Leaf, Nginx, Postfix, Site, SmtpService, TestCa};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mailproof"))
+}
+
+const ZONE: &str = r#"$ORIGIN tls.test.
+$TTL 300
+@                IN SOA ns1.tls.test. hostmaster.tls.test. 2026120401 3600 600 86400 300
+@                IN NS  ns1.tls.test.
+ns1              IN A   127.0.0.1
+
+; A domain done right: STARTTLS with a trusted certificate, an MTA-STS policy in enforce mode.
+secure           IN MX  10 mx1.secure.tls.test.
+mx1.secure       IN A   127.0.0.70
+_mta-sts.secure  IN TXT "v=STSv1; id=20261201"
+mta-sts.secure   IN A   127.0.0.71
+_smtp._tls.secure IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@secure.tls.test"
+_25._tcp.mx1.secure IN TLSA 3 1 1 0000000000000000000000000000000000000000000000000000000000000000
+
+; A domain a sender cannot protect: no STARTTLS on one MX, nothing listening on the other.
+plain            IN MX  10 mx.plain.tls.test.
+plain            IN MX  20 down.plain.tls.test.
+mx.plain         IN A   127.0.0.72
+down.plain       IN A   127.0.0.73
+
+; Broken on both sides: an expired certificate, and a policy host that answers 404.
+broken           IN MX  10 mx.broken.tls.test.
+mx.broken        IN A   127.0.0.74
+_mta-sts.broken  IN TXT "v=STSv1; id=1"
+mta-sts.broken   IN A   127.0.0.75
+"#;
+
+const POLICY: &str = "version: STSv1\nmode: enforce\nmx: mx1.secure.tls.test\nmax_age: 604800\n";
+
+struct World {
+    _dns: support::TestDns,
+    _postfix: Postfix,
+    _nginx: Nginx,
+    dir: tempfile::TempDir,
+    ca: std::path::PathBuf,
+    ns: std::net::SocketAddr,
+}
+
+fn world(base: &Path) -> World {
+    let ca = TestCa::new();
+    let good: Leaf = ca.leaf(&["mx1.secure.tls.test"], false);
+    let expired: Leaf = ca.leaf(&["mx.broken.tls.test"], true);
+    let sts_good: Leaf = ca.leaf(&["mta-sts.secure.tls.test"], false);
+    let sts_broken: Leaf = ca.leaf(&["mta-sts.broken.tls.test"], false);
+    let postfix = Postfix::start(
+        &base.join("postfix"),
+        "mx1.secure.tls.test",
+        &[
+            SmtpService {
+                listen: "127.0.0.70:2525",
+                tls: Some(&good),
+                options: &[],
+            },
+            SmtpService {
+                listen: "127.0.0.72:2525",
+                tls: None,
+                options: &[],
+            },
+            SmtpService {
+                listen: "127.0.0.74:2525",
+                tls: Some(&expired),
+                options: &[],
+            },
+        ],
+    );
+    let nginx = Nginx::start(
+        &base.join("nginx"),
+        &[
+            Site {
+                listen: "127.0.0.71:8443",
+                server_name: "mta-sts.secure.tls.test",
+                tls: &sts_good,
+                files: &[("/.well-known/mta-sts.txt", POLICY, "text/plain", 200)],
+            },
+            Site {
+                listen: "127.0.0.75:8443",
+                server_name: "mta-sts.broken.tls.test",
+                tls: &sts_broken,
+                files: &[],
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zone = dir.path().join("tls.test.zone");
+    std::fs::write(&zone, ZONE).expect("zone");
+    let dns = support::start(&[("tls.test", &zone)]);
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, ca.pem()).expect("ca");
+    World {
+        ns: dns.addr,
+        _dns: dns,
+        _postfix: postfix,
+        _nginx: nginx,
+        dir,
+        ca: ca_path,
+    }
+}
+
+fn write_config(w: &World, probe: bool) -> std::path::PathBuf {
+    let cfg = w.dir.path().join("mailproof.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"organization = "Transport Test"
+snapshots = "snapshots/"
+output = "out/"
+
+[tls]
+probe = {probe}
+smtp_port = 2525
+https_port = 8443
+timeout_ms = 3000
+ca_file = "{}"
+
+[[domain]]
+name = "secure.tls.test"
+role = "patient"
+
+[[domain]]
+name = "plain.tls.test"
+role = "workforce"
+
+[[domain]]
+name = "broken.tls.test"
+role = "workforce"
+"#,
+            w.ca.display()
+        ),
+    )
+    .expect("config");
+    cfg
+}
+
+fn snapshot(w: &World, cfg: &Path) -> Value {
+    let out = w.dir.path().join("snap.json");
+    let o = bin()
+        .args(["snapshot", "--config"])
+        .arg(cfg)
+        .arg("--nameserver")
+        .arg(w.ns.to_string())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run mailproof");
+    assert!(
+        o.status.success() || o.status.code() == Some(4),
+        "snapshot failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&out).expect("snapshot written")).expect("json")
+}
+
+fn probe<'a>(t: &'a Value, host: &str) -> &'a Value {
+    t["smtp"]
+        .as_array()
+        .expect("smtp probes")
+        .iter()
+        .find(|p| p["host"] == host)
+        .unwrap_or_else(|| panic!("no probe of {host}: {t}"))
+}
+
+#[test]
+fn starttls_and_mta_sts_are_captured_from_real_servers() {
+    if !servers::available() {
+        return;
+    }
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("transport-capture");
+    let w = world(&base);
+    let snap = snapshot(&w, &write_config(&w, true));
+    let t = &snap["transport"];
+    assert_eq!(t["probed"], true);
+
+    // DNS: the MX host's address and its TLSA record are in the snapshot.
+    let lookups = snap["lookups"].as_array().unwrap();
+    let has = |name: &str, rtype: &str| {
+        lookups
+            .iter()
+            .any(|l| l["name"] == name && l["rtype"] == rtype && l["outcome"] == "answer")
+    };
+    assert!(has("mx1.secure.tls.test", "A"));
+    assert!(has("_25._tcp.mx1.secure.tls.test", "TLSA"));
+    assert!(has("mta-sts.secure.tls.test", "A"));
+
+    // Postfix with a trusted certificate: STARTTLS, TLS 1.2 or 1.3, a valid chain.
+    let good = probe(t, "mx1.secure.tls.test");
+    assert_eq!(good["outcome"], "ok", "{good}");
+    assert_eq!(good["starttls"], true);
+    assert!(
+        good["banner"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("mx1.secure.tls.test ESMTP")
+    );
+    assert!(
+        good["ehlo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "STARTTLS")
+    );
+    let version = good["tls_version"].as_str().unwrap();
+    assert!(version == "TLSv1.3" || version == "TLSv1.2", "{version}");
+    assert!(good["cipher"].as_str().unwrap().starts_with("TLS"));
+    let cert = &good["certificate"];
+    assert_eq!(cert["valid"], true, "{cert}");
+    assert_eq!(cert["validated_for"], "mx1.secure.tls.test");
+    assert_eq!(cert["chain"][0]["sans"][0], "mx1.secure.tls.test");
+    assert_eq!(cert["chain"][0]["sha256"].as_str().unwrap().len(), 64);
+    let transcript: Vec<&str> = good["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(transcript.contains(&"C: STARTTLS"), "{transcript:?}");
+    assert_eq!(
+        transcript
+            .iter()
+            .filter(|l| l.starts_with("C: MAIL"))
+            .count(),
+        0
+    );
+
+    // No STARTTLS offered: a finding, not a failure to probe.
+    let plain = probe(t, "mx.plain.tls.test");
+    assert_eq!(plain["outcome"], "ok", "{plain}");
+    assert_eq!(plain["starttls"], false);
+    assert!(plain.get("certificate").is_none());
+
+    // Nothing listening: evidence incomplete, never "no STARTTLS".
+    let down = probe(t, "down.plain.tls.test");
+    assert_eq!(down["outcome"], "refused", "{down}");
+    assert!(down.get("starttls").is_none());
+
+    // An expired certificate still completes the handshake; the chain says why it fails.
+    let broken = probe(t, "mx.broken.tls.test");
+    assert_eq!(broken["outcome"], "ok", "{broken}");
+    assert_eq!(broken["certificate"]["valid"], false);
+    assert!(
+        broken["certificate"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+
+    // MTA-STS: the policy as served, and the 404 of the broken host.
+    let policies = t["sts_policies"].as_array().unwrap();
+    let secure = policies
+        .iter()
+        .find(|p| p["domain"] == "secure.tls.test")
+        .unwrap();
+    assert_eq!(secure["outcome"], "ok", "{secure}");
+    assert_eq!(secure["status"], 200);
+    assert_eq!(secure["body"], POLICY);
+    assert_eq!(
+        secure["url"],
+        "https://mta-sts.secure.tls.test:8443/.well-known/mta-sts.txt"
+    );
+    assert_eq!(secure["certificate"]["valid"], true);
+    let broken = policies
+        .iter()
+        .find(|p| p["domain"] == "broken.tls.test")
+        .unwrap();
+    assert_eq!(broken["outcome"], "http_status", "{broken}");
+    assert_eq!(broken["status"], 404);
+    // plain.tls.test announces no policy: nothing fetched.
+    assert!(!policies.iter().any(|p| p["domain"] == "plain.tls.test"));
+
+    // With probes off, no MX is contacted but the policy is still fetched.
+    let off = snapshot(&w, &write_config(&w, false));
+    assert_eq!(off["transport"]["probed"], false);
+    assert_eq!(off["transport"]["smtp"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        off["transport"]["sts_policies"].as_array().unwrap().len(),
+        2
+    );
+}
