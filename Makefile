@@ -34,9 +34,13 @@ demo:
 	cd out/2026-10 && sha256sum -c SHA256SUMS
 	./target/debug/mailproof verify out/2026-10 --chain
 
-# Tools the tests use: pdftotext/pdftoppm to read the rendered PDF.
+# Tools the tests use: pdftotext/pdftoppm to read the rendered PDF; Postfix and nginx, the real
+# servers the transport tests start on loopback (Postfix without a system configuration).
 deps:
 	@command -v pdftotext >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y poppler-utils; }
+	@[ -x /usr/sbin/postfix ] && [ -x /usr/sbin/nginx ] || { \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postfix nginx-light; }
 
 test: deps
 	$(CARGO) test --all-targets
