@@ -40,7 +40,7 @@ deps:
 	@command -v pdftotext >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y poppler-utils; }
 	@[ -x /usr/sbin/postfix ] && [ -x /usr/sbin/nginx ] || { \
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
-	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends postfix nginx-light; }
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix nginx-light; }
 
 test: deps
 	$(CARGO) test --all-targets
