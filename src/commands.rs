@@ -367,6 +367,15 @@ fn report_gaps(c: &mailproof::evidence::Completeness) {
             errln!("  {l}");
         }
     }
+    if !c.failed_probes.is_empty() {
+        errln!(
+            "mailproof: evidence incomplete (exit 4): {} could not reach their server; whether those hosts offer TLS, or what their MTA-STS policy says, is unknown (NET-001). Check that outbound ports 25 and 443 are open from this machine, then run again:",
+            mailproof::text::count(c.failed_probes.len(), "transport probe", "transport probes")
+        );
+        for l in &c.failed_probes {
+            errln!("  {l}");
+        }
+    }
     if !c.rejected_inventory_rows.is_empty() {
         errln!(
             "mailproof: evidence incomplete (exit 4): {} in the vendor inventory; fix {} so every vendor is fully assessed:",
@@ -857,12 +866,18 @@ fn check(
 /// Exit 4 with the failed lookups on stderr when a capture is incomplete, else 0: the same
 /// answer from `snapshot` and `check`.
 fn exit_for_gaps(snap: &snapshot::Snapshot, gaps: Vec<String>) -> ExitCode {
-    if gaps.is_empty() {
+    let probes = snap
+        .transport
+        .as_ref()
+        .map(|t| t.gaps())
+        .unwrap_or_default();
+    if gaps.is_empty() && probes.is_empty() {
         return ExitCode::SUCCESS;
     }
     report_gaps(&mailproof::evidence::Completeness {
         lookups: snap.evidence_lookups().count(),
         failed_lookups: gaps,
+        failed_probes: probes,
         ..Default::default()
     });
     ExitCode::from(4)

@@ -642,6 +642,11 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             })
             .collect(),
         accepted_reports: evidence.reports.accepted,
+        failed_probes: snapshot
+            .transport
+            .as_ref()
+            .map(|t| t.gaps())
+            .unwrap_or_default(),
     });
     // A rerun must not trade a complete month for a worse one (a DNS outage, a reports folder
     // not mounted): the published output stays unless the operator says otherwise.

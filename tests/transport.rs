@@ -280,6 +280,103 @@ fn starttls_and_mta_sts_are_captured_from_real_servers() {
     // plain.tls.test announces no policy: nothing fetched.
     assert!(!policies.iter().any(|p| p["domain"] == "plain.tls.test"));
 
+    // The monthly run judges what the probes met, and a probe that could not connect makes
+    // the evidence incomplete (exit 4), never a clean month.
+    let cfg = write_config(&w, true);
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .args(["--period", "2026-11", "--nameserver"])
+        .arg(w.ns.to_string())
+        .env("SOURCE_DATE_EPOCH", "1796601600") // 2026-12-08
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("1 transport probe could not reach their server")
+            || stderr.contains("transport probe"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("down.plain.tls.test 127.0.0.73:2525: refused"),
+        "{stderr}"
+    );
+    let ev: Value = serde_json::from_slice(
+        &std::fs::read(w.dir.path().join("out/2026-11/evidence.json")).expect("evidence"),
+    )
+    .expect("json");
+    let ids: Vec<&str> = ev["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    for want in [
+        "TLS-001:mx.plain.tls.test",
+        "NET-001:down.plain.tls.test",
+        "STS-001:plain.tls.test",
+        "TLSRPT-001:plain.tls.test",
+        "TLS-003:mx.broken.tls.test",
+        "STS-003:broken.tls.test policy",
+        "TLSRPT-001:broken.tls.test",
+        "DANE-002:mx1.secure.tls.test",
+    ] {
+        assert!(ids.contains(&want), "{want} missing from {ids:?}");
+    }
+    // The domain done right raises nothing about its transport but the stale TLSA record.
+    for unwanted in ["TLS-001:mx1", "TLS-003:mx1", "STS-00", "TLSRPT-001:secure"] {
+        assert!(
+            !ids.iter()
+                .any(|i| i.starts_with(unwanted) && i.contains("secure")),
+            "{unwanted} raised: {ids:?}"
+        );
+    }
+    let f = |id: &str| {
+        ev["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // No STARTTLS on a workforce domain's MX: interception of PHI, rated High or above.
+    let tls = f("TLS-001:mx.plain.tls.test");
+    assert!(
+        matches!(tls["risk"].as_str(), Some("high" | "very-high")),
+        "{tls}"
+    );
+    assert!(
+        tls["threat"].as_str().unwrap().contains("intercept"),
+        "{tls}"
+    );
+    assert!(
+        tls["evidence"]
+            .to_string()
+            .contains("S: 220 mx1.secure.tls.test ESMTP"),
+        "{tls}"
+    );
+    assert!(
+        f("TLS-003:mx.broken.tls.test")["evidence"]
+            .to_string()
+            .contains("the certificate has expired")
+    );
+    assert!(
+        f("STS-003:broken.tls.test policy")["evidence"]
+            .to_string()
+            .contains("HTTP 404")
+    );
+    assert_eq!(
+        ev["completeness"]["failed_probes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{}",
+        ev["completeness"]
+    );
+
     // With probes off, no MX is contacted but the policy is still fetched.
     let off = snapshot(&w, &write_config(&w, false));
     assert_eq!(off["transport"]["probed"], false);

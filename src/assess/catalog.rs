@@ -410,41 +410,123 @@ pub const CATALOG: &[Check] = &[
         ["164.312(e)(1)", "164.312(c)(1)"],
         "Add the vendor's SPF include (or its ranges) to the domain's SPF record, or have the vendor sign with DKIM under our domain (publish its selector, often as a CNAME); otherwise its PHI mail fails DMARC once the policy is enforced."
     ),
+    // Transport security: what a sender meets when it delivers mail to our MX hosts.
+    check!(
+        "NET-001",
+        "Transport probe could not reach the server: evidence incomplete",
+        Medium,
+        Moderate / Blindness,
+        "RFC 3207 and RFC 8461 §3.3 (the probes a sender makes); a probe that could not connect says nothing about STARTTLS or the policy",
+        ["164.308(a)(1)(ii)(A)", "164.312(e)(1)"],
+        "Check that the host is up and reachable on the probed port from where mailproof runs (outbound port 25 is often blocked on office networks), then capture again; until a probe succeeds the transport checks for this host are indeterminate."
+    ),
+    check!(
+        "TLS-001",
+        "An MX host does not offer STARTTLS",
+        Critical,
+        High / Interception,
+        "RFC 3207 (STARTTLS); CISA BOD 18-01 (STARTTLS within 90 days); Google sender guidelines (TLS for transmission)",
+        ["164.312(e)(1)", "164.312(e)(2)(ii)"],
+        "Enable STARTTLS on the MX host with a certificate for its name (Postfix: smtpd_tls_security_level = may and smtpd_tls_chain_files), so senders can encrypt mail to it."
+    ),
+    check!(
+        "TLS-003",
+        "MX certificate is expired, untrusted, or does not name the MX host",
+        Medium,
+        Moderate / Interception,
+        "RFC 8461 §4 (policy validation needs a valid PKIX certificate); Google's MTA-STS requirements (TLS 1.2 or later, a CA-signed, matching, unexpired certificate)",
+        ["164.312(e)(1)"],
+        "Install a certificate from a public CA that names the MX host and is within its validity period, with the full chain; senders that validate (MTA-STS, DANE PKIX) refuse the host until then."
+    ),
+    check!(
+        "STS-001",
+        "No MTA-STS policy",
+        Medium,
+        Moderate / Interception,
+        "RFC 8461 §3.1 and §3.2; NIST SP 800-177r1 §5 (MTA-STS and DANE protect against TLS downgrade)",
+        ["164.312(e)(1)", "164.312(e)(2)(ii)"],
+        "Publish `_mta-sts.<domain>` TXT `v=STSv1; id=<date>` and serve the policy at `https://mta-sts.<domain>/.well-known/mta-sts.txt` (start with mode: testing and a TLS-RPT address, then enforce)."
+    ),
+    check!(
+        "STS-002",
+        "MTA-STS policy does not enforce",
+        Medium,
+        Moderate / Interception,
+        "RFC 8461 §5 (only mode enforce makes senders refuse delivery without validated TLS)",
+        ["164.312(e)(2)(ii)"],
+        "Once the TLS reports show no failures for a few weeks, change the policy to `mode: enforce`, then change the TXT record's `id`."
+    ),
+    check!(
+        "STS-003",
+        "MTA-STS policy cannot be fetched, is invalid, or does not cover every MX",
+        High,
+        Moderate / Interception,
+        "RFC 8461 §3.2 (the policy), §3.3 (how senders fetch it) and §4.1 (MX host matching)",
+        ["164.312(e)(1)"],
+        "Serve the policy over HTTPS with a valid certificate for mta-sts.<domain>, status 200, Content-Type text/plain and no redirect, and list every MX host in its `mx` lines; then change the TXT record's `id`."
+    ),
+    check!(
+        "STS-004",
+        "MTA-STS max_age out of range",
+        Low,
+        Low / Hygiene,
+        "RFC 8461 §3.2 (max_age at most 31557600; expected to be weeks or more; under one week is a tool heuristic)",
+        ["164.312(e)(1)"],
+        "Set `max_age` between 604800 (one week) and 31557600 seconds; 1209600 or more is common once the policy enforces."
+    ),
+    check!(
+        "TLSRPT-001",
+        "No TLS reporting (TLS-RPT) record",
+        Low,
+        Moderate / Blindness,
+        "RFC 8460 §3 (senders report TLS failures only to a published rua)",
+        ["164.308(a)(1)(ii)(D)", "164.312(b)"],
+        "Publish `_smtp._tls.<domain>` TXT `v=TLSRPTv1; rua=mailto:<address>` so senders report failed TLS sessions to us; mailproof reads those reports."
+    ),
+    check!(
+        "DANE-001",
+        "TLSA record uses a usage senders should not rely on",
+        Low,
+        Low / Interception,
+        "RFC 7672 §2.2 (DNSSEC) and §3.1.3 (usages PKIX-TA(0) and PKIX-EE(1) SHOULD NOT be used for SMTP)",
+        ["164.312(e)(1)"],
+        "Publish TLSA records with usage DANE-EE(3) selector 1 matching type 1 (or DANE-TA(2)) in a DNSSEC-signed zone."
+    ),
+    check!(
+        "DANE-002",
+        "TLSA records do not match the certificate the MX presents",
+        High,
+        Moderate / Delivery,
+        "RFC 7672 §3.1 (a DANE sender refuses a host whose certificate matches no usable TLSA record)",
+        ["164.312(e)(1)"],
+        "Publish a TLSA record for the certificate the host now presents (and keep the old one until every resolver cache has expired) before each certificate or key rollover."
+    ),
+    check!(
+        "MX-001",
+        "A domain that receives no mail has no MX and no null MX",
+        Low,
+        Low / Hygiene,
+        "RFC 7505 §3–4 (null MX); M3AAWG Protecting Parked Domains BCP (2015)",
+        ["164.308(a)(1)(ii)(B)"],
+        "Publish a null MX (`<domain>. MX 0 .`) so senders know at once that the domain takes no mail."
+    ),
+    check!(
+        "PARK-001",
+        "Parked domain is not locked down",
+        Medium,
+        Moderate / Forgery,
+        "M3AAWG Protecting Parked Domains BCP (2015); RFC 7505 (null MX); RFC 6376 §3.6.1 (an empty p= revokes a key)",
+        ["164.308(a)(5)(ii)(B)", "164.308(a)(1)(ii)(B)"],
+        "Publish the four parked-domain records: `v=spf1 -all`, `_dmarc` `v=DMARC1; p=reject;`, a null MX `MX 0 .` and `*._domainkey` `v=DKIM1; p=`."
+    ),
 ];
 
 /// Checks of the published catalog (CHECKS.md) that this version does not run yet. The report
 /// names them, so their absence is never read as a clean result.
 pub const NOT_YET_RUN: &[&str] = &[
-    "BIMI-001",
-    "BULK-001",
-    "BULK-002",
-    "BULK-003",
-    "CHG-006",
-    "DANE-001",
-    "DANE-002",
-    "MX-001",
-    "PARK-001",
-    "RPT-003",
-    "RPT-004",
-    "RPT-005",
-    "RPT-006",
-    "RPT-007",
-    "RPT-008",
-    "RPT-009",
-    "RPT-010",
-    "SPF-008",
-    "SPF-009",
-    "STS-001",
-    "STS-002",
-    "STS-003",
-    "STS-004",
-    "TLS-001",
-    "TLS-002",
-    "TLS-003",
-    "TLSRPT-001",
-    "VEN-003",
-    "VEN-004",
-    "VEN-007",
+    "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "CHG-006", "RPT-003", "RPT-004", "RPT-005",
+    "RPT-006", "RPT-007", "RPT-008", "RPT-009", "RPT-010", "SPF-008", "SPF-009", "TLS-002",
+    "VEN-003", "VEN-004", "VEN-007",
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

@@ -15,6 +15,7 @@ pub mod rating;
 pub mod report_checks;
 pub mod risk;
 pub mod status;
+pub mod transport_checks;
 pub mod treatment;
 pub mod vendor_checks;
 
@@ -80,6 +81,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             label: &label,
             period_end: i.period.month.last_day(),
         }));
+        findings.extend(transport_checks::assess(i.domains, snap, &label));
     }
 
     let policy_none = domains
@@ -368,6 +370,15 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             .filter_map(|f| f.domain.clone())
             .collect(),
         no_reports: i.reports.reports.is_empty(),
+        probe_incomplete: findings
+            .iter()
+            .filter(|f| f.check == "NET-001")
+            .filter_map(|f| f.domain.clone())
+            .collect(),
+        no_transport: i
+            .snapshot
+            .as_ref()
+            .is_some_and(|(s, _)| s.transport.is_none()),
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
     let outcome = treatment::apply(

@@ -11,6 +11,11 @@ pub struct Blind {
     pub dns_incomplete: BTreeSet<String>,
     /// No report was accepted this period: report-derived findings cannot be re-checked.
     pub no_reports: bool,
+    /// Domains a transport probe could not reach this period (NET-001).
+    pub probe_incomplete: BTreeSet<String>,
+    /// The snapshot holds no transport section (probes not run): probe-derived findings
+    /// cannot be re-checked.
+    pub no_transport: bool,
 }
 
 impl Blind {
@@ -22,7 +27,25 @@ impl Blind {
         .iter()
         .any(|p| f.check.starts_with(p));
         let report_check = f.check.starts_with("RPT-") || f.check == "VEN-006";
+        // Judged from what the probes met (DNS alone decides STS-001 and TLSRPT-001).
+        let probe_check = matches!(
+            f.check.as_str(),
+            "TLS-001"
+                | "TLS-002"
+                | "TLS-003"
+                | "STS-002"
+                | "STS-003"
+                | "STS-004"
+                | "DANE-002"
+                | "NET-001"
+        );
         match &f.domain {
+            _ if probe_check && self.no_transport => Some(
+                "not re-verified: this period's snapshot holds no transport probes".to_string(),
+            ),
+            Some(d) if probe_check && self.probe_incomplete.contains(d) => Some(format!(
+                "not re-verified: a transport probe for {d} could not reach its server this period (see NET-001)"
+            )),
             Some(d) if dns_check && self.dns_incomplete.contains(d) => Some(format!(
                 "not re-verified: DNS evidence for {d} is incomplete this period (see DNS-001)"
             )),
@@ -118,6 +141,7 @@ mod tests {
         let blind = Blind {
             dns_incomplete: ["b.example".to_string()].into(),
             no_reports: true,
+            ..Default::default()
         };
         mark(&mut cur, Some(&prev), "2026-10", &blind);
         let f = cur.iter().find(|f| f.check == "DMARC-001").unwrap();
@@ -125,5 +149,39 @@ mod tests {
         assert!(f.evidence[0].contains("incomplete"), "{:?}", f.evidence);
         let r = cur.iter().find(|f| f.check == "RPT-001").unwrap();
         assert_eq!(r.status, Status::Persisting);
+    }
+
+    #[test]
+    fn a_probe_that_could_not_connect_never_resolves_a_transport_finding() {
+        let old = |id: &str, host: &str| Draft::new(id, host).domain("b.example").build("2026-09");
+        let prev = crate::evidence::tests_support::evidence_with(
+            vec![old("TLS-001", "mx.b.example"), old("STS-001", "b.example")],
+            "2026-09",
+        );
+        let mut cur = vec![
+            Draft::new("NET-001", "mx.b.example")
+                .domain("b.example")
+                .build("2026-10"),
+        ];
+        let blind = Blind {
+            probe_incomplete: ["b.example".to_string()].into(),
+            ..Default::default()
+        };
+        mark(&mut cur, Some(&prev), "2026-10", &blind);
+        let tls = cur.iter().find(|f| f.check == "TLS-001").unwrap();
+        assert_eq!(tls.status, Status::Persisting);
+        assert!(tls.evidence[0].contains("NET-001"), "{:?}", tls.evidence);
+        // STS-001 is judged from DNS alone: gone means fixed.
+        let sts = cur.iter().find(|f| f.check == "STS-001").unwrap();
+        assert_eq!(sts.status, Status::Resolved);
+        // A snapshot without probes re-verifies nothing the probes judged.
+        let mut cur = vec![];
+        let blind = Blind {
+            no_transport: true,
+            ..Default::default()
+        };
+        mark(&mut cur, Some(&prev), "2026-10", &blind);
+        let tls = cur.iter().find(|f| f.check == "TLS-001").unwrap();
+        assert_eq!(tls.status, Status::Persisting);
     }
 }

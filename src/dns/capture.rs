@@ -60,6 +60,15 @@ fn fixed_questions(idx: usize, d: &ScopedDomain) -> Vec<Question> {
             out.push(q(format!("{sel}._domainkey.{name}"), Rtype::Txt, "dkim"));
         }
     }
+    // A parked domain revokes every key with a wildcard (PARK-001): the literal `*` name is
+    // what a resolver answers from the wildcard record.
+    if d.role == crate::config::Role::Parked {
+        out.push(q(
+            format!("*._domainkey.{name}"),
+            Rtype::Txt,
+            "dkim-wildcard",
+        ));
+    }
     out.push(q(format!("_mta-sts.{name}"), Rtype::Txt, "mta-sts"));
     out.push(q(format!("_smtp._tls.{name}"), Rtype::Txt, "tls-rpt"));
     out.push(q(format!("default._bimi.{name}"), Rtype::Txt, "bimi"));

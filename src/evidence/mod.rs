@@ -692,12 +692,17 @@ pub struct Completeness {
     pub rejected_inventory_rows: Vec<String>,
     /// Reports counted in the period.
     pub accepted_reports: usize,
+    /// Transport probes that could not reach their server (NET-001), as
+    /// `host address:port: outcome: reason`.
+    pub failed_probes: Vec<String>,
 }
 
 impl Completeness {
     /// Whether anything is missing (exit 4).
     pub fn is_incomplete(&self) -> bool {
-        !self.failed_lookups.is_empty() || !self.rejected_inventory_rows.is_empty()
+        !self.failed_lookups.is_empty()
+            || !self.rejected_inventory_rows.is_empty()
+            || !self.failed_probes.is_empty()
     }
 
     /// What this evidence lacks that `published` had, in words; empty when it is at least as
@@ -720,6 +725,17 @@ impl Completeness {
                     "inventory rows"
                 ),
                 published.rejected_inventory_rows.len()
+            ));
+        }
+        if self.failed_probes.len() > published.failed_probes.len() {
+            out.push(format!(
+                "{} could not reach their server (the published output: {})",
+                crate::text::count(
+                    self.failed_probes.len(),
+                    "transport probe",
+                    "transport probes"
+                ),
+                published.failed_probes.len()
             ));
         }
         if self.accepted_reports < published.accepted_reports {
@@ -750,6 +766,7 @@ impl Evidence {
                 .collect(),
             rejected_inventory_rows: self.vendors.rejected_rows.clone(),
             accepted_reports: self.reports.accepted,
+            failed_probes: Vec::new(),
         }
     }
 }

@@ -145,6 +145,40 @@ pub struct SmtpProbe {
     pub elapsed_ms: u64,
 }
 
+impl TransportCapture {
+    /// The probes and fetches that could not reach their server, in words: what makes a run
+    /// "evidence incomplete" (exit 4), like a failed DNS lookup.
+    pub fn gaps(&self) -> Vec<String> {
+        let smtp = self
+            .smtp
+            .iter()
+            .filter(|p| p.outcome.is_failure() || p.outcome == Outcome::Protocol)
+            .map(|p| {
+                format!(
+                    "{} {}:{}: {}: {}",
+                    p.host,
+                    p.address,
+                    p.port,
+                    p.outcome.label(),
+                    p.error.as_deref().unwrap_or("")
+                )
+            });
+        let sts = self
+            .sts_policies
+            .iter()
+            .filter(|f| f.outcome.is_failure())
+            .map(|f| {
+                format!(
+                    "{}: {}: {}",
+                    f.url,
+                    f.outcome.label(),
+                    f.error.as_deref().unwrap_or("")
+                )
+            });
+        smtp.chain(sts).collect()
+    }
+}
+
 /// Addresses probed per MX host: the first two IPv4 addresses, or the first IPv6 one when the
 /// host has no IPv4, so a many-address pool does not multiply the probes.
 const ADDRESSES_PER_HOST: usize = 2;
