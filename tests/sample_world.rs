@@ -72,10 +72,15 @@ fn snapshot_via_cli(ns: std::net::SocketAddr, epoch: i64, out: &Path) {
         .env("SOURCE_DATE_EPOCH", epoch.to_string())
         .output()
         .unwrap();
+    // The sample world's MX and MTA-STS hosts are documentation addresses: their probes
+    // cannot connect (exit 4, NET-001), while every DNS lookup must be answered.
+    let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        o.status.success(),
-        "snapshot failed: {}",
-        String::from_utf8_lossy(&o.stderr)
+        o.status.success()
+            || (o.status.code() == Some(4)
+                && stderr.contains("(0 failed")
+                && stderr.contains("transport probe")),
+        "snapshot failed: {stderr}"
     );
 }
 

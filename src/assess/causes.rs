@@ -30,14 +30,21 @@ enum Kind {
     DkimKey,
     VendorAlignment,
     Service,
+    /// A domain's MTA-STS or TLS-RPT record: the finding that it is missing or broken and the
+    /// change that removed it are one cause.
+    TransportRecord,
     Single,
 }
 
 impl Kind {
     fn unit(self, n: usize) -> &'static str {
         match (self, n == 1) {
-            (Kind::Parked | Kind::DmarcRecord | Kind::SpfRecord, true) => "domain",
-            (Kind::Parked | Kind::DmarcRecord | Kind::SpfRecord, false) => "domains",
+            (Kind::Parked | Kind::DmarcRecord | Kind::SpfRecord | Kind::TransportRecord, true) => {
+                "domain"
+            }
+            (Kind::Parked | Kind::DmarcRecord | Kind::SpfRecord | Kind::TransportRecord, false) => {
+                "domains"
+            }
             (Kind::DkimKey, true) => "key",
             (Kind::DkimKey, false) => "keys",
             (Kind::VendorAlignment, true) => "vendor",
@@ -76,6 +83,8 @@ const ROOT_ORDER: &[&str] = &[
     "VEN-002",
     "DKIM-001",
     "VEN-006",
+    "STS-001",
+    "TLSRPT-001",
     "CHG-004",
     "CHG-001",
     "CHG-002",
@@ -108,6 +117,14 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
         "DMARC-001" | "DMARC-002" | "DMARC-003" | "DMARC-004" | "DMARC-005" | "DMARC-006"
         | "DMARC-007" | "DMARC-008" | "CHG-001" => Some((Kind::DmarcRecord, domain)),
         "CHG-004" if f.subject.starts_with("_dmarc.") => Some((Kind::DmarcRecord, domain)),
+        "CHG-004" if f.subject.starts_with("_smtp._tls.") => {
+            Some((Kind::TransportRecord, format!("tls-rpt {domain}")))
+        }
+        "CHG-004" if f.subject.starts_with("_mta-sts.") => {
+            Some((Kind::TransportRecord, format!("mta-sts {domain}")))
+        }
+        "TLSRPT-001" => Some((Kind::TransportRecord, format!("tls-rpt {domain}"))),
+        "STS-001" => Some((Kind::TransportRecord, format!("mta-sts {domain}"))),
         "SPF-001" | "SPF-002" | "SPF-003" | "SPF-004" | "SPF-005" | "SPF-006" | "SPF-007"
         | "CHG-002" => Some((Kind::SpfRecord, domain)),
         "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" => {
@@ -302,6 +319,7 @@ fn group_title(kind: Kind, subject: &str, root: &Finding) -> String {
         Kind::DkimKey => root.title.clone(),
         Kind::VendorAlignment => format!("{subject}: mail fails DMARC alignment"),
         Kind::Service => format!("{subject}: a service sends as us without an inventory entry"),
+        Kind::TransportRecord => root.title.clone(),
         Kind::Single => root.title.clone(),
     }
 }

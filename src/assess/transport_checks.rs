@@ -101,7 +101,7 @@ fn parked(d: &DomainConfig, snap: &Snapshot, mx: &MxSet, label: &str, out: &mut 
             Draft::new("MX-001", d.name.clone())
                 .domain(&d.name)
                 .title(format!(
-                    "Parked domain {} has no MX and no null MX: senders fall back to its address records",
+                    "Parked domain {} has no MX and no null MX: senders may fall back to its address records (RFC 5321 §5.1) and retry for days",
                     d.name
                 ))
                 .evidence(format!(
@@ -201,11 +201,18 @@ fn parked(d: &DomainConfig, snap: &Snapshot, mx: &MxSet, label: &str, out: &mut 
     }
     let mut draft = Draft::new("PARK-001", d.name.clone())
         .domain(&d.name)
-        .title(format!(
-            "Parked domain {} lacks {} of the four lock-down records",
-            d.name,
-            missing.len()
-        ))
+        .title(if missing.len() == 4 {
+            format!(
+                "Parked domain {} has none of the four lock-down records",
+                d.name
+            )
+        } else {
+            format!(
+                "Parked domain {} lacks {} of the four lock-down records",
+                d.name,
+                missing.len()
+            )
+        })
         .evidence_all(missing.iter().map(|m| format!("missing: {m}")));
     if !have.is_empty() {
         draft = draft.evidence(format!("present: {}", crate::text::and_list(&have)));
