@@ -1275,14 +1275,16 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
             .iter()
             .any(|s| s == "INV-001")
     );
-    // Controls: transport encryption is not tested yet, so it is not assessed.
+    // Controls: the sample snapshots hold no STARTTLS probes, so encryption is judged from DNS
+    // alone; the missing MTA-STS policies are findings against it.
     let enc = ev["controls"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["citation"] == "164.312(e)(2)(ii)")
         .unwrap();
-    assert_eq!(enc["status"], "not assessed");
+    assert_eq!(enc["status"], "findings");
+    assert!(enc["findings"].to_string().contains("STS-001"), "{enc}");
     // The unknown source with a mailing-list override says why it raised nothing.
     let src = ev["vendors"]["unknown_sources"]
         .as_array()

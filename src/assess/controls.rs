@@ -5,7 +5,10 @@ use crate::assess::risk::Level;
 use crate::evidence::{Control, ControlCause, Finding, RiskCounts, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub fn map(findings: &[Finding]) -> Vec<Control> {
+/// `probed`: whether the snapshot holds STARTTLS probes. Without them the transmission
+/// controls are judged from DNS alone (MTA-STS, TLS-RPT records), so "no open findings" there
+/// would claim a TLS test that never ran: they are "not assessed" instead.
+pub fn map(findings: &[Finding], probed: bool) -> Vec<Control> {
     CITATIONS
         .iter()
         .map(|c| {
@@ -34,6 +37,11 @@ pub fn map(findings: &[Finding]) -> Vec<Control> {
                     "not assessed".into()
                 } else if open.iter().any(|f| f.is_open()) {
                     "findings".into()
+                } else if open.is_empty()
+                    && !probed
+                    && matches!(c.citation, "164.312(e)(1)" | "164.312(e)(2)(ii)")
+                {
+                    "not assessed".into()
                 } else if open.is_empty() {
                     "no open findings".into()
                 } else {
@@ -101,7 +109,7 @@ mod tests {
         for x in &mut f {
             x.cause = Some("SPF-003:a.test".into());
         }
-        let controls = map(&f);
+        let controls = map(&f, true);
         let integrity = controls
             .iter()
             .find(|c| c.citation == "164.312(c)(1)")
@@ -115,5 +123,20 @@ mod tests {
             .find(|c| c.citation == "164.312(e)(1)")
             .expect("transmission");
         assert_eq!(transmission.via[0].checks, ["RPT-002", "SPF-003"]);
+    }
+
+    #[test]
+    fn transmission_without_probes_is_not_assessed_never_clean() {
+        let status = |probed: bool, citation: &str| {
+            map(&[], probed)
+                .into_iter()
+                .find(|c| c.citation == citation)
+                .map(|c| c.status)
+                .unwrap_or_default()
+        };
+        assert_eq!(status(false, "164.312(e)(2)(ii)"), "not assessed");
+        assert_eq!(status(false, "164.312(e)(1)"), "not assessed");
+        assert_eq!(status(true, "164.312(e)(2)(ii)"), "no open findings");
+        assert_eq!(status(false, "164.312(b)"), "no open findings");
     }
 }

@@ -433,7 +433,12 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         i.domains.iter().map(|d| (d.name.clone(), d.role)).collect();
     let causes = causes::build(&mut findings, &roles, &domains);
     let cause_counts = causes::count(&causes);
-    let controls = controls::map(&findings);
+    let controls = controls::map(
+        &findings,
+        i.snapshot
+            .as_ref()
+            .is_some_and(|(s, _)| s.transport.as_ref().is_some_and(|t| t.probed)),
+    );
     let risk_counts = controls::count(&findings);
 
     let g = i.generated_at;

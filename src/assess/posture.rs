@@ -73,6 +73,7 @@ pub fn build_with(
         raw: raw_lookups(&d.name, snap),
         spf_size_octets: spf_walk::walk(&d.name, snap).size_octets,
         dnssec: None,
+        transport: Some(transport(&d.name, snap)),
     };
     p.dnssec = dnssec(&p.raw, snap);
     p.grade = grade(&p);
@@ -394,5 +395,164 @@ pub(crate) fn rank(p: &str) -> u8 {
         "reject" => 2,
         "quarantine" => 1,
         _ => 0,
+    }
+}
+
+/// The domain's transport as the snapshot holds it: what each MX probe met, the MTA-STS record
+/// and fetched policy, the TLS-RPT record.
+pub fn transport(domain: &str, snap: &Snapshot) -> crate::evidence::transport::TransportPosture {
+    use crate::evidence::transport::{
+        MxHost, StsFetch, StsState, TlsRptState, TlsSession, TransportPosture,
+    };
+    use crate::records::{mta_sts, tls_rpt};
+    let t = snap.transport.as_ref();
+    let mut hosts: Vec<(u16, String)> = snap
+        .get(domain, Rtype::Mx)
+        .map(|l| {
+            l.answers
+                .iter()
+                .filter_map(|a| {
+                    let mut p = a.split_whitespace();
+                    Some((
+                        p.next()?.parse().ok()?,
+                        crate::snapshot::normalize_name(p.next()?),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    hosts.sort();
+    let null_mx = hosts.len() == 1 && hosts[0].1.is_empty();
+    hosts.retain(|(_, h)| !h.is_empty());
+
+    // MTA-STS: the record, then the policy when a valid one was fetched.
+    let mut sts = StsState::default();
+    let records: Vec<String> = snap
+        .get(&format!("_mta-sts.{domain}"), Rtype::Txt)
+        .map(|l| {
+            l.answers
+                .iter()
+                .filter(|a| mta_sts::is_sts_record(a))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut policy = None;
+    if let [one] = records.as_slice() {
+        let r = mta_sts::parse_record(one);
+        sts.record = Some(one.clone());
+        sts.id = r.id.clone();
+        sts.record_valid = r.is_valid();
+        sts.errors
+            .extend(r.diagnostics.iter().map(|d| format!("record {d}")));
+    } else if records.len() > 1 {
+        sts.errors.push(format!(
+            "{} MTA-STS records: senders discard them all",
+            records.len()
+        ));
+    }
+    if let Some(f) = t.and_then(|t| {
+        t.sts_policies
+            .iter()
+            .find(|f| f.domain.eq_ignore_ascii_case(domain))
+    }) {
+        sts.fetch = Some(StsFetch {
+            url: f.url.clone(),
+            outcome: f.outcome.label().to_string(),
+            status: f.status,
+            error: f.error.clone(),
+            certificate_valid: f.certificate.as_ref().map(|c| c.valid),
+        });
+        if f.outcome == crate::transport::Outcome::Ok {
+            let p = mta_sts::parse_policy(f.body.as_deref().unwrap_or_default());
+            sts.errors.extend(
+                p.diagnostics
+                    .iter()
+                    .map(|d| format!("policy {}", d.message)),
+            );
+            if p.is_valid() {
+                sts.mode = p.mode.map(|m| m.as_str().to_string());
+                sts.max_age = p.max_age;
+                sts.mx_patterns = p.mx.iter().map(|m| m.pattern.clone()).collect();
+                policy = Some(p);
+            }
+        }
+    }
+
+    let mx = hosts
+        .into_iter()
+        .map(|(preference, host)| {
+            let addresses: Vec<String> = [Rtype::A, Rtype::Aaaa]
+                .into_iter()
+                .filter_map(|r| snap.get(&host, r))
+                .flat_map(|l| l.answers.clone())
+                .collect();
+            let tlsa = snap
+                .get(&format!("_25._tcp.{host}"), Rtype::Tlsa)
+                .map(|l| l.answers.clone())
+                .unwrap_or_default();
+            let probes: Vec<&crate::transport::SmtpProbe> = t
+                .map(|t| t.smtp.iter().filter(|p| p.host == host).collect())
+                .unwrap_or_default();
+            // The probe that got furthest speaks for the host.
+            let best = probes
+                .iter()
+                .find(|p| p.certificate.is_some())
+                .or_else(|| probes.iter().find(|p| p.starttls.is_some()))
+                .or_else(|| probes.first());
+            MxHost {
+                sts_covered: policy.as_ref().map(|p| p.covers(&host)),
+                host,
+                preference,
+                addresses,
+                probe: match (t, best) {
+                    (Some(t), _) if !t.probed => "not probed".to_string(),
+                    (_, Some(p)) => p.outcome.label().to_string(),
+                    _ => "not probed".to_string(),
+                },
+                error: best.and_then(|p| p.error.clone()),
+                starttls: best.and_then(|p| p.starttls),
+                tls: best.and_then(|p| {
+                    Some(TlsSession {
+                        version: p.tls_version.clone()?,
+                        cipher: p.cipher.clone().unwrap_or_default(),
+                    })
+                }),
+                certificate: best.and_then(|p| p.certificate.clone()),
+                tlsa,
+            }
+        })
+        .collect();
+
+    let mut rpt = TlsRptState::default();
+    let records: Vec<String> = snap
+        .get(&format!("_smtp._tls.{domain}"), Rtype::Txt)
+        .map(|l| {
+            l.answers
+                .iter()
+                .filter(|a| tls_rpt::is_tls_rpt_record(a))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if let [one] = records.as_slice() {
+        let r = tls_rpt::parse(one);
+        rpt.record = Some(one.clone());
+        rpt.rua = r.rua.iter().map(|u| u.uri.clone()).collect();
+        rpt.valid = r.is_valid();
+        rpt.errors = r.diagnostics.iter().map(|d| d.to_string()).collect();
+    } else if records.len() > 1 {
+        rpt.errors.push(format!(
+            "{} TLS-RPT records: senders send no reports",
+            records.len()
+        ));
+    }
+    TransportPosture {
+        assessed: t.is_some(),
+        probed: t.is_some_and(|t| t.probed),
+        null_mx,
+        mx,
+        mta_sts: sts,
+        tls_rpt: rpt,
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod history;
 pub mod report_detail;
+pub mod transport;
 
 pub const SCHEMA: &str = "mailproof.evidence/1";
 
@@ -367,6 +368,10 @@ pub struct DomainPosture {
     /// `validated` (all), `partial`, `not validated`, or absent when nothing was answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnssec: Option<String>,
+    /// Transport security: the MX hosts as probed, MTA-STS and TLS-RPT. Absent in evidence of
+    /// earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<transport::TransportPosture>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
