@@ -84,6 +84,19 @@ pub enum Command {
         selectors: Vec<String>,
         #[arg(long, value_enum, default_value_t = TextJson::Text)]
         format: TextJson,
+        /// SMTP port of the STARTTLS probes (receivers use 25).
+        #[arg(long, value_name = "N", default_value_t = 25)]
+        smtp_port: u16,
+        /// Extra trusted root certificates (PEM), beside the Mozilla roots.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
+        /// DNSSEC trust anchor (DNSKEY or DS records in zone-file form).
+        #[arg(long, value_name = "FILE")]
+        dnssec_anchor: Option<PathBuf>,
+        /// No STARTTLS probes (DNS and the MTA-STS policy fetch only), e.g. where outbound
+        /// port 25 is closed.
+        #[arg(long)]
+        no_probe: bool,
     },
     /// Parse DMARC aggregate reports (files or folders) and summarize them.
     #[command(

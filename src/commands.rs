@@ -140,6 +140,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             domains,
             selectors,
             format,
+            smtp_port,
+            ca_file,
+            dnssec_anchor,
+            no_probe,
         } => {
             let bad: Vec<&String> = domains
                 .iter()
@@ -154,7 +158,24 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
                 return Ok(ExitCode::from(2));
             }
-            check(&domains, &selectors, format, &ns)
+            for f in ca_file.iter().chain(&dnssec_anchor) {
+                if !f.is_file() {
+                    bail!("{} does not exist: give a PEM or zone file", f.display());
+                }
+            }
+            if dnssec_anchor.is_some() {
+                tracing::warn!(
+                    "--dnssec-anchor: DNSSEC validation does not run in this version; the DNSSEC column still shows the resolver's AD flag only"
+                );
+            }
+            let tls = mailproof::config::TlsConfig {
+                probe: !no_probe,
+                smtp_port,
+                ca_file,
+                dnssec_trust_anchor: dnssec_anchor,
+                ..Default::default()
+            };
+            check(&domains, &selectors, format, &ns, &tls)
         }
         Command::Reports {
             paths,
@@ -795,18 +816,25 @@ fn check(
     selectors: &[String],
     format: TextJson,
     ns: &[std::net::SocketAddr],
+    tls: &mailproof::config::TlsConfig,
 ) -> Result<ExitCode> {
     let settings = mailproof::dns::ResolverSettings::from_config(&Default::default())
         .with_nameserver_override(ns);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let snap = rt.block_on(mailproof::dns::capture_names(
+    let mut snap = rt.block_on(mailproof::dns::capture_names(
         domains,
         selectors,
         &settings,
         run::clock(),
     ))?;
+    if !snap.nothing_answered() {
+        snap.transport = Some(
+            rt.block_on(mailproof::transport::capture(&snap, tls))
+                .map_err(|e| anyhow::anyhow!("transport probes: {e}"))?,
+        );
+    }
     let cfgs = snapshot_domains(&snap);
     let postures: Vec<DomainPosture> = cfgs
         .iter()
@@ -825,6 +853,7 @@ fn check(
         label: "check",
         period_end: snap.taken_at.date_naive(),
     });
+    findings.extend(assess::transport_checks::assess(&cfgs, &snap, "check"));
     rate_without_reports(&mut findings, &cfgs, &inv, &snap);
     let outs: Vec<CheckOut> = postures
         .iter()
@@ -839,7 +868,9 @@ fn check(
     let mut out = Escaping::new(std::io::stdout().lock());
     match format {
         TextJson::Json => {
-            serde_json::to_writer_pretty(&mut out, &outs)?;
+            let json: Vec<serde_json::Value> =
+                outs.iter().map(check_json).collect::<Result<_>>()?;
+            serde_json::to_writer_pretty(&mut out, &json)?;
             writeln!(out)?;
         }
         TextJson::Text => {
@@ -881,6 +912,98 @@ fn exit_for_gaps(snap: &snapshot::Snapshot, gaps: Vec<String>) -> ExitCode {
         ..Default::default()
     });
     ExitCode::from(4)
+}
+
+/// One domain of `check --format json`: the posture, with `mx[]` as objects (host, the
+/// probe's STARTTLS, TLS session and certificate, TLSA) and `mta_sts{}` and `tls_rpt{}` as
+/// objects, per the DESIGN.md contract; the raw records stay under their own keys.
+fn check_json(o: &CheckOut) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(o)?;
+    if let (Some(obj), Some(t)) = (v.as_object_mut(), &o.posture.transport) {
+        obj.insert("mx".into(), serde_json::to_value(&t.mx)?);
+        obj.insert("null_mx".into(), serde_json::Value::Bool(t.null_mx));
+        obj.insert("mta_sts".into(), serde_json::to_value(&t.mta_sts)?);
+        obj.insert("tls_rpt".into(), serde_json::to_value(&t.tls_rpt)?);
+        obj.insert("transport_probed".into(), serde_json::Value::Bool(t.probed));
+        obj.remove("transport");
+    }
+    Ok(v)
+}
+
+fn print_transport_text(
+    out: &mut impl Write,
+    t: &mailproof::evidence::transport::TransportPosture,
+) -> Result<()> {
+    if t.null_mx {
+        writeln!(out, "  MX     null MX (0 .): the domain takes no mail")?;
+    }
+    for m in &t.mx {
+        let tls = match (&m.starttls, &m.tls) {
+            (_, Some(s)) => format!("STARTTLS {} {}", s.version, s.cipher),
+            (Some(false), _) => "no STARTTLS".to_string(),
+            (Some(true), None) => "STARTTLS offered, no TLS session".to_string(),
+            (None, _) => m.probe.clone(),
+        };
+        writeln!(
+            out,
+            "  MX     {} {} [{}]: {}{}",
+            m.preference,
+            m.host,
+            m.addresses.join(", "),
+            tls,
+            m.error
+                .as_deref()
+                .filter(|_| m.probe != "ok")
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        )?;
+        if let Some(c) = &m.certificate {
+            let leaf = c.chain.first();
+            writeln!(
+                out,
+                "         certificate {}: {}; issuer {}; expires {}",
+                if c.valid { "valid" } else { "INVALID" },
+                c.error.as_deref().unwrap_or("trusted, names the host"),
+                leaf.map_or("-", |l| l.issuer.as_str()),
+                leaf.map_or("-", |l| l.not_after.as_str())
+            )?;
+        }
+        for r in &m.tlsa {
+            writeln!(out, "         TLSA {r}")?;
+        }
+        if m.sts_covered == Some(false) {
+            writeln!(
+                out,
+                "         not covered by the MTA-STS policy's mx patterns"
+            )?;
+        }
+    }
+    let s = &t.mta_sts;
+    match (&s.record, &s.fetch) {
+        (None, _) => writeln!(out, "  MTA-STS none")?,
+        (Some(r), None) => writeln!(out, "  MTA-STS {r} (policy not fetched)")?,
+        (Some(r), Some(f)) => writeln!(
+            out,
+            "  MTA-STS {r}; policy {}: {}{}",
+            f.url,
+            f.outcome,
+            match (&s.mode, s.max_age) {
+                (Some(m), Some(a)) =>
+                    format!(", mode {m}, max_age {a}, mx {}", s.mx_patterns.join(" ")),
+                _ => f
+                    .error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+            }
+        )?,
+    }
+    writeln!(
+        out,
+        "  TLSRPT {}",
+        t.tls_rpt.record.as_deref().unwrap_or("none")
+    )?;
+    Ok(())
 }
 
 fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
@@ -991,15 +1114,18 @@ fn print_posture_text(out: &mut impl Write, o: &CheckOut) -> Result<()> {
             }
         )?;
     }
-    writeln!(
-        out,
-        "  MX     {}",
-        if p.mx.is_empty() {
-            "-".to_string()
-        } else {
-            p.mx.join(", ")
-        }
-    )?;
+    match &p.transport {
+        Some(t) => print_transport_text(out, t)?,
+        None => writeln!(
+            out,
+            "  MX     {}",
+            if p.mx.is_empty() {
+                "-".to_string()
+            } else {
+                p.mx.join(", ")
+            }
+        )?,
+    }
     let dkim_msgs = |f: fn(&mailproof::evidence::DkimPosture) -> &Vec<String>| {
         p.dkim.iter().flat_map(f).cloned().collect::<Vec<String>>()
     };

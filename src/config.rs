@@ -86,10 +86,6 @@ pub struct TlsConfig {
     /// The SMTP port probed. Receivers use 25; another port is for tests and private relays.
     #[serde(default = "default_smtp_port")]
     pub smtp_port: u16,
-    /// The HTTPS port of the MTA-STS policy host. RFC 8461 §3.3 fixes 443; another port is
-    /// for tests only, and the evidence says which was used.
-    #[serde(default = "default_https_port")]
-    pub https_port: u16,
     /// Per host: connect, banner, handshake and the policy fetch each end by then.
     #[serde(default = "default_tls_timeout_ms")]
     pub timeout_ms: u64,
@@ -106,7 +102,6 @@ impl Default for TlsConfig {
         TlsConfig {
             probe: true,
             smtp_port: default_smtp_port(),
-            https_port: default_https_port(),
             timeout_ms: default_tls_timeout_ms(),
             ca_file: None,
             dnssec_trust_anchor: None,
@@ -119,9 +114,6 @@ fn default_true() -> bool {
 }
 fn default_smtp_port() -> u16 {
     25
-}
-fn default_https_port() -> u16 {
-    443
 }
 fn default_tls_timeout_ms() -> u64 {
     5000

@@ -57,6 +57,8 @@ fn check(addr: std::net::SocketAddr, format: &str) -> std::process::Output {
             "s1",
             "--format",
             format,
+            // The fixture's MX host is a documentation address: no server to probe.
+            "--no-probe",
         ])
         .arg("--nameserver")
         .arg(addr.to_string())
@@ -72,6 +74,12 @@ fn check_json_keeps_the_contract_and_verifies_report_destinations() {
     let v: Value = serde_json::from_slice(&check(dns.addr, "json").stdout).unwrap();
     let d = &v[0];
     assert_eq!(d["domain"], "clinic.test");
+    // Transport (contract): mx[] entries are objects; with --no-probe none was contacted.
+    assert_eq!(d["mx"][0]["host"], "mx.clinic.test", "{}", d["mx"]);
+    assert_eq!(d["mx"][0]["probe"], "not probed");
+    assert_eq!(d["mx"][0]["addresses"][0], "192.0.2.25");
+    assert!(d["mta_sts"].is_object() && d["tls_rpt"].is_object(), "{d}");
+    assert_eq!(d["transport_probed"], false);
     // DESIGN.md contract keys.
     for k in [
         "record",
@@ -93,7 +101,9 @@ fn check_json_keeps_the_contract_and_verifies_report_destinations() {
     ] {
         assert!(d["dkim"][0].get(k).is_some(), "dkim.{k}");
     }
-    assert_eq!(d["mx"], serde_json::json!(["10 mx.clinic.test."]));
+    // mx[] entries are objects (issue 15's contract change): host, preference, addresses.
+    assert_eq!(d["mx"][0]["preference"], 10);
+    assert_eq!(d["mx"].as_array().unwrap().len(), 1);
     assert_eq!(d["spf"]["all"], "+all");
     assert_eq!(d["spf"]["lookups"], 1);
     assert_eq!(d["dkim"][0]["key_type"], "ed25519");
@@ -149,7 +159,7 @@ fn check_text_reads_like_a_report() {
         "rua mailto:agg@reports.vendor.test: external, not authorized; MX 5 in.reports.vendor.test.",
         "DKIM   s1: testing ed25519",
         "[t=y (testing), h=sha256]",
-        "MX     10 mx.clinic.test.",
+        "MX     10 mx.clinic.test [192.0.2.25]: not probed",
         "warning: clinic.test: offset 31: `+all` authorizes every host",
         "DMARC-009 [",
         "DMARC-010 [",

@@ -81,13 +81,13 @@ fn world(base: &Path) -> World {
         &base.join("nginx"),
         &[
             Site {
-                listen: "127.0.0.71:8443",
+                listen: "127.0.0.71:443",
                 server_name: "mta-sts.secure.tls.test",
                 tls: &sts_good,
                 files: &[("/.well-known/mta-sts.txt", POLICY, "text/plain", 200)],
             },
             Site {
-                listen: "127.0.0.75:8443",
+                listen: "127.0.0.75:443",
                 server_name: "mta-sts.broken.tls.test",
                 tls: &sts_broken,
                 files: &[],
@@ -122,7 +122,6 @@ output = "out/"
 [tls]
 probe = {probe}
 smtp_port = 2525
-https_port = 8443
 timeout_ms = 3000
 ca_file = "{}"
 
@@ -268,7 +267,7 @@ fn starttls_and_mta_sts_are_captured_from_real_servers() {
     assert_eq!(secure["body"], POLICY);
     assert_eq!(
         secure["url"],
-        "https://mta-sts.secure.tls.test:8443/.well-known/mta-sts.txt"
+        "https://mta-sts.secure.tls.test/.well-known/mta-sts.txt"
     );
     assert_eq!(secure["certificate"]["valid"], true);
     let broken = policies
@@ -375,6 +374,64 @@ fn starttls_and_mta_sts_are_captured_from_real_servers() {
         1,
         "{}",
         ev["completeness"]
+    );
+
+    // `check` takes the [tls] settings as flags and shows what the probes met.
+    let o = bin()
+        .args([
+            "check",
+            "secure.tls.test",
+            "plain.tls.test",
+            "--format",
+            "json",
+        ])
+        .args(["--smtp-port", "2525", "--ca-file"])
+        .arg(&w.ca)
+        .arg("--nameserver")
+        .arg(w.ns.to_string())
+        .output()
+        .expect("check");
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).expect("check json");
+    let secure = &v[0];
+    assert_eq!(secure["mx"][0]["host"], "mx1.secure.tls.test");
+    assert_eq!(secure["mx"][0]["starttls"], true);
+    assert_eq!(secure["mx"][0]["certificate"]["valid"], true);
+    assert_eq!(secure["mx"][0]["sts_covered"], true);
+    assert!(
+        secure["mx"][0]["tls"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("TLSv1.")
+    );
+    assert_eq!(
+        secure["mx"][0]["tlsa"][0]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .next(),
+        Some("3")
+    );
+    assert_eq!(secure["mta_sts"]["mode"], "enforce");
+    assert_eq!(secure["mta_sts"]["fetch"]["status"], 200);
+    assert_eq!(secure["tls_rpt"]["rua"][0], "mailto:tlsrpt@secure.tls.test");
+    let plain = &v[1];
+    assert_eq!(plain["mx"][0]["starttls"], false);
+    assert_eq!(plain["mx"][1]["probe"], "refused");
+    let checks: Vec<&str> = plain["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert!(
+        checks.contains(&"TLS-001") && checks.contains(&"NET-001"),
+        "{checks:?}"
     );
 
     // With probes off, no MX is contacted but the policy is still fetched.

@@ -833,7 +833,6 @@ mod tests {
             Some(TransportCapture {
                 probed: true,
                 smtp_port: 25,
-                https_port: 443,
                 sts_policies: vec![],
                 smtp: vec![
                     probe("mx1.a.test", Outcome::Refused, None),
@@ -908,7 +907,6 @@ mod tests {
             Some(TransportCapture {
                 probed: false,
                 smtp_port: 25,
-                https_port: 443,
                 sts_policies: vec![fetch],
                 smtp: vec![],
             }),

@@ -25,7 +25,6 @@ pub struct TransportCapture {
     /// probed", never "no STARTTLS".
     pub probed: bool,
     pub smtp_port: u16,
-    pub https_port: u16,
     #[serde(default)]
     pub sts_policies: Vec<PolicyFetch>,
     #[serde(default)]
@@ -194,7 +193,6 @@ pub async fn capture(snapshot: &Snapshot, tls: &TlsConfig) -> Result<TransportCa
     let mut out = TransportCapture {
         probed: tls.probe,
         smtp_port: tls.smtp_port,
-        https_port: tls.https_port,
         ..Default::default()
     };
 
@@ -213,8 +211,12 @@ pub async fn capture(snapshot: &Snapshot, tls: &TlsConfig) -> Result<TransportCa
         }
         let host = format!("mta-sts.{}", d.name);
         let addrs = addresses(snapshot, &host, 1);
-        let (domain, roots, sem, port) =
-            (d.name.clone(), roots.clone(), sem.clone(), tls.https_port);
+        let (domain, roots, sem, port) = (
+            d.name.clone(),
+            roots.clone(),
+            sem.clone(),
+            sts_fetch::HTTPS_PORT,
+        );
         fetches.spawn(async move {
             let _permit = sem.acquire().await;
             sts_fetch::fetch(&domain, &addrs, port, roots, timeout).await

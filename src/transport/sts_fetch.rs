@@ -15,6 +15,9 @@ use tokio::net::TcpStream;
 use super::{Outcome, PolicyFetch, certs, io_outcome};
 use crate::records::mta_sts::MAX_POLICY_BYTES;
 
+/// RFC 8461 §3.3: the policy is served on the HTTPS port, 443.
+pub const HTTPS_PORT: u16 = 443;
+
 /// The well-known path of the policy (RFC 8461 §3.3).
 pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
 
