@@ -74,4 +74,8 @@ pub struct Basis {
     /// The gap lets through only mail with a subdomain in From: (an `sp` or `np` change), so
     /// only forged subdomain mail shows it is used.
     pub subdomains_only: bool,
+    /// The disclosure happens on the network path (mail to our MX hosts in sessions that
+    /// failed TLS, TLSRPT-002), not by handing data to a party: the rule then rates it by the
+    /// domain's asset level instead of a party's PHI flag.
+    pub in_transit: bool,
 }

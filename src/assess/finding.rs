@@ -117,6 +117,12 @@ impl Draft {
         self
     }
 
+    /// The disclosure is on the network path, not to a party (see [`Basis::in_transit`]).
+    pub fn in_transit(mut self) -> Self {
+        self.basis.in_transit = true;
+        self
+    }
+
     pub fn harm(mut self, h: Harm) -> Self {
         self.basis.harm = Some(h);
         self

@@ -15,6 +15,8 @@ pub mod rating;
 pub mod report_checks;
 pub mod risk;
 pub mod status;
+pub mod tls_checks;
+pub mod tls_stats;
 pub mod treatment;
 pub mod vendor_checks;
 
@@ -131,6 +133,16 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &ptr,
     );
     findings.extend(rep.findings);
+    let tls = tls_stats::build(&i.reports.tls);
+    findings.extend(tls_checks::assess(
+        &tls,
+        &tls_checks::Context {
+            domains: i.domains,
+            inventory: i.inventory,
+            period_end: i.period.month.last_day(),
+            label: &label,
+        },
+    ));
 
     // The run's date where the organization is: decisions approved later are not in force,
     // and breach-notification clocks are read against it.
@@ -368,6 +380,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             .filter_map(|f| f.domain.clone())
             .collect(),
         no_reports: i.reports.reports.is_empty(),
+        no_tls_reports: i.reports.tls.reports.is_empty(),
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
     let outcome = treatment::apply(
@@ -467,6 +480,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         domains,
         reports: evidence::ReportStats {
             detail: rep.detail,
+            tls,
             ..rep.stats
         },
         vendors,

@@ -11,16 +11,20 @@ pub struct Blind {
     pub dns_incomplete: BTreeSet<String>,
     /// No report was accepted this period: report-derived findings cannot be re-checked.
     pub no_reports: bool,
+    /// No SMTP TLS report was accepted this period: TLSRPT-002 cannot be re-checked.
+    pub no_tls_reports: bool,
 }
 
 impl Blind {
     /// Why `f` could not be re-verified this period, if it could not.
     fn reason(&self, f: &Finding) -> Option<String> {
+        let tls_report_check = f.check == "TLSRPT-002";
         let dns_check = [
             "SPF-", "DKIM-", "DMARC-", "CHG-", "MX-", "TLS", "STS-", "BIMI-", "PARK-",
         ]
         .iter()
-        .any(|p| f.check.starts_with(p));
+        .any(|p| f.check.starts_with(p))
+            && !tls_report_check;
         let report_check = f.check.starts_with("RPT-") || f.check == "VEN-006";
         match &f.domain {
             Some(d) if dns_check && self.dns_incomplete.contains(d) => Some(format!(
@@ -28,6 +32,9 @@ impl Blind {
             )),
             _ if report_check && self.no_reports => {
                 Some("not re-verified: no DMARC reports were accepted this period".to_string())
+            }
+            _ if tls_report_check && self.no_tls_reports => {
+                Some("not re-verified: no SMTP TLS reports were accepted this period".to_string())
             }
             _ => None,
         }
@@ -118,6 +125,7 @@ mod tests {
         let blind = Blind {
             dns_incomplete: ["b.example".to_string()].into(),
             no_reports: true,
+            no_tls_reports: true,
         };
         mark(&mut cur, Some(&prev), "2026-10", &blind);
         let f = cur.iter().find(|f| f.check == "DMARC-001").unwrap();
