@@ -38,7 +38,7 @@ pub struct BytesOutcome {
 
 /// A document that could be read: which kind of report it was.
 enum Parsed {
-    Aggregate(AggregateReport),
+    Aggregate(Box<AggregateReport>),
     Tls(TlsReport),
 }
 
@@ -61,7 +61,7 @@ pub fn ingest_bytes_with(name: &str, bytes: &[u8], limits: &Limits) -> BytesOutc
     let kind = open::open_slice(name, bytes, limits, &mut |found| {
         let (outcome, hash) = read_found(found);
         match outcome {
-            Ok(Parsed::Aggregate(report)) => reports.push(report),
+            Ok(Parsed::Aggregate(report)) => reports.push(*report),
             Ok(Parsed::Tls(report)) => tls_reports.push(report),
             Err(r) => rejected.push(r),
         }
@@ -122,7 +122,7 @@ fn read_found(found: Found<'_>) -> (Result<Parsed, Rejected>, Option<ContentHash
                         repairs.append(&mut report.repairs);
                         report.repairs = repairs;
                     }
-                    Ok(Parsed::Aggregate(report))
+                    Ok(Parsed::Aggregate(Box::new(report)))
                 }
                 Err(e) => Err(Rejected {
                     file: doc.origin.to_string(),
@@ -443,7 +443,7 @@ fn read_one(
     let summary = open::open_file(path, name, limits, &mut |found| {
         let (outcome, hash) = read_found(found);
         match outcome {
-            Ok(Parsed::Aggregate(report)) => acc.take(report),
+            Ok(Parsed::Aggregate(report)) => acc.take(*report),
             Ok(Parsed::Tls(report)) => acc.take_tls(report),
             Err(r) => acc.reject(r),
         }

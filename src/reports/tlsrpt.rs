@@ -1028,15 +1028,11 @@ mod tests {
     fn hostile_documents_are_rejected_with_a_reason_never_a_panic() {
         let good = with_policy(STS);
         // Truncated anywhere: a reason, never a panic.
-        for cut in (0..good.len()).step_by(7) {
-            let Ok(e) = parse_str(&good[..cut])
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-                .map_or_else(Ok, |()| Err(()))
-            else {
-                panic!("a report cut at {cut} was accepted");
-            };
-            assert!(!e.is_empty());
+        for cut in 0..good.len() {
+            match parse_str(&good[..cut]) {
+                Ok(_) => panic!("a report cut at {cut} was accepted"),
+                Err(e) => assert!(!e.to_string().is_empty()),
+            }
         }
         let why = reason(parse_str(&good[..good.len() - 3]));
         assert!(
