@@ -407,14 +407,16 @@ pub const CATALOG: &[Check] = &[
     // under an enforced policy, left the mail waiting and bouncing. The first exposes PHI in
     // transit, which is what §164.312(e)(1) guards; the second is Delivery, which the rating
     // rule's asset level covers as well (High for a domain that carries PHI), so one harm
-    // rates both without guessing which one happened.
+    // rates both without guessing which one happened. It cites §164.312(e)(1) only: a
+    // period without TLS reports tests nothing, so it must not mark §164.312(e)(2)(ii)
+    // (encryption) as assessed with no findings.
     check!(
         "TLSRPT-002",
         "SMTP TLS reports show failed TLS sessions",
         High,
         High / Disclosure,
         "RFC 8460 §4.3 (result types: negotiation and policy failures) and §4.4 (failed-session counts per policy); RFC 8461 §5 (an enforced MTA-STS policy refuses delivery without valid TLS)",
-        ["164.312(e)(1)", "164.312(e)(2)(ii)"],
+        ["164.312(e)(1)"],
         "Fix what the result types name on the MX hosts listed: renew or replace an expired or untrusted certificate, make the certificate match the MX name, enable STARTTLS, and keep the MTA-STS policy (https://mta-sts.<domain>/.well-known/mta-sts.txt) or TLSA records reachable and matching the MX set; then check that the next reports show no failed sessions."
     ),
     check!(
