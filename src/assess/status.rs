@@ -134,4 +134,34 @@ mod tests {
         let r = cur.iter().find(|f| f.check == "RPT-001").unwrap();
         assert_eq!(r.status, Status::Persisting);
     }
+
+    /// TLSRPT-002 is re-checked by TLS reports, not DNS: a month without them carries it,
+    /// a DNS gap alone does not, and a month with them that shows no failure resolves it.
+    #[test]
+    fn tls_report_findings_wait_for_tls_reports() {
+        let old = Draft::new("TLSRPT-002", "b.example")
+            .domain("b.example")
+            .build("2026-09");
+        let prev = crate::evidence::tests_support::evidence_with(vec![old], "2026-09");
+        let mark_with = |blind: Blind| {
+            let mut cur = Vec::new();
+            mark(&mut cur, Some(&prev), "2026-10", &blind);
+            cur.remove(0)
+        };
+        let f = mark_with(Blind {
+            no_tls_reports: true,
+            ..Blind::default()
+        });
+        assert_eq!(f.status, Status::Persisting);
+        assert!(
+            f.evidence[0].contains("no SMTP TLS reports"),
+            "{:?}",
+            f.evidence
+        );
+        let f = mark_with(Blind {
+            dns_incomplete: ["b.example".to_string()].into(),
+            ..Blind::default()
+        });
+        assert_eq!(f.status, Status::Resolved);
+    }
 }
