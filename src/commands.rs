@@ -247,6 +247,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ),
                 secs
             );
+            let tls = &set.tls;
+            if !tls.reports.is_empty() || !tls.duplicates.is_empty() || tls.out_of_period > 0 {
+                errln!(
+                    "mailproof: {}, {}, {} out of period",
+                    count(tls.reports.len(), "SMTP TLS report", "SMTP TLS reports"),
+                    count(tls.duplicates.len(), "duplicate", "duplicates"),
+                    tls.out_of_period
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {
@@ -1167,7 +1176,100 @@ struct ReportsJson<'a> {
     rejected: &'a [reports::Rejected],
     duplicates: usize,
     totals: Totals,
+    /// SMTP TLS reports (RFC 8460), in DESIGN.md's contract shape.
+    tls_reports: Vec<TlsReportLine<'a>>,
+    /// Second copies of a TLS report already listed, each with the copy kept.
+    tls_duplicates: Vec<TlsDuplicateLine<'a>>,
 }
+
+#[derive(Serialize)]
+struct TlsReportLine<'a> {
+    file: &'a str,
+    member: Option<&'a str>,
+    org_name: &'a str,
+    report_id: &'a str,
+    begin: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    policies: Vec<TlsPolicyLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct TlsPolicyLine<'a> {
+    policy_type: &'static str,
+    policy_domain: &'a str,
+    mx_host: &'a [String],
+    successful: u64,
+    failed: u64,
+    failures: Vec<TlsFailureLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct TlsFailureLine<'a> {
+    result_type: &'a str,
+    sending_ip: Option<std::net::IpAddr>,
+    receiving_mx_hostname: Option<&'a str>,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct TlsDuplicateLine<'a> {
+    file: &'a str,
+    member: Option<&'a str>,
+    kept_file: &'a str,
+    kept_member: Option<&'a str>,
+}
+
+fn tls_lines(set: &reports::ReportSet) -> Vec<TlsReportLine<'_>> {
+    set.tls
+        .reports
+        .iter()
+        .map(|r| TlsReportLine {
+            file: &r.origin.file,
+            member: r.origin.member.as_deref(),
+            org_name: &r.org_name,
+            report_id: &r.report_id,
+            begin: r.begin,
+            end: r.end,
+            policies: r
+                .policies
+                .iter()
+                .map(|p| TlsPolicyLine {
+                    policy_type: p.policy_type.word(),
+                    policy_domain: &p.policy_domain,
+                    mx_host: &p.mx_hosts,
+                    successful: p.successful_sessions,
+                    failed: p.failed_sessions,
+                    failures: p
+                        .failures
+                        .iter()
+                        .map(|f| TlsFailureLine {
+                            result_type: f.result_type.word(),
+                            sending_ip: f.sending_mta_ip,
+                            receiving_mx_hostname: f.receiving_mx_hostname.as_deref(),
+                            count: f.failed_sessions,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Columns the CSV adds after the DMARC ones for SMTP TLS reports: one row per failure
+/// detail, or one per policy that has none (README, "`reports`").
+const TLS_CSV_COLUMNS: [&str; 11] = [
+    "kind",
+    "member",
+    "policy_type",
+    "policy_domain",
+    "mx_host",
+    "successful",
+    "failed",
+    "result_type",
+    "sending_ip",
+    "receiving_mx_hostname",
+    "count",
+];
 
 #[derive(Serialize)]
 struct ReportLine<'a> {
@@ -1220,13 +1322,25 @@ fn print_reports(set: &reports::ReportSet, format: TextJsonCsv) -> Result<()> {
                     rejected: &set.rejected,
                     duplicates: set.duplicates.len(),
                     totals,
+                    tls_reports: tls_lines(set),
+                    tls_duplicates: set
+                        .tls
+                        .duplicates
+                        .iter()
+                        .map(|d| TlsDuplicateLine {
+                            file: &d.origin.file,
+                            member: d.origin.member.as_deref(),
+                            kept_file: &d.kept.file,
+                            kept_member: d.kept.member.as_deref(),
+                        })
+                        .collect(),
                 },
             )?;
             writeln!(out)?;
         }
         TextJsonCsv::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record([
+            let mut header = vec![
                 "file",
                 "org_name",
                 "report_id",
@@ -1235,18 +1349,61 @@ fn print_reports(set: &reports::ReportSet, format: TextJsonCsv) -> Result<()> {
                 "end",
                 "records",
                 "messages",
-            ])?;
+            ];
+            header.extend(TLS_CSV_COLUMNS);
+            w.write_record(&header)?;
+            let blank_tls = [""; 11];
             for l in &lines {
-                w.write_record([
-                    l.file.as_str(),
-                    l.org_name,
-                    l.report_id,
-                    l.domain,
-                    &l.begin.to_rfc3339(),
-                    &l.end.to_rfc3339(),
-                    &l.records.to_string(),
-                    &l.messages.to_string(),
-                ])?;
+                let mut row = vec![
+                    l.file.clone(),
+                    l.org_name.to_string(),
+                    l.report_id.to_string(),
+                    l.domain.to_string(),
+                    l.begin.to_rfc3339(),
+                    l.end.to_rfc3339(),
+                    l.records.to_string(),
+                    l.messages.to_string(),
+                ];
+                row.extend(blank_tls.iter().map(|s| s.to_string()));
+                row[8] = "dmarc".to_string();
+                w.write_record(&row)?;
+            }
+            for r in tls_lines(set) {
+                for p in &r.policies {
+                    let head = |f: Option<&TlsFailureLine<'_>>| -> Vec<String> {
+                        vec![
+                            r.file.to_string(),
+                            r.org_name.to_string(),
+                            r.report_id.to_string(),
+                            p.policy_domain.to_string(),
+                            r.begin.to_rfc3339(),
+                            r.end.to_rfc3339(),
+                            String::new(),
+                            String::new(),
+                            "tlsrpt".to_string(),
+                            r.member.unwrap_or_default().to_string(),
+                            p.policy_type.to_string(),
+                            p.policy_domain.to_string(),
+                            p.mx_host.join(" "),
+                            p.successful.to_string(),
+                            p.failed.to_string(),
+                            f.map(|f| f.result_type.to_string()).unwrap_or_default(),
+                            f.and_then(|f| f.sending_ip)
+                                .map(|ip| ip.to_string())
+                                .unwrap_or_default(),
+                            f.and_then(|f| f.receiving_mx_hostname)
+                                .unwrap_or_default()
+                                .to_string(),
+                            f.map(|f| f.count.to_string()).unwrap_or_default(),
+                        ]
+                    };
+                    if p.failures.is_empty() {
+                        w.write_record(head(None))?;
+                    }
+                    for f in &p.failures {
+                        w.write_record(head(Some(f)))?;
+                    }
+                }
             }
             w.flush()?;
         }
@@ -1262,6 +1419,36 @@ fn print_reports(set: &reports::ReportSet, format: TextJsonCsv) -> Result<()> {
                     l.messages,
                     l.file
                 )?;
+            }
+            for r in tls_lines(set) {
+                let origin = match r.member {
+                    Some(m) => format!("{} [{m}]", r.file),
+                    None => r.file.to_string(),
+                };
+                for p in &r.policies {
+                    writeln!(
+                        out,
+                        "{}  TLS {:<20} {:<28} {:<15} {:>7} ok {:>7} failed  {}",
+                        r.begin.format("%Y-%m-%d"),
+                        r.org_name,
+                        p.policy_domain,
+                        p.policy_type,
+                        p.successful,
+                        p.failed,
+                        origin
+                    )?;
+                    for f in &p.failures {
+                        writeln!(
+                            out,
+                            "            {:<28} {:>7} sessions  from {}  to {}",
+                            f.result_type,
+                            f.count,
+                            f.sending_ip
+                                .map_or("(not given)".to_string(), |ip| ip.to_string()),
+                            f.receiving_mx_hostname.unwrap_or("(not given)")
+                        )?;
+                    }
+                }
             }
             for r in &set.rejected {
                 writeln!(out, "rejected  {}: {}", r.file, r.reason)?;

@@ -13,6 +13,7 @@ pub type Target = fn(&[u8]);
 pub const TARGETS: &[(&str, Target)] = &[
     ("report_bytes", report_bytes),
     ("xml", xml),
+    ("tlsrpt_json", tlsrpt_json),
     ("spf_record", spf_record),
     ("dmarc_record", dmarc_record),
     ("dkim_record", dkim_record),
@@ -34,9 +35,34 @@ pub fn report_bytes(data: &[u8]) {
     };
     let out = crate::reports::store::ingest_bytes_with("fuzz", data, &limits);
     assert!(
-        !out.reports.is_empty() || !out.rejected.is_empty(),
+        !out.reports.is_empty() || !out.tls_reports.is_empty() || !out.rejected.is_empty(),
         "input neither read nor rejected"
     );
+}
+
+/// Any bytes straight into the SMTP TLS report reader (RFC 8460 JSON): a report within its
+/// caps, or a reason.
+pub fn tlsrpt_json(data: &[u8]) {
+    use crate::reports::tlsrpt;
+    let origin = Origin {
+        file: "fuzz.json".to_string(),
+        member: None,
+    };
+    match tlsrpt::parse(data, &origin) {
+        Ok(report) => {
+            assert!(!report.org_name.is_empty() && !report.report_id.is_empty());
+            assert!(report.begin <= report.end);
+            assert!(report.policies.len() <= tlsrpt::MAX_POLICIES);
+            assert!(
+                report
+                    .policies
+                    .iter()
+                    .all(|p| p.failures.len() <= tlsrpt::MAX_FAILURE_DETAILS
+                        && !p.policy_domain.is_empty())
+            );
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
 }
 
 /// Any bytes straight into the XML report parser, past the container sniffing.
@@ -142,6 +168,10 @@ pub fn seeds(target: &str, repo: &Path, corpus: &Path) -> Vec<Vec<u8>> {
             out.extend(small_files(&samples.join("reports")));
             out.extend(small_files(&corpus.join("parsedmarc/samples")));
             out.extend(small_files(&corpus.join("ietf-dmarc-aggregate-reporting")));
+        }
+        "tlsrpt_json" => {
+            let all = small_files(&corpus.join("parsedmarc/samples/smtp_tls"));
+            out.extend(all.into_iter().filter(|b| b.first() == Some(&b'{')));
         }
         "xml" => {
             let mut all = small_files(&samples.join("reports"));

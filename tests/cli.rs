@@ -213,6 +213,186 @@ fn reports_json_contract() {
     assert_eq!(v["totals"]["messages"].as_u64().unwrap(), sum);
 }
 
+/// The corpus's SMTP TLS samples, or `None` (said) when the corpus is absent outside CI.
+fn smtp_tls_corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("MAILPROOF_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::repo().join("../shared/corpus"))
+        .join("parsedmarc/samples/smtp_tls");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "corpus not found at {} (required when CI=true)",
+        dir.display()
+    );
+    println!("skipped: corpus not found at {}", dir.display());
+    None
+}
+
+/// The keys of a JSON object, sorted.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    k.sort_unstable();
+    k
+}
+
+#[test]
+fn reports_json_lists_tls_reports_in_the_contract_shape() {
+    let Some(tls) = smtp_tls_corpus() else { return };
+    let o = bin()
+        .args(["reports", "--format", "json", "--period", "2026-10"])
+        .arg(samples().join("reports"))
+        .arg(&tls)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The DMARC side is what it was without the TLS files, but for the files they add.
+    let alone = bin()
+        .args(["reports", "--format", "json", "--period", "2026-10"])
+        .arg(samples().join("reports"))
+        .output()
+        .unwrap();
+    let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+    for k in ["reports", "rejected", "duplicates"] {
+        assert_eq!(v[k], alone[k], "{k} changed");
+    }
+    for k in ["reports", "records", "messages"] {
+        assert_eq!(v["totals"][k], alone["totals"][k], "totals.{k} changed");
+    }
+    assert_eq!(
+        v["totals"]["files"].as_u64(),
+        alone["totals"]["files"].as_u64().map(|n| n + 4)
+    );
+    // No TLS report counts toward October 2026; without --period all four are listed.
+    assert_eq!(v["tls_reports"], serde_json::json!([]));
+    let o = bin()
+        .args(["reports", "--format", "json"])
+        .arg(&tls)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rejected"], serde_json::json!([]));
+    let list = v["tls_reports"].as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    for r in list {
+        assert_eq!(
+            keys(r),
+            vec![
+                "begin",
+                "end",
+                "file",
+                "member",
+                "org_name",
+                "policies",
+                "report_id"
+            ]
+        );
+        for p in r["policies"].as_array().unwrap() {
+            assert_eq!(
+                keys(p),
+                vec![
+                    "failed",
+                    "failures",
+                    "mx_host",
+                    "policy_domain",
+                    "policy_type",
+                    "successful"
+                ]
+            );
+            assert!(p["mx_host"].is_array());
+            for f in p["failures"].as_array().unwrap() {
+                assert_eq!(
+                    keys(f),
+                    vec![
+                        "count",
+                        "receiving_mx_hostname",
+                        "result_type",
+                        "sending_ip"
+                    ]
+                );
+            }
+        }
+    }
+    let rfc = list
+        .iter()
+        .find(|r| r["org_name"] == "Company-X")
+        .expect("the RFC example");
+    assert!(rfc["file"].as_str().unwrap().ends_with("rfc8460.json"));
+    assert_eq!(rfc["member"], serde_json::Value::Null);
+    assert_eq!(rfc["report_id"], "5065427c-23d3-47ca-b6e0-946ea0e8c4be");
+    assert_eq!(rfc["begin"], "2016-04-01T00:00:00Z");
+    assert_eq!(rfc["end"], "2016-04-01T23:59:59Z");
+    let p = &rfc["policies"][0];
+    assert_eq!(p["policy_type"], "sts");
+    assert_eq!(p["policy_domain"], "company-y.example");
+    assert_eq!(
+        p["mx_host"],
+        serde_json::json!(["*.mail.company-y.example"])
+    );
+    assert_eq!(
+        (p["successful"].as_u64(), p["failed"].as_u64()),
+        (Some(5326), Some(303))
+    );
+    assert_eq!(
+        p["failures"][1],
+        serde_json::json!({
+            "result_type": "starttls-not-supported",
+            "sending_ip": "2001:db8:abcd:13::1",
+            "receiving_mx_hostname": "mx2.mail.company-y.example",
+            "count": 200
+        })
+    );
+    let google = list
+        .iter()
+        .find(|r| r["org_name"] == "Google Inc.")
+        .expect("Google's email");
+    assert!(google["file"].as_str().unwrap().ends_with(".eml"));
+    assert!(
+        google["member"]
+            .as_str()
+            .is_some_and(|m| m.contains("application/tlsrpt+gzip"))
+    );
+    assert_eq!(google["policies"][0]["policy_type"], "no-policy-found");
+    assert_eq!(google["policies"][0]["failures"], serde_json::json!([]));
+
+    // CSV: the DMARC columns, then the TLS ones; one row per failure detail (3 + 2 + 2),
+    // and one for Google's policy without details.
+    let o = bin()
+        .args(["reports", "--format", "csv"])
+        .arg(&tls)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "file,org_name,report_id,domain,begin,end,records,messages,kind,member,policy_type,policy_domain,mx_host,successful,failed,result_type,sending_ip,receiving_mx_hostname,count"
+        )
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 8, "{csv}");
+    assert!(rows.iter().all(|r| r.contains(",tlsrpt,")));
+    assert!(
+        rows.iter()
+            .any(|r| r.ends_with(",sts,example.com,,0,1,sts-policy-fetch-error,,,1"))
+    );
+
+    // Text: one line per policy, one per failure detail.
+    let o = bin().args(["reports"]).arg(&tls).output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("TLS Company-X"), "{text}");
+    assert!(text.contains("certificate-expired"), "{text}");
+    assert!(!text.contains("rejected"), "{text}");
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

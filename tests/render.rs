@@ -318,6 +318,7 @@ fn fixture() -> Evidence {
             counting_rule: "A report is counted in the period that contains most of its range."
                 .into(),
             detail: Default::default(),
+            tls: Default::default(),
         },
         vendors: VendorCoverage {
             source: Some("vendors.csv".into()),

@@ -401,6 +401,24 @@ pub const CATALOG: &[Check] = &[
         ["164.308(b)(1)", "164.314(a)(1)", "Privacy 164.502(e)"],
         "Remove `ruf`, or point it at a mailbox we control and that is covered by our safeguards; if a third party receives it, a business associate agreement must cover it, because failure reports can contain PHI."
     ),
+    // Not in CHECKS.md §1d yet (TLSRPT-001 is the record check): it reads the SMTP TLS
+    // reports themselves. Its harm is Interception, as for the other transport checks: a
+    // failed session either fell back to plaintext (no policy, or a policy in testing) or,
+    // under an enforced policy, left the mail waiting and bouncing. The first exposes PHI in
+    // transit, which is what §164.312(e)(1) guards; the second is Delivery, which the
+    // receiving domain's role weighs as well (High for a domain that receives PHI), so one
+    // harm rates both without guessing which one happened. It cites §164.312(e)(1) only: a
+    // period without TLS reports tests nothing, so it must not mark §164.312(e)(2)(ii)
+    // (encryption) as assessed with no findings.
+    check!(
+        "TLSRPT-002",
+        "SMTP TLS reports show failed TLS sessions",
+        High,
+        High / Interception,
+        "RFC 8460 §4.3 (result types: negotiation and policy failures) and §4.4 (failed-session counts per policy); RFC 8461 §5 (an enforced MTA-STS policy refuses delivery without valid TLS)",
+        ["164.312(e)(1)"],
+        "Fix what the result types name on the MX hosts listed: renew or replace an expired or untrusted certificate, make the certificate match the MX name, enable STARTTLS, and keep the MTA-STS policy (https://mta-sts.<domain>/.well-known/mta-sts.txt) or TLSA records reachable and matching the MX set; then check that the next reports show no failed sessions."
+    ),
     check!(
         "VEN-002",
         "PHI vendor's sending addresses not authorized by SPF, and no aligned DKIM",

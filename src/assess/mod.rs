@@ -15,6 +15,8 @@ pub mod rating;
 pub mod report_checks;
 pub mod risk;
 pub mod status;
+pub mod tls_checks;
+pub mod tls_stats;
 pub mod transport_checks;
 pub mod treatment;
 pub mod vendor_checks;
@@ -133,6 +135,16 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &ptr,
     );
     findings.extend(rep.findings);
+    let tls = tls_stats::build(&i.reports.tls);
+    findings.extend(tls_checks::assess(
+        &tls,
+        &tls_checks::Context {
+            domains: i.domains,
+            inventory: i.inventory,
+            period_end: i.period.month.last_day(),
+            label: &label,
+        },
+    ));
 
     // The run's date where the organization is: decisions approved later are not in force,
     // and breach-notification clocks are read against it.
@@ -379,6 +391,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             .snapshot
             .as_ref()
             .is_some_and(|(s, _)| s.transport.is_none()),
+        no_tls_reports: i.reports.tls.reports.is_empty(),
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
     let outcome = treatment::apply(
@@ -483,6 +496,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         domains,
         reports: evidence::ReportStats {
             detail: rep.detail,
+            tls,
             ..rep.stats
         },
         vendors,

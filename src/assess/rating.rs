@@ -15,6 +15,8 @@
 //!      two steps lower;
 //!    - failed delivery of our own mail is High for a PHI stream, else one step below the asset;
 //!    - disclosure is Very High when PHI certainly reaches the party, High when it may;
+//!      disclosure on the network path (mail to us in sessions that failed TLS, TLSRPT-002)
+//!      takes the asset level, since what crossed the wire is whatever the domain receives;
 //!    - lost visibility is Moderate, High when it hides a PHI vendor; record hygiene is Low.
 //! 2. **Likelihood** starts from the check's exploitability (CHECKS.md), capped at High:
 //!    - Very High is kept for an occurrence seen in this period's reports: forged mail using
@@ -135,14 +137,38 @@ fn role_of(facts: &Facts<'_>, domain: &str) -> Option<Role> {
 
 /// Inventory vendors flagged `phi = yes` that send as this domain.
 fn phi_vendors<'a>(facts: &'a Facts<'_>, domain: &str) -> Vec<&'a str> {
-    facts
-        .inventory
+    phi_vendors_in(facts.inventory, facts.period_end, domain)
+}
+
+fn phi_vendors_in<'a>(
+    inventory: &'a Inventory,
+    period_end: chrono::NaiveDate,
+    domain: &str,
+) -> Vec<&'a str> {
+    inventory
         .vendors
         .iter()
         .filter(|v| v.phi == Some(true) && v.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
-        .filter(|v| !v.ended_by(facts.period_end))
+        .filter(|v| !v.ended_by(period_end))
         .map(|v| v.vendor.as_str())
         .collect()
+}
+
+/// Whether a domain carries PHI by the asset test of this rule (a patient-facing or workforce
+/// role, or a current PHI vendor sending as it), for checks whose severity follows the asset
+/// as their impact does, so the two never disagree.
+pub fn domain_carries_phi(
+    domains: &[DomainConfig],
+    inventory: &Inventory,
+    period_end: chrono::NaiveDate,
+    domain: &str,
+) -> bool {
+    let role = domains
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(domain))
+        .map(|d| d.role);
+    matches!(role, Some(Role::Patient | Role::Workforce))
+        || !phi_vendors_in(inventory, period_end, domain).is_empty()
 }
 
 /// The inventory's current PHI vendors listed for `domain`: the streams a record failure on
@@ -812,7 +838,7 @@ fn threat(harm: Harm, f: &Finding, vendor: Option<&str>) -> String {
             "Accidental, privileged user or administrator (Table D-2): a record of {target} departs from the standard, so receivers' results are less reliable (an organization-defined non-adversarial event, as Table E-3 allows)"
         ),
         Harm::Interception => format!(
-            "Adversarial outsider with a position on the network path between sending servers and the MX hosts of {target} reads or alters mail in transit (intercept/decrypt weak or unencrypted communications, Table E-2)"
+            "Adversarial outsider with a position on the network path between sending servers and the MX hosts of {target} reads or alters mail in transit, or strips its encryption (conduct communications interception attacks: intercept or decrypt weak or unencrypted communications, Table E-2)"
         ),
     }
 }

@@ -16,16 +16,20 @@ pub struct Blind {
     /// The snapshot holds no transport section (probes not run): probe-derived findings
     /// cannot be re-checked.
     pub no_transport: bool,
+    /// No SMTP TLS report was accepted this period: TLSRPT-002 cannot be re-checked.
+    pub no_tls_reports: bool,
 }
 
 impl Blind {
     /// Why `f` could not be re-verified this period, if it could not.
     fn reason(&self, f: &Finding) -> Option<String> {
+        let tls_report_check = f.check == "TLSRPT-002";
         let dns_check = [
             "SPF-", "DKIM-", "DMARC-", "CHG-", "MX-", "TLS", "STS-", "BIMI-", "PARK-",
         ]
         .iter()
-        .any(|p| f.check.starts_with(p));
+        .any(|p| f.check.starts_with(p))
+            && !tls_report_check;
         let report_check = f.check.starts_with("RPT-") || f.check == "VEN-006";
         // Judged from what the probes met (DNS alone decides STS-001 and TLSRPT-001).
         let probe_check = matches!(
@@ -51,6 +55,9 @@ impl Blind {
             )),
             _ if report_check && self.no_reports => {
                 Some("not re-verified: no DMARC reports were accepted this period".to_string())
+            }
+            _ if tls_report_check && self.no_tls_reports => {
+                Some("not re-verified: no SMTP TLS reports were accepted this period".to_string())
             }
             _ => None,
         }
@@ -141,6 +148,7 @@ mod tests {
         let blind = Blind {
             dns_incomplete: ["b.example".to_string()].into(),
             no_reports: true,
+            no_tls_reports: true,
             ..Default::default()
         };
         mark(&mut cur, Some(&prev), "2026-10", &blind);
@@ -183,5 +191,35 @@ mod tests {
         mark(&mut cur, Some(&prev), "2026-10", &blind);
         let tls = cur.iter().find(|f| f.check == "TLS-001").unwrap();
         assert_eq!(tls.status, Status::Persisting);
+    }
+
+    /// TLSRPT-002 is re-checked by TLS reports, not DNS: a month without them carries it,
+    /// a DNS gap alone does not, and a month with them that shows no failure resolves it.
+    #[test]
+    fn tls_report_findings_wait_for_tls_reports() {
+        let old = Draft::new("TLSRPT-002", "b.example")
+            .domain("b.example")
+            .build("2026-09");
+        let prev = crate::evidence::tests_support::evidence_with(vec![old], "2026-09");
+        let mark_with = |blind: Blind| {
+            let mut cur = Vec::new();
+            mark(&mut cur, Some(&prev), "2026-10", &blind);
+            cur.remove(0)
+        };
+        let f = mark_with(Blind {
+            no_tls_reports: true,
+            ..Blind::default()
+        });
+        assert_eq!(f.status, Status::Persisting);
+        assert!(
+            f.evidence[0].contains("no SMTP TLS reports"),
+            "{:?}",
+            f.evidence
+        );
+        let f = mark_with(Blind {
+            dns_incomplete: ["b.example".to_string()].into(),
+            ..Blind::default()
+        });
+        assert_eq!(f.status, Status::Resolved);
     }
 }

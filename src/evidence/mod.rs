@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod history;
 pub mod report_detail;
+pub mod tls;
 pub mod transport;
 
 pub const SCHEMA: &str = "mailproof.evidence/1";
@@ -448,6 +449,10 @@ pub struct ReportStats {
     /// reporters, per-domain daily series and reasons, per-vendor detail, unknown-source groups.
     #[serde(default)]
     pub detail: report_detail::ReportDetail,
+    /// SMTP TLS reports (RFC 8460) of the period: sessions to our MX hosts and how they
+    /// failed. Kept apart from the DMARC counts above, which it leaves unchanged.
+    #[serde(default)]
+    pub tls: tls::TlsStats,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -1,5 +1,6 @@
-//! DMARC aggregate report ingestion: sniff, decompress, unwrap MIME, parse XML, dedupe, filter,
-//! and fold rows into a bounded aggregate as they stream.
+//! Report ingestion: sniff, decompress, unwrap MIME, parse, dedupe, filter. DMARC aggregate
+//! reports (XML) fold their rows into a bounded aggregate as they stream; SMTP TLS reports
+//! (RFC 8460 JSON) arrive at the same mailboxes and are read beside them.
 
 pub mod aggregate;
 pub mod align;
@@ -9,6 +10,8 @@ pub mod mbox;
 pub mod model;
 pub mod open;
 pub mod store;
+pub mod tls_model;
+pub mod tlsrpt;
 pub mod xml;
 
 pub use model::*;

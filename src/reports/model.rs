@@ -339,6 +339,10 @@ pub struct ReportSet {
     /// Earlier-period reports beyond [`MAX_EARLIER`], counted but not kept.
     #[serde(default)]
     pub earlier_dropped: usize,
+    /// SMTP TLS reports (RFC 8460) found among the inputs: receivers send them to the same
+    /// mailboxes, and they are the evidence of transport security DMARC reports lack.
+    #[serde(default)]
+    pub tls: super::tls_model::TlsReports,
 }
 
 /// Earlier-period reports one ingestion keeps: a late report is a day or two of one period,

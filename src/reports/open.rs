@@ -1,4 +1,5 @@
-//! Turning one input file's bytes into the report XML documents it carries.
+//! Turning one input file's bytes into the report documents it carries: DMARC aggregate
+//! report XML, and SMTP TLS report JSON (RFC 8460), which receivers mail to the same places.
 //!
 //! Receivers send aggregate reports as bare XML, gzip, zip or inside whole saved emails, and
 //! file names lie (a `.xml` that is gzip, a `.zip` that is XML). So the content is sniffed,
@@ -81,8 +82,8 @@ pub enum Kind {
     /// A Unix mailbox: several emails behind `From ` lines ([`is_mbox`]; [`sniff`] says
     /// `Eml` for one message).
     Mbox,
-    /// A JSON document: never an aggregate report, but TLS-RPT reports arrive at the same
-    /// mailboxes and deserve a reason that says what they are.
+    /// A JSON document: never a DMARC report, but SMTP TLS reports (RFC 8460) are JSON and
+    /// arrive at the same mailboxes; [`super::tlsrpt`] judges whether it is one.
     Json,
     Unknown,
 }
@@ -164,10 +165,6 @@ pub enum OpenError {
     HeaderTooLarge { at: usize },
     #[error("failure report (ruf), not an aggregate report")]
     FailureReport,
-    #[error("SMTP TLS report (TLS-RPT, RFC 8460), not a DMARC aggregate report")]
-    TlsReport,
-    #[error("JSON document, not a DMARC aggregate report")]
-    Json,
     #[error("email holds no aggregate report attachment (parts: {0})")]
     NoReport(String),
     #[error("email's report attachment cannot be read: {0}")]
@@ -258,16 +255,6 @@ fn looks_like_json(bytes: &[u8]) -> bool {
     matches!(it.next(), Some(b'{')) && matches!(it.next(), Some(b'"' | b'}'))
 }
 
-/// The reason a JSON document is refused: TLS-RPT (RFC 8460 §4.4 names these members) or
-/// other JSON.
-fn json_error(head: &[u8]) -> OpenError {
-    if contains(head, b"\"organization-name\"") || contains(head, b"\"policies\"") {
-        OpenError::TlsReport
-    } else {
-        OpenError::Json
-    }
-}
-
 fn looks_like_xml(bytes: &[u8]) -> bool {
     // UTF-16 with or without a byte-order mark: `<` followed or preceded by a zero byte.
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
@@ -309,10 +296,21 @@ const SNIFF_BYTES: usize = 8 * 1024;
 /// Buffer between a decompressor and the next stage.
 const STREAM_BUFFER: usize = 64 * 1024;
 
+/// Which reader a document goes to, judged by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocFormat {
+    /// XML: a DMARC aggregate report (or XML that is not one, which the XML reader names).
+    Xml,
+    /// A JSON object: an SMTP TLS report (or JSON that is not one, which the TLS-RPT reader
+    /// names).
+    Json,
+}
+
 /// A report document found in a file, handed to the caller to read as a byte stream. The
 /// document is never held whole: the reader decompresses as it is read.
 pub struct Document<'r> {
     pub origin: Origin,
+    pub format: DocFormat,
     pub reader: &'r mut dyn BufRead,
     /// The document is the whole file (not inside a container): its hash is the file's.
     pub whole_file: bool,
@@ -324,6 +322,12 @@ impl Document<'_> {
     /// Call after reading the document to its end.
     pub fn late_notes(&self) -> Vec<String> {
         self.budget.take_late_notes()
+    }
+
+    /// The file's resource bounds, which a reader that holds its document whole (JSON)
+    /// must stay within.
+    pub fn limits(&self) -> &Limits {
+        self.budget.limits()
     }
 }
 
@@ -402,7 +406,7 @@ pub fn open_file(
         }
         Kind::Xml => {
             let mut limited = reader.take(limits.max_file_bytes);
-            let hash = walker.document(&mut limited, &[], 0, sink);
+            let hash = walker.document(&mut limited, DocFormat::Xml, &[], 0, sink);
             let (sha256, bytes) = match hash {
                 Some(h) if h.bytes == size => (h.sha256, h.bytes),
                 _ => hash_file(path).map_err(|e| OpenError::Io(e.to_string()))?,
@@ -544,12 +548,14 @@ impl Walker<'_> {
     fn document(
         &self,
         reader: &mut dyn BufRead,
+        format: DocFormat,
         path: &[String],
         depth: usize,
         sink: &mut Sink<'_>,
     ) -> Option<ContentHash> {
         sink(Found::Document(Document {
             origin: self.origin(path),
+            format,
             reader,
             whole_file: path.is_empty() && depth == 0,
             budget: self.budget,
@@ -596,10 +602,11 @@ impl Walker<'_> {
             (Kind::Unknown, Input::Slice(bytes)) => {
                 self.unusable(path, OpenError::Unrecognized(describe_start(bytes)), sink)
             }
-            (Kind::Json, Input::Slice(bytes)) => self.unusable(path, json_error(bytes), sink),
+            (Kind::Json, Input::Slice(mut bytes)) => {
+                self.document(&mut bytes, DocFormat::Json, path, depth, sink);
+            }
             (Kind::Json, Input::Stream(stream)) => {
-                let err = json_error(stream.fill_buf().unwrap_or_default());
-                self.unusable(path, err, sink)
+                self.document(stream, DocFormat::Json, path, depth, sink);
             }
             (Kind::Unknown, Input::Stream(stream)) => {
                 let head = stream.fill_buf().unwrap_or_default();
@@ -612,10 +619,10 @@ impl Walker<'_> {
                 self.unusable(path, err, sink)
             }
             (Kind::Xml, Input::Slice(mut bytes)) => {
-                self.document(&mut bytes, path, depth, sink);
+                self.document(&mut bytes, DocFormat::Xml, path, depth, sink);
             }
             (Kind::Xml, Input::Stream(stream)) => {
-                self.document(stream, path, depth, sink);
+                self.document(stream, DocFormat::Xml, path, depth, sink);
             }
             (Kind::Gzip, input) => {
                 let mut slice;
@@ -873,16 +880,28 @@ impl Walker<'_> {
                         || name.to_ascii_lowercase().ends_with(".xml")
                         || contains(&contents[..contents.len().min(4096)], b"<feedback")
                 }
+                // `application/tlsrpt+json` (RFC 8460 §5.3), or JSON named or shaped as one.
+                Kind::Json => {
+                    ctype.contains("json")
+                        || ctype.contains("tlsrpt")
+                        || name.to_ascii_lowercase().ends_with(".json")
+                        || contains(
+                            &contents[..contents.len().min(4096)],
+                            b"\"organization-name\"",
+                        )
+                }
                 _ => false,
             };
             if !wanted {
                 // A part labelled as a report attachment whose bytes are none of the formats:
                 // say that, rather than "no attachment".
                 let lname = name.to_ascii_lowercase();
-                let labelled = ["gzip", "zip", "xml", "octet-stream"]
+                let labelled = ["gzip", "zip", "xml", "octet-stream", "tlsrpt", "json"]
                     .iter()
                     .any(|t| ctype.contains(t))
-                    || [".xml", ".gz", ".zip"].iter().any(|e| lname.ends_with(e));
+                    || [".xml", ".gz", ".zip", ".json"]
+                        .iter()
+                        .any(|e| lname.ends_with(e));
                 if labelled && kind != Kind::Empty {
                     damaged.push(format!(
                         "part {} ({ctype}) decodes to unrecognized content (damaged or not base64); starts with {}",
@@ -907,8 +926,6 @@ impl Walker<'_> {
                 OpenError::FailureReport
             } else if !damaged.is_empty() {
                 OpenError::DamagedAttachment(damaged.join("; "))
-            } else if seen_types.iter().any(|t| t.contains("tlsrpt")) {
-                OpenError::TlsReport
             } else {
                 seen_types.dedup();
                 OpenError::NoReport(if seen_types.is_empty() {
@@ -1148,6 +1165,8 @@ mod tests {
     struct Member {
         origin: Origin,
         notes: Vec<String>,
+        /// The reader the document is handed to (`None` for an unusable part).
+        format: Option<DocFormat>,
         xml: Result<Vec<u8>, OpenError>,
     }
 
@@ -1167,12 +1186,14 @@ mod tests {
                     members.push(Member {
                         origin: doc.origin,
                         notes,
+                        format: Some(doc.format),
                         xml: read.map(|_| xml).map_err(|e| open_error(&e, OpenError::Io)),
                     });
                 }
                 Found::Unusable { origin, error } => members.push(Member {
                     origin,
                     notes: Vec::new(),
+                    format: None,
                     xml: Err(error),
                 }),
             }
@@ -1556,20 +1577,61 @@ mod tests {
         assert!(member.contains("message/rfc822"), "{member}");
     }
 
+    /// JSON is handed on as a JSON document wherever it is found (bare, gzip, zip, an email's
+    /// `application/tlsrpt+gzip` or `+json` part): the TLS-RPT reader judges whether it is an
+    /// SMTP TLS report and names what it is when not (see `store`'s tests).
     #[test]
     fn tls_reports_and_other_json_are_named() {
         let tls = br#"{"organization-name":"Google Inc.","date-range":{},"policies":[]}"#;
-        let opened = open_bytes("tls.json", tls);
-        assert_eq!(opened.members[0].xml, Err(OpenError::TlsReport));
-        let opened = open_bytes("tls.json.gz", &gzip(tls));
-        assert_eq!(opened.members[0].xml, Err(OpenError::TlsReport));
-        let opened = open_bytes("x.json", br#"{"hello": 1}"#);
-        assert_eq!(opened.members[0].xml, Err(OpenError::Json));
-        let headers = "Content-Type: application/tlsrpt+gzip; name=\"t.json.gz\"\r\n\
-                       Content-Transfer-Encoding: base64";
-        let eml = eml_with(headers, &b64(&gzip(tls)), "--XX--\r\n");
+        let json_docs = |opened: &Opened| -> Vec<Vec<u8>> {
+            opened
+                .members
+                .iter()
+                .filter(|m| m.format == Some(DocFormat::Json))
+                .filter_map(|m| m.xml.clone().ok())
+                .collect()
+        };
+        for (name, bytes) in [
+            ("tls.json", tls.to_vec()),
+            ("tls.json.gz", gzip(tls)),
+            ("tls.zip", zip_of(&[("t.json", tls)])),
+        ] {
+            let opened = open_bytes(name, &bytes);
+            assert_eq!(opened.members.len(), 1, "{name}");
+            assert_eq!(json_docs(&opened), vec![tls.to_vec()], "{name}");
+        }
+        for (ctype, body) in [
+            (
+                "application/tlsrpt+gzip; name=\"t.json.gz\"",
+                b64(&gzip(tls)),
+            ),
+            ("application/tlsrpt+json", b64(tls)),
+        ] {
+            let headers = format!("Content-Type: {ctype}\r\nContent-Transfer-Encoding: base64");
+            let eml = eml_with(&headers, &body, "--XX--\r\n");
+            let opened = open_bytes("t.eml", eml.as_bytes());
+            assert_eq!(json_docs(&opened), vec![tls.to_vec()], "{ctype}");
+            let member = opened.members[0].origin.member.clone().unwrap_or_default();
+            assert!(member.contains("application/tlsrpt+"), "{member}");
+        }
+        // A tlsrpt part whose bytes are none of the formats says so.
+        let eml = eml_with(
+            "Content-Type: application/tlsrpt+gzip\r\nContent-Transfer-Encoding: base64",
+            "!!!!****not base64****!!!!",
+            "--XX--\r\n",
+        );
         let opened = open_bytes("t.eml", eml.as_bytes());
-        assert_eq!(opened.members[0].xml, Err(OpenError::TlsReport));
+        assert!(matches!(
+            opened.members[0].xml,
+            Err(OpenError::DamagedAttachment(_))
+        ));
+        // Other JSON is handed on too, and XML stays XML.
+        let opened = open_bytes("x.json", br#"{"hello": 1}"#);
+        assert_eq!(opened.members[0].format, Some(DocFormat::Json));
+        assert_eq!(
+            open_bytes("r.xml", XML).members[0].format,
+            Some(DocFormat::Xml)
+        );
         // A JSON body is not an email header.
         assert_eq!(sniff(b"{\"organization-name\":\"x\"}"), Kind::Json);
     }

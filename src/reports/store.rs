@@ -13,8 +13,9 @@
 
 use super::aggregate::AggregateBuilder;
 use super::model::{AggregateReport, Duplicate, InputFile, Origin, Rejected, ReportSet};
-use super::open::{self, ContentHash, Found, Kind, Limits};
-use super::xml;
+use super::open::{self, ContentHash, DocFormat, Found, Kind, Limits};
+use super::tls_model::TlsReport;
+use super::{tlsrpt, xml};
 use crate::period::Period;
 use chrono_tz::Tz;
 use std::collections::HashMap;
@@ -31,7 +32,20 @@ pub struct BytesOutcome {
     pub kind: Kind,
     pub reports: Vec<AggregateReport>,
     pub rejected: Vec<Rejected>,
+    /// SMTP TLS reports (RFC 8460) among the documents.
+    pub tls_reports: Vec<TlsReport>,
 }
+
+/// A document that could be read: which kind of report it was.
+enum Parsed {
+    Aggregate(Box<AggregateReport>),
+    Tls(TlsReport),
+}
+
+/// Every TLS-report failure detail kept across one run. Each costs a few hundred bytes; a real
+/// month has hundreds, so this bounds only a flood of crafted reports, which past it are
+/// rejected whole with this reason rather than read in part.
+pub const MAX_RUN_TLS_DETAILS: usize = 200_000;
 
 /// Opens and parses one file's bytes without touching the disk: the entry point for tests
 /// and fuzzing. `name` is used as the origin's file name.
@@ -43,10 +57,12 @@ pub fn ingest_bytes(name: &str, bytes: &[u8]) -> BytesOutcome {
 pub fn ingest_bytes_with(name: &str, bytes: &[u8], limits: &Limits) -> BytesOutcome {
     let mut reports = Vec::new();
     let mut rejected = Vec::new();
+    let mut tls_reports = Vec::new();
     let kind = open::open_slice(name, bytes, limits, &mut |found| {
         let (outcome, hash) = read_found(found);
         match outcome {
-            Ok(report) => reports.push(report),
+            Ok(Parsed::Aggregate(report)) => reports.push(*report),
+            Ok(Parsed::Tls(report)) => tls_reports.push(report),
             Err(r) => rejected.push(r),
         }
         hash
@@ -55,12 +71,13 @@ pub fn ingest_bytes_with(name: &str, bytes: &[u8], limits: &Limits) -> BytesOutc
         kind,
         reports,
         rejected,
+        tls_reports,
     }
 }
 
 /// Reads one thing found in a file: a document becomes a report or a rejection naming the
 /// cause; the document's hash is handed back when it was read to its end.
-fn read_found(found: Found<'_>) -> (Result<AggregateReport, Rejected>, Option<ContentHash>) {
+fn read_found(found: Found<'_>) -> (Result<Parsed, Rejected>, Option<ContentHash>) {
     match found {
         Found::Unusable { origin, error } => (
             Err(Rejected {
@@ -69,6 +86,28 @@ fn read_found(found: Found<'_>) -> (Result<AggregateReport, Rejected>, Option<Co
             }),
             None,
         ),
+        // A bare JSON file is hashed by the caller as it streams past, so no hash is handed
+        // back for it.
+        Found::Document(doc) if doc.format == DocFormat::Json => {
+            let max = doc.limits().max_total_bytes;
+            let parsed = tlsrpt::read(doc.reader, &doc.origin, max);
+            let late = doc.late_notes();
+            let outcome = match parsed {
+                Ok(mut report) => {
+                    if !late.is_empty() {
+                        let mut repairs = late;
+                        repairs.append(&mut report.repairs);
+                        report.repairs = repairs;
+                    }
+                    Ok(Parsed::Tls(report))
+                }
+                Err(e) => Err(Rejected {
+                    file: doc.origin.to_string(),
+                    reason: e.to_string(),
+                }),
+            };
+            (outcome, None)
+        }
         Found::Document(doc) => {
             let parsed = xml::parse_stream(doc.reader, &doc.origin, doc.whole_file);
             let late = doc.late_notes();
@@ -83,7 +122,7 @@ fn read_found(found: Found<'_>) -> (Result<AggregateReport, Rejected>, Option<Co
                         repairs.append(&mut report.repairs);
                         report.repairs = repairs;
                     }
-                    Ok(report)
+                    Ok(Parsed::Aggregate(Box::new(report)))
                 }
                 Err(e) => Err(Rejected {
                     file: doc.origin.to_string(),
@@ -153,6 +192,8 @@ pub fn ingest_with_progress(
         period,
         tz,
         dedupe: Deduper::default(),
+        tls_seen: HashMap::new(),
+        tls_details: 0,
         builder: AggregateBuilder::new(),
         pending: Vec::new(),
         max_rows: limits.max_run_rows,
@@ -207,6 +248,17 @@ pub fn ingest_with_progress(
     set.reports.sort_by(|a, b| {
         (a.begin, &a.org_name, &a.report_id).cmp(&(b.begin, &b.org_name, &b.report_id))
     });
+    set.tls.reports.sort_by(|a, b| {
+        (a.begin, &a.org_name, &a.report_id).cmp(&(b.begin, &b.org_name, &b.report_id))
+    });
+    if !set.tls.reports.is_empty() || !set.tls.duplicates.is_empty() {
+        tracing::info!(
+            tls_reports = set.tls.reports.len(),
+            tls_duplicates = set.tls.duplicates.len(),
+            tls_out_of_period = set.tls.out_of_period,
+            "SMTP TLS reports read"
+        );
+    }
     tracing::info!(
         files = set.files.len(),
         reports = set.reports.len(),
@@ -225,6 +277,10 @@ struct Accumulator<'p> {
     period: Option<&'p Period>,
     tz: Tz,
     dedupe: Deduper,
+    /// Each TLS report's (reporter, id), with the copy kept.
+    tls_seen: HashMap<(String, String), Origin>,
+    /// Failure details kept across the run's TLS reports ([`MAX_RUN_TLS_DETAILS`]).
+    tls_details: usize,
     builder: AggregateBuilder,
     /// Reports with unusable records, held back ([`Accumulator::take`]).
     pending: Vec<AggregateReport>,
@@ -313,6 +369,41 @@ impl Accumulator<'_> {
         }
     }
 
+    /// Takes one TLS report: dedupe by (reporter, id), then the period's midpoint rule, as
+    /// for DMARC reports.
+    fn take_tls(&mut self, report: TlsReport) {
+        let key = report.key();
+        if let Some(kept) = self.tls_seen.get(&key) {
+            self.set.tls.duplicates.push(Duplicate {
+                origin: report.origin,
+                org_name: report.org_name,
+                report_id: report.report_id,
+                kept: kept.clone(),
+            });
+            return;
+        }
+        self.tls_seen.insert(key, report.origin.clone());
+        if let Some(p) = self.period
+            && !p.counts_report(report.begin, report.end)
+        {
+            self.set.tls.out_of_period += 1;
+            return;
+        }
+        let details = report.detail_count();
+        if self.tls_details + details > MAX_RUN_TLS_DETAILS {
+            let reason = format!(
+                "SMTP TLS report not counted: its {details} failure details would pass the run's budget of {MAX_RUN_TLS_DETAILS} ({} already kept); remove the flood of reports from this sender",
+                self.tls_details
+            );
+            return self.reject(Rejected {
+                file: report.origin.to_string(),
+                reason,
+            });
+        }
+        self.tls_details += details;
+        self.set.tls.reports.push(report);
+    }
+
     /// Why folding `report` would pass [`MAX_RUN_ROWS`], if it would.
     fn over_budget(&self, report: &AggregateReport) -> Option<String> {
         let kept = self.builder.distinct() + self.pending_rows();
@@ -352,7 +443,8 @@ fn read_one(
     let summary = open::open_file(path, name, limits, &mut |found| {
         let (outcome, hash) = read_found(found);
         match outcome {
-            Ok(report) => acc.take(report),
+            Ok(Parsed::Aggregate(report)) => acc.take(*report),
+            Ok(Parsed::Tls(report)) => acc.take_tls(report),
             Err(r) => acc.reject(r),
         }
         hash
@@ -1098,6 +1190,133 @@ mod tests {
         assert_eq!(out.reports.len(), 1);
         assert_eq!(out.reports[0].messages(), 4);
         assert!(out.reports[0].repairs[0].contains("trailing"));
+    }
+
+    fn tls_json(org: &str, id: &str, day: &str) -> String {
+        format!(
+            r#"{{"organization-name":"{org}","report-id":"{id}",
+            "date-range":{{"start-datetime":"{day}T00:00:00Z","end-datetime":"{day}T23:59:59Z"}},
+            "policies":[{{"policy":{{"policy-type":"sts","policy-domain":"example.com"}},
+            "summary":{{"total-successful-session-count":5,"total-failure-session-count":1}}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn tls_reports_are_read_beside_dmarc_reports_deduped_and_counted_by_midpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("dmarc.xml"), xml("G", "g1", OCT1, 3)).unwrap();
+        std::fs::write(
+            root.join("a.json"),
+            tls_json("Google Inc.", "t1", "2026-10-05"),
+        )
+        .unwrap();
+        // The same report again, gzipped, under another reporter spelling: a duplicate.
+        std::fs::write(
+            root.join("z-again.json.gz"),
+            gzip(tls_json("GOOGLE INC.", "t1", "2026-10-05").as_bytes()),
+        )
+        .unwrap();
+        // Its midpoint is in September.
+        std::fs::write(
+            root.join("b.json"),
+            tls_json("Google Inc.", "t0", "2026-09-30"),
+        )
+        .unwrap();
+        // Its midpoint is October 1st although it starts in September.
+        std::fs::write(
+            root.join("c.json"),
+            tls_json("Mail.ru", "t2", "2026-09-30")
+                .replace("2026-09-30T23:59:59Z", "2026-10-01T12:00:00Z")
+                .replace("2026-09-30T00:00:00Z", "2026-09-30T13:00:00Z"),
+        )
+        .unwrap();
+        std::fs::write(root.join("other.json"), br#"{"hello": 1}"#).unwrap();
+        std::fs::write(
+            root.join("broken.json"),
+            &tls_json("X", "x", "2026-10-05")[..60],
+        )
+        .unwrap();
+        let period = Period::new(
+            Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let set = ingest(&[root.to_path_buf()], Some(&period));
+        assert_eq!(set.reports.len(), 1, "the DMARC report is unaffected");
+        assert_eq!(set.duplicates.len(), 0);
+        let ids: Vec<&str> = set
+            .tls
+            .reports
+            .iter()
+            .map(|r| r.report_id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["t2", "t1"]);
+        assert_eq!(set.tls.out_of_period, 1);
+        assert_eq!(set.tls.duplicates.len(), 1);
+        assert!(
+            set.tls.duplicates[0]
+                .origin
+                .file
+                .ends_with("z-again.json.gz")
+        );
+        assert!(set.tls.duplicates[0].kept.file.ends_with("a.json"));
+        assert_eq!(set.rejected.len(), 2, "{:?}", set.rejected);
+        let why = |name: &str| {
+            set.rejected
+                .iter()
+                .find(|r| r.file.ends_with(name))
+                .map(|r| r.reason.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            why("other.json").contains("neither a DMARC aggregate report nor an SMTP TLS report")
+        );
+        assert!(why("broken.json").contains("not valid JSON"));
+        assert!(
+            !set.rejected
+                .iter()
+                .any(|r| r.reason.contains("SMTP TLS report (TLS-RPT"))
+        );
+        // Every file is listed with its hash, the JSON ones too.
+        assert_eq!(set.files.len(), 7);
+        assert!(set.files.iter().all(|f| f.sha256.len() == 64));
+        let json = set
+            .files
+            .iter()
+            .find(|f| f.path.ends_with("a.json"))
+            .unwrap();
+        assert_eq!(json.kind, "json");
+    }
+
+    #[test]
+    fn a_flood_of_tls_failure_details_passes_the_run_budget_only_by_rejection() {
+        let detail = r#"{"result-type":"validation-failure","failed-session-count":1}"#;
+        let many = vec![detail; 1_000].join(",");
+        let mut acc = Accumulator {
+            set: ReportSet::default(),
+            period: None,
+            tz: chrono_tz::UTC,
+            dedupe: Deduper::default(),
+            tls_seen: HashMap::new(),
+            tls_details: MAX_RUN_TLS_DETAILS - 1_500,
+            builder: AggregateBuilder::new(),
+            pending: Vec::new(),
+            max_rows: MAX_RUN_ROWS,
+        };
+        for id in ["a", "b"] {
+            let json = tls_json("R", id, "2026-10-05").replace(
+                r#""total-failure-session-count":1}"#,
+                &format!(r#""total-failure-session-count":1000}},"failure-details":[{many}]"#),
+            );
+            let out = ingest_bytes("f.json", json.as_bytes());
+            assert_eq!(out.tls_reports.len(), 1, "{:?}", out.rejected);
+            acc.take_tls(out.tls_reports.into_iter().next().unwrap());
+        }
+        assert_eq!(acc.set.tls.reports.len(), 1);
+        assert!(acc.set.rejected[0].reason.contains("budget of 200000"));
     }
 }
 
