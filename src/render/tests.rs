@@ -678,3 +678,86 @@ fn a_200_domain_organization_stays_readable() {
     );
     assert!(!text.contains("clinic199.test"));
 }
+
+/// The transport section and the posture's transport cell, from a domain as the probes met it:
+/// an MX without STARTTLS, one with an invalid certificate, a policy in testing mode.
+#[test]
+fn transport_section_shows_what_the_probes_met() {
+    use crate::evidence::transport::{MxHost, StsState, TlsRptState, TlsSession, TransportPosture};
+    use crate::transport::{CertSummary, PresentedChain};
+    let mut e = evidence_with(vec![], "2026-10");
+    e.domains = vec![DomainPosture {
+        domain: "portal.test".into(),
+        role: "patient".into(),
+        transport: Some(TransportPosture {
+            assessed: true,
+            probed: true,
+            null_mx: false,
+            mx: vec![
+                MxHost {
+                    host: "mx1.portal.test".into(),
+                    preference: 10,
+                    addresses: vec!["192.0.2.1".into()],
+                    probe: "ok".into(),
+                    starttls: Some(false),
+                    ..Default::default()
+                },
+                MxHost {
+                    host: "mx2.portal.test".into(),
+                    preference: 20,
+                    addresses: vec!["192.0.2.2".into()],
+                    probe: "ok".into(),
+                    starttls: Some(true),
+                    tls: Some(TlsSession {
+                        version: "TLSv1.3".into(),
+                        cipher: "TLS13_AES_256_GCM_SHA384".into(),
+                    }),
+                    certificate: Some(PresentedChain {
+                        chain: vec![CertSummary {
+                            issuer: "CN=Test CA".into(),
+                            not_after: "2021-01-01T00:00:00Z".into(),
+                            key_type: "ec".into(),
+                            key_bits: 256,
+                            ..Default::default()
+                        }],
+                        validated_for: "mx2.portal.test".into(),
+                        valid: false,
+                        error: Some("the certificate has expired".into()),
+                    }),
+                    tlsa: vec!["3 1 1 abcdef".into()],
+                    sts_covered: Some(false),
+                    ..Default::default()
+                },
+            ],
+            mta_sts: StsState {
+                record: Some("v=STSv1; id=1".into()),
+                id: Some("1".into()),
+                record_valid: true,
+                mode: Some("testing".into()),
+                max_age: Some(86_400),
+                mx_patterns: vec!["mx1.portal.test".into()],
+                ..Default::default()
+            },
+            tls_rpt: TlsRptState::default(),
+        }),
+        ..Default::default()
+    }];
+    let pdf = render(&e);
+    let Some(text) = poppler("pdftotext", &[], &pdf) else {
+        return;
+    };
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "STARTTLS 1 of 2; MTA-STS testing",
+        "Transport Security",
+        "not offered",
+        "TLSv1.3",
+        "invalid the certificate has expired",
+        "not in the MTA",
+        "3 1 1 …",
+        "max_age 86,400",
+        "No SMTP TLS report",
+    ] {
+        assert!(flat.contains(want), "{want:?} missing from\n{flat}");
+    }
+}

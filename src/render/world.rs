@@ -37,6 +37,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/register.typ"),
     ),
     ("/history.typ", include_str!("../../templates/history.typ")),
+    (
+        "/transport.typ",
+        include_str!("../../templates/transport.typ"),
+    ),
 ];
 
 /// Where template sources come from.
