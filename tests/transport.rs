@@ -32,6 +32,10 @@ plain            IN MX  20 down.plain.tls.test.
 mx.plain         IN A   127.0.0.72
 down.plain       IN A   127.0.0.73
 
+; An MX that still speaks TLS 1.0 to whoever asks.
+legacy           IN MX  10 mx.legacy.tls.test.
+mx.legacy        IN A   127.0.0.76
+
 ; Broken on both sides: an expired certificate, and a policy host that answers 404.
 broken           IN MX  10 mx.broken.tls.test.
 mx.broken        IN A   127.0.0.74
@@ -54,16 +58,22 @@ fn world(base: &Path) -> World {
     let ca = TestCa::new();
     let good: Leaf = ca.leaf(&["mx1.secure.tls.test"], false);
     let expired: Leaf = ca.leaf(&["mx.broken.tls.test"], true);
+    let old: Leaf = ca.leaf(&["mx.legacy.tls.test"], false);
     let sts_good: Leaf = ca.leaf(&["mta-sts.secure.tls.test"], false);
     let sts_broken: Leaf = ca.leaf(&["mta-sts.broken.tls.test"], false);
     let postfix = Postfix::start(
         &base.join("postfix"),
         "mx1.secure.tls.test",
         &[
+            // Done right: TLS 1.2 and later only (Debian's Postfix still takes 1.0 and 1.1
+            // by default for opportunistic TLS, which the probe reports as TLS-002).
             SmtpService {
                 listen: "127.0.0.70:2525",
                 tls: Some(&good),
-                options: &[],
+                options: &[
+                    "smtpd_tls_protocols=>=TLSv1.2",
+                    "smtpd_tls_mandatory_protocols=>=TLSv1.2",
+                ],
             },
             SmtpService {
                 listen: "127.0.0.72:2525",
@@ -74,6 +84,16 @@ fn world(base: &Path) -> World {
                 listen: "127.0.0.74:2525",
                 tls: Some(&expired),
                 options: &[],
+            },
+            // TLS 1.0 and 1.1 allowed, as NOTES.md's legacy-server recipe has it.
+            SmtpService {
+                listen: "127.0.0.76:2525",
+                tls: Some(&old),
+                options: &[
+                    "smtpd_tls_protocols=>=TLSv1",
+                    "smtpd_tls_mandatory_protocols=>=TLSv1",
+                    "tls_medium_cipherlist=DEFAULT:@SECLEVEL=0",
+                ],
             },
         ],
     );
@@ -136,6 +156,10 @@ role = "workforce"
 [[domain]]
 name = "broken.tls.test"
 role = "workforce"
+
+[[domain]]
+name = "legacy.tls.test"
+role = "marketing"
 "#,
             w.ca.display()
         ),
@@ -256,6 +280,28 @@ fn starttls_and_mta_sts_are_captured_from_real_servers() {
             .contains("expired")
     );
 
+    // Legacy offers: the legacy host takes TLS 1.0 and 1.1; the hardened one refuses all.
+    let legacy = probe(t, "mx.legacy.tls.test");
+    let offer = |p: &Value, name: &str| {
+        p["legacy"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no legacy offers: {p}"))
+            .iter()
+            .find(|l| l["offered"] == name)
+            .unwrap_or_else(|| panic!("{name} not offered: {p}"))
+            .clone()
+    };
+    assert_eq!(offer(legacy, "TLSv1.0")["accepted"], true, "{legacy}");
+    assert!(
+        offer(legacy, "TLSv1.0")["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("ServerHello TLSv1.0")
+    );
+    assert_eq!(offer(legacy, "TLSv1.1")["accepted"], true, "{legacy}");
+    for name in ["SSLv3", "TLSv1.0", "TLSv1.1", "RC4", "3DES"] {
+        assert_eq!(offer(good, name)["accepted"], false, "{name}: {good}");
+    }
     // MTA-STS: the policy as served, and the 404 of the broken host.
     let policies = t["sts_policies"].as_array().unwrap();
     let secure = policies
@@ -320,9 +366,11 @@ fn starttls_and_mta_sts_are_captured_from_real_servers() {
         "STS-003:broken.tls.test policy",
         "TLSRPT-001:broken.tls.test",
         "DANE-002:mx1.secure.tls.test",
+        "TLS-002:mx.legacy.tls.test",
     ] {
         assert!(ids.contains(&want), "{want} missing from {ids:?}");
     }
+    assert!(!ids.iter().any(|i| i.starts_with("TLS-002:mx1")), "{ids:?}");
     // The domain done right raises nothing about its transport but the stale TLSA record.
     for unwanted in ["TLS-001:mx1", "TLS-003:mx1", "STS-00", "TLSRPT-001:secure"] {
         assert!(

@@ -448,6 +448,15 @@ pub const CATALOG: &[Check] = &[
         "Enable STARTTLS on the MX host with a certificate for its name (Postfix: smtpd_tls_security_level = may and smtpd_tls_chain_files), so senders can encrypt mail to it."
     ),
     check!(
+        "TLS-002",
+        "MX host accepts SSLv3, TLS 1.0 or 1.1, RC4 or 3DES",
+        High,
+        Moderate / Interception,
+        "CISA BOD 18-01 (disable SSLv2/v3, 3DES and RC4; a temporary 3DES exception for mail was granted on 20 Sep 2018); RFC 8996 (TLS 1.0 and 1.1 deprecated); RFC 7465 (RC4 prohibited). SSLv2 is not probed: no current server library can still speak it",
+        ["164.312(e)(2)(ii)"],
+        "Allow only TLS 1.2 and 1.3 with AEAD ciphers on the MX host (Postfix: smtpd_tls_protocols = >=TLSv1.2 and smtpd_tls_mandatory_protocols = >=TLSv1.2; remove RC4 and 3DES from the cipher lists), so an attacker on the path cannot push senders down to a breakable session."
+    ),
+    check!(
         "TLS-003",
         "MX certificate is expired, untrusted, or does not name the MX host",
         Medium,

@@ -519,6 +519,14 @@ pub fn transport(domain: &str, snap: &Snapshot) -> crate::evidence::transport::T
                     })
                 }),
                 certificate: best.and_then(|p| p.certificate.clone()),
+                legacy_accepted: probes
+                    .iter()
+                    .flat_map(|p| p.legacy.iter())
+                    .filter(|l| l.accepted == Some(true))
+                    .map(|l| l.offered.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
                 tlsa,
             }
         })

@@ -570,6 +570,50 @@ fn smtp(d: &DomainConfig, t: &TransportCapture, mx: &MxSet, label: &str, out: &m
             );
             continue;
         }
+        // TLS-002: what the legacy offers met, on every address of the host.
+        let accepted: Vec<String> = answered
+            .iter()
+            .flat_map(|p| {
+                p.legacy
+                    .iter()
+                    .filter(|l| l.accepted == Some(true))
+                    .map(move |l| {
+                        format!(
+                            "{}:{} accepts {}: {}",
+                            p.address, p.port, l.offered, l.detail
+                        )
+                    })
+            })
+            .collect();
+        if !accepted.is_empty() {
+            let offers: std::collections::BTreeSet<&str> = answered
+                .iter()
+                .flat_map(|p| p.legacy.iter())
+                .filter(|l| l.accepted == Some(true))
+                .map(|l| l.offered.as_str())
+                .collect();
+            let refused: Vec<String> = answered
+                .iter()
+                .flat_map(|p| p.legacy.iter())
+                .filter(|l| l.accepted != Some(true))
+                .map(|l| format!("{}: {}", l.offered, l.detail))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let offers: Vec<&str> = offers.into_iter().collect();
+            out.push(
+                Draft::new("TLS-002", host.clone())
+                    .domain(&d.name)
+                    .title(format!(
+                        "MX host {host} of {} still accepts {}: an attacker on the path can push senders down to it",
+                        d.name,
+                        crate::text::and_list(&offers)
+                    ))
+                    .evidence_all(accepted)
+                    .evidence_all(refused.into_iter().map(|r| format!("not accepted: {r}")))
+                    .build(label),
+            );
+        }
         if let Some((p, c)) = answered
             .iter()
             .filter_map(|p| p.certificate.as_ref().map(|c| (p, c)))
@@ -802,6 +846,7 @@ mod tests {
             cipher: None,
             certificate: None,
             transcript: vec!["S: 220 mx ESMTP".into(), "C: EHLO x".into()],
+            legacy: vec![],
             elapsed_ms: 1,
         }
     }

@@ -25,6 +25,9 @@ pub struct MxHost {
     pub tls: Option<TlsSession>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<PresentedChain>,
+    /// Legacy versions and ciphers the host accepted (SSLv3, TLSv1.0, TLSv1.1, RC4, 3DES).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legacy_accepted: Vec<String>,
     /// TLSA records at `_25._tcp.<host>`, as published.
     #[serde(default)]
     pub tlsa: Vec<String>,

@@ -725,6 +725,7 @@ fn transport_section_shows_what_the_probes_met() {
                         error: Some("the certificate has expired".into()),
                     }),
                     tlsa: vec!["3 1 1 abcdef".into()],
+                    legacy_accepted: vec!["TLSv1.0".into(), "TLSv1.1".into()],
                     sts_covered: Some(false),
                     ..Default::default()
                 },
@@ -757,6 +758,7 @@ fn transport_section_shows_what_the_probes_met() {
         "3 1 1 …",
         "max_age 86,400",
         "No SMTP TLS report",
+        "also accepts TLSv1.0, TLSv1.1",
     ] {
         assert!(flat.contains(want), "{want:?} missing from\n{flat}");
     }

@@ -4,6 +4,7 @@
 //! never judges: it stores raw outcomes in the snapshot, and the checks read them later.
 
 pub mod certs;
+pub mod legacy;
 pub mod starttls;
 pub mod sts_fetch;
 
@@ -141,6 +142,9 @@ pub struct SmtpProbe {
     /// The SMTP dialogue, `C:`/`S:` lines, for the evidence.
     #[serde(default)]
     pub transcript: Vec<String>,
+    /// Legacy versions and ciphers offered on sessions of their own (TLS-002).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legacy: Vec<legacy::LegacyProbe>,
     pub elapsed_ms: u64,
 }
 
@@ -260,7 +264,13 @@ pub async fn capture(snapshot: &Snapshot, tls: &TlsConfig) -> Result<TransportCa
                     (host.clone(), roots.clone(), sem.clone(), tls.smtp_port);
                 probes.spawn(async move {
                     let _permit = sem.acquire().await;
-                    starttls::probe(&host, ip, port, roots, timeout).await
+                    let mut p = starttls::probe(&host, ip, port, roots, timeout).await;
+                    // Legacy offers only where TLS was negotiated: elsewhere TLS-001 or
+                    // NET-001 already says more.
+                    if p.tls_version.is_some() {
+                        p.legacy = legacy::probe(&host, ip, port, timeout).await;
+                    }
+                    p
                 });
             }
         }
@@ -314,6 +324,7 @@ impl SmtpProbe {
             cipher: None,
             certificate: None,
             transcript: vec![],
+            legacy: vec![],
             elapsed_ms: 0,
         }
     }

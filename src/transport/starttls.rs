@@ -43,6 +43,7 @@ pub async fn probe(
         cipher: None,
         certificate: None,
         transcript: vec![],
+        legacy: vec![],
         elapsed_ms: 0,
     };
     // The whole dialogue is bounded too, so a server that answers one byte at a time cannot
@@ -73,72 +74,15 @@ async fn dialogue(
     roots: Arc<RootCertStore>,
     timeout: Duration,
 ) -> Step<()> {
-    let addr = SocketAddr::new(ip, port);
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err((io_outcome(&e), format!("connect to {addr}: {e}"))),
-        Err(_) => {
-            return Err((
-                Outcome::Timeout,
-                format!(
-                    "connect to {addr}: no answer within {} ms",
-                    timeout.as_millis()
-                ),
-            ));
-        }
-    };
-    let mut conn = BufReader::new(tcp);
-    let (code, lines) = reply(&mut conn, &mut p.transcript, timeout).await?;
-    p.banner = lines;
-    if code != 220 {
-        return Err((
-            Outcome::Protocol,
-            format!("the server greeted with {code}, not 220: it does not accept mail now"),
-        ));
-    }
-    send(
-        &mut conn,
-        &mut p.transcript,
-        &format!("EHLO {EHLO_NAME}"),
-        timeout,
-    )
-    .await?;
-    let (code, lines) = reply(&mut conn, &mut p.transcript, timeout).await?;
-    if code != 250 {
-        return Err((
-            Outcome::Protocol,
-            format!("EHLO was answered {code}, not 250"),
-        ));
-    }
-    // The first line is the server's greeting; the others are extension keywords.
-    p.ehlo = lines.into_iter().skip(1).collect();
-    let offered = p.ehlo.iter().any(|l| {
-        l.split_whitespace()
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case("STARTTLS"))
-    });
-    p.starttls = Some(offered);
-    if !offered {
-        quit(&mut conn, &mut p.transcript, timeout).await;
+    let mut lines = Dialogue::default();
+    let ready = to_starttls(ip, port, timeout, &mut lines).await;
+    p.transcript = lines.transcript;
+    p.banner = lines.banner;
+    p.ehlo = lines.ehlo;
+    p.starttls = lines.starttls;
+    let Some(tcp) = ready? else {
         return Ok(());
-    }
-    send(&mut conn, &mut p.transcript, "STARTTLS", timeout).await?;
-    let (code, _) = reply(&mut conn, &mut p.transcript, timeout).await?;
-    if code != 220 {
-        return Err((
-            Outcome::TlsError,
-            format!("STARTTLS is advertised but was answered {code}, not 220"),
-        ));
-    }
-    // Bytes after the 220 and before the handshake would be read as TLS by a careless client
-    // (the STARTTLS command injection of CVE-2011-0411); none may be there.
-    if !conn.buffer().is_empty() {
-        return Err((
-            Outcome::Protocol,
-            "the server sent data after its 220 to STARTTLS, before the TLS handshake".into(),
-        ));
-    }
-    let tcp = conn.into_inner();
+    };
     let recorder = certs::Recorder::new(roots).map_err(|e| (Outcome::Error, e))?;
     let config = certs::client_config(recorder.clone()).map_err(|e| (Outcome::Error, e))?;
     let name = ServerName::try_from(p.host.clone()).map_err(|e| {
@@ -175,6 +119,92 @@ async fn dialogue(
     let mut tls = BufReader::new(tls);
     quit(&mut tls, &mut p.transcript, timeout).await;
     Ok(())
+}
+
+/// What the SMTP dialogue before TLS showed.
+#[derive(Default)]
+pub(crate) struct Dialogue {
+    pub transcript: Vec<String>,
+    pub banner: Vec<String>,
+    pub ehlo: Vec<String>,
+    pub starttls: Option<bool>,
+}
+
+/// Connects, reads the greeting, says EHLO and, when STARTTLS is offered, sends it: the TCP
+/// stream is then ready for a TLS ClientHello. `None` when STARTTLS is not offered (the
+/// session is closed with QUIT).
+pub(crate) async fn to_starttls(
+    ip: IpAddr,
+    port: u16,
+    timeout: Duration,
+    d: &mut Dialogue,
+) -> Step<Option<TcpStream>> {
+    let addr = SocketAddr::new(ip, port);
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err((io_outcome(&e), format!("connect to {addr}: {e}"))),
+        Err(_) => {
+            return Err((
+                Outcome::Timeout,
+                format!(
+                    "connect to {addr}: no answer within {} ms",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+    };
+    let mut conn = BufReader::new(tcp);
+    let (code, lines) = reply(&mut conn, &mut d.transcript, timeout).await?;
+    d.banner = lines;
+    if code != 220 {
+        return Err((
+            Outcome::Protocol,
+            format!("the server greeted with {code}, not 220: it does not accept mail now"),
+        ));
+    }
+    send(
+        &mut conn,
+        &mut d.transcript,
+        &format!("EHLO {EHLO_NAME}"),
+        timeout,
+    )
+    .await?;
+    let (code, lines) = reply(&mut conn, &mut d.transcript, timeout).await?;
+    if code != 250 {
+        return Err((
+            Outcome::Protocol,
+            format!("EHLO was answered {code}, not 250"),
+        ));
+    }
+    // The first line is the server's greeting; the others are extension keywords.
+    d.ehlo = lines.into_iter().skip(1).collect();
+    let offered = d.ehlo.iter().any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("STARTTLS"))
+    });
+    d.starttls = Some(offered);
+    if !offered {
+        quit(&mut conn, &mut d.transcript, timeout).await;
+        return Ok(None);
+    }
+    send(&mut conn, &mut d.transcript, "STARTTLS", timeout).await?;
+    let (code, _) = reply(&mut conn, &mut d.transcript, timeout).await?;
+    if code != 220 {
+        return Err((
+            Outcome::TlsError,
+            format!("STARTTLS is advertised but was answered {code}, not 220"),
+        ));
+    }
+    // Bytes after the 220 and before the handshake would be read as TLS by a careless client
+    // (the STARTTLS command injection of CVE-2011-0411); none may be there.
+    if !conn.buffer().is_empty() {
+        return Err((
+            Outcome::Protocol,
+            "the server sent data after its 220 to STARTTLS, before the TLS handshake".into(),
+        ));
+    }
+    Ok(Some(conn.into_inner()))
 }
 
 fn version_name(v: rustls::ProtocolVersion) -> String {
