@@ -136,10 +136,8 @@ pub fn client_hello(version: u16, suites: &[u16], host: &str) -> Vec<u8> {
 /// Reads the server's answer to a ClientHello offering `version`: a ServerHello with that
 /// version is acceptance; an alert, a lower version or a closed connection is refusal.
 pub fn read_answer(bytes: &[u8], version: u16, suites: &[u16]) -> (Option<bool>, String) {
-    let Some(&[ctype, _, _, len_hi, len_lo]) = bytes
-        .get(..5)
-        .map(|b| <&[u8; 5]>::try_from(b).ok())
-        .flatten()
+    let Some(&[ctype, _, _, len_hi, len_lo]) =
+        bytes.get(..5).and_then(|b| <&[u8; 5]>::try_from(b).ok())
     else {
         return (
             Some(false),
