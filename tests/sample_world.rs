@@ -97,6 +97,8 @@ fn regenerate_sample_snapshots() {
         );
         return;
     };
+    // The sample world's servers (samples/tls/README.md), for the transport probes.
+    let _servers = sample_servers();
     for (label, file, epoch) in WORLD {
         if !repo().join("samples/zones").join(label).is_dir() {
             continue;
@@ -110,17 +112,80 @@ fn regenerate_sample_snapshots() {
         }
         let dns = serve(label);
         snapshot_via_cli(dns.addr, *epoch, &out);
-        // The sample world's MX and MTA-STS hosts are documentation addresses with no server
-        // behind them: what the probes met there is not evidence of anything, so the committed
-        // snapshots carry no transport section (their transport is "not assessed").
-        let mut snap: mailproof::snapshot::Snapshot =
-            serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-        snap.transport = None;
-        let mut json = serde_json::to_vec_pretty(&snap).unwrap();
-        json.push(b'\n');
-        std::fs::write(&out, json).unwrap();
         eprintln!("wrote {}", out.display());
     }
+}
+
+/// The sample world's mail and policy servers on 127.0.1.0/24, with the committed sample
+/// certificates: a hardened MX, one with Postfix's defaults, one without STARTTLS, and two
+/// MTA-STS policy hosts (samples/tls/README.md). Needs root, Postfix and nginx.
+fn sample_servers() -> Option<(support::servers::Postfix, support::servers::Nginx)> {
+    use support::servers::{Leaf, Nginx, Postfix, Site, SmtpService};
+    if !support::servers::available() {
+        return None;
+    }
+    let tls = repo().join("samples/tls");
+    let leaf = |host: &str| Leaf {
+        cert_pem: std::fs::read_to_string(tls.join(format!("{host}.pem"))).unwrap(),
+        key_pem: std::fs::read_to_string(tls.join(format!("{host}.key"))).unwrap(),
+    };
+    let health = leaf("riversidehealth-example.mail.protection.m365mail.example");
+    let chart = leaf("myriversidechart-example.mail.protection.m365mail.example");
+    let sts_health = leaf("mta-sts.riversidehealth.example");
+    let sts_chart = leaf("mta-sts.myriversidechart.example");
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let postfix = Postfix::start(
+        &base.join("sample-postfix"),
+        "mail.protection.m365mail.example",
+        &[
+            SmtpService {
+                listen: "127.0.1.20:25",
+                tls: Some(&health),
+                options: &[
+                    "smtpd_tls_protocols=>=TLSv1.2",
+                    "smtpd_tls_mandatory_protocols=>=TLSv1.2",
+                ],
+            },
+            SmtpService {
+                listen: "127.0.1.21:25",
+                tls: Some(&chart),
+                options: &[],
+            },
+            SmtpService {
+                listen: "127.0.1.22:25",
+                tls: None,
+                options: &[],
+            },
+        ],
+    );
+    let nginx = Nginx::start(
+        &base.join("sample-nginx"),
+        &[
+            Site {
+                listen: "127.0.1.80:443",
+                server_name: "mta-sts.riversidehealth.example",
+                tls: &sts_health,
+                files: &[(
+                    "/.well-known/mta-sts.txt",
+                    "version: STSv1\nmode: enforce\nmx: riversidehealth-example.mail.protection.m365mail.example\nmax_age: 1209600\n",
+                    "text/plain",
+                    200,
+                )],
+            },
+            Site {
+                listen: "127.0.1.81:443",
+                server_name: "mta-sts.myriversidechart.example",
+                tls: &sts_chart,
+                files: &[(
+                    "/.well-known/mta-sts.txt",
+                    "version: STSv1\nmode: testing\nmx: mx.myriversidechart.example\nmax_age: 604800\n",
+                    "text/plain",
+                    200,
+                )],
+            },
+        ],
+    );
+    Some((postfix, nginx))
 }
 
 /// The comparable part of a lookup: everything but the timing.
@@ -198,12 +263,12 @@ fn check_json_against_sample_zones() {
         .arg("--no-probe")
         .output()
         .unwrap();
-    // riversidehealth.example's MTA-STS host is a documentation address: its policy fetch
+    // The MTA-STS hosts are served only while `make sample-snapshots` runs: their policy fetches
     // cannot connect (NET-001, exit 4), while every DNS lookup is answered.
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         o.status.code() == Some(4)
-            && stderr.contains("1 transport probe could not reach")
+            && stderr.contains("2 transport probes could not reach")
             && stderr.contains("mta-sts.riversidehealth.example"),
         "{stderr}"
     );
@@ -1293,7 +1358,9 @@ fn the_assessment_reads_as_an_auditor_expects(ev: &Value) {
         .find(|c| c["citation"] == "164.312(e)(2)(ii)")
         .unwrap();
     assert_eq!(enc["status"], "findings");
-    assert!(enc["findings"].to_string().contains("STS-001"), "{enc}");
+    // The patient domain's MX still accepts TLS 1.0 and 1.1, and its policy only tests.
+    let f = enc["findings"].to_string();
+    assert!(f.contains("TLS-002") && f.contains("STS-002"), "{enc}");
     // The unknown source with a mailing-list override says why it raised nothing.
     let src = ev["vendors"]["unknown_sources"]
         .as_array()

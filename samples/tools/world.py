@@ -166,7 +166,9 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("itsm2025._domainkey", "TXT", ("dkim", "riversidehealth-itsm2025")),
         ("hr2019._domainkey", "TXT", ("dkim", "riversidehealth-hr2019")),
         ("_mta-sts", "TXT", "v=STSv1; id=20260301T120000"),
-        ("mta-sts", "A", "192.0.2.80"),
+        # The policy host and the MX hosts are on loopback: `make sample-snapshots` starts
+        # real servers there (samples/tls/README.md).
+        ("mta-sts", "A", "127.0.1.80"),
         ("_smtp._tls", "TXT", "v=TLSRPTv1; rua=mailto:tlsrpt@riversidehealth.example"),
         ("www", "A", "192.0.2.80"),
         ("relay", "A", "192.0.2.25"),
@@ -199,6 +201,13 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("notify", "MX", "10 bounce.televisit.example."),
         ("www", "A", "192.0.2.82"),
     ]
+    if oct26:
+        # MTA-STS rolled out in October in testing mode; its `mx` line names a host that is
+        # not the MX (STS-002, STS-003).
+        z[PATIENT] += [
+            ("_mta-sts", "TXT", "v=STSv1; id=20261012T090000"),
+            ("mta-sts", "A", "127.0.1.81"),
+        ]
     if not baseline:
         z[PATIENT].append(("mychart-ed._domainkey", "TXT", ("dkim", "myriversidechart-mychart-ed")))
     if not oct26 and date not in ("2026-05", "2026-06"):
@@ -256,9 +265,12 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
          ("dkim", "m365-selector1-riversidehealth")),
         ("selector2-riversidehealth-example._domainkey.riversidehealth", "TXT",
          ("dkim", "m365-selector2-riversidehealth")),
-        ("riversidehealth-example.mail.protection", "A", "203.0.113.20"),
-        ("myriversidechart-example.mail.protection", "A", "203.0.113.21"),
-        ("riversidecares-example.mail.protection", "A", "203.0.113.22"),
+        ("riversidehealth-example.mail.protection", "A", "127.0.1.20"),
+        ("myriversidechart-example.mail.protection", "A", "127.0.1.21"),
+        ("riversidecares-example.mail.protection", "A", "127.0.1.22"),
+        # DANE-EE over the MX certificate's public key (samples/tls/).
+        ("_25._tcp.riversidehealth-example.mail.protection", "TLSA",
+         "3 1 1 d8d6e202663dc10a140505e1e9f3a9e6daf25477462cd42b78787820b043e2d2"),
     ]
     z["mychartmail.example"] = [("spf", "TXT", "v=spf1 ip4:198.51.100.0/27 -all")]
     z["paynotice.example"] = [

@@ -33,6 +33,10 @@ pub fn sample_config(dir: &Path, policy_line: &str) -> PathBuf {
             "risk_decisions = \"decisions.toml\"",
             &format!("risk_decisions = {:?}", s.join("decisions.toml")),
         )
+        .replace(
+            "ca_file = \"tls/ca.pem\"",
+            &format!("ca_file = {:?}", s.join("tls/ca.pem")),
+        )
         .replace("# fail_on = \"very-high\"", policy_line);
     let p = dir.join("mailproof.toml");
     std::fs::write(&p, text).unwrap();
