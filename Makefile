@@ -70,9 +70,10 @@ bench-dns:
 	$(CARGO) test --release --bench dns_capture -- --ignored --nocapture
 
 # Captures the snapshots missing from samples/snapshots/ from samples/zones/ with the real DNS
-# capture against an in-process authoritative server on 127.0.0.1 (existing files are kept:
-# MAILPROOF_REGENERATE=all re-captures every one).
-sample-snapshots:
+# capture against an in-process authoritative server on 127.0.0.1, while Postfix and nginx
+# serve the sample MX and MTA-STS hosts on 127.0.1.0/24 (root; samples/tls/README.md)
+# (existing files are kept: MAILPROOF_REGENERATE=all re-captures every one).
+sample-snapshots: deps
 	MAILPROOF_REGENERATE=1 $(CARGO) test --test sample_world -- --ignored regenerate_sample_snapshots
 
 clean-demo:
