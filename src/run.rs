@@ -149,6 +149,14 @@ fn relativize_report_paths(cfg: &Config, set: &mut crate::reports::ReportSet) {
         rel(&mut d.origin.file);
         rel(&mut d.kept.file);
     }
+    set.tls
+        .reports
+        .iter_mut()
+        .for_each(|r| rel(&mut r.origin.file));
+    for d in &mut set.tls.duplicates {
+        rel(&mut d.origin.file);
+        rel(&mut d.kept.file);
+    }
 }
 
 /// The inverse of [`evidence_path`].

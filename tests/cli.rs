@@ -269,8 +269,22 @@ fn reports_json_lists_tls_reports_in_the_contract_shape() {
         v["totals"]["files"].as_u64(),
         alone["totals"]["files"].as_u64().map(|n| n + 4)
     );
-    // No TLS report counts toward October 2026; without --period all four are listed.
-    assert_eq!(v["tls_reports"], serde_json::json!([]));
+    // Of the TLS reports, only the samples' own two count toward October 2026 (the corpus's
+    // are from other years); without --period the corpus's four are listed.
+    let ids: Vec<&str> = v["tls_reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["report_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "2026-10-20T00:00:00Z_riversidehealth.example",
+            "2026-10-21T00:00:00Z_myriversidechart.example"
+        ]
+    );
+    assert_eq!(alone["tls_reports"], v["tls_reports"]);
     let o = bin()
         .args(["reports", "--format", "json"])
         .arg(&tls)

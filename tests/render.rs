@@ -463,11 +463,12 @@ fn report_pdf_is_complete_deterministic_and_prints_data_literally() {
         "4 Risk Register and Treatment Plan",
         "5 HIPAA Control Mapping",
         "6 Vendor Coverage",
-        "7 DMARC Report Statistics",
-        "8 Changes Since the Last Period",
-        "9 Progress Over the Year",
-        "10 Evidence Appendix",
-        "11 Method Details",
+        "7 Transport Security",
+        "8 DMARC Report Statistics",
+        "9 Changes Since the Last Period",
+        "10 Progress Over the Year",
+        "11 Evidence Appendix",
+        "12 Method Details",
     ] {
         let at = body
             .find(title)
@@ -831,7 +832,7 @@ fn new_evidence_fields_are_shown_where_they_belong() {
     assert!(summary.contains("permerror"), "{summary}");
     assert!(summary.contains("1 of 3 meet policy"), "{summary}");
 
-    let stats = section("7 DMARC Report Statistics", "8 Changes Since");
+    let stats = section("8 DMARC Report Statistics", "9 Changes Since");
     for expected in [
         "Our evaluation vs. the reporters",
         // Reporters' 93.4% beside our 85.6% DMARC pass, 91.9% / 84.1% DKIM aligned.
@@ -857,7 +858,7 @@ fn new_evidence_fields_are_shown_where_they_belong() {
         );
     }
 
-    let appendix = section("10 Evidence Appendix", "10.2 Input files");
+    let appendix = section("11 Evidence Appendix", "11.2 Input files");
     for expected in [
         "Organizational domain riverside-health.test",
         "SPF record 477 octets",

@@ -692,6 +692,42 @@ def write_reports(out: Path) -> None:
     garbage = rdir / "garbage.xml.gz"
     garbage.write_bytes(bytes(rng.randrange(256) for _ in range(700)))
 
+    # SMTP TLS reports (RFC 8460) for October: the workforce domain's enforced policy works;
+    # the patient domain's new testing policy names a host that is not its MX, so every
+    # session fails validation (TLSRPT-002, beside STS-003).
+    tls_reports = []
+    for domain, mx_pattern, ok, failed, begin in (
+        (W.WORKFORCE, "riversidehealth-example.mail.protection.m365mail.example", 1834, 0,
+         day(10, 20)),
+        (W.PATIENT, "mx.myriversidechart.example", 0, 1412, day(10, 21)),
+    ):
+        end = begin + dt.timedelta(days=1)
+        rid = f"{begin:%Y-%m-%dT%H:%M:%SZ}_{domain}"
+        policy = {
+            "policy": {"policy-type": "sts",
+                       "policy-string": ["version: STSv1", "mode: " + ("enforce" if failed == 0 else "testing"),
+                                         f"mx: {mx_pattern}", "max_age: 604800"],
+                       "policy-domain": domain, "mx-host": [mx_pattern]},
+            "summary": {"total-successful-session-count": ok, "total-failure-session-count": failed},
+        }
+        if failed:
+            policy["failure-details"] = [{
+                "result-type": "validation-failure", "sending-mta-ip": "209.85.220.41",
+                "receiving-mx-hostname": f"{domain.replace('.', '-')}.mail.protection.m365mail.example",
+                "receiving-ip": "127.0.1.21", "failed-session-count": failed,
+                "additional-information": "MX host does not match any mx pattern of the MTA-STS policy",
+            }]
+        body = json.dumps({
+            "organization-name": "Google Inc.", "date-range": {
+                "start-datetime": f"{begin:%Y-%m-%dT%H:%M:%SZ}",
+                "end-datetime": f"{end - dt.timedelta(seconds=1):%Y-%m-%dT%H:%M:%SZ}"},
+            "contact-info": "smtp-tls-reporting@google.com", "report-id": rid,
+            "policies": [policy]}, indent=2).encode()
+        name = f"google.com!{domain}!{int(begin.timestamp())}!{int(end.timestamp()) - 1}!001.json.gz"
+        (rdir / name).write_bytes(gz_bytes(body, end))
+        tls_reports.append(dict(file=str((rdir / name).relative_to(out)), org_name="Google Inc.",
+                                report_id=rid, policy_domain=domain, successful=ok, failed=failed))
+
     # May to September 2026 (after October's files, from a generator of their own).
     write_history_reports(out, record)
 
@@ -726,8 +762,9 @@ def write_reports(out: Path) -> None:
         reports=manifest,
         rejected=[dict(file=str(trunc.relative_to(out)), reason="truncated XML (not well-formed)"),
                   dict(file=str(garbage.relative_to(out)), reason="not gzip: random bytes")],
+        tls_reports=tls_reports,
         totals=dict(
-            files=len(manifest) + 2,
+            files=len(manifest) + 2 + len(tls_reports),
             report_files=len(manifest),
             unique_reports=len({(m["org_name"], m["report_id"]) for m in manifest}),
             duplicates=len(manifest) - len({(m["org_name"], m["report_id"]) for m in manifest}),

@@ -84,6 +84,10 @@ const ROOT_ORDER: &[&str] = &[
     "DKIM-001",
     "VEN-006",
     "STS-001",
+    "STS-003",
+    "STS-002",
+    "STS-004",
+    "TLSRPT-002",
     "TLSRPT-001",
     "CHG-004",
     "CHG-001",
@@ -124,7 +128,10 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
             Some((Kind::TransportRecord, format!("mta-sts {domain}")))
         }
         "TLSRPT-001" => Some((Kind::TransportRecord, format!("tls-rpt {domain}"))),
-        "STS-001" => Some((Kind::TransportRecord, format!("mta-sts {domain}"))),
+        // The policy, its mode and the sessions that failed under it are one thing to fix.
+        "STS-001" | "STS-002" | "STS-003" | "STS-004" | "TLSRPT-002" => {
+            Some((Kind::TransportRecord, format!("mta-sts {domain}")))
+        }
         "SPF-001" | "SPF-002" | "SPF-003" | "SPF-004" | "SPF-005" | "SPF-006" | "SPF-007"
         | "CHG-002" => Some((Kind::SpfRecord, domain)),
         "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" => {
