@@ -135,6 +135,67 @@ pub(crate) fn parse_tag_list(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Tag
     tags
 }
 
+/// One `name=value` field of a `;`-separated record (MTA-STS, TLS-RPT), with positions.
+pub(crate) struct Field<'a> {
+    /// Byte offset of the field.
+    pub pos: usize,
+    pub name: &'a str,
+    pub value: &'a str,
+    /// Byte offset of the value.
+    pub value_pos: usize,
+}
+
+/// Splits a `;`-separated record into its fields, skipping empty ones. A field without `=`
+/// is an Error diagnostic; the first field must be `v=<version>` (RFC 8461 §3.1, RFC 8460
+/// §3), or the whole record is discarded by senders, which `discarded` says in words.
+pub(crate) fn version_fields<'a>(
+    text: &'a str,
+    version: &str,
+    discarded: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Field<'a>> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut first = true;
+    for seg in text.split(';') {
+        let here = pos;
+        pos += seg.len() + 1;
+        let lead = seg.len() - seg.trim_start().len();
+        let body = seg.trim();
+        let at = here + lead;
+        if body.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = body.split_once('=') else {
+            diags.push(error(
+                at,
+                format!("`{}` is not a name=value field", clip(body)),
+            ));
+            first = false;
+            continue;
+        };
+        let value_pos = at + name.len() + 1 + (value.len() - value.trim_start().len());
+        let (name, value) = (name.trim(), value.trim());
+        if first {
+            first = false;
+            if name != "v" || value != version {
+                diags.push(error(at, discarded.to_string()));
+            }
+            continue;
+        }
+        out.push(Field {
+            pos: at,
+            name,
+            value,
+            value_pos,
+        });
+    }
+    if first {
+        diags.push(error(0, "empty record"));
+    }
+    out
+}
+
 fn is_tag_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Diagnostic, Level, clip, error, warning};
+use super::{Diagnostic, Field, Level, clip, error, version_fields, warning};
 
 /// RFC 8461 §3.2: `max_age` is at most 31557600 seconds (about a year).
 pub const MAX_AGE_LIMIT: u64 = 31_557_600;
@@ -33,9 +33,7 @@ impl StsRecord {
 /// Whether the TXT text is an MTA-STS record at all (RFC 8461 §3.1: records that do not begin
 /// with `v=STSv1;` are discarded).
 pub fn is_sts_record(text: &str) -> bool {
-    let t = text.trim_start();
-    t.get(..7)
-        .is_some_and(|h| h.eq_ignore_ascii_case("v=STSv1"))
+    crate::snapshot::starts_with_tag(text, "v=STSv1")
 }
 
 /// Parses the TXT record. Tags are `name=value` separated by `;`, with `v=STSv1` first and an
@@ -45,36 +43,20 @@ pub fn parse_record(text: &str) -> StsRecord {
         text: text.to_string(),
         ..Default::default()
     };
-    let mut pos = 0usize;
-    let mut first = true;
-    for seg in text.split(';') {
-        let here = pos;
-        pos += seg.len() + 1;
-        let lead = seg.len() - seg.trim_start().len();
-        let body = seg.trim();
-        let at = here + lead;
-        if body.is_empty() {
-            continue;
-        }
-        let Some((name, value)) = body.split_once('=') else {
-            rec.diagnostics.push(error(
-                at,
-                format!("`{}` is not a name=value field", clip(body)),
-            ));
-            first = false;
-            continue;
-        };
-        let (name, value) = (name.trim(), value.trim());
-        if first {
-            first = false;
-            if name != "v" || value != "STSv1" {
-                rec.diagnostics.push(error(
-                    at,
-                    "the record must begin with v=STSv1 (RFC 8461 §3.1); senders discard it",
-                ));
-            }
-            continue;
-        }
+    let fields = version_fields(
+        text,
+        "STSv1",
+        "the record must begin with v=STSv1 (RFC 8461 §3.1); senders discard it",
+        &mut rec.diagnostics,
+    );
+    let empty = fields.is_empty() && rec.diagnostics.iter().any(|d| d.message == "empty record");
+    for Field {
+        pos: at,
+        name,
+        value,
+        ..
+    } in fields
+    {
         match name {
             "v" => rec
                 .diagnostics
@@ -109,9 +91,7 @@ pub fn parse_record(text: &str) -> StsRecord {
             )),
         }
     }
-    if first {
-        rec.diagnostics.push(error(0, "empty record"));
-    } else if rec.id.is_none() && !rec.diagnostics.iter().any(|d| d.message.contains("id `")) {
+    if !empty && rec.id.is_none() && !rec.diagnostics.iter().any(|d| d.message.contains("id `")) {
         rec.diagnostics.push(error(
             text.len(),
             "no id= field (RFC 8461 §3.1): senders cannot tell when the policy changes",

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Diagnostic, Level, clip, error, warning};
+use super::{Diagnostic, Field, Level, clip, error, version_fields, warning};
 
 /// One `rua` destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,9 +32,7 @@ impl TlsRptRecord {
 
 /// RFC 8460 §3: records that do not begin with `v=TLSRPTv1` are discarded.
 pub fn is_tls_rpt_record(text: &str) -> bool {
-    let t = text.trim_start();
-    t.get(..10)
-        .is_some_and(|h| h.eq_ignore_ascii_case("v=TLSRPTv1"))
+    crate::snapshot::starts_with_tag(text, "v=TLSRPTv1")
 }
 
 /// Parses the record: `v=TLSRPTv1` first, then `rua=` with comma-separated `mailto:` or
@@ -44,39 +42,21 @@ pub fn parse(text: &str) -> TlsRptRecord {
         text: text.to_string(),
         ..Default::default()
     };
-    let mut pos = 0usize;
-    let mut first = true;
     let mut seen_rua = false;
-    for seg in text.split(';') {
-        let here = pos;
-        pos += seg.len() + 1;
-        let lead = seg.len() - seg.trim_start().len();
-        let body = seg.trim();
-        let at = here + lead;
-        if body.is_empty() {
-            continue;
-        }
-        let Some((name, value)) = body.split_once('=') else {
-            rec.diagnostics.push(error(
-                at,
-                format!("`{}` is not a name=value field", clip(body)),
-            ));
-            first = false;
-            continue;
-        };
-        let value_at =
-            at + body.find('=').map_or(0, |i| i + 1) + (value.len() - value.trim_start().len());
-        let (name, value) = (name.trim(), value.trim());
-        if first {
-            first = false;
-            if name != "v" || value != "TLSRPTv1" {
-                rec.diagnostics.push(error(
-                    at,
-                    "the record must begin with v=TLSRPTv1 (RFC 8460 §3); senders discard it",
-                ));
-            }
-            continue;
-        }
+    let fields = version_fields(
+        text,
+        "TLSRPTv1",
+        "the record must begin with v=TLSRPTv1 (RFC 8460 §3); senders discard it",
+        &mut rec.diagnostics,
+    );
+    let empty = fields.is_empty() && rec.diagnostics.iter().any(|d| d.message == "empty record");
+    for Field {
+        pos: at,
+        name,
+        value,
+        value_pos: value_at,
+    } in fields
+    {
         match name {
             "rua" if seen_rua => rec
                 .diagnostics
@@ -133,9 +113,7 @@ pub fn parse(text: &str) -> TlsRptRecord {
             _ => {}
         }
     }
-    if first {
-        rec.diagnostics.push(error(0, "empty record"));
-    } else if !seen_rua {
+    if !empty && !seen_rua {
         rec.diagnostics.push(error(
             text.len(),
             "no rua= field: senders have nowhere to send reports",

@@ -310,13 +310,14 @@ fn addresses(snapshot: &Snapshot, host: &str, max: usize) -> Vec<IpAddr> {
 }
 
 impl SmtpProbe {
-    fn unreachable(host: &str, port: u16, outcome: Outcome, why: &str) -> SmtpProbe {
+    /// A probe of `host` at `address` that has learned nothing yet.
+    pub(crate) fn new(host: &str, address: String, port: u16) -> SmtpProbe {
         SmtpProbe {
             host: host.to_string(),
-            address: String::new(),
+            address,
             port,
-            outcome,
-            error: Some(why.to_string()),
+            outcome: Outcome::Ok,
+            error: None,
             banner: vec![],
             ehlo: vec![],
             starttls: None,
@@ -327,6 +328,37 @@ impl SmtpProbe {
             legacy: vec![],
             elapsed_ms: 0,
         }
+    }
+
+    fn unreachable(host: &str, port: u16, outcome: Outcome, why: &str) -> SmtpProbe {
+        SmtpProbe {
+            outcome,
+            error: Some(why.to_string()),
+            ..SmtpProbe::new(host, String::new(), port)
+        }
+    }
+}
+
+/// How one step of a probe or fetch ended when it did not succeed.
+pub(crate) type Step<T> = Result<T, (Outcome, String)>;
+
+/// A TCP connection to `ip:port` within `timeout`, its failure told as an outcome.
+pub(crate) async fn connect(
+    ip: IpAddr,
+    port: u16,
+    timeout: Duration,
+) -> Step<tokio::net::TcpStream> {
+    let addr = std::net::SocketAddr::new(ip, port);
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err((io_outcome(&e), format!("connect to {addr}: {e}"))),
+        Err(_) => Err((
+            Outcome::Timeout,
+            format!(
+                "connect to {addr}: no answer within {} ms",
+                timeout.as_millis()
+            ),
+        )),
     }
 }
 

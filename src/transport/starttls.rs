@@ -1,7 +1,7 @@
 //! The STARTTLS probe of one MX address: greeting, EHLO, STARTTLS, the TLS handshake a sender
 //! would make, then QUIT. No mail is ever sent.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,22 +30,7 @@ pub async fn probe(
     timeout: Duration,
 ) -> SmtpProbe {
     let started = Instant::now();
-    let mut p = SmtpProbe {
-        host: host.to_string(),
-        address: ip.to_string(),
-        port,
-        outcome: Outcome::Ok,
-        error: None,
-        banner: vec![],
-        ehlo: vec![],
-        starttls: None,
-        tls_version: None,
-        cipher: None,
-        certificate: None,
-        transcript: vec![],
-        legacy: vec![],
-        elapsed_ms: 0,
-    };
+    let mut p = SmtpProbe::new(host, ip.to_string(), port);
     // The whole dialogue is bounded too, so a server that answers one byte at a time cannot
     // hold the run.
     let whole = timeout.saturating_mul(4);
@@ -65,7 +50,7 @@ pub async fn probe(
     p
 }
 
-type Step<T> = Result<T, (Outcome, String)>;
+use super::Step;
 
 async fn dialogue(
     p: &mut SmtpProbe,
@@ -139,20 +124,7 @@ pub(crate) async fn to_starttls(
     timeout: Duration,
     d: &mut Dialogue,
 ) -> Step<Option<TcpStream>> {
-    let addr = SocketAddr::new(ip, port);
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err((io_outcome(&e), format!("connect to {addr}: {e}"))),
-        Err(_) => {
-            return Err((
-                Outcome::Timeout,
-                format!(
-                    "connect to {addr}: no answer within {} ms",
-                    timeout.as_millis()
-                ),
-            ));
-        }
-    };
+    let tcp = super::connect(ip, port, timeout).await?;
     let mut conn = BufReader::new(tcp);
     let (code, lines) = reply(&mut conn, &mut d.transcript, timeout).await?;
     d.banner = lines;

@@ -2,7 +2,7 @@
 //! `mta-sts.<domain>` with a certificate valid for that name, no redirects, status 200 and
 //! `text/plain`, bounded in size and time. The body is kept raw; the parser judges it later.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use rustls::RootCertStore;
 use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
 
-use super::{Outcome, PolicyFetch, certs, io_outcome};
+use super::{Outcome, PolicyFetch, certs};
 use crate::records::mta_sts::MAX_POLICY_BYTES;
 
 /// RFC 8461 §3.3: the policy is served on the HTTPS port, 443.
@@ -74,7 +73,7 @@ pub async fn fetch(
     f
 }
 
-type Step<T> = Result<T, (Outcome, String)>;
+use super::Step;
 
 async fn get(
     f: &mut PolicyFetch,
@@ -84,20 +83,7 @@ async fn get(
     roots: Arc<RootCertStore>,
     timeout: Duration,
 ) -> Step<()> {
-    let addr = SocketAddr::new(ip, port);
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err((io_outcome(&e), format!("connect to {addr}: {e}"))),
-        Err(_) => {
-            return Err((
-                Outcome::Timeout,
-                format!(
-                    "connect to {addr}: no answer within {} ms",
-                    timeout.as_millis()
-                ),
-            ));
-        }
-    };
+    let tcp = super::connect(ip, port, timeout).await?;
     let recorder = certs::Recorder::new(roots).map_err(|e| (Outcome::Error, e))?;
     let config = certs::client_config(recorder.clone()).map_err(|e| (Outcome::Error, e))?;
     let name = ServerName::try_from(host.to_string())
