@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod store;
+pub mod transport;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,7 @@ pub struct Snapshot {
     /// What the transport probes met: MTA-STS policy fetches and STARTTLS probes. Absent in
     /// snapshots of earlier versions, whose transport is then "not assessed".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport: Option<crate::transport::TransportCapture>,
+    pub transport: Option<transport::TransportCapture>,
 }
 
 impl Snapshot {

@@ -8,54 +8,15 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+pub use crate::snapshot::transport::{CertSummary, PresentedChain};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use x509_parser::public_key::PublicKey;
-
-/// One certificate of a presented chain, in the words an auditor checks.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CertSummary {
-    pub subject: String,
-    /// DNS names and IP addresses of the subjectAltName extension.
-    #[serde(default)]
-    pub sans: Vec<String>,
-    pub issuer: String,
-    /// RFC 3339, UTC.
-    pub not_before: String,
-    pub not_after: String,
-    /// `rsa`, `ec`, `ed25519` or the algorithm's OID.
-    pub key_type: String,
-    pub key_bits: u32,
-    pub signature_algorithm: String,
-    /// SHA-256 of the DER certificate, hex: what DANE-EE(3) 0 1 records pin.
-    pub sha256: String,
-    /// SHA-256 of the DER SubjectPublicKeyInfo, hex: what `3 1 1` TLSA records pin.
-    #[serde(default)]
-    pub spki_sha256: String,
-    /// The DER could not be parsed; only the hash is known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parse_error: Option<String>,
-}
-
-/// The chain a server presented, and how a validating sender would judge it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PresentedChain {
-    /// Leaf first, as sent.
-    pub chain: Vec<CertSummary>,
-    /// The name the chain was validated for (the MX host, or `mta-sts.<domain>`).
-    pub validated_for: String,
-    /// Trusted, unexpired and matching `validated_for` under WebPKI rules.
-    pub valid: bool,
-    /// Why not, in rustls's words (unknown issuer, expired, name mismatch…).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// Most certificates of a chain kept: real chains have 2 to 4; a hostile server could send
 /// hundreds.

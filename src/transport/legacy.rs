@@ -10,23 +10,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use crate::snapshot::transport::LegacyProbe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::starttls::{Dialogue, to_starttls};
-
-/// What one legacy offer met.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LegacyProbe {
-    /// `SSLv3`, `TLSv1.0`, `TLSv1.1`, `RC4` or `3DES`.
-    pub offered: String,
-    /// `Some(true)`: the server answered with a ServerHello agreeing to it; `Some(false)`: it
-    /// refused (an alert, or it closed); `None`: the probe could not tell (no STARTTLS, a
-    /// connection failure, a timeout).
-    pub accepted: Option<bool>,
-    /// The version and cipher of the ServerHello, or why not.
-    pub detail: String,
-}
 
 /// The offers made: three protocol versions with every cipher they allow, then TLS 1.2 with
 /// only RC4 and with only 3DES suites.
