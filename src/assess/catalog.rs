@@ -439,6 +439,15 @@ pub const CATALOG: &[Check] = &[
         "Check that the host is up and reachable on the probed port from where mailproof runs (outbound port 25 is often blocked on office networks), then capture again; until a probe succeeds the transport checks for this host are indeterminate."
     ),
     check!(
+        "CHG-006",
+        "MTA-STS policy changed without a new id, or the MX set changed without the policy",
+        Medium,
+        Moderate / Interception,
+        "RFC 8461 §3.1 (`id` MUST uniquely identify each policy instance) and §4.1 (every MX must match an mx line)",
+        ["164.312(e)(1)"],
+        "Change the `_mta-sts` TXT record's `id` whenever the policy file changes, and update the policy's `mx` lines (and then the id) in the same change as the MX records."
+    ),
+    check!(
         "TLS-001",
         "An MX host does not offer STARTTLS",
         Critical,
@@ -551,9 +560,9 @@ pub const CATALOG: &[Check] = &[
 /// Checks of the published catalog (CHECKS.md) that this version does not run yet. The report
 /// names them, so their absence is never read as a clean result.
 pub const NOT_YET_RUN: &[&str] = &[
-    "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "CHG-006", "RPT-003", "RPT-004", "RPT-005",
-    "RPT-006", "RPT-007", "RPT-008", "RPT-009", "RPT-010", "SPF-008", "SPF-009", "VEN-003",
-    "VEN-004", "VEN-007",
+    "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "RPT-003", "RPT-004", "RPT-005", "RPT-006",
+    "RPT-007", "RPT-008", "RPT-009", "RPT-010", "SPF-008", "SPF-009", "VEN-003", "VEN-004",
+    "VEN-007",
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

@@ -21,7 +21,7 @@ pub fn assess(
         // The check comes from the diff's one rule; CHG-003 (key age) is judged below over
         // the whole snapshot history, not from a pair of snapshots.
         let id = match c.check.as_deref() {
-            Some(id @ ("CHG-001" | "CHG-002" | "CHG-004" | "CHG-005")) => id,
+            Some(id @ ("CHG-001" | "CHG-002" | "CHG-004" | "CHG-005" | "CHG-006")) => id,
             _ => continue,
         };
         let mut d = Draft::new(id, c.name.clone())
@@ -91,7 +91,7 @@ pub fn assess(
                 Level::High,
                 "the record is gone: no receiver sends TLS failure reports, every period until it is restored",
             ),
-            ("CHG-004", "mta-sts") => d.harm(Harm::Disclosure),
+            ("CHG-004", "mta-sts") => d.harm(Harm::Interception),
             ("CHG-004", "mx") => d.harm(Harm::Hygiene),
             ("CHG-002", _) if c.meaning.contains("SPF records now answer") => d
                 .harm(Harm::Delivery)

@@ -1,7 +1,7 @@
 //! What changed between two snapshots, and what each change means for the organization's
 //! protection. The CHG-* checks and `mailproof diff` both read this.
 
-use super::{Rtype, Snapshot, starts_with_tag};
+use super::{Rtype, Snapshot, normalize_name, starts_with_tag};
 use crate::evidence::{Change, Effect};
 use crate::inventory::Inventory;
 use crate::records::{dkim, dmarc, spf, spf_walk};
@@ -36,6 +36,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
             new,
             &mut out,
         );
+        sts_policy_changes(&d.name, old, new, &mut out);
         simple_txt(
             &d.name,
             &format!("_smtp._tls.{}", d.name),
@@ -128,6 +129,7 @@ pub fn rule(
         ("scope" | "bimi", _) => (Neutral, None),
         ("dmarc", "weakened") => (Weakened, Some("CHG-001")),
         ("spf", "weakened") => (Weakened, Some("CHG-002")),
+        ("mta-sts", "weakened") => (Weakened, Some("CHG-006")),
         (_, "weakened") => (Weakened, None),
         ("dkim", "unchanged") => (Neutral, Some("CHG-003")),
         ("spf", "removed") if spf_term => (Strengthened, None),
@@ -138,6 +140,85 @@ pub fn rule(
         (_, "added" | "strengthened") => (Strengthened, None),
         ("dkim", "rotated") => (Strengthened, None),
         _ => (Neutral, None),
+    }
+}
+
+/// CHG-006: the MTA-STS policy as both snapshots fetched it. A body that changed under the same
+/// `id` is never refetched by senders that cached the old one (RFC 8461 §3.1); an MX set that
+/// changed while the policy's `mx` lines did not leaves a new MX the policy does not cover.
+/// Only fetches that succeeded in both snapshots are compared: a failed one says nothing.
+fn sts_policy_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change>) {
+    use crate::records::mta_sts;
+    let fetched = |s: &Snapshot| -> Option<String> {
+        s.transport
+            .as_ref()?
+            .sts_policies
+            .iter()
+            .find(|f| f.domain.eq_ignore_ascii_case(domain))
+            .filter(|f| f.outcome == crate::snapshot::transport::Outcome::Ok)
+            .and_then(|f| f.body.clone())
+    };
+    let id = |s: &Snapshot| -> Option<String> {
+        let (_, records) = s.txt_with_prefix(&format!("_mta-sts.{domain}"), "v=STSv1")?;
+        match records.as_slice() {
+            [one] => mta_sts::parse_record(one).id,
+            _ => None,
+        }
+    };
+    let (Some(a), Some(b)) = (fetched(old), fetched(new)) else {
+        return;
+    };
+    let norm = |t: &str| {
+        t.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let name = format!("mta-sts.{domain} policy");
+    let (ida, idb) = (id(old), id(new));
+    if norm(&a) != norm(&b) && ida.is_some() && ida == idb {
+        out.push(change(
+            domain,
+            "mta-sts",
+            &name,
+            Some(format!("{} (id {})", norm(&a), ida.as_deref().unwrap_or_default())),
+            Some(format!("{} (id {})", norm(&b), idb.as_deref().unwrap_or_default())),
+            "weakened",
+            "the policy changed but the record's id did not: senders that cached the old policy keep applying it until its max_age runs out (RFC 8461 §3.1)",
+        ));
+    }
+    let hosts = |s: &Snapshot| -> BTreeSet<String> {
+        s.get(domain, Rtype::Mx)
+            .map(|l| {
+                l.answers
+                    .iter()
+                    .filter_map(|a| a.split_whitespace().nth(1).map(normalize_name))
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let policy = mta_sts::parse_policy(&b);
+    if !policy.is_valid() || policy.mode == Some(mta_sts::Mode::None) {
+        return;
+    }
+    let (ha, hb) = (hosts(old), hosts(new));
+    let uncovered: Vec<&String> = hb.difference(&ha).filter(|h| !policy.covers(h)).collect();
+    if !uncovered.is_empty() && norm(&a) == norm(&b) {
+        let list: Vec<&str> = uncovered.iter().map(|h| h.as_str()).collect();
+        out.push(change(
+            domain,
+            "mta-sts",
+            &name,
+            Some(ha.iter().cloned().collect::<Vec<_>>().join(", ")),
+            Some(hb.iter().cloned().collect::<Vec<_>>().join(", ")),
+            "weakened",
+            &format!(
+                "the MX set changed without the MTA-STS policy: its mx lines do not cover {}, so senders applying it refuse or flag that host",
+                list.join(", ")
+            ),
+        ));
     }
 }
 
@@ -1350,6 +1431,85 @@ mod tests {
             scope_sha256: None,
             transport: None,
         }
+    }
+
+    /// A snapshot of a.example with an MTA-STS record, an MX set and the policy as fetched.
+    fn sts_snap(id: &str, mx: &[&str], body: &str) -> Snapshot {
+        let mut s = snap("v=DMARC1; p=reject", "v=spf1 -all");
+        s.lookups.push(Lookup {
+            name: "_mta-sts.a.example".into(),
+            answers: vec![format!("v=STSv1; id={id}")],
+            ..s.lookups[0].clone()
+        });
+        s.lookups.push(Lookup {
+            name: "a.example".into(),
+            rtype: Rtype::Mx,
+            answers: mx.iter().map(|h| format!("10 {h}.")).collect(),
+            ..s.lookups[0].clone()
+        });
+        s.transport = Some(crate::snapshot::transport::TransportCapture {
+            probed: false,
+            smtp_port: 25,
+            sts_policies: vec![crate::snapshot::transport::PolicyFetch {
+                domain: "a.example".into(),
+                url: "https://mta-sts.a.example/.well-known/mta-sts.txt".into(),
+                outcome: crate::snapshot::transport::Outcome::Ok,
+                error: None,
+                address: None,
+                status: Some(200),
+                content_type: Some("text/plain".into()),
+                location: None,
+                body: Some(body.into()),
+                certificate: None,
+                elapsed_ms: 0,
+            }],
+            smtp: vec![],
+        });
+        s
+    }
+
+    #[test]
+    fn a_policy_changed_under_the_same_id_or_left_behind_by_the_mx_is_chg_006() {
+        let p1 = "version: STSv1\nmode: enforce\nmx: mx1.a.example\nmax_age: 604800\n";
+        let p2 = "version: STSv1\nmode: enforce\nmx: mx2.a.example\nmax_age: 604800\n";
+        let inv = Inventory::default();
+        let chg = |old: &Snapshot, new: &Snapshot| -> Vec<Change> {
+            diff(old, new, &inv)
+                .into_iter()
+                .filter(|c| c.check.as_deref() == Some("CHG-006"))
+                .collect()
+        };
+        // Same id, new body: senders keep the cached policy.
+        let c = chg(
+            &sts_snap("1", &["mx1.a.example"], p1),
+            &sts_snap("1", &["mx1.a.example"], p2),
+        );
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].meaning.contains("the record's id did not"));
+        // A new id with the new body is the right way: nothing to say.
+        assert!(
+            chg(
+                &sts_snap("1", &["mx1.a.example"], p1),
+                &sts_snap("2", &["mx1.a.example"], p2)
+            )
+            .is_empty()
+        );
+        // The MX moved, the policy did not.
+        let c = chg(
+            &sts_snap("1", &["mx1.a.example"], p1),
+            &sts_snap("1", &["mx2.a.example"], p1),
+        );
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(
+            c[0].meaning.contains("do not cover mx2.a.example"),
+            "{}",
+            c[0].meaning
+        );
+        assert_eq!(c[0].effect, Effect::Weakened);
+        // Without a fetch in both snapshots nothing is claimed.
+        let mut old = sts_snap("1", &["mx1.a.example"], p1);
+        old.transport = None;
+        assert!(chg(&old, &sts_snap("1", &["mx1.a.example"], p2)).is_empty());
     }
 
     fn dmarc_dir(a: &str, b: &str) -> (String, String) {
