@@ -163,11 +163,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                     bail!("{} does not exist: give a PEM or zone file", f.display());
                 }
             }
-            if dnssec_anchor.is_some() {
-                tracing::warn!(
-                    "--dnssec-anchor: DNSSEC validation does not run in this version; the DNSSEC column still shows the resolver's AD flag only"
-                );
-            }
             let tls = mailproof::config::TlsConfig {
                 probe: !no_probe,
                 smtp_port,
@@ -403,6 +398,15 @@ fn report_gaps(c: &mailproof::evidence::Completeness) {
             mailproof::text::count(c.failed_probes.len(), "transport probe", "transport probes")
         );
         for l in &c.failed_probes {
+            errln!("  {l}");
+        }
+    }
+    if !c.failed_dnssec.is_empty() {
+        errln!(
+            "mailproof: evidence incomplete (exit 4): the DNSSEC status of {} could not be determined: the validator could not fetch the DNSKEY and DS records of its chain. Check that the resolver passes DNSSEC records (EDNS, DO bit) and that the trust anchor is current, then run again:",
+            mailproof::text::count(c.failed_dnssec.len(), "name", "names")
+        );
+        for l in &c.failed_dnssec {
             errln!("  {l}");
         }
     }
@@ -829,6 +833,7 @@ fn check(
 ) -> Result<ExitCode> {
     let settings = mailproof::dns::ResolverSettings::from_config(&Default::default())
         .with_nameserver_override(ns);
+    let anchor = mailproof::dns::Anchor::load(tls.dnssec_trust_anchor.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -839,6 +844,8 @@ fn check(
         run::clock(),
     ))?;
     if !snap.nothing_answered() {
+        snap.dnssec =
+            Some(rt.block_on(mailproof::dns::validate_dnssec(&snap, &settings, &anchor))?);
         snap.transport = Some(
             rt.block_on(mailproof::transport::capture(&snap, tls))
                 .map_err(|e| anyhow::anyhow!("transport probes: {e}"))?,
@@ -906,18 +913,16 @@ fn check(
 /// Exit 4 with the failed lookups on stderr when a capture is incomplete, else 0: the same
 /// answer from `snapshot` and `check`.
 fn exit_for_gaps(snap: &snapshot::Snapshot, gaps: Vec<String>) -> ExitCode {
-    let probes = snap
-        .transport
-        .as_ref()
-        .map(|t| t.gaps())
-        .unwrap_or_default();
-    if gaps.is_empty() && probes.is_empty() {
+    let probes = snap.probe_gaps();
+    let dnssec = snap.dnssec_gaps();
+    if gaps.is_empty() && probes.is_empty() && dnssec.is_empty() {
         return ExitCode::SUCCESS;
     }
     report_gaps(&mailproof::evidence::Completeness {
         lookups: snap.evidence_lookups().count(),
         failed_lookups: gaps,
         failed_probes: probes,
+        failed_dnssec: dnssec,
         ..Default::default()
     });
     ExitCode::from(4)

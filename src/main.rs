@@ -26,7 +26,11 @@ fn main() -> ExitCode {
     };
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("MAILPROOF_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!("mailproof={level},{level}"))
+            // hickory logs every validation step it abandons at WARN or ERROR; what
+            // matters of it is stored as the verdict, so its own lines stay quiet.
+            tracing_subscriber::EnvFilter::new(format!(
+                "mailproof={level},{level},hickory_net=off,hickory_proto=off,hickory_resolver=off"
+            ))
         });
     // Log lines carry names from reports; every line passes the escaping writer, so no
     // colors (their escape codes would be shown, not obeyed).

@@ -294,6 +294,9 @@ pub fn capture_and_store(
 ) -> Result<(PathBuf, Snapshot), RunError> {
     let settings =
         crate::dns::ResolverSettings::from_config(&cfg.dns).with_nameserver_override(nameservers);
+    // A bad anchor file is a setup error: say so before a capture that could not validate.
+    let anchor = crate::dns::Anchor::load(cfg.tls.dnssec_trust_anchor.as_deref())
+        .map_err(|e| RunError::Dns(e.to_string()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -308,6 +311,10 @@ pub fn capture_and_store(
     if !snap.nothing_answered() {
         // The transport probes connect where the DNS just said; a DNS that answered nothing
         // is refused below instead.
+        snap.dnssec = Some(
+            rt.block_on(crate::dns::validate_dnssec(&snap, &settings, &anchor))
+                .map_err(|e| RunError::Dns(e.to_string()))?,
+        );
         snap.transport = Some(
             rt.block_on(crate::transport::capture(&snap, &cfg.tls))
                 .map_err(RunError::Transport)?,
@@ -650,11 +657,8 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             })
             .collect(),
         accepted_reports: evidence.reports.accepted,
-        failed_probes: snapshot
-            .transport
-            .as_ref()
-            .map(|t| t.gaps())
-            .unwrap_or_default(),
+        failed_probes: snapshot.probe_gaps(),
+        failed_dnssec: snapshot.dnssec_gaps(),
     });
     // A rerun must not trade a complete month for a worse one (a DNS outage, a reports folder
     // not mounted): the published output stays unless the operator says otherwise.

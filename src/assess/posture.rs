@@ -73,9 +73,15 @@ pub fn build_with(
         raw: raw_lookups(&d.name, snap),
         spf_size_octets: spf_walk::walk(&d.name, snap).size_octets,
         dnssec: None,
+        dnssec_validation: dnssec_validation(&d.name, snap),
         transport: Some(transport(&d.name, snap)),
     };
-    p.dnssec = dnssec(&p.raw, snap);
+    p.dnssec = match &snap.dnssec {
+        Some(v) => v
+            .status(&d.name, Rtype::Mx)
+            .map(|n| n.status.label().to_string()),
+        None => dnssec(&p.raw, snap).map(|s| format!("AD flag: {s}")),
+    };
     p.grade = grade(&p);
     p
 }
@@ -122,6 +128,40 @@ fn spf_posture(domain: &str, snap: &Snapshot) -> SpfPosture {
         errors: w.errors,
         warnings: w.warnings,
     }
+}
+
+/// The validated names that belong to `domain`: the domain itself, its MX hosts and their
+/// TLSA names, in the order they were validated.
+fn dnssec_validation(domain: &str, snap: &Snapshot) -> Option<crate::evidence::DnssecPosture> {
+    let v = snap.dnssec.as_ref()?;
+    let mut wanted: Vec<(String, Rtype)> = vec![(domain.to_string(), Rtype::Mx)];
+    for host in mx_hosts(domain, snap) {
+        wanted.push((format!("_25._tcp.{host}"), Rtype::Tlsa));
+        wanted.push((host, Rtype::A));
+    }
+    Some(crate::evidence::DnssecPosture {
+        anchor: v.anchor.clone(),
+        names: v
+            .names
+            .iter()
+            .filter(|n| wanted.iter().any(|(w, t)| *w == n.name && *t == n.rtype))
+            .cloned()
+            .collect(),
+    })
+}
+
+/// The MX host names of `domain` as the snapshot holds them (a null MX names none).
+fn mx_hosts(domain: &str, snap: &Snapshot) -> Vec<String> {
+    snap.get(domain, Rtype::Mx)
+        .map(|l| {
+            l.answers
+                .iter()
+                .filter_map(|a| a.split_whitespace().nth(1))
+                .map(crate::snapshot::normalize_name)
+                .filter(|h| !h.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether the answers shown for a domain were DNSSEC-validated (AD flag on every answer).
@@ -500,7 +540,15 @@ pub fn transport(domain: &str, snap: &Snapshot) -> crate::evidence::transport::T
                 .find(|p| p.certificate.is_some())
                 .or_else(|| probes.iter().find(|p| p.starttls.is_some()))
                 .or_else(|| probes.first());
+            let validated = |name: &str, rtype: Rtype| {
+                snap.dnssec
+                    .as_ref()
+                    .and_then(|v| v.status(name, rtype))
+                    .map(|n| n.status.label().to_string())
+            };
             MxHost {
+                dnssec: validated(&host, Rtype::A),
+                tlsa_dnssec: validated(&format!("_25._tcp.{host}"), Rtype::Tlsa),
                 sts_covered: policy.as_ref().map(|p| p.covers(&host)),
                 host,
                 preference,

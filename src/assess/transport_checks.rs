@@ -8,6 +8,7 @@ use crate::config::{DomainConfig, Role};
 use crate::evidence::Finding;
 use crate::records::mta_sts::{self, MAX_AGE_LIMIT, Mode};
 use crate::records::tls_rpt;
+use crate::snapshot::dnssec::DnssecStatus;
 use crate::snapshot::{Outcome as Dns, Rtype, Snapshot, normalize_name};
 use crate::transport::{Outcome, PolicyFetch, SmtpProbe, TransportCapture};
 
@@ -718,16 +719,49 @@ fn dane(
         }
         let records: Vec<Tlsa> = l.answers.iter().filter_map(|a| tlsa(a)).collect();
         let pkix: Vec<&Tlsa> = records.iter().filter(|r| r.usage <= 1).collect();
-        if !pkix.is_empty() {
-            out.push(
-                Draft::new("DANE-001", host.clone())
-                    .domain(&d.name)
-                    .title(format!(
-                        "TLSA records of MX host {host} use PKIX usages, which SMTP senders should not rely on"
-                    ))
-                    .evidence_all(pkix.iter().map(|r| format!("{name} TLSA {}", r.text)))
-                    .build(label),
-            );
+        // RFC 7672 §2.2: a sender uses TLSA records only when they validate as secure. An
+        // indeterminate status is evidence incomplete (exit 4), not a finding.
+        let validation = snap
+            .dnssec
+            .as_ref()
+            .and_then(|v| v.status(&name, Rtype::Tlsa))
+            .filter(|n| matches!(n.status, DnssecStatus::Insecure | DnssecStatus::Bogus));
+        let title = match (validation.map(|n| n.status), pkix.is_empty()) {
+            (Some(DnssecStatus::Bogus), _) => format!(
+                "TLSA records of MX host {host} fail DNSSEC validation (bogus): validating senders cannot look them up and defer mail to the host"
+            ),
+            (Some(_), _) => format!(
+                "TLSA records of MX host {host} are not DNSSEC-signed (insecure): DANE senders ignore them, so they protect nothing"
+            ),
+            (None, false) => format!(
+                "TLSA records of MX host {host} use PKIX usages, which SMTP senders should not rely on"
+            ),
+            (None, true) => String::new(),
+        };
+        if !title.is_empty() {
+            let mut draft = Draft::new("DANE-001", host.clone())
+                .domain(&d.name)
+                .title(title)
+                .evidence_all(records.iter().map(|r| format!("{name} TLSA {}", r.text)));
+            if let (Some(n), Some(v)) = (validation, snap.dnssec.as_ref()) {
+                draft = draft.evidence(format!(
+                    "DNSSEC validation of {name} TLSA: {}{} (chain built by mailproof from the {})",
+                    n.status.label(),
+                    n.detail
+                        .as_deref()
+                        .map(|d| format!(", {d}"))
+                        .unwrap_or_default(),
+                    v.anchor
+                ));
+            }
+            if !pkix.is_empty() {
+                draft = draft.evidence(format!(
+                    "{} of {} records use usage 0 or 1 (PKIX-TA, PKIX-EE), which RFC 7672 §3.1.3 says SMTP senders should not rely on",
+                    pkix.len(),
+                    records.len()
+                ));
+            }
+            out.push(draft.build(label));
         }
         if !t.probed {
             continue;
@@ -820,6 +854,7 @@ mod tests {
             organization: None,
             scope_sha256: None,
             transport,
+            dnssec: None,
         }
     }
 

@@ -459,6 +459,7 @@ async fn capture_core(
         organization: None,
         scope_sha256: None,
         transport: None,
+        dnssec: None,
     })
 }
 

@@ -11,6 +11,7 @@
 //! needs, so each hop is asked and recorded here.
 
 mod capture;
+mod dnssec;
 mod fixpoint;
 mod lookup;
 mod resolver;
@@ -18,6 +19,7 @@ mod resolver;
 pub use capture::{
     MAX_MX_HOSTS, SpfProbe, capture, capture_names, capture_probed, capture_with_sources,
 };
+pub use dnssec::{Anchor, questions as dnssec_questions, validate as validate_dnssec};
 pub use fixpoint::{spf_fixpoint, spf_fixpoint_many};
 pub use resolver::{DnsClient, ResolverSettings, system_nameservers};
 
@@ -34,6 +36,10 @@ pub enum DnsError {
     },
     #[error("cannot set up the DNS client: {0}")]
     Setup(String),
+    #[error(
+        "cannot use the DNSSEC trust anchor {path}: {reason}; it must hold DNSKEY records in zone-file form (`name. IN DNSKEY 257 3 13 …`)"
+    )]
+    TrustAnchor { path: PathBuf, reason: String },
     #[error("a DNS lookup task failed: {0}")]
     Task(String),
 }

@@ -346,6 +346,13 @@ pub struct DkimPosture {
     pub services: Vec<String>,
 }
 
+/// The DNSSEC validation of one domain's names, for `check` and the PDF.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DnssecPosture {
+    pub anchor: String,
+    pub names: Vec<crate::snapshot::dnssec::DnssecName>,
+}
+
 /// A domain's posture at a glance, and the `check --format json` contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct DomainPosture {
@@ -365,10 +372,16 @@ pub struct DomainPosture {
     /// Octets of the SPF record (RFC 7208 §3.4 advises at most 450; SPF-007).
     #[serde(default)]
     pub spf_size_octets: usize,
-    /// Whether the answers about this domain were DNSSEC-validated by the resolver (AD flag):
-    /// `validated` (all), `partial`, `not validated`, or absent when nothing was answered.
+    /// The domain's DNSSEC status, from mailproof's own validation of its MX RRset:
+    /// `secure`, `insecure`, `bogus` or `indeterminate`. Snapshots taken before validation
+    /// existed give the resolver's AD flag instead, labelled `AD flag: validated`,
+    /// `AD flag: partial` or `AD flag: not validated`; absent when nothing was answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnssec: Option<String>,
+    /// Every name validated for this domain (the domain, its MX hosts, their TLSA names),
+    /// with the trust anchor used. Absent when no validation ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec_validation: Option<DnssecPosture>,
     /// Transport security: the MX hosts as probed, MTA-STS and TLS-RPT. Absent in evidence of
     /// earlier versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -705,6 +718,9 @@ pub struct Completeness {
     /// Transport probes that could not reach their server (NET-001), as
     /// `host address:port: outcome: reason`.
     pub failed_probes: Vec<String>,
+    /// Names whose DNSSEC status could not be determined (the validator could not fetch a
+    /// link of the chain), as `name TYPE: reason`.
+    pub failed_dnssec: Vec<String>,
 }
 
 impl Completeness {
@@ -713,6 +729,7 @@ impl Completeness {
         !self.failed_lookups.is_empty()
             || !self.rejected_inventory_rows.is_empty()
             || !self.failed_probes.is_empty()
+            || !self.failed_dnssec.is_empty()
     }
 
     /// What this evidence lacks that `published` had, in words; empty when it is at least as
@@ -748,6 +765,13 @@ impl Completeness {
                 published.failed_probes.len()
             ));
         }
+        if self.failed_dnssec.len() > published.failed_dnssec.len() {
+            out.push(format!(
+                "{} could not be validated (the published output: {})",
+                crate::text::count(self.failed_dnssec.len(), "DNSSEC name", "DNSSEC names"),
+                published.failed_dnssec.len()
+            ));
+        }
         if self.accepted_reports < published.accepted_reports {
             out.push(format!(
                 "{} counted (the published output: {})",
@@ -777,6 +801,7 @@ impl Evidence {
             rejected_inventory_rows: self.vendors.rejected_rows.clone(),
             accepted_reports: self.reports.accepted,
             failed_probes: Vec::new(),
+            failed_dnssec: Vec::new(),
         }
     }
 }

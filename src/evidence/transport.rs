@@ -34,6 +34,14 @@ pub struct MxHost {
     /// Whether the MTA-STS policy's `mx` patterns cover it; absent without a policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sts_covered: Option<bool>,
+    /// DNSSEC status of its address records (`secure`, `insecure`, `bogus`,
+    /// `indeterminate`), from mailproof's own validation; absent when none ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec: Option<String>,
+    /// DNSSEC status of its TLSA RRset, or of the proof that it has none. DANE needs
+    /// `secure` (RFC 7672 §2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlsa_dnssec: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

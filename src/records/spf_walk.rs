@@ -564,6 +564,7 @@ pub(crate) mod tests {
             organization: None,
             scope_sha256: None,
             transport: None,
+            dnssec: None,
         }
     }
 

@@ -1430,6 +1430,7 @@ mod tests {
             organization: None,
             scope_sha256: None,
             transport: None,
+            dnssec: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! be re-assessed under newer rules and still be faithful evidence of that date.
 
 pub mod diff;
+pub mod dnssec;
 pub mod store;
 pub mod transport;
 
@@ -179,9 +180,40 @@ pub struct Snapshot {
     /// snapshots of earlier versions, whose transport is then "not assessed".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<transport::TransportCapture>,
+    /// mailproof's own DNSSEC validation of the domains, their MX hosts and TLSA names.
+    /// Absent in snapshots taken before it existed; their posture falls back to the
+    /// resolver's AD flag, labelled as such.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec: Option<dnssec::DnssecCapture>,
 }
 
 impl Snapshot {
+    /// What the transport probes could not learn, one line each (NET-001).
+    pub fn probe_gaps(&self) -> Vec<String> {
+        self.transport
+            .as_ref()
+            .map(|t| t.gaps())
+            .unwrap_or_default()
+    }
+
+    /// Names whose DNSSEC status could not be determined, one line each: evidence
+    /// incomplete (exit 4), never "insecure".
+    pub fn dnssec_gaps(&self) -> Vec<String> {
+        self.dnssec
+            .iter()
+            .flat_map(|v| &v.names)
+            .filter(|n| n.status == dnssec::DnssecStatus::Indeterminate)
+            .map(|n| {
+                format!(
+                    "{} {}: {}",
+                    n.name,
+                    n.rtype.label(),
+                    n.detail.as_deref().unwrap_or("indeterminate")
+                )
+            })
+            .collect()
+    }
+
     /// Report source addresses whose reverse-DNS name is known and forward-confirmed (the
     /// name's A/AAAA answer includes the address), with the first such name. Unconfirmed PTR
     /// names are ignored: a sender controls its own reverse zone.

@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod servers;
+pub mod signed;
 
 use hickory_server::Server;
 use hickory_server::proto::rr::{LowerName, Name};
@@ -106,6 +107,7 @@ pub fn start<P: AsRef<Path>>(zones: &[(&str, P)]) -> TestDns {
             &FileConfig {
                 zone_path: path.to_path_buf(),
             },
+            None,
         )
         .unwrap_or_else(|e| panic!("zone {} does not load: {e}", path.display()));
         let handlers: Vec<Arc<dyn ZoneHandler>> = vec![Arc::new(handler)];
