@@ -46,7 +46,7 @@ fn world() -> World {
         .into_iter()
         .map(|o| (o, zone(dir.path(), o)))
         .collect();
-    let dns = support::signed::start_signed(&zones, &["secure.test"], &["broken.test"]);
+    let dns = support::signed::start_signed(&zones, &["secure.test"], &["broken.test"], None);
     World { dns, _dir: dir }
 }
 

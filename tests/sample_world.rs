@@ -37,13 +37,31 @@ fn world(label: &str) -> (&'static str, &'static str, i64) {
         .unwrap_or_else(|| panic!("no zone set {label} in WORLD"))
 }
 
-fn serve(label: &str) -> support::TestDns {
-    serve_without(label, &[])
+/// The zones signed in the sample world: the workforce domain and the mail provider that
+/// hosts its MX (and its TLSA record). Every other zone is delegated without a DS: insecure.
+const SIGNED: &[&str] = &["riversidehealth.example", "m365mail.example"];
+
+/// The month's zones under the sample world's signed root (samples/dnssec/), whose anchor the
+/// sample config names: the DNSSEC verdicts are those a validator meets on the Internet.
+fn serve(label: &str) -> support::signed::SignedDns {
+    let zones = zone_files(label, &[]);
+    let refs: Vec<(&str, &Path)> = zones
+        .iter()
+        .map(|(o, p)| (o.as_str(), p.as_path()))
+        .collect();
+    let root_key = repo().join("samples/dnssec/root-key.pk8");
+    let dns = support::signed::start_signed(&refs, SIGNED, &[], Some(&root_key));
+    let committed = repo().join("samples/dnssec/root.anchor");
+    assert_eq!(
+        std::fs::read_to_string(&dns.anchor).unwrap(),
+        std::fs::read_to_string(&committed).unwrap_or_default(),
+        "{} no longer matches samples/dnssec/root-key.pk8",
+        committed.display()
+    );
+    dns
 }
 
-/// The month's zones except `left_out`, whose names the server then refuses to answer (it is
-/// not authoritative for them): a partial outage as a real resolver shows it.
-fn serve_without(label: &str, left_out: &[&str]) -> support::TestDns {
+fn zone_files(label: &str, left_out: &[&str]) -> Vec<(String, PathBuf)> {
     let dir = repo().join("samples/zones").join(label);
     let mut zones: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -54,6 +72,13 @@ fn serve_without(label: &str, left_out: &[&str]) -> support::TestDns {
         .collect();
     zones.sort();
     assert!(!zones.is_empty(), "no zone files in {}", dir.display());
+    zones
+}
+
+/// The month's zones except `left_out`, whose names the server then refuses to answer (it is
+/// not authoritative for them): a partial outage as a real resolver shows it.
+fn serve_without(label: &str, left_out: &[&str]) -> support::TestDns {
+    let zones = zone_files(label, left_out);
     let refs: Vec<(&str, &Path)> = zones
         .iter()
         .map(|(o, p)| (o.as_str(), p.as_path()))
@@ -111,7 +136,7 @@ fn regenerate_sample_snapshots() {
             continue;
         }
         let dns = serve(label);
-        snapshot_via_cli(dns.addr, *epoch, &out);
+        snapshot_via_cli(dns.dns.addr, *epoch, &out);
         eprintln!("wrote {}", out.display());
     }
 }
@@ -203,7 +228,7 @@ fn live_capture_of_sample_zones_matches_committed_snapshot() {
     let dns = serve(label);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("snap.json");
-    snapshot_via_cli(dns.addr, epoch, &out);
+    snapshot_via_cli(dns.dns.addr, epoch, &out);
     let got: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let want: Value = serde_json::from_slice(
         &std::fs::read(
@@ -259,22 +284,47 @@ fn check_json_against_sample_zones() {
             "json",
             "--nameserver",
         ])
-        .arg(dns.addr.to_string())
+        .arg(dns.dns.addr.to_string())
         .arg("--no-probe")
+        .arg("--dnssec-anchor")
+        .arg(repo().join("samples/dnssec/root.anchor"))
         .output()
         .unwrap();
     // The MTA-STS hosts are served only while `make sample-snapshots` runs: their policy fetches
-    // cannot connect (NET-001, exit 4), while every DNS lookup is answered.
+    // cannot connect (NET-001, exit 4), while every DNS lookup is answered and every DNSSEC
+    // status determined.
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         o.status.code() == Some(4)
             && stderr.contains("2 transport probes could not reach")
-            && stderr.contains("mta-sts.riversidehealth.example"),
+            && stderr.contains("mta-sts.riversidehealth.example")
+            && !stderr.contains("DNSSEC"),
         "{stderr}"
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 3);
+    // The sample world's signed zones validate from its own root; the rest are provably
+    // unsigned. The workforce domain's MX and its TLSA record live in the signed mail
+    // provider's zone, so DANE is usable there.
+    let dnssec: Vec<(&str, &str, &str)> = arr
+        .iter()
+        .map(|d| {
+            (
+                d["domain"].as_str().unwrap(),
+                d["dnssec"].as_str().unwrap(),
+                d["mx"][0]["tlsa_dnssec"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        dnssec,
+        vec![
+            ("riversidehealth.example", "secure", "secure"),
+            ("myriversidechart.example", "insecure", "secure"),
+            ("riverside-health.example", "insecure", "-"),
+        ]
+    );
     for d in arr {
         for key in ["domain", "spf", "dmarc", "dkim", "mx", "findings"] {
             assert!(d.get(key).is_some(), "missing {key} in {d}");
@@ -1500,7 +1550,7 @@ fn the_diff_of_two_captures_says_what_each_change_means() {
     let t = tempfile::tempdir().unwrap();
     let (a, b) = (t.path().join("a.json"), t.path().join("b.json"));
     let dns = serve("2026-10");
-    snapshot_via_cli(dns.addr, 1_793_534_400, &a);
+    snapshot_via_cli(dns.dns.addr, 1_793_534_400, &a);
     drop(dns);
 
     let edited = t.path().join("zones");

@@ -19,6 +19,7 @@ use hickory_server::net::runtime::Time;
 use hickory_server::proto::dnssec::crypto::EcdsaSigningKey;
 use hickory_server::proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS};
 use hickory_server::proto::dnssec::{Algorithm, DigestType, DnssecSigner, SigningKey};
+use rustls::pki_types::PrivatePkcs8KeyDer;
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::file::{FileConfig, FileZoneHandler};
@@ -49,8 +50,14 @@ fn fqdn(origin: &str) -> Name {
 /// A fresh P-256 key (algorithm 13, what most signed zones use today) and its KSK DNSKEY.
 fn new_key() -> (EcdsaSigningKey, DNSKEY) {
     let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256).expect("keygen");
-    let key =
-        EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256).expect("load new key");
+    key_from(pkcs8.secret_pkcs8_der())
+}
+
+/// The key in `der` (PKCS#8, P-256) and its KSK DNSKEY.
+fn key_from(der: &[u8]) -> (EcdsaSigningKey, DNSKEY) {
+    let pkcs8 = PrivatePkcs8KeyDer::from(der.to_vec());
+    let key = EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256)
+        .expect("a PKCS#8 P-256 key");
     let public = key.to_public_key().expect("public key");
     (key, DNSKEY::with_flags(257, public))
 }
@@ -129,11 +136,14 @@ impl RequestHandler for DsRouting {
 }
 
 /// Starts the signed world for `zones` (origin, zone file); see the module docs for `signed`
-/// and `broken_ds`. Each hosted zone's file must have NS records at its apex.
+/// and `broken_ds`. Each hosted zone's file must have NS records at its apex. `root_key` (a
+/// PKCS#8 P-256 key file) keeps the root's key, and so the anchor, the same from run to run;
+/// without it the root gets a fresh key.
 pub fn start_signed<P: AsRef<Path>>(
     zones: &[(&str, P)],
     signed: &[&str],
     broken_ds: &[&str],
+    root_key: Option<&Path>,
 ) -> SignedDns {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -170,7 +180,10 @@ pub fn start_signed<P: AsRef<Path>>(
     let root_path = dir.path().join("root.zone");
     std::fs::write(&root_path, &root_text).expect("write root zone");
     let root = load(&Name::root(), &root_path);
-    let (root_key, root_dnskey) = new_key();
+    let (root_key, root_dnskey) = match root_key {
+        Some(p) => key_from(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))),
+        None => new_key(),
+    };
     rt.block_on(sign(&root, &Name::root(), root_key, root_dnskey.clone()));
     let root: Arc<dyn ZoneHandler> = Arc::new(root);
     all.upsert(LowerName::new(&Name::root()), vec![root.clone()]);
