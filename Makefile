@@ -6,7 +6,7 @@ CARGO ?= cargo
 export MAILPROOF_CORPUS ?= $(abspath ../shared/corpus)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build demo test lint bench bench-dns deps sample-snapshots clean-demo fuzz
+.PHONY: build demo test lint bench bench-dns deps sample-snapshots sample-world clean-demo fuzz
 
 build:
 	$(CARGO) build --release
@@ -75,6 +75,11 @@ bench-dns:
 # (existing files are kept: MAILPROOF_REGENERATE=all re-captures every one).
 sample-snapshots: deps
 	MAILPROOF_REGENERATE=1 $(CARGO) test --test sample_world -- --ignored regenerate_sample_snapshots
+
+# October's sample world on loopback for an hour (DNS under its signed root; mail and policy
+# servers when run as root): the DNS address is printed. SECS=N serves for N seconds.
+sample-world: deps
+	MAILPROOF_SERVE_SECS=$${SECS:-3600} $(CARGO) test --test sample_world -- --ignored --nocapture serve_sample_world
 
 clean-demo:
 	rm -rf out/

@@ -985,6 +985,13 @@ fn print_transport_text(
         for r in &m.tlsa {
             writeln!(out, "         TLSA {r}")?;
         }
+        if let (Some(h), Some(t)) = (&m.dnssec, &m.tlsa_dnssec) {
+            writeln!(
+                out,
+                "         DNSSEC {h} (address), {t} (TLSA{})",
+                if m.tlsa.is_empty() { " absence" } else { "" }
+            )?;
+        }
         if m.sts_covered == Some(false) {
             writeln!(
                 out,

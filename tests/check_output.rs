@@ -64,7 +64,16 @@ fn check(addr: std::net::SocketAddr, format: &str) -> std::process::Output {
         .arg(addr.to_string())
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The in-memory server serves no DNSSEC records, so no chain can start from the root
+    // anchor: exit 4 for that alone, with every DNS lookup answered.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("DNSSEC status of 3 names could not be determined")
+            && !stderr.contains("DNS lookups failed")
+            && !stderr.contains("transport probe"),
+        "{stderr}"
+    );
     o
 }
 
@@ -77,6 +86,16 @@ fn check_json_keeps_the_contract_and_verifies_report_destinations() {
     // Transport (contract): mx[] entries are objects; with --no-probe none was contacted.
     assert_eq!(d["mx"][0]["host"], "mx.clinic.test", "{}", d["mx"]);
     assert_eq!(d["mx"][0]["probe"], "not probed");
+    // DNSSEC (contract): the domain's status, and each name validated with the reason.
+    assert_eq!(d["dnssec"], "indeterminate");
+    assert!(
+        d["dnssec_validation"]["names"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not validate"),
+        "{}",
+        d["dnssec_validation"]
+    );
     assert_eq!(d["mx"][0]["addresses"][0], "192.0.2.25");
     assert!(d["mta_sts"].is_object() && d["tls_rpt"].is_object(), "{d}");
     assert_eq!(d["transport_probed"], false);

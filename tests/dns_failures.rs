@@ -69,8 +69,27 @@ fn servfail_and_refused_are_dns_001_not_missing_records() {
 fn an_answering_server_with_no_records_gives_missing_records() {
     // The same name served by a real zone that lacks the records: now they are missing.
     let zone = support::tests_dir().join("zones/faults/empty-clinic.test.zone");
-    let dns = support::start(&[("clinic.test", zone)]);
-    let v = check(dns.addr, 0);
+    // Under a signed root, so the zone is provably unsigned and the check complete (exit 0).
+    let world = support::signed::start_signed(&[("clinic.test", zone)], &[], &[], None);
+    let o = Command::new(env!("CARGO_BIN_EXE_mailproof"))
+        .args([
+            "check",
+            "clinic.test",
+            "--selector",
+            "s1",
+            "--format",
+            "json",
+        ])
+        .arg("--nameserver")
+        .arg(world.dns.addr.to_string())
+        .arg("--dnssec-anchor")
+        .arg(&world.anchor)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["dnssec"], "insecure");
     let checks = checks_of(&v);
     assert!(checks.iter().any(|c| c == "SPF-001"), "{checks:?}");
     assert!(checks.iter().any(|c| c == "DMARC-001"), "{checks:?}");

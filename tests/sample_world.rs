@@ -141,6 +141,29 @@ fn regenerate_sample_snapshots() {
     }
 }
 
+/// Serves October's sample world (DNS under its signed root, and the mail and policy servers
+/// when run as root) for `MAILPROOF_SERVE_SECS` seconds, printing the DNS address: for trying
+/// `mailproof check` by hand, or a peer tool, against it. Run by `make sample-world`.
+#[test]
+#[ignore]
+fn serve_sample_world() {
+    let Some(secs) = std::env::var("MAILPROOF_SERVE_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        eprintln!("set MAILPROOF_SERVE_SECS=N to serve the sample world for N seconds");
+        return;
+    };
+    let _servers = sample_servers();
+    let dns = serve("2026-10");
+    println!("sample world DNS at {}", dns.dns.addr);
+    println!(
+        "try: mailproof check riversidehealth.example --nameserver {} --dnssec-anchor samples/dnssec/root.anchor --ca-file samples/tls/ca.pem",
+        dns.dns.addr
+    );
+    std::thread::sleep(std::time::Duration::from_secs(secs));
+}
+
 /// The sample world's mail and policy servers on 127.0.1.0/24, with the committed sample
 /// certificates: a hardened MX, one with Postfix's defaults, one without STARTTLS, and two
 /// MTA-STS policy hosts (samples/tls/README.md). Needs root, Postfix and nginx.

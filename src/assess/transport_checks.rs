@@ -699,6 +699,23 @@ fn tlsa(text: &str) -> Option<Tlsa> {
     })
 }
 
+/// Whether one TLSA record pins certificate `c`. A full-data record (matching type 0) is
+/// compared through its SHA-256, which the snapshot keeps for the certificate and its key.
+fn tlsa_matches(r: &Tlsa, c: &crate::transport::CertSummary) -> bool {
+    use sha2::{Digest, Sha256};
+    let (sha256, sha512) = if r.selector == 0 {
+        (&c.sha256, &c.sha512)
+    } else {
+        (&c.spki_sha256, &c.spki_sha512)
+    };
+    match r.mtype {
+        0 => hex::decode(&r.data).is_ok_and(|der| hex::encode(Sha256::digest(&der)) == *sha256),
+        1 => *sha256 == r.data,
+        2 => !sha512.is_empty() && *sha512 == r.data,
+        _ => false,
+    }
+}
+
 /// DANE-001 (usages a sender should not rely on) and DANE-002 (no TLSA record matches what
 /// the host presents) for MX hosts that publish TLSA.
 fn dane(
@@ -776,9 +793,16 @@ fn dane(
         let Some(chain) = &p.certificate else {
             continue;
         };
+        // Usages 2 and 3 with any selector and matching type (RFC 6698 §2.1), as far as the
+        // stored digests can tell: type 2 needs the SHA-512 digests newer snapshots keep.
         let checkable: Vec<&Tlsa> = records
             .iter()
-            .filter(|r| matches!(r.usage, 2 | 3) && r.selector <= 1 && r.mtype == 1)
+            .filter(|r| matches!(r.usage, 2 | 3) && r.selector <= 1)
+            .filter(|r| match r.mtype {
+                0 | 1 => true,
+                2 => chain.chain.iter().all(|c| !c.sha512.is_empty()),
+                _ => false,
+            })
             .collect();
         if checkable.is_empty() {
             continue;
@@ -788,14 +812,7 @@ fn dane(
                 3 => chain.chain.iter().take(1).collect(),
                 _ => chain.chain.iter().skip(1).collect(),
             };
-            certs.iter().any(|c| {
-                let want = if r.selector == 0 {
-                    &c.sha256
-                } else {
-                    &c.spki_sha256
-                };
-                *want == r.data
-            })
+            certs.iter().any(|c| tlsa_matches(r, c))
         });
         if !matches {
             let leaf = chain.chain.first();
@@ -1034,5 +1051,40 @@ mod tests {
                 .iter()
                 .any(|e| e.starts_with("present:") && e.contains("wildcard revoked DKIM key"))
         );
+    }
+
+    #[test]
+    fn tlsa_matching_types_full_sha256_and_sha512() {
+        use sha2::{Digest, Sha256, Sha512};
+        let (der, spki) = (b"certificate DER".as_slice(), b"key DER".as_slice());
+        let c = crate::transport::CertSummary {
+            sha256: hex::encode(Sha256::digest(der)),
+            spki_sha256: hex::encode(Sha256::digest(spki)),
+            sha512: hex::encode(Sha512::digest(der)),
+            spki_sha512: hex::encode(Sha512::digest(spki)),
+            ..Default::default()
+        };
+        let cases = [
+            (format!("3 0 0 {}", hex::encode(der)), true),
+            (format!("3 1 0 {}", hex::encode(spki)), true),
+            (format!("3 1 0 {}", hex::encode(der)), false),
+            (format!("3 0 1 {}", hex::encode(Sha256::digest(der))), true),
+            (format!("3 1 1 {}", hex::encode(Sha256::digest(spki))), true),
+            (format!("3 0 2 {}", hex::encode(Sha512::digest(der))), true),
+            (format!("3 1 2 {}", hex::encode(Sha512::digest(der))), false),
+            ("3 1 0 not-hex".to_string(), false),
+        ];
+        for (text, want) in cases {
+            let r = tlsa(&text).unwrap();
+            assert_eq!(tlsa_matches(&r, &c), want, "{text}");
+        }
+        // Without the SHA-512 digests (older snapshots) a type-2 record cannot match.
+        let old = crate::transport::CertSummary {
+            sha512: String::new(),
+            spki_sha512: String::new(),
+            ..c
+        };
+        let r = tlsa(&format!("3 1 2 {}", hex::encode(Sha512::digest(spki)))).unwrap();
+        assert!(!tlsa_matches(&r, &old));
     }
 }

@@ -217,6 +217,12 @@ pub struct CertSummary {
     /// SHA-256 of the DER SubjectPublicKeyInfo, hex: what `3 1 1` TLSA records pin.
     #[serde(default)]
     pub spki_sha256: String,
+    /// SHA-512 of the DER certificate and of its SubjectPublicKeyInfo, hex: what TLSA
+    /// matching type 2 pins. Empty in snapshots taken before they were recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha512: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub spki_sha512: String,
     /// The DER could not be parsed; only the hash is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parse_error: Option<String>,

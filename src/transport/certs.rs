@@ -14,7 +14,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
@@ -28,6 +28,7 @@ pub fn summarize(der: &[u8]) -> CertSummary {
     let Ok((_, cert)) = X509Certificate::from_der(der) else {
         return CertSummary {
             sha256,
+            sha512: hex::encode(Sha512::digest(der)),
             parse_error: Some("the certificate is not valid DER X.509".into()),
             ..Default::default()
         };
@@ -73,6 +74,8 @@ pub fn summarize(der: &[u8]) -> CertSummary {
         signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
         sha256,
         spki_sha256: hex::encode(Sha256::digest(spki.raw)),
+        sha512: hex::encode(Sha512::digest(der)),
+        spki_sha512: hex::encode(Sha512::digest(spki.raw)),
         parse_error: None,
     }
 }

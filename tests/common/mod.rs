@@ -37,6 +37,10 @@ pub fn sample_config(dir: &Path, policy_line: &str) -> PathBuf {
             "ca_file = \"tls/ca.pem\"",
             &format!("ca_file = {:?}", s.join("tls/ca.pem")),
         )
+        .replace(
+            "dnssec_trust_anchor = \"dnssec/root.anchor\"",
+            &format!("dnssec_trust_anchor = {:?}", s.join("dnssec/root.anchor")),
+        )
         .replace("# fail_on = \"very-high\"", policy_line);
     let p = dir.join("mailproof.toml");
     std::fs::write(&p, text).unwrap();
