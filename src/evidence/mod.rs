@@ -538,7 +538,7 @@ pub struct ControlCause {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub domain: String,
-    /// `spf`, `dmarc`, `dkim`, `mx`, `mta-sts`, `tls-rpt`, `bimi`.
+    /// `spf`, `dmarc`, `dkim`, `mx`, `mta-sts`, `tls-rpt`, `bimi`, `dnssec`, `starttls`.
     pub area: String,
     pub name: String,
     pub before: Option<String>,

@@ -56,6 +56,8 @@ pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
             &mut out,
         );
         mx_changes(&d.name, old, new, inv, &mut out);
+        super::transport_diff::dnssec_changes(&d.name, old, new, &mut out);
+        super::transport_diff::starttls_changes(&d.name, old, new, &mut out);
     }
     for d in &old.domains {
         if new.domain(&d.name).is_none() {
@@ -73,7 +75,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
     out
 }
 
-fn change(
+pub(super) fn change(
     domain: &str,
     area: &str,
     name: &str,

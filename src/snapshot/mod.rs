@@ -7,6 +7,7 @@ pub mod diff;
 pub mod dnssec;
 pub mod store;
 pub mod transport;
+mod transport_diff;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
