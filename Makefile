@@ -90,7 +90,7 @@ clean-demo:
 # target/fuzz/out/<target>/default/{crashes,hangs}. `make test` runs a short smoke of every
 # target without AFL (tests/fuzz_smoke.rs).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := report_bytes xml tlsrpt_json spf_record dmarc_record dkim_record inventory_csv config_toml decisions_toml document_text
+FUZZ_TARGETS := report_bytes xml tlsrpt_json spf_record dmarc_record dkim_record mta_sts_policy transport_records tls_server_hello inventory_csv config_toml decisions_toml document_text
 FUZZ_DIR := target/fuzz
 fuzz:
 	@command -v cargo-afl >/dev/null 2>&1 || $(CARGO) install cargo-afl

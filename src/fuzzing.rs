@@ -17,6 +17,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("spf_record", spf_record),
     ("dmarc_record", dmarc_record),
     ("dkim_record", dkim_record),
+    ("mta_sts_policy", mta_sts_policy),
+    ("transport_records", transport_records),
+    ("tls_server_hello", tls_server_hello),
     ("inventory_csv", inventory_csv),
     ("config_toml", config_toml),
     ("decisions_toml", decisions_toml),
@@ -107,6 +110,69 @@ pub fn dkim_record(data: &[u8]) {
     let text = record_text(data);
     let key = crate::records::dkim::parse(&text);
     let _ = format!("{key:?}");
+}
+
+/// An MTA-STS policy body as a web server (anyone's) serves it: a valid policy has what a
+/// sender needs, every diagnostic points at a line of the body, and matching any host name
+/// against its patterns never panics.
+pub fn mta_sts_policy(data: &[u8]) {
+    let body = String::from_utf8_lossy(data);
+    let p = crate::records::mta_sts::parse_policy(&body);
+    if p.is_valid() {
+        assert!(p.mode.is_some() && p.max_age.is_some());
+    }
+    let lines = body.split('\n').count();
+    for d in &p.diagnostics {
+        assert!(
+            d.pos >= 1 && d.pos <= lines,
+            "diagnostic at line {} of {lines}",
+            d.pos
+        );
+    }
+    for host in [
+        "mx.example.com",
+        "a.b.example.com",
+        "",
+        ".",
+        "*.example.com",
+    ] {
+        let _ = p.covers(host);
+    }
+    for line in body.lines().take(4) {
+        let _ = p.covers(line.trim());
+    }
+}
+
+/// The `_mta-sts` and `_smtp._tls` TXT records: parsed with positioned diagnostics or
+/// refused, never a panic.
+pub fn transport_records(data: &[u8]) {
+    let text = record_text(data);
+    let sts = crate::records::mta_sts::parse_record(&text);
+    if sts.is_valid() {
+        assert!(sts.id.is_some(), "a valid MTA-STS record without an id");
+    }
+    let rpt = crate::records::tls_rpt::parse(&text);
+    if rpt.is_valid() {
+        assert!(!rpt.rua.is_empty(), "a valid TLS-RPT record without rua");
+    }
+}
+
+/// A server's answer to the legacy ClientHello (SSLv3, TLS 1.0/1.1, RC4, 3DES): the server
+/// is a stranger, so its bytes are hostile. Acceptance needs at least a record header; every
+/// answer comes with words.
+pub fn tls_server_hello(data: &[u8]) {
+    let (version, suites): (u16, &[u16]) = match data.first().map(|b| b % 4) {
+        Some(0) => (0x0300, &[0x000a]),
+        Some(1) => (0x0301, &[0x0005, 0x0004]),
+        Some(2) => (0x0302, &[0x002f, 0x0035]),
+        _ => (0x0303, &[0x000a]),
+    };
+    let bytes = data.get(1..).unwrap_or_default();
+    let (accepted, words) = crate::transport::legacy::read_answer(bytes, version, suites);
+    if accepted == Some(true) {
+        assert!(bytes.len() > 5, "accepted without a record");
+    }
+    assert!(!words.is_empty());
 }
 
 /// The vendor inventory CSV: parsed or refused with a message, every rejected row named with
@@ -209,6 +275,35 @@ pub fn seeds(target: &str, repo: &Path, corpus: &Path) -> Vec<Vec<u8>> {
             texts.sort();
             texts.dedup();
             out.extend(texts.into_iter().map(String::into_bytes));
+        }
+        "mta_sts_policy" => {
+            for body in [
+                "version: STSv1\nmode: enforce\nmx: *.mail.protection.m365mail.example\nmax_age: 1209600\n",
+                "version: STSv1\r\nmode: testing\r\nmx: mx1.example\r\nmx: .example\r\nmax_age: 604800\r\n",
+                "version: STSv1\nmode: none\nmax_age: 86400\n",
+            ] {
+                out.push(body.as_bytes().to_vec());
+            }
+        }
+        "transport_records" => {
+            for t in [
+                "v=STSv1; id=20260301T120000",
+                "v=STSv1;id=abc123;",
+                "v=TLSRPTv1; rua=mailto:tlsrpt@example.org,https://reports.example.net/tlsrpt",
+                "v=TLSRPTv1;rua=mailto:a@b.example!10m",
+            ] {
+                out.push(t.as_bytes().to_vec());
+            }
+        }
+        "tls_server_hello" => {
+            // A TLS 1.0 ServerHello choosing RC4-SHA, an alert, and a truncated record.
+            let hello = [
+                1u8, 22, 3, 1, 0, 42, 2, 0, 0, 38, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0,
+            ];
+            out.push(hello.to_vec());
+            out.push(vec![0, 21, 3, 0, 0, 2, 2, 40]);
+            out.push(vec![2, 22, 3, 2, 0]);
         }
         "inventory_csv" => {
             out.extend(std::fs::read(samples.join("vendors.csv")));
