@@ -392,6 +392,17 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             .as_ref()
             .is_some_and(|(s, _)| s.transport.is_none()),
         no_tls_reports: i.reports.tls.reports.is_empty(),
+        dnssec_incomplete: i
+            .snapshot
+            .as_ref()
+            .map(|(s, _)| {
+                s.domains
+                    .iter()
+                    .filter(|d| dnssec_incomplete(&d.name, s))
+                    .map(|d| d.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     status::mark(&mut findings, i.previous_evidence, &label, &blind);
     let outcome = treatment::apply(
@@ -537,4 +548,34 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         &stored,
     ));
     evidence
+}
+
+/// Whether any DNSSEC verdict about `domain` (its MX records, its MX hosts, their TLSA
+/// records) is indeterminate in `snap`.
+fn dnssec_incomplete(domain: &str, snap: &crate::snapshot::Snapshot) -> bool {
+    use crate::snapshot::Rtype;
+    use crate::snapshot::dnssec::DnssecStatus;
+    let Some(v) = &snap.dnssec else {
+        return false;
+    };
+    let mut names = vec![(domain.to_string(), Rtype::Mx)];
+    for a in snap
+        .get(domain, Rtype::Mx)
+        .map(|l| l.answers.clone())
+        .unwrap_or_default()
+    {
+        if let Some(h) = a
+            .split_whitespace()
+            .nth(1)
+            .map(crate::snapshot::normalize_name)
+            && !h.is_empty()
+        {
+            names.push((format!("_25._tcp.{h}"), Rtype::Tlsa));
+            names.push((h, Rtype::A));
+        }
+    }
+    names.iter().any(|(n, t)| {
+        v.status(n, *t)
+            .is_some_and(|x| x.status == DnssecStatus::Indeterminate)
+    })
 }

@@ -18,6 +18,9 @@ pub struct Blind {
     pub no_transport: bool,
     /// No SMTP TLS report was accepted this period: TLSRPT-002 cannot be re-checked.
     pub no_tls_reports: bool,
+    /// Domains whose DNSSEC status (domain, MX host or TLSA) could not be determined this
+    /// period: DANE-001, which rests on it, cannot be re-checked.
+    pub dnssec_incomplete: BTreeSet<String>,
 }
 
 impl Blind {
@@ -44,6 +47,11 @@ impl Blind {
                 | "NET-001"
         );
         match &f.domain {
+            Some(d) if f.check == "DANE-001" && self.dnssec_incomplete.contains(d) => {
+                Some(format!(
+                    "not re-verified: the DNSSEC status of {d}'s names could not be determined this period"
+                ))
+            }
             _ if probe_check && self.no_transport => Some(
                 "not re-verified: this period's snapshot holds no transport probes".to_string(),
             ),
@@ -221,5 +229,27 @@ mod tests {
             ..Blind::default()
         });
         assert_eq!(f.status, Status::Resolved);
+    }
+
+    /// DANE-001 rests on the TLSA records' DNSSEC status: a month whose validation could not
+    /// finish carries it; a month that validated and no longer raises it resolves it.
+    #[test]
+    fn an_undetermined_dnssec_status_never_resolves_dane_001() {
+        let old = Draft::new("DANE-001", "mx.b.example")
+            .domain("b.example")
+            .build("2026-09");
+        let prev = crate::evidence::tests_support::evidence_with(vec![old], "2026-09");
+        let mark_with = |blind: Blind| {
+            let mut cur = Vec::new();
+            mark(&mut cur, Some(&prev), "2026-10", &blind);
+            cur.remove(0)
+        };
+        let f = mark_with(Blind {
+            dnssec_incomplete: ["b.example".to_string()].into(),
+            ..Blind::default()
+        });
+        assert_eq!(f.status, Status::Persisting);
+        assert!(f.evidence[0].contains("DNSSEC"), "{:?}", f.evidence);
+        assert_eq!(mark_with(Blind::default()).status, Status::Resolved);
     }
 }
