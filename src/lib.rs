@@ -20,6 +20,7 @@ pub mod render;
 pub mod reports;
 pub mod run;
 pub mod snapshot;
+pub mod suffix;
 pub mod terminal;
 pub mod text;
 pub mod transport;

@@ -244,6 +244,7 @@ fn fixture() -> Evidence {
         tool: ToolInfo {
             name: "mailproof".into(),
             version: "0.1.0".into(),
+            public_suffix_list: None,
         },
         scope: vec![
             ("riverside-health.test".into(), "patient".into()),

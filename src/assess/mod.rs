@@ -495,6 +495,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         tool: ToolInfo {
             name: crate::TOOL_NAME.into(),
             version: crate::TOOL_VERSION.into(),
+            public_suffix_list: Some(crate::suffix::LIST.into()),
         },
         scope: i
             .domains

@@ -1209,19 +1209,16 @@ pub(crate) fn rate(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)
 }
 
-/// The last two labels of a name: the provider a host name belongs to, for grouping.
+/// The registrable domain of a name (Public Suffix List): the provider a host name belongs to,
+/// for grouping.
 pub(crate) fn base(n: &str) -> &str {
-    let mut dots = n.rmatch_indices('.');
-    dots.next();
-    match dots.next() {
-        Some((i, _)) => &n[i + 1..],
-        None => n,
-    }
+    crate::suffix::registrable(n)
 }
 
-/// Whether two names share their last two labels (`spf.vendor.example` ~ `vendor.example`).
+/// Whether two names have the same registrable domain (`spf.vendor.example` ~
+/// `vendor.example`, but not `a.github.io` ~ `b.github.io`).
 fn same_base(a: &str, b: &str) -> bool {
-    base(a) == base(b)
+    crate::suffix::same_organization(a, b)
 }
 
 #[cfg(test)]

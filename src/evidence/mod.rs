@@ -204,6 +204,11 @@ pub struct ExpiredAcceptance {
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
+    /// The Public Suffix List build that told third parties' organizational domains apart
+    /// (grouping sources, report destinations, vendor matching): the list changes over the
+    /// years a report is kept. Absent in evidence of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_suffix_list: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -826,6 +831,7 @@ pub(crate) mod tests_support {
             tool: ToolInfo {
                 name: "mailproof".into(),
                 version: "0".into(),
+                public_suffix_list: None,
             },
             scope: vec![],
             snapshot: None,

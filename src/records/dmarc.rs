@@ -400,21 +400,17 @@ fn alignment(t: Option<&Tag>) -> Alignment {
     }
 }
 
-/// Whether two names belong to the same organization, as far as a snapshot can tell without
-/// the Public Suffix List: one is the other or a subdomain of it, or they share their last two
-/// labels. RFC 7489 §7.1 / RFC 9990 §3 only require the `_report._dmarc` authorization when
-/// the destination is in a different Organizational Domain, so erring towards "same" here
-/// would hide a missing authorization; two-label sharing is the usual registrable boundary.
+/// Whether two names belong to the same organization: one is the other or a subdomain of it,
+/// or they have the same registrable domain under the Public Suffix List. RFC 7489 §7.1 /
+/// RFC 9990 §3 only require the `_report._dmarc` authorization when the destination is in a
+/// different Organizational Domain, so a provider's private suffix (each customer its own
+/// organization) must not read as "same".
 pub fn same_organization(a: &str, b: &str) -> bool {
     let (a, b) = (normalize_name(a), normalize_name(b));
-    let last2 = |n: &str| {
-        let labels: Vec<&str> = n.rsplit('.').take(2).collect();
-        (labels.len() == 2).then(|| format!("{}.{}", labels[1], labels[0]))
-    };
     a == b
         || a.ends_with(&format!(".{b}"))
         || b.ends_with(&format!(".{a}"))
-        || last2(&a).is_some_and(|x| Some(x) == last2(&b))
+        || crate::suffix::same_organization(&a, &b)
 }
 
 /// The name a report destination publishes to accept reports about `domain`

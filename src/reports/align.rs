@@ -5,17 +5,16 @@
 //! So alignment is recomputed here from the raw authentication results and the published
 //! alignment modes (RFC 7489 §3.1, RFC 9989 §4.4), and both verdicts are kept side by side.
 //!
-//! **Organizational domain without a public-suffix list.** Relaxed alignment compares
-//! organizational domains. mailproof carries no PSL (it would go stale inside a binary that
-//! runs unattended for years), so it uses what it knows to be an organization's domain: the
-//! configured domains and the reports' published policy domains ("hints").
+//! **Organizational domain.** Relaxed alignment compares organizational domains. What mailproof
+//! knows to be an organization's domain comes first: the configured domains and the reports'
+//! published policy domains ("hints").
 //! 1. If one hint is the name or a parent of *both* names, they share that organization:
 //!    aligned.
 //! 2. Else, if a hint covers exactly one of them, a known organizational boundary separates
 //!    them: not aligned.
-//! 3. Else both are compared by their last two labels. This is right for `.com`/`.org`-style
-//!    names and errs towards "aligned" only under multi-label public suffixes (`co.uk`) that no
-//!    hint covers, which for an organization's own reports means a domain nobody configured.
+//! 3. Else both are compared by their registrable domains under the Public Suffix List
+//!    embedded in this build (`crate::suffix`), so `co.uk`-style suffixes and providers'
+//!    private suffixes never make strangers look aligned.
 
 use super::model::{Alignment, AuthResult, Row};
 
@@ -73,7 +72,7 @@ pub fn aligned(a: &str, b: &str, mode: Alignment, hints: &[&str]) -> bool {
 }
 
 /// The organizational domain of `name`: the highest trusted boundary containing it (the
-/// shortest hint of two labels or more), else its last two labels. Hints must come from our own
+/// shortest hint of two labels or more), else its registrable domain. Hints must come from our own
 /// evidence — configured domains and the DMARC tree walk — never from report content, or one
 /// report could declare `com` an organization and make every name align.
 pub fn organizational<'a>(name: &'a str, hints: &[&str]) -> &'a str {
@@ -83,7 +82,7 @@ pub fn organizational<'a>(name: &'a str, hints: &[&str]) -> &'a str {
         .filter(|h| h.contains('.') && is_under(name, h))
         .min_by_key(|h| h.len())
         .map(|h| &name[name.len() - h.len()..])
-        .unwrap_or_else(|| last_two(name))
+        .unwrap_or_else(|| crate::suffix::registrable(name))
 }
 
 /// `name` is `parent` or a subdomain of it (ASCII case-insensitive).
@@ -98,16 +97,6 @@ pub fn is_under(name: &str, parent: &str) -> bool {
     !parent.is_empty()
         && name[cut..].eq_ignore_ascii_case(parent)
         && (cut == 0 || name[cut - 1] == b'.')
-}
-
-/// The last two labels of a name (the whole name when it has fewer).
-pub fn last_two(n: &str) -> &str {
-    let mut dots = n.rmatch_indices('.');
-    dots.next();
-    match dots.next() {
-        Some((i, _)) => &n[i + 1..],
-        None => n,
-    }
 }
 
 #[cfg(test)]
@@ -172,9 +161,12 @@ mod tests {
     }
 
     #[test]
-    fn hints_stand_in_for_the_public_suffix_list() {
-        // Without hints, co.uk names would look aligned by their last two labels.
-        assert!(aligned("a.foo.co.uk", "b.bar.co.uk", Relaxed, &[]));
+    fn hints_first_then_the_public_suffix_list() {
+        // Without hints, the Public Suffix List keeps co.uk neighbours apart.
+        assert!(!aligned("a.foo.co.uk", "b.bar.co.uk", Relaxed, &[]));
+        assert!(aligned("a.foo.co.uk", "b.foo.co.uk", Relaxed, &[]));
+        // A provider's private suffix: two customers are two organizations.
+        assert!(!aligned("a.github.io", "b.github.io", Relaxed, &[]));
         // A configured domain marks the organizational boundary.
         assert!(!aligned(
             "a.foo.co.uk",
@@ -206,8 +198,6 @@ mod tests {
         ));
         assert!(is_under("a.b.test", "B.test"));
         assert!(!is_under("ab.test", "b.test"));
-        assert_eq!(last_two("a.b.c"), "b.c");
-        assert_eq!(last_two("c"), "c");
     }
 
     #[test]
