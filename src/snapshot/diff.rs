@@ -56,8 +56,20 @@ pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
             &mut out,
         );
         mx_changes(&d.name, old, new, inv, &mut out);
-        super::transport_diff::dnssec_changes(&d.name, old, new, &mut out);
-        super::transport_diff::starttls_changes(&d.name, old, new, &mut out);
+        let mut deltas = Vec::new();
+        super::transport_diff::dnssec_changes(&d.name, old, new, &mut deltas);
+        super::transport_diff::starttls_changes(&d.name, old, new, &mut deltas);
+        out.extend(deltas.into_iter().map(|x| {
+            change(
+                &d.name,
+                x.area,
+                &x.name,
+                x.before,
+                x.after,
+                x.direction,
+                &x.meaning,
+            )
+        }));
     }
     for d in &old.domains {
         if new.domain(&d.name).is_none() {
@@ -75,7 +87,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot, inv: &Inventory) -> Vec<Change> {
     out
 }
 
-pub(super) fn change(
+fn change(
     domain: &str,
     area: &str,
     name: &str,

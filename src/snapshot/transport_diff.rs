@@ -6,8 +6,36 @@
 use super::dnssec::DnssecStatus;
 use super::transport::SmtpProbe;
 use super::{Rtype, Snapshot, normalize_name};
-use crate::evidence::Change;
 use std::collections::BTreeSet;
+
+/// One change, in the words `diff` turns into a [`crate::evidence::Change`] with its rule.
+#[derive(Debug)]
+pub(super) struct Delta {
+    pub area: &'static str,
+    pub name: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub direction: &'static str,
+    pub meaning: String,
+}
+
+fn delta(
+    area: &'static str,
+    name: &str,
+    before: Option<String>,
+    after: Option<String>,
+    direction: &'static str,
+    meaning: &str,
+) -> Delta {
+    Delta {
+        area,
+        name: name.to_string(),
+        before,
+        after,
+        direction,
+        meaning: meaning.to_string(),
+    }
+}
 
 /// How well a status protects: bogus is worse than unsigned (mail stops), signed is best.
 fn rank(s: DnssecStatus) -> u8 {
@@ -33,7 +61,7 @@ fn mx_hosts(domain: &str, snap: &Snapshot) -> Vec<String> {
 
 /// DNSSEC of the domain's MX records, its MX hosts and their TLSA records, where both
 /// snapshots validated them.
-pub(super) fn dnssec_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Change>) {
+pub(super) fn dnssec_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Delta>) {
     let (Some(a), Some(b)) = (&old.dnssec, &new.dnssec) else {
         return;
     };
@@ -53,9 +81,7 @@ pub(super) fn dnssec_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: 
         let before = Some(x.status.label().to_string());
         let after = Some(y.status.label().to_string());
         if x.status == DnssecStatus::Indeterminate || y.status == DnssecStatus::Indeterminate {
-            out.push(super::diff::change(
-                domain,
-                "dnssec",
+            out.push(delta("dnssec",
                 &label,
                 before,
                 after,
@@ -84,9 +110,7 @@ pub(super) fn dnssec_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: 
         } else {
             direction
         };
-        out.push(super::diff::change(
-            domain, "dnssec", &label, before, after, direction, meaning,
-        ));
+        out.push(delta("dnssec", &label, before, after, direction, meaning));
     }
 }
 
@@ -114,21 +138,14 @@ fn legacy(snap: &Snapshot, host: &str) -> BTreeSet<String> {
 }
 
 /// STARTTLS, the certificate and legacy protocols of each MX host both snapshots probed.
-pub(super) fn starttls_changes(
-    domain: &str,
-    old: &Snapshot,
-    new: &Snapshot,
-    out: &mut Vec<Change>,
-) {
+pub(super) fn starttls_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Delta>) {
     for host in mx_hosts(domain, new) {
         let (Some(a), Some(b)) = (best(old, &host), best(new, &host)) else {
             continue;
         };
         if a.outcome.is_failure() || b.outcome.is_failure() {
             if a.starttls.is_some() != b.starttls.is_some() {
-                out.push(super::diff::change(
-                    domain,
-                    "starttls",
+                out.push(delta("starttls",
                     &host,
                     Some(a.outcome.label().to_string()),
                     Some(b.outcome.label().to_string()),
@@ -144,8 +161,7 @@ pub(super) fn starttls_changes(
             None => "unknown",
         };
         match (a.starttls, b.starttls) {
-            (Some(true), Some(false)) => out.push(super::diff::change(
-                domain,
+            (Some(true), Some(false)) => out.push(delta(
                 "starttls",
                 &host,
                 Some(offered(a).into()),
@@ -153,8 +169,7 @@ pub(super) fn starttls_changes(
                 "weakened",
                 "the MX host stopped offering STARTTLS: mail to it now travels in clear text",
             )),
-            (Some(false), Some(true)) => out.push(super::diff::change(
-                domain,
+            (Some(false), Some(true)) => out.push(delta(
                 "starttls",
                 &host,
                 Some(offered(a).into()),
@@ -166,8 +181,7 @@ pub(super) fn starttls_changes(
         }
         let valid = |p: &SmtpProbe| p.certificate.as_ref().map(|c| c.valid);
         match (valid(a), valid(b)) {
-            (Some(true), Some(false)) => out.push(super::diff::change(
-                domain,
+            (Some(true), Some(false)) => out.push(delta(
                 "starttls",
                 &format!("{host} certificate"),
                 Some("valid".into()),
@@ -181,8 +195,7 @@ pub(super) fn starttls_changes(
                 "weakened",
                 "senders that validate (MTA-STS enforce, DANE) now refuse the host's certificate",
             )),
-            (Some(false), Some(true)) => out.push(super::diff::change(
-                domain,
+            (Some(false), Some(true)) => out.push(delta(
                 "starttls",
                 &format!("{host} certificate"),
                 Some("invalid".into()),
@@ -195,8 +208,7 @@ pub(super) fn starttls_changes(
         let (la, lb) = (legacy(old, &host), legacy(new, &host));
         let newly: Vec<&String> = lb.difference(&la).collect();
         if !newly.is_empty() {
-            out.push(super::diff::change(
-                domain,
+            out.push(delta(
                 "starttls",
                 &format!("{host} protocols"),
                 Some(la.iter().cloned().collect::<Vec<_>>().join(", ")),
@@ -262,7 +274,7 @@ mod tests {
         starttls_changes(domain, &old, &new, &mut out);
         let got: Vec<(&str, &str, &str)> = out
             .iter()
-            .map(|c| (c.area.as_str(), c.name.as_str(), c.direction.as_str()))
+            .map(|c| (c.area, c.name.as_str(), c.direction))
             .collect();
         let tlsa = format!("_25._tcp.{host} TLSA");
         let a = format!("{host} A");
