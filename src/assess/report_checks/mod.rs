@@ -14,6 +14,23 @@ use crate::reports::model::{AuthResult, ReportSet, Row};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+mod input_files;
+mod tally;
+use tally::Tally;
+mod unknown_sources;
+mod vendor_alignment;
+
+/// What every check of the reports reads besides the tally: the inputs, the inventory, what
+/// the DNS snapshot says, and the period's label.
+#[derive(Clone, Copy)]
+struct Checks<'a> {
+    set: &'a ReportSet,
+    domains: &'a [DomainConfig],
+    inv: &'a Inventory,
+    facts: DnsFacts<'a>,
+    label: &'a str,
+}
+
 /// Sources listed per domain or vendor in the detail tables.
 const TOP_SOURCES: usize = 10;
 
@@ -292,13 +309,7 @@ pub fn assess_with_ptr(
     period: &crate::period::Period,
     ptr: &PtrNames,
 ) -> ReportAssessment {
-    let DnsFacts {
-        policy_none,
-        authorized,
-        org_domains,
-        spf_trees,
-        spf_broken,
-    } = facts;
+    let DnsFacts { org_domains, .. } = facts;
     let label = period.month.to_string();
     let mut stats = ReportStats {
         files: set.files.len(),
@@ -309,16 +320,6 @@ pub fn assess_with_ptr(
         straddling_elsewhere: set.straddling_elsewhere,
         ..Default::default()
     };
-    let mut per_domain: BTreeMap<String, DomainAcc> = BTreeMap::new();
-    let mut per_vendor: BTreeMap<String, PassRates> = BTreeMap::new();
-    // (domain, ip, header_from) → accumulated; vendor-attributed failures kept apart.
-    let mut unknown: BTreeMap<SourceKey, SourceAcc> = BTreeMap::new();
-    // Vendor → (failing messages, reporters, sample rows, failing messages whose SPF check of
-    // a domain of ours erred: the SPF record, not the vendor, is then the cause).
-    let mut vendor_fail: BTreeMap<String, VendorFail> = BTreeMap::new();
-    let mut spf_checked: BTreeMap<String, u64> = BTreeMap::new();
-    let mut spf_errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut vendor_spf: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut crossing = 0usize;
 
     for rep in &set.reports {
@@ -343,203 +344,19 @@ pub fn assess_with_ptr(
     let mut hint_set: BTreeSet<&str> = domains.iter().map(|d| d.name.as_str()).collect();
     hint_set.extend(org_domains.iter().map(String::as_str));
     let hints: Vec<&str> = hint_set.into_iter().collect();
-    let mut detail = ReportDetail {
-        source_rows: set.aggregate.source_rows,
-        distinct_rows: set.aggregate.rows.len(),
-        ..Default::default()
-    };
-    let mut domain_detail: BTreeMap<String, DetailAcc> = BTreeMap::new();
-    let mut vendor_detail: BTreeMap<String, DetailAcc> = BTreeMap::new();
-    // Unattributed (ip, from) → (messages, pass) for the network / PTR groupings.
-    let mut unattributed: BTreeMap<(IpAddr, String), (u64, u64)> = BTreeMap::new();
-    {
-        for merged in &set.aggregate.rows {
-            let row = &merged.row;
-            let reporters: Vec<(&str, u64)> = set.aggregate.reporters_of(merged).collect();
-            let view = MergedView {
-                row,
-                reporters: &reporters,
-                verdict: align::evaluate(row, merged.adkim, merged.aspf, &hints),
-            };
-            let n = row.count;
-            // Headline totals cover our configured domains only: anyone can send a report about
-            // any domain to our rua address. Other From domains are shown as "(other)" rows.
-            let ours = owning_domain(&row.header_from, domains).is_some();
-            if ours {
-                tally_verdict(
-                    &mut detail.recomputed,
-                    &mut detail.disagreements,
-                    Some(&mut detail.reporter_lenient),
-                    &view,
-                );
-            }
-            let ptr_name = ptr.get(&row.source_ip).map(String::as_str);
-            let attributed_early = attribution::attribute_with_ptr(row, inv, ptr_name);
-            let dom_key = owning_domain(&row.header_from, domains)
-                .map(|d| d.name.clone())
-                .unwrap_or_else(|| {
-                    format!(
-                        "(other) {}",
-                        crate::snapshot::normalize_name(&row.header_from)
-                    )
-                });
-            domain_detail
-                .entry(dom_key)
-                .or_default()
-                .add(&view, attributed_early.map(|a| a.vendor.vendor.as_str()));
-            match attributed_early {
-                Some(a) => vendor_detail
-                    .entry(a.vendor.vendor.clone())
-                    .or_default()
-                    .add(&view, Some(&a.vendor.vendor)),
-                None => {
-                    if owning_domain(&row.header_from, domains).is_some() {
-                        let e = unattributed
-                            .entry((row.source_ip, row.header_from.clone()))
-                            .or_default();
-                        e.0 += n;
-                        if row.reporter_dmarc_pass() {
-                            e.1 += n;
-                        }
-                    }
-                }
-            }
-            if ours {
-                add(&mut stats.rates, row);
-                stats.messages += row.count;
-            }
-            let dom = owning_domain(&row.header_from, domains).map(|d| d.name.clone());
-            for d in domains {
-                let mine: Vec<&crate::reports::model::SpfAuth> = row
-                    .spf
-                    .iter()
-                    .filter(|s| crate::snapshot::normalize_name(&s.domain) == d.name)
-                    .collect();
-                if !mine.is_empty() {
-                    *spf_checked.entry(d.name.clone()).or_default() += row.count;
-                }
-                if mine
-                    .iter()
-                    .any(|s| matches!(s.result, AuthResult::Permerror | AuthResult::Temperror))
-                {
-                    *spf_errors.entry(d.name.clone()).or_default() += row.count;
-                }
-            }
-            let key = dom.clone().unwrap_or_else(|| {
-                format!(
-                    "(other) {}",
-                    crate::snapshot::normalize_name(&row.header_from)
-                )
-            });
-            let e = per_domain.entry(key).or_default();
-            add(&mut e.0, row);
-            *e.1.entry(row.disposition.clone()).or_default() += row.count;
-            for (name, n) in &reporters {
-                *e.2.entry((*name).to_string()).or_default() += n;
-            }
-
-            let attributed = attributed_early;
-            if let Some(a) = attributed {
-                add(per_vendor.entry(a.vendor.vendor.clone()).or_default(), row);
-                vendor_spf
-                    .entry(a.vendor.vendor.clone())
-                    .or_default()
-                    .extend(
-                        row.spf
-                            .iter()
-                            .map(|s| crate::snapshot::normalize_name(&s.domain)),
-                    );
-                if !row.reporter_dmarc_pass() && dom.is_some() {
-                    let vf = vendor_fail.entry(a.vendor.vendor.clone()).or_default();
-                    vf.messages += row.count;
-                    *vf.dispositions.entry(row.disposition.clone()).or_default() += row.count;
-                    vf.reporters
-                        .extend(reporters.iter().map(|(r, _)| (*r).to_string()));
-                    vf.rows += 1;
-                    if vf.samples.len() < 6 {
-                        vf.samples.push(describe_row(row, Some(a.basis)));
-                    } else {
-                        vf.left_out += row.count;
-                    }
-                    if let Some(s) = row.spf.iter().find(|s| {
-                        matches!(s.result, AuthResult::Permerror | AuthResult::Temperror)
-                            && domains
-                                .iter()
-                                .any(|d| crate::snapshot::normalize_name(&s.domain) == d.name)
-                    }) {
-                        vf.spf_error += row.count;
-                        vf.spf_error_domain = Some(crate::snapshot::normalize_name(&s.domain));
-                    }
-                    if let Some(s) = row.spf.iter().find(|s| {
-                        matches!(s.result, AuthResult::None) && {
-                            let n = crate::snapshot::normalize_name(&s.domain);
-                            domains.iter().any(|d| n.ends_with(&format!(".{}", d.name)))
-                        }
-                    }) {
-                        vf.spf_none_ours = Some(crate::snapshot::normalize_name(&s.domain));
-                    }
-                }
-                continue;
-            }
-            let Some(dom) = dom else { continue };
-            let acc = unknown
-                .entry((
-                    dom,
-                    row.source_ip,
-                    crate::snapshot::normalize_name(&row.header_from),
-                ))
-                .or_default();
-            acc.messages += row.count;
-            if row.reporter_dmarc_pass() {
-                acc.pass += row.count;
-            }
-            acc.reporters
-                .extend(reporters.iter().map(|(r, _)| (*r).to_string()));
-            *acc.dispositions.entry(row.disposition.clone()).or_default() += row.count;
-            if row
-                .reasons
-                .iter()
-                .any(|r| FORWARDING_REASONS.contains(&r.kind.as_str()))
-            {
-                acc.forwarded += row.count;
-            }
-            for d in &row.dkim {
-                if let Some(s) = &d.selector {
-                    acc.selectors.insert(format!("{}/{}", d.domain, s));
-                }
-            }
-            if let Some(env) = &row.envelope_from {
-                acc.envelope.insert(env.to_ascii_lowercase());
-            }
-            if row.spf_evaluated.is_pass() {
-                acc.spf_aligned += row.count;
-            }
-            let from = crate::snapshot::normalize_name(&row.header_from);
-            let ours = |d: &str| {
-                let d = crate::snapshot::normalize_name(d);
-                !d.is_empty()
-                    && (d == from
-                        || d.ends_with(&format!(".{from}"))
-                        || from.ends_with(&format!(".{d}")))
-            };
-            for sig in row
-                .dkim
-                .iter()
-                .filter(|s| s.result.is_pass() && !ours(&s.domain))
-            {
-                acc.third_party
-                    .insert(crate::snapshot::normalize_name(&sig.domain));
-            }
-            for spf in row
-                .spf
-                .iter()
-                .filter(|s| s.result.is_pass() && !ours(&s.domain))
-            {
-                acc.third_party
-                    .insert(crate::snapshot::normalize_name(&spf.domain));
-            }
-        }
-    }
+    let Tally {
+        per_domain,
+        per_vendor,
+        unknown,
+        vendor_fail,
+        spf_checked,
+        spf_errors,
+        vendor_spf,
+        mut detail,
+        domain_detail,
+        vendor_detail,
+        unattributed,
+    } = tally::rows(set, domains, inv, ptr, &hints, &mut stats);
 
     finish_detail(
         &mut detail,
@@ -587,418 +404,20 @@ pub fn assess_with_ptr(
         },
     );
 
-    let mut findings = Vec::new();
-    // RPT-000: rejected and duplicated files.
-    if !set.rejected.is_empty() || !set.duplicates.is_empty() {
-        // The share is of the files that could have counted toward this period: a rejected
-        // file's period is unknown, so it is counted here, while files that parsed and belong
-        // to other months are not, or a year of archive would dilute a broken month.
-        let candidates = set.reports.len() + set.rejected.len() + set.duplicates.len();
-        let share = set.rejected.len() as f64 / candidates.max(1) as f64;
-        let mut d = Draft::new("RPT-000", "report-inputs")
-            .title(format!(
-                "{}, {} ignored",
-                crate::text::count(
-                    set.rejected.len(),
-                    "report file rejected",
-                    "report files rejected"
-                ),
-                crate::text::count(set.duplicates.len(), "duplicate", "duplicates")
-            ))
-            .evidence(format!(
-                "{} read, {} counted in other periods; of the {} left, {} accepted, {} rejected ({:.1}%), {}",
-                crate::text::count(set.files.len(), "file", "files"),
-                set.out_of_period,
-                candidates,
-                crate::text::count(set.reports.len(), "report", "reports"),
-                set.rejected.len(),
-                share * 100.0,
-                crate::text::count(set.duplicates.len(), "duplicate", "duplicates")
-            ));
-        if share > 0.05 {
-            d = d.severity(Severity::High).exposure(
-                Level::High,
-                format!(
-                    "{:.1}% of the files were rejected (more than 5%): a real gap in the activity review",
-                    share * 100.0
-                ),
-            );
-        }
-        d = d.evidence_all(
-            set.rejected
-                .iter()
-                .take(20)
-                .map(|r| format!("rejected {}: {}", r.file, r.reason)),
-        );
-        d = d.evidence_all(set.duplicates.iter().take(10).map(|x| {
-            format!(
-                "duplicate {} (reporter {}, id {}) of {}",
-                x.origin, x.org_name, x.report_id, x.kept
-            )
-        }));
-        findings.push(d.build(&label));
-    }
-
-    // RPT-002: vendor failing alignment.
-    for (vendor, vf) in &vendor_fail {
-        let msgs = vf.messages;
-        let v = inv.vendors.iter().find(|v| &v.vendor == vendor);
-        let phi = v.and_then(|v| v.phi).unwrap_or(false);
-        let mut d = Draft::new("RPT-002", vendor.clone())
-            .title(format!("{vendor}: {msgs} messages failed DMARC alignment"))
-            .evidence(format!(
-                "{msgs} messages failing DMARC in {} report rows, reported by {}",
-                vf.rows,
-                join(&vf.reporters)
-            ))
-            .evidence_all(vf.samples.iter().cloned());
-        if vf.rows > vf.samples.len() {
-            let more = vf.rows - vf.samples.len();
-            d = d.evidence(format!(
-                "and {more} more row{}, {} message{}: the vendor's totals are in evidence.json (reports.detail.per_vendor), every row in the report files it lists (inputs)",
-                if more == 1 { "" } else { "s" },
-                vf.left_out,
-                if vf.left_out == 1 { "" } else { "s" }
-            ));
-        }
-        d = d.vendor(vendor).messages(msgs);
-        // Our own infrastructure: its reverse DNS or signing domain is one of ours.
-        let ours = |n: &str| {
-            let n = crate::snapshot::normalize_name(n);
-            domains
-                .iter()
-                .any(|x| n == x.name || n.ends_with(&format!(".{}", x.name)))
-        };
-        let own = v.is_some_and(|v| v.ptr_suffixes.iter().any(|p| ours(p)));
-        let dom = v
-            .and_then(|v| v.domains.first().cloned())
-            .unwrap_or_default();
-        // SPF at the domain errs for every failing message; but only a vendor our SPF
-        // authorizes at all (its include or its ranges are in the record) fails because of it.
-        let in_tree = |bad: &str| {
-            let tree = spf_trees.get(bad).map(Vec::as_slice).unwrap_or_default();
-            v.is_some_and(|v| {
-                tree.iter().any(|line| {
-                    let t = line.split_whitespace().next().unwrap_or("");
-                    v.spf_includes
-                        .iter()
-                        .any(|i| t.eq_ignore_ascii_case(&format!("include:{i}")))
-                        || v.ip_ranges
-                            .iter()
-                            .any(|n| t == format!("ip4:{n}") || t == format!("ip6:{n}"))
-                })
-            })
-        };
-        if let Some(sub) = &vf.spf_none_ours {
-            let ranges = v
-                .map(|v| {
-                    v.ip_ranges
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
-            d = d.remediation(format!(
-                "{vendor} sends with a MAIL FROM under {sub}, which has no SPF record (result none), so SPF cannot align. Publish `{sub}` TXT \"v=spf1 {}-all\" authorizing its senders, or have {vendor} sign with DKIM d={dom} (publish the selector it signs with). Either makes its mail pass DMARC aligned.",
-                if ranges.is_empty() {
-                    "<its sending ranges> ".to_string()
-                } else {
-                    ranges
-                        .split(' ')
-                        .map(|r| {
-                            if r.contains(':') {
-                                format!("ip6:{r} ")
-                            } else {
-                                format!("ip4:{r} ")
-                            }
-                        })
-                        .collect::<String>()
-                }
-            ));
-        } else if let (Some(bad), true, true) = (
-            &vf.spf_error_domain,
-            vf.spf_error == msgs,
-            vf.spf_error_domain.as_deref().is_some_and(in_tree),
-        ) {
-            d = d
-                .spf_error_domain(bad)
-                .evidence(format!(
-                    "every failing message met SPF permerror or temperror at {bad}: the SPF record of {bad} is the cause, not the sender"
-                ))
-                .remediation(format!(
-                    "Fix the SPF record of {bad} (see its SPF finding): these messages fail only because SPF at {bad} ends in an error.{}",
-                    if own {
-                        format!(" This is our own infrastructure: also sign its mail with DKIM d={dom}, so one broken record cannot stop it again.")
-                    } else {
-                        format!(" Also ask {vendor} to sign with DKIM d={dom}, so one broken record cannot stop its mail again.")
-                    }
-                ));
-        } else if let (Some(bad), Some(v)) = (&vf.spf_error_domain, v) {
-            // SPF at our domain errs, but would not authorize this vendor even when fixed.
-            let ranges: Vec<String> = v.ip_ranges.iter().map(|n| n.to_string()).collect();
-            d = d.remediation(format!(
-                "{vendor} sends with a MAIL FROM under {bad}, whose SPF record ends in an error (see its SPF finding); even once fixed, the record does not authorize {vendor}'s senders{}. After fixing it, add them to the record, or have {vendor} sign with DKIM d={dom}.",
-                if ranges.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", ranges.join(", "))
-                }
-            ));
-        } else if own {
-            d = d.remediation(format!(
-                "This is our own infrastructure: configure DKIM signing on it with d={dom} (publish the selector's public key under {dom}) and send with a MAIL FROM under {dom} that our SPF authorizes; its mail then passes DMARC aligned."
-            ));
-        } else if let Some(v) = v {
-            let theirs: Vec<&str> = v
-                .dkim_domains
-                .iter()
-                .filter(|x| !ours(x))
-                .map(String::as_str)
-                .collect();
-            let spf_route = match spf_broken.get(dom.as_str()) {
-                Some(status) => format!(
-                    " The SPF record at {dom} itself ends in an error ({}; see its SPF finding), so a MAIL FROM of {dom} fails SPF until that is fixed; a MAIL FROM subdomain with its own SPF record (e.g. bounces.{dom} with v=spf1 and {vendor}'s ranges, then -all) is not affected and aligns under relaxed SPF alignment.",
-                    if status == "multiple" {
-                        "two v=spf1 records"
-                    } else {
-                        status.as_str()
-                    }
-                ),
-                None => String::new(),
-            };
-            d = d.remediation(format!(
-                "Ask {vendor} to sign with DKIM d={dom} (it gives you a selector to publish, usually as a CNAME to its key), or to send with a MAIL FROM under {dom} that our SPF authorizes.{spf_route}{} {}",
-                if theirs.is_empty() {
-                    String::new()
-                } else {
-                    format!(" Its mail now authenticates only as {}, which does not align with {dom}.", theirs.join(", "))
-                },
-                {
-                    let n = |k: &str| vf.dispositions.get(k).copied().unwrap_or(0);
-                    let (q, r) = (n("quarantine"), n("reject"));
-                    if q + r == 0 {
-                        format!("Receivers still delivered all of it this period; do this before {dom} enforces DMARC, or its mail is junked or refused.")
-                    } else {
-                        format!("Receivers already junked {q} and refused {r} of its {msgs} failing messages this period.")
-                    }
-                }
-            ));
-        }
-        if !phi {
-            d = d.severity(Severity::Medium);
-        } else {
-            d = d.evidence("vendor is flagged phi=yes in the inventory");
-        }
-        if let Some(v) = v {
-            d = d
-                .domain(v.domains.first().map(String::as_str).unwrap_or_default())
-                .owner(&v.owner);
-        }
-        findings.push(d.build(&label));
-    }
-
-    // RPT-001 (failing, unknown, not forwarded) and VEN-006 (unknown but passing).
-    let mut spoof: BTreeMap<String, Vec<(&SourceKey, &SourceAcc)>> = BTreeMap::new();
-    let mut shadow: BTreeMap<String, Vec<(&SourceKey, &SourceAcc)>> = BTreeMap::new();
-    let mut unknown_sources = Vec::new();
-    for (k, acc) in &unknown {
-        let class = match acc.kind(authorized) {
-            SourceKind::Service => "a service sending as us (VEN-006)".to_string(),
-            SourceKind::Unauthorized => {
-                "spoofing: no authentication of its own (RPT-001)".to_string()
-            }
-            SourceKind::Forwarder if acc.forwarded > 0 => format!(
-                "forwarded: receivers reported a forwarding or mailing-list override for {} (no finding)",
-                crate::text::count(acc.forwarded as usize, "message", "messages")
-            ),
-            SourceKind::Forwarder => format!(
-                "forwarded: our own DKIM signature passed on {} (no finding)",
-                crate::text::count(acc.pass as usize, "message", "messages")
-            ),
-        };
-        unknown_sources.push(SourceStat {
-            source_ip: k.1.to_string(),
-            vendor: None,
-            header_from: k.2.clone(),
-            messages: acc.messages,
-            dmarc_pass: acc.pass,
-            reporters: acc.reporters.iter().cloned().collect(),
-            class: Some(class),
-        });
-        match acc.kind(authorized) {
-            SourceKind::Service => {
-                let group = acc
-                    .third_party
-                    .iter()
-                    .find(|d| authorized.iter().any(|a| same_base(a, d)))
-                    .map(|d| base(d).to_string())
-                    .unwrap_or_else(|| network_of(k.1));
-                shadow.entry(group).or_default().push((k, acc));
-            }
-            SourceKind::Unauthorized => spoof.entry(k.0.clone()).or_default().push((k, acc)),
-            SourceKind::Forwarder => {}
-        }
-    }
-    unknown_sources.sort_by(|a, b| {
-        b.messages
-            .cmp(&a.messages)
-            .then(a.source_ip.cmp(&b.source_ip))
-    });
-    for (domain, mut srcs) in spoof {
-        srcs.sort_by_key(|s| std::cmp::Reverse(s.1.messages));
-        let total: u64 = srcs.iter().map(|(_, a)| a.messages - a.pass).sum();
-        let mut d = Draft::new("RPT-001", domain.clone())
-            .domain(&domain)
-            .title(format!(
-                "{total} messages from {} claimed to be from {domain}",
-                crate::text::count(srcs.len(), "unauthorized source", "unauthorized sources")
-            ))
-            .messages(total);
-        // What receivers did with it decides how far the harm reached: refused mail harmed
-        // no one, delivered mail reached its targets.
-        let disposed = |which: &str| -> u64 {
-            srcs.iter()
-                .map(|(_, a)| a.dispositions.get(which).copied().unwrap_or(0))
-                .sum()
-        };
-        let (rejected, delivered, all) = (
-            disposed("reject"),
-            disposed("none"),
-            srcs.iter().map(|(_, a)| a.messages).sum::<u64>(),
-        );
-        let incident = INCIDENT;
-        d = d.remediation(if all > 0 && rejected == all {
-            format!("Receivers refused all of this mail, as the policy of {domain} asks: no DNS change is needed. {incident} Watch for sources that start to pass. The finding closes in the first period whose reports show no forged mail using {domain}.")
-        } else if policy_none.contains(&domain) {
-            format!("{incident} Move {domain} from p=none to p=quarantine, then p=reject, once its legitimate senders pass aligned (see the vendor table), so receivers refuse this mail instead of delivering it.")
-        } else {
-            let failing: Vec<&str> = vendor_fail
-                .keys()
-                .filter(|name| {
-                    inv.vendors.iter().any(|v| {
-                        &v.vendor == *name && v.domains.first().map(String::as_str) == Some(domain.as_str())
-                    })
-                })
-                .map(String::as_str)
-                .collect();
-            if failing.is_empty() {
-                format!("{incident} Move {domain} to p=reject so receivers refuse this mail instead of junking or delivering it.")
-            } else {
-                format!(
-                    "{incident} Move {domain} to p=reject so receivers refuse this mail, but only after {} pass{} DMARC aligned (the cause cards in section 3 say how): until then p=reject would refuse {} mail too.",
-                    crate::text::and_list(&failing),
-                    if failing.len() == 1 { "es" } else { "" },
-                    if failing.len() == 1 { "its" } else { "their" }
-                )
-            }
-        });
-        if all > 0 && rejected == all {
-            d = d.reach(
-                Reach::Minimal,
-                format!("receivers refused all {all} of these messages (disposition reject)"),
-            );
-        } else if delivered == 0 && all > 0 {
-            d = d.reach(
-                Reach::Partial,
-                "receivers junked or refused these messages; none was delivered as asked",
-            );
-        }
-        let sub: u64 = srcs
-            .iter()
-            .filter(|(k, _)| !k.2.eq_ignore_ascii_case(&domain))
-            .map(|(_, a)| a.messages - a.pass)
-            .sum();
-        d = d.subdomain_messages(sub).delivered(delivered);
-        if policy_none.contains(&domain) {
-            d = d.severity(Severity::Critical).evidence(format!(
-                "{domain} publishes p=none: receivers were asked to deliver this mail"
-            ));
-        }
-        d = d.evidence_all(srcs.iter().take(10).map(|(k, a)| {
-            format!(
-                "{} sent {} as {} (reporters: {}; dispositions: {})",
-                k.1,
-                crate::text::count(
-                    (a.messages - a.pass) as usize,
-                    "failing message",
-                    "failing messages"
-                ),
-                k.2,
-                join(&a.reporters),
-                a.dispositions
-                    .iter()
-                    .map(|(d, n)| format!("{d} {n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }));
-        if srcs.len() > 10 {
-            let rest: u64 = srcs[10..].iter().map(|(_, a)| a.messages - a.pass).sum();
-            d = d.evidence(format!(
-                "and {} more source{}, {rest} failing message{}: grouped by network in evidence.json (reports.detail), each row in the report files it lists (inputs)",
-                srcs.len() - 10,
-                if srcs.len() - 10 == 1 { "" } else { "s" },
-                if rest == 1 { "" } else { "s" }
-            ));
-        }
-        findings.push(d.build(&label));
-    }
-    for (net, srcs) in shadow {
-        let total: u64 = srcs.iter().map(|(_, a)| a.messages).sum();
-        let passing: u64 = srcs.iter().map(|(_, a)| a.pass).sum();
-        let services: BTreeSet<String> = srcs
-            .iter()
-            .flat_map(|(_, a)| a.third_party.iter().cloned())
-            .collect();
-        let hints: BTreeSet<String> = srcs
-            .iter()
-            .flat_map(|(_, a)| a.selectors.iter().chain(a.envelope.iter()).cloned())
-            .collect();
-        let doms: BTreeSet<String> = srcs.iter().map(|(k, _)| k.0.clone()).collect();
-        let mut d = Draft::new("VEN-006", net.clone())
-            .messages(total)
-            .title(format!(
-                "{total} messages from {net}, a sender that matches no inventory vendor"
-            ))
-            .evidence(format!(
-                "sending as {}; {passing} of {total} messages passed DMARC",
-                join(&doms)
-            ))
-            .evidence_all(srcs.iter().take(8).map(|(k, a)| {
-                format!(
-                    "{} sent {} ({} passing DMARC) as {} (reporters: {})",
-                    k.1,
-                    crate::text::count(a.messages as usize, "message", "messages"),
-                    a.pass,
-                    k.2,
-                    join(&a.reporters)
-                )
-            }));
-        if doms.len() == 1
-            && let Some(dn) = doms.iter().next()
-        {
-            d = d.domain(dn);
-        }
-        if !services.is_empty() {
-            d = d
-                .evidence(format!(
-                    "authenticates as {} and our SPF record publishes that provider's include: a real service, not a spoofer",
-                    join(&services)
-                ))
-                .remediation(format!(
-                    "Our own SPF record includes {} (whether receivers reach the include depends on the record's lookup count), yet no inventory vendor names it. Find who in the organization uses the service and whether it creates, receives or transmits PHI: if it does, it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
-                    join(&services)
-                ));
-        }
-        if !hints.is_empty() {
-            d = d.evidence(format!(
-                "DKIM signatures / envelope domains seen: {}",
-                join(&hints)
-            ));
-        }
-        findings.push(d.build(&label));
-    }
+    let cx = Checks {
+        set,
+        domains,
+        inv,
+        facts,
+        label: &label,
+    };
+    let mut findings: Vec<Finding> = input_files::rejected_and_duplicates(&cx)
+        .into_iter()
+        .collect();
+    findings.extend(vendor_alignment::failing_vendors(&cx, &vendor_fail));
+    let (unknown_findings, unknown_sources) =
+        unknown_sources::classify(&cx, &unknown, &vendor_fail);
+    findings.extend(unknown_findings);
 
     stats.top_failing = unknown_sources
         .iter()
