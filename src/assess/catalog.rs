@@ -285,6 +285,15 @@ pub const CATALOG: &[Check] = &[
         "Have the vendor sign with DKIM `d=` our domain (CNAME delegation of its selector) or use a MAIL FROM under our domain, before moving to enforcement."
     ),
     check!(
+        "RPT-009",
+        "Receivers could not evaluate the domain's own SPF record",
+        High,
+        High / Delivery,
+        "RFC 7208 §4.6.4 and §2.6.6–2.6.7 (permerror and temperror end the check without a result); RFC 9990 auth_results",
+        ["164.312(e)(1)"],
+        "Fix what makes the record fail at receivers (the domain's SPF findings say which: the lookup limit, void lookups, several records or a syntax error), then confirm in the next period's reports that the errors stopped. Until then the domain's mail passes DMARC only by aligned DKIM."
+    ),
+    check!(
         "VEN-001",
         "PHI vendor without a current BAA",
         Critical,
@@ -561,8 +570,7 @@ pub const CATALOG: &[Check] = &[
 /// names them, so their absence is never read as a clean result.
 pub const NOT_YET_RUN: &[&str] = &[
     "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "RPT-003", "RPT-004", "RPT-005", "RPT-006",
-    "RPT-007", "RPT-008", "RPT-009", "RPT-010", "SPF-008", "SPF-009", "VEN-003", "VEN-004",
-    "VEN-007",
+    "RPT-007", "RPT-008", "RPT-010", "SPF-008", "SPF-009", "VEN-003", "VEN-004", "VEN-007",
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

@@ -74,6 +74,7 @@ const ROOT_ORDER: &[&str] = &[
     "SPF-004",
     "SPF-007",
     "SPF-006",
+    "RPT-009",
     "DKIM-002",
     "DKIM-006",
     "DKIM-004",
@@ -133,7 +134,7 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
             Some((Kind::TransportRecord, format!("mta-sts {domain}")))
         }
         "SPF-001" | "SPF-002" | "SPF-003" | "SPF-004" | "SPF-005" | "SPF-006" | "SPF-007"
-        | "CHG-002" => Some((Kind::SpfRecord, domain)),
+        | "CHG-002" | "RPT-009" => Some((Kind::SpfRecord, domain)),
         "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" => {
             Some((Kind::DkimKey, f.subject.to_ascii_lowercase()))
         }

@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 mod detail;
 mod input_files;
+mod spf_errors;
 use detail::*;
 mod tally;
 use tally::Tally;
@@ -316,6 +317,11 @@ pub fn assess_with_ptr(
         .into_iter()
         .collect();
     findings.extend(vendor_alignment::failing_vendors(&cx, &vendor_fail));
+    findings.extend(spf_errors::own_record_errors(
+        &cx,
+        &spf_checked,
+        &spf_errors,
+    ));
     let (unknown_findings, unknown_sources) =
         unknown_sources::classify(&cx, &unknown, &vendor_fail);
     findings.extend(unknown_findings);
@@ -510,6 +516,89 @@ mod tests {
                 human_result: None,
             }],
         }
+    }
+
+    /// RPT-009: our own MAIL FROM checked against our record and erring, cross-checked with
+    /// what the snapshot says of the record; a stray temperror below 1% is not a finding.
+    #[test]
+    fn own_spf_errors_at_receivers_are_rpt_009() {
+        let period = october();
+        let t = period.start + chrono::Duration::days(3);
+        let mut rows = vec![
+            row(
+                "192.0.2.10",
+                Some(("portal.example", AuthResult::Pass)),
+                ("portal.example", AuthResult::Permerror),
+                AuthResult::Pass,
+                None,
+            ),
+            row(
+                "192.0.2.11",
+                Some(("portal.example", AuthResult::Pass)),
+                ("portal.example", AuthResult::Pass),
+                AuthResult::Pass,
+                None,
+            ),
+        ];
+        rows[1].count = 30;
+        let set = report_set("google.com", "9", "portal.example", rows.clone(), t);
+        let domains = portal();
+        let broken: BTreeMap<String, String> =
+            [("portal.example".to_string(), "permerror".to_string())].into();
+        let (empty, trees, working) = (
+            BTreeSet::new(),
+            BTreeMap::new(),
+            BTreeMap::<String, String>::new(),
+        );
+        let facts = |spf_broken| DnsFacts {
+            policy_none: &empty,
+            authorized: &empty,
+            org_domains: &empty,
+            spf_trees: &trees,
+            spf_broken,
+        };
+        let out = assess(
+            &set,
+            &domains,
+            &Inventory::default(),
+            facts(&broken),
+            &period,
+        );
+        let f = out
+            .findings
+            .iter()
+            .find(|f| f.check == "RPT-009")
+            .expect("RPT-009");
+        assert_eq!(f.subject, "portal.example");
+        assert!(f.title.contains("10 messages (25.0%"), "{}", f.title);
+        assert!(
+            f.evidence[0].starts_with("10 of 40 messages"),
+            "{:?}",
+            f.evidence
+        );
+        assert!(f.evidence[1].contains("fails the same way (permerror)"));
+        // The record evaluates now: the finding says the errors came from before.
+        let out = assess(
+            &set,
+            &domains,
+            &Inventory::default(),
+            facts(&working),
+            &period,
+        );
+        let f = out.findings.iter().find(|f| f.check == "RPT-009").unwrap();
+        assert!(f.evidence[1].contains("evaluates now"));
+        // One erring message in a thousand is a receiver's DNS, not the record.
+        rows[0].count = 1;
+        rows[1].count = 999;
+        let set = report_set("google.com", "10", "portal.example", rows, t);
+        let out = assess(
+            &set,
+            &domains,
+            &Inventory::default(),
+            facts(&broken),
+            &period,
+        );
+        assert!(!out.findings.iter().any(|f| f.check == "RPT-009"));
     }
 
     #[test]
