@@ -560,20 +560,9 @@ fn dnssec_incomplete(domain: &str, snap: &crate::snapshot::Snapshot) -> bool {
         return false;
     };
     let mut names = vec![(domain.to_string(), Rtype::Mx)];
-    for a in snap
-        .get(domain, Rtype::Mx)
-        .map(|l| l.answers.clone())
-        .unwrap_or_default()
-    {
-        if let Some(h) = a
-            .split_whitespace()
-            .nth(1)
-            .map(crate::snapshot::normalize_name)
-            && !h.is_empty()
-        {
-            names.push((format!("_25._tcp.{h}"), Rtype::Tlsa));
-            names.push((h, Rtype::A));
-        }
+    for h in snap.mx_hosts(domain) {
+        names.push((format!("_25._tcp.{h}"), Rtype::Tlsa));
+        names.push((h, Rtype::A));
     }
     names.iter().any(|(n, t)| {
         v.status(n, *t)

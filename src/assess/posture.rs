@@ -135,7 +135,7 @@ fn spf_posture(domain: &str, snap: &Snapshot) -> SpfPosture {
 fn dnssec_validation(domain: &str, snap: &Snapshot) -> Option<crate::evidence::DnssecPosture> {
     let v = snap.dnssec.as_ref()?;
     let mut wanted: Vec<(String, Rtype)> = vec![(domain.to_string(), Rtype::Mx)];
-    for host in mx_hosts(domain, snap) {
+    for host in snap.mx_hosts(domain) {
         wanted.push((format!("_25._tcp.{host}"), Rtype::Tlsa));
         wanted.push((host, Rtype::A));
     }
@@ -148,20 +148,6 @@ fn dnssec_validation(domain: &str, snap: &Snapshot) -> Option<crate::evidence::D
             .cloned()
             .collect(),
     })
-}
-
-/// The MX host names of `domain` as the snapshot holds them (a null MX names none).
-fn mx_hosts(domain: &str, snap: &Snapshot) -> Vec<String> {
-    snap.get(domain, Rtype::Mx)
-        .map(|l| {
-            l.answers
-                .iter()
-                .filter_map(|a| a.split_whitespace().nth(1))
-                .map(crate::snapshot::normalize_name)
-                .filter(|h| !h.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Whether the answers shown for a domain were DNSSEC-validated (AD flag on every answer).

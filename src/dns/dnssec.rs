@@ -7,6 +7,7 @@
 //! of DNSKEY and DS records from the anchor down, asking for each link itself. The verdict per
 //! name is stored raw, like every other lookup outcome; the checks judge it later.
 
+use super::lookup::record_type;
 use super::{DnsClient, DnsError};
 use crate::snapshot::dnssec::{DnssecCapture, DnssecName, DnssecStatus};
 use crate::snapshot::{Rtype, Snapshot, normalize_name};
@@ -122,34 +123,12 @@ pub fn questions(snapshot: &Snapshot) -> Vec<(String, Rtype, &'static str)> {
         push(d.name.clone(), Rtype::Mx, "domain");
     }
     for d in &snapshot.domains {
-        let Some(mx) = snapshot.get(&d.name, Rtype::Mx) else {
-            continue;
-        };
-        for answer in &mx.answers {
-            let Some(host) = answer.split_whitespace().nth(1).map(normalize_name) else {
-                continue;
-            };
-            // A null MX ("0 .") names no host.
-            if host.is_empty() {
-                continue;
-            }
+        for host in snapshot.mx_hosts(&d.name) {
             push(host.clone(), Rtype::A, "mx-host");
             push(format!("_25._tcp.{host}"), Rtype::Tlsa, "tlsa");
         }
     }
     out
-}
-
-fn record_type(rtype: Rtype) -> RecordType {
-    match rtype {
-        Rtype::Txt => RecordType::TXT,
-        Rtype::Mx => RecordType::MX,
-        Rtype::A => RecordType::A,
-        Rtype::Aaaa => RecordType::AAAA,
-        Rtype::Cname => RecordType::CNAME,
-        Rtype::Ptr => RecordType::PTR,
-        Rtype::Tlsa => RecordType::TLSA,
-    }
 }
 
 fn status_of(proof: Proof) -> DnssecStatus {

@@ -14,7 +14,7 @@ use std::time::Instant;
 /// many hops, as hickory's own resolver does.
 pub(crate) const MAX_CNAME_HOPS: usize = 8;
 
-fn record_type(rtype: Rtype) -> RecordType {
+pub(crate) fn record_type(rtype: Rtype) -> RecordType {
     match rtype {
         Rtype::Txt => RecordType::TXT,
         Rtype::Mx => RecordType::MX,

@@ -1,7 +1,7 @@
 //! What changed between two snapshots, and what each change means for the organization's
 //! protection. The CHG-* checks and `mailproof diff` both read this.
 
-use super::{Rtype, Snapshot, normalize_name, starts_with_tag};
+use super::{Rtype, Snapshot, starts_with_tag};
 use crate::evidence::{Change, Effect};
 use crate::inventory::Inventory;
 use crate::records::{dkim, dmarc, spf, spf_walk};
@@ -202,17 +202,7 @@ fn sts_policy_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Ve
             "the policy changed but the record's id did not: senders that cached the old policy keep applying it until its max_age runs out (RFC 8461 §3.1)",
         ));
     }
-    let hosts = |s: &Snapshot| -> BTreeSet<String> {
-        s.get(domain, Rtype::Mx)
-            .map(|l| {
-                l.answers
-                    .iter()
-                    .filter_map(|a| a.split_whitespace().nth(1).map(normalize_name))
-                    .filter(|h| !h.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let hosts = |s: &Snapshot| -> BTreeSet<String> { s.mx_hosts(domain).into_iter().collect() };
     let policy = mta_sts::parse_policy(&b);
     if !policy.is_valid() || policy.mode == Some(mta_sts::Mode::None) {
         return;

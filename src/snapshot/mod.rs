@@ -189,6 +189,20 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The MX host names of `domain` as captured, in answer order; a null MX (`0 .`) names
+    /// none, and a failed or absent lookup gives none.
+    pub fn mx_hosts(&self, domain: &str) -> Vec<String> {
+        self.get(domain, Rtype::Mx)
+            .map(|l| {
+                l.answers
+                    .iter()
+                    .filter_map(|a| a.split_whitespace().nth(1).map(normalize_name))
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// What the transport probes could not learn, one line each (NET-001).
     pub fn probe_gaps(&self) -> Vec<String> {
         self.transport

@@ -5,7 +5,7 @@
 
 use super::dnssec::DnssecStatus;
 use super::transport::SmtpProbe;
-use super::{Rtype, Snapshot, normalize_name};
+use super::{Rtype, Snapshot};
 use std::collections::BTreeSet;
 
 /// One change, in the words `diff` turns into a [`crate::evidence::Change`] with its rule.
@@ -47,18 +47,6 @@ fn rank(s: DnssecStatus) -> u8 {
     }
 }
 
-fn mx_hosts(domain: &str, snap: &Snapshot) -> Vec<String> {
-    snap.get(domain, Rtype::Mx)
-        .map(|l| {
-            l.answers
-                .iter()
-                .filter_map(|a| a.split_whitespace().nth(1).map(normalize_name))
-                .filter(|h| !h.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// DNSSEC of the domain's MX records, its MX hosts and their TLSA records, where both
 /// snapshots validated them.
 pub(super) fn dnssec_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Delta>) {
@@ -66,7 +54,7 @@ pub(super) fn dnssec_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: 
         return;
     };
     let mut names = vec![(domain.to_string(), Rtype::Mx)];
-    for h in mx_hosts(domain, new) {
+    for h in new.mx_hosts(domain) {
         names.push((format!("_25._tcp.{h}"), Rtype::Tlsa));
         names.push((h, Rtype::A));
     }
@@ -139,7 +127,7 @@ fn legacy(snap: &Snapshot, host: &str) -> BTreeSet<String> {
 
 /// STARTTLS, the certificate and legacy protocols of each MX host both snapshots probed.
 pub(super) fn starttls_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: &mut Vec<Delta>) {
-    for host in mx_hosts(domain, new) {
+    for host in new.mx_hosts(domain) {
         let (Some(a), Some(b)) = (best(old, &host), best(new, &host)) else {
             continue;
         };

@@ -114,12 +114,18 @@ pub fn start<P: AsRef<Path>>(zones: &[(&str, P)]) -> TestDns {
         catalog.upsert(LowerName::new(&origin_name), handlers);
     }
 
+    serve_handler("test-dns", catalog)
+}
+
+/// Runs hickory-server with `handler` (a catalog, or one that routes between catalogs) on a
+/// fresh loopback port, over UDP and TCP, until the returned server is dropped.
+pub fn serve_handler<H: hickory_server::server::RequestHandler>(name: &str, handler: H) -> TestDns {
     let (udp, tcp) = bind_pair();
     let addr = udp.local_addr().expect("UDP local addr");
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let thread = spawn_runtime("test-dns", move || {
+    let thread = spawn_runtime(name, move || {
         Box::pin(async move {
-            let mut server = Server::new(catalog);
+            let mut server = Server::new(handler);
             server.register_socket(tokio::net::UdpSocket::from_std(udp).expect("tokio UDP"));
             server.register_listener(
                 tokio::net::TcpListener::from_std(tcp).expect("tokio TCP"),

@@ -12,8 +12,7 @@
 //! side of a zone cut) is routed to the root, as RFC 4035 §3.1.4.1 asks of a server that is
 //! authoritative on both sides.
 
-use super::{TestDns, bind_pair, spawn_runtime};
-use hickory_server::Server;
+use super::TestDns;
 use hickory_server::dnssec::NxProofKind;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::dnssec::crypto::EcdsaSigningKey;
@@ -28,7 +27,6 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 /// A running signed world and the anchor file a validator needs for it.
 pub struct SignedDns {
@@ -203,28 +201,9 @@ pub fn start_signed<P: AsRef<Path>>(
         parent,
         apexes,
     };
-    let (udp, tcp) = bind_pair();
-    let addr = udp.local_addr().expect("UDP local addr");
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let thread = spawn_runtime("test-dns-signed", move || {
-        Box::pin(async move {
-            let mut server = Server::new(handler);
-            server.register_socket(tokio::net::UdpSocket::from_std(udp).expect("tokio UDP"));
-            server.register_listener(
-                tokio::net::TcpListener::from_std(tcp).expect("tokio TCP"),
-                Duration::from_secs(5),
-                16,
-            );
-            let _ = stop_rx.await;
-            let _ = server.shutdown_gracefully().await;
-        })
-    });
+    let dns = super::serve_handler("test-dns-signed", handler);
     SignedDns {
-        dns: TestDns {
-            addr,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        },
+        dns,
         anchor,
         _dir: dir,
     }
