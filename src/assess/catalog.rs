@@ -294,6 +294,15 @@ pub const CATALOG: &[Check] = &[
         "Fix what makes the record fail at receivers (the domain's SPF findings say which: the lookup limit, void lookups, several records or a syntax error), then confirm in the next period's reports that the errors stopped. Until then the domain's mail passes DMARC only by aligned DKIM."
     ),
     check!(
+        "RPT-010",
+        "Vendor signatures with our DKIM key fail at receivers",
+        Medium,
+        Moderate / Delivery,
+        "RFC 6376 §6 (a signature that does not verify is treated as absent); RFC 9990 dkim result",
+        ["164.312(c)(1)", "164.312(e)(2)(i)"],
+        "Have the vendor compare the key it signs with against the one published under the selector (or publish the key it gives you, or CNAME the selector to the vendor's own record); if only part of the mail fails, find what rewrites it after signing."
+    ),
+    check!(
         "VEN-001",
         "PHI vendor without a current BAA",
         Critical,
@@ -570,7 +579,7 @@ pub const CATALOG: &[Check] = &[
 /// names them, so their absence is never read as a clean result.
 pub const NOT_YET_RUN: &[&str] = &[
     "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "RPT-003", "RPT-004", "RPT-005", "RPT-006",
-    "RPT-007", "RPT-008", "RPT-010", "SPF-008", "SPF-009", "VEN-003", "VEN-004", "VEN-007",
+    "RPT-007", "RPT-008", "SPF-008", "SPF-009", "VEN-003", "VEN-004", "VEN-007",
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

@@ -80,6 +80,7 @@ const ROOT_ORDER: &[&str] = &[
     "DKIM-004",
     "DKIM-003",
     "DKIM-005",
+    "RPT-010",
     "RPT-002",
     "VEN-002",
     "DKIM-001",
@@ -135,7 +136,7 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
         }
         "SPF-001" | "SPF-002" | "SPF-003" | "SPF-004" | "SPF-005" | "SPF-006" | "SPF-007"
         | "CHG-002" | "RPT-009" => Some((Kind::SpfRecord, domain)),
-        "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" => {
+        "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" | "RPT-010" => {
             Some((Kind::DkimKey, f.subject.to_ascii_lowercase()))
         }
         "RPT-002" if f.basis.spf_error_domain.is_some() => f

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 mod detail;
+mod dkim_failures;
 mod input_files;
 mod spf_errors;
 use detail::*;
@@ -258,6 +259,7 @@ pub fn assess_with_ptr(
         domain_detail,
         vendor_detail,
         unattributed,
+        own_dkim,
     } = tally::rows(set, domains, inv, ptr, &hints, &mut stats);
 
     finish_detail(
@@ -317,6 +319,7 @@ pub fn assess_with_ptr(
         .into_iter()
         .collect();
     findings.extend(vendor_alignment::failing_vendors(&cx, &vendor_fail));
+    findings.extend(dkim_failures::own_signatures_failing(&cx, &own_dkim));
     findings.extend(spf_errors::own_record_errors(
         &cx,
         &spf_checked,
@@ -599,6 +602,74 @@ mod tests {
             &period,
         );
         assert!(!out.findings.iter().any(|f| f.check == "RPT-009"));
+    }
+
+    /// RPT-010: a vendor's signatures with our key that receivers found broken, all of them
+    /// (the key does not match) or some (mail altered after signing); our own DKIM-less or
+    /// passing mail raises nothing.
+    #[test]
+    fn vendor_signatures_with_our_key_failing_are_rpt_010() {
+        let period = october();
+        let t = period.start + chrono::Duration::days(3);
+        let mut failing = row(
+            "198.51.100.20",
+            Some(("portal.example", AuthResult::Fail)),
+            ("bounce.mailer.example", AuthResult::Pass),
+            AuthResult::Fail,
+            None,
+        );
+        failing.dkim[0].selector = Some("mlr1".into());
+        let mut passing = failing.clone();
+        passing.dkim[0].result = AuthResult::Pass;
+        passing.count = 30;
+        let inv = Inventory {
+            vendors: vec![crate::inventory::Vendor {
+                line: 2,
+                vendor: "Mailer".into(),
+                service: "appointment mail".into(),
+                domains: vec!["portal.example".into()],
+                spf_includes: vec![],
+                dkim_selectors: vec!["mlr1".into()],
+                dkim_domains: vec![],
+                ip_ranges: vec!["198.51.100.0/24".parse().unwrap()],
+                ptr_suffixes: vec![],
+                phi: Some(false),
+                baa: None,
+                baa_expires: None,
+                owner: String::new(),
+                ended: false,
+                ended_on: None,
+                notes: String::new(),
+                incomplete: vec![],
+                unreadable: vec![],
+            }],
+            ..Default::default()
+        };
+        let (empty, trees, broken) = (
+            BTreeSet::new(),
+            BTreeMap::new(),
+            BTreeMap::<String, String>::new(),
+        );
+        let facts = DnsFacts {
+            policy_none: &empty,
+            authorized: &empty,
+            org_domains: &empty,
+            spf_trees: &trees,
+            spf_broken: &broken,
+        };
+        let run = |rows: Vec<Row>| {
+            let set = report_set("google.com", "11", "portal.example", rows, t);
+            assess(&set, &portal(), &inv, facts, &period).findings
+        };
+        let some = run(vec![failing.clone(), passing.clone()]);
+        let f = some.iter().find(|f| f.check == "RPT-010").expect("RPT-010");
+        assert_eq!(f.subject, "mlr1._domainkey.portal.example");
+        assert!(f.title.contains("10 of 40 messages"), "{}", f.title);
+        assert!(f.evidence[1].contains("altered after signing"));
+        let all = run(vec![failing]);
+        let f = all.iter().find(|f| f.check == "RPT-010").unwrap();
+        assert!(f.evidence[1].contains("not the one the vendor signs with"));
+        assert!(!run(vec![passing]).iter().any(|f| f.check == "RPT-010"));
     }
 
     #[test]

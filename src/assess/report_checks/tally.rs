@@ -19,6 +19,9 @@ pub(super) struct Tally {
     pub vendor_detail: BTreeMap<String, DetailAcc>,
     /// Unattributed (ip, from) → (messages, pass) for the network / PTR groupings.
     pub unattributed: BTreeMap<(IpAddr, String), (u64, u64)>,
+    /// Vendor mail signed with one of our domains' keys: (vendor, `d=`, selector) → (messages
+    /// signed, of which the signature failed), for RPT-010.
+    pub own_dkim: BTreeMap<(String, String, String), (u64, u64)>,
 }
 
 /// Counts every merged row of `set`; `hints` are the organizational domains alignment may
@@ -50,6 +53,7 @@ pub(super) fn rows(
     let mut vendor_detail: BTreeMap<String, DetailAcc> = BTreeMap::new();
     // Unattributed (ip, from) → (messages, pass) for the network / PTR groupings.
     let mut unattributed: BTreeMap<(IpAddr, String), (u64, u64)> = BTreeMap::new();
+    let mut own_dkim: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
     {
         for merged in &set.aggregate.rows {
             let row = &merged.row;
@@ -138,6 +142,27 @@ pub(super) fn rows(
 
             let attributed = attributed_early;
             if let Some(a) = attributed {
+                for sig in row.dkim.iter().filter(|s| {
+                    let d = crate::snapshot::normalize_name(&s.domain);
+                    domains
+                        .iter()
+                        .any(|c| d == c.name || d.ends_with(&format!(".{}", c.name)))
+                }) {
+                    let e = own_dkim
+                        .entry((
+                            a.vendor.vendor.clone(),
+                            crate::snapshot::normalize_name(&sig.domain),
+                            sig.selector
+                                .clone()
+                                .unwrap_or_default()
+                                .to_ascii_lowercase(),
+                        ))
+                        .or_default();
+                    e.0 += row.count;
+                    if sig.result == AuthResult::Fail {
+                        e.1 += row.count;
+                    }
+                }
                 add(per_vendor.entry(a.vendor.vendor.clone()).or_default(), row);
                 vendor_spf
                     .entry(a.vendor.vendor.clone())
@@ -250,5 +275,6 @@ pub(super) fn rows(
         domain_detail,
         vendor_detail,
         unattributed,
+        own_dkim,
     }
 }
