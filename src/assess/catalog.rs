@@ -285,6 +285,15 @@ pub const CATALOG: &[Check] = &[
         "Have the vendor sign with DKIM `d=` our domain (CNAME delegation of its selector) or use a MAIL FROM under our domain, before moving to enforcement."
     ),
     check!(
+        "RPT-006",
+        "Receivers overrode the domain's DMARC policy",
+        Info,
+        Low / Hygiene,
+        "RFC 9990 (Policy Override Reason); RFC 7489 Appendix C",
+        ["164.308(a)(1)(ii)(D)"],
+        "Review the overridden sources in the report rows: forwarding and mailing lists are expected; a receiver's local_policy or trusted_forwarder on mail from unknown sources means the policy is not what protects that mail."
+    ),
+    check!(
         "RPT-009",
         "Receivers could not evaluate the domain's own SPF record",
         High,
@@ -578,8 +587,8 @@ pub const CATALOG: &[Check] = &[
 /// Checks of the published catalog (CHECKS.md) that this version does not run yet. The report
 /// names them, so their absence is never read as a clean result.
 pub const NOT_YET_RUN: &[&str] = &[
-    "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "RPT-003", "RPT-004", "RPT-005", "RPT-006",
-    "RPT-007", "RPT-008", "SPF-008", "SPF-009", "VEN-003", "VEN-004", "VEN-007",
+    "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "RPT-003", "RPT-004", "RPT-005", "RPT-007",
+    "RPT-008", "SPF-008", "SPF-009", "VEN-003", "VEN-004", "VEN-007",
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

@@ -17,6 +17,7 @@ use std::net::IpAddr;
 mod detail;
 mod dkim_failures;
 mod input_files;
+mod overrides;
 mod spf_errors;
 use detail::*;
 mod tally;
@@ -329,6 +330,11 @@ pub fn assess_with_ptr(
         unknown_sources::classify(&cx, &unknown, &vendor_fail);
     findings.extend(unknown_findings);
 
+    findings.extend(overrides::receiver_overrides(
+        &cx,
+        &detail,
+        &stats.per_domain,
+    ));
     stats.top_failing = unknown_sources
         .iter()
         .filter(|s| s.messages > s.dmarc_pass)
@@ -672,6 +678,63 @@ mod tests {
         assert!(!run(vec![passing]).iter().any(|f| f.check == "RPT-010"));
     }
 
+    /// RPT-006: overrides counted against the failing mail, each reason explained; a domain
+    /// whose failing mail nobody overrode raises nothing.
+    #[test]
+    fn receiver_overrides_are_rpt_006() {
+        let period = october();
+        let t = period.start + chrono::Duration::days(3);
+        let listed = row(
+            "203.0.113.9",
+            Some(("portal.example", AuthResult::Fail)),
+            ("lists.example", AuthResult::Pass),
+            AuthResult::Fail,
+            Some("mailing_list"),
+        );
+        let mut local = row(
+            "192.0.2.77",
+            None,
+            ("elsewhere.example", AuthResult::Pass),
+            AuthResult::Fail,
+            Some("local_policy"),
+        );
+        local.count = 30;
+        let mut plain = local.clone();
+        plain.reasons.clear();
+        plain.count = 60;
+        let (empty, trees, broken) = (
+            BTreeSet::new(),
+            BTreeMap::new(),
+            BTreeMap::<String, String>::new(),
+        );
+        let facts = DnsFacts {
+            policy_none: &empty,
+            authorized: &empty,
+            org_domains: &empty,
+            spf_trees: &trees,
+            spf_broken: &broken,
+        };
+        let run = |rows: Vec<Row>| {
+            let set = report_set("google.com", "12", "portal.example", rows, t);
+            assess(&set, &portal(), &Inventory::default(), facts, &period).findings
+        };
+        let found = run(vec![listed, local, plain.clone()]);
+        let f = found
+            .iter()
+            .find(|f| f.check == "RPT-006")
+            .expect("RPT-006");
+        assert!(
+            f.title
+                .contains("for 40 messages (40.0% of the 100 messages"),
+            "{}",
+            f.title
+        );
+        assert!(f.evidence.iter().any(|e| e.starts_with("local_policy: 30")));
+        assert!(f.evidence.iter().any(|e| e.contains("delivered although")));
+        assert_eq!(f.severity, Severity::Info);
+        assert!(!run(vec![plain]).iter().any(|f| f.check == "RPT-006"));
+    }
+
     #[test]
     fn spoofers_services_and_forwarders_are_told_apart() {
         let period = october();
@@ -733,7 +796,9 @@ mod tests {
             by,
             vec![
                 ("RPT-001", "portal.example"),
-                ("VEN-006", "surveytool.example")
+                ("VEN-006", "surveytool.example"),
+                // The mailing list's override of the policy for our signed mail.
+                ("RPT-006", "portal.example")
             ]
         );
         let rpt = &out.findings[0];
