@@ -554,17 +554,11 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
 /// Whether any DNSSEC verdict about `domain` (its MX records, its MX hosts, their TLSA
 /// records) is indeterminate in `snap`.
 fn dnssec_incomplete(domain: &str, snap: &crate::snapshot::Snapshot) -> bool {
-    use crate::snapshot::Rtype;
     use crate::snapshot::dnssec::DnssecStatus;
     let Some(v) = &snap.dnssec else {
         return false;
     };
-    let mut names = vec![(domain.to_string(), Rtype::Mx)];
-    for h in snap.mx_hosts(domain) {
-        names.push((format!("_25._tcp.{h}"), Rtype::Tlsa));
-        names.push((h, Rtype::A));
-    }
-    names.iter().any(|(n, t)| {
+    snap.dnssec_names(domain).iter().any(|(n, t)| {
         v.status(n, *t)
             .is_some_and(|x| x.status == DnssecStatus::Indeterminate)
     })

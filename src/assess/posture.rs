@@ -134,11 +134,7 @@ fn spf_posture(domain: &str, snap: &Snapshot) -> SpfPosture {
 /// TLSA names, in the order they were validated.
 fn dnssec_validation(domain: &str, snap: &Snapshot) -> Option<crate::evidence::DnssecPosture> {
     let v = snap.dnssec.as_ref()?;
-    let mut wanted: Vec<(String, Rtype)> = vec![(domain.to_string(), Rtype::Mx)];
-    for host in snap.mx_hosts(domain) {
-        wanted.push((format!("_25._tcp.{host}"), Rtype::Tlsa));
-        wanted.push((host, Rtype::A));
-    }
+    let wanted = snap.dnssec_names(domain);
     Some(crate::evidence::DnssecPosture {
         anchor: v.anchor.clone(),
         names: v

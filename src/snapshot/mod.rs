@@ -203,6 +203,18 @@ impl Snapshot {
             .unwrap_or_default()
     }
 
+    /// The names whose DNSSEC status speaks for `domain`'s transport: its MX RRset, then for
+    /// each MX host its TLSA RRset and its address records. One list for validation, posture,
+    /// status and diff, so they always judge the same names.
+    pub fn dnssec_names(&self, domain: &str) -> Vec<(String, Rtype)> {
+        let mut names = vec![(normalize_name(domain), Rtype::Mx)];
+        for h in self.mx_hosts(domain) {
+            names.push((format!("_25._tcp.{h}"), Rtype::Tlsa));
+            names.push((h, Rtype::A));
+        }
+        names
+    }
+
     /// What the transport probes could not learn, one line each (NET-001).
     pub fn probe_gaps(&self) -> Vec<String> {
         self.transport

@@ -3,9 +3,9 @@
 //! a legacy protocol newly accepted. Only what both snapshots could observe is compared; a
 //! probe or a validation that failed in either makes the change unverified, never "unchanged".
 
+use super::Snapshot;
 use super::dnssec::DnssecStatus;
 use super::transport::SmtpProbe;
-use super::{Rtype, Snapshot};
 use std::collections::BTreeSet;
 
 /// One change, in the words `diff` turns into a [`crate::evidence::Change`] with its rule.
@@ -53,12 +53,7 @@ pub(super) fn dnssec_changes(domain: &str, old: &Snapshot, new: &Snapshot, out: 
     let (Some(a), Some(b)) = (&old.dnssec, &new.dnssec) else {
         return;
     };
-    let mut names = vec![(domain.to_string(), Rtype::Mx)];
-    for h in new.mx_hosts(domain) {
-        names.push((format!("_25._tcp.{h}"), Rtype::Tlsa));
-        names.push((h, Rtype::A));
-    }
-    for (name, rtype) in names {
+    for (name, rtype) in new.dnssec_names(domain) {
         let (Some(x), Some(y)) = (a.status(&name, rtype), b.status(&name, rtype)) else {
             continue;
         };
@@ -218,6 +213,7 @@ pub(super) fn starttls_changes(domain: &str, old: &Snapshot, new: &Snapshot, out
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::Rtype;
 
     fn october() -> Snapshot {
         let p = concat!(
