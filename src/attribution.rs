@@ -57,7 +57,9 @@ pub fn attribute_with_ptr<'a>(
     let candidates = || {
         inv.vendors
             .iter()
-            .filter(|v| v.domains.is_empty() || v.domains.iter().any(|d| d == &from))
+            // A vendor listed for a domain also sends for its subdomains (a mailing list on
+            // `lists.<domain>`): the header From then sits under the listed domain.
+            .filter(|v| v.domains.is_empty() || v.domains.iter().any(|d| is_sub_or_same(&from, d)))
     };
     if let Some(v) = candidates().find(|v| v.ip_ranges.iter().any(|n| n.contains(&row.source_ip))) {
         return Some(Attribution {

@@ -287,6 +287,11 @@ pub struct PolicyConfig {
     pub dkim_max_age_days: u32,
     #[serde(default = "default_pass_rate")]
     pub pass_rate_threshold: f64,
+    /// Calendar days a third-party identity must span before a source sending as us under it
+    /// is called a service (VEN-006) rather than unknown: one day's mail cannot tell a
+    /// department's service from a one-off.
+    #[serde(default = "default_service_min_days")]
+    pub service_min_days: u32,
     /// `None` when the key is absent: the run always exits 0 after success.
     #[serde(default)]
     pub fail_on: Option<FailOn>,
@@ -318,6 +323,9 @@ fn default_dkim_max_age_days() -> u32 {
 fn default_pass_rate() -> f64 {
     0.98
 }
+fn default_service_min_days() -> u32 {
+    3
+}
 
 impl Default for PolicyConfig {
     fn default() -> Self {
@@ -325,6 +333,7 @@ impl Default for PolicyConfig {
             min_dkim_bits: default_min_dkim_bits(),
             dkim_max_age_days: default_dkim_max_age_days(),
             pass_rate_threshold: default_pass_rate(),
+            service_min_days: default_service_min_days(),
             fail_on: None,
             history_months: default_history_months(),
             report_grace_days: default_report_grace_days(),

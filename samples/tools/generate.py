@@ -273,6 +273,8 @@ def rows_for(rng: random.Random, rep: dict, domain: str, begin: dt.datetime, end
         for st in W.STREAMS:
             if st["header_from"] != domain or not st["active"](d):
                 continue
+            if "rotate" in st:  # a spoofer's throwaway identity of the day
+                st = {**st, **st["rotate"](d)}
             n = st["per_day"] * share * rng.uniform(0.75, 1.25)
             if d.weekday() >= 5:
                 n *= st.get("weekend_factor", 1.0)
@@ -310,7 +312,7 @@ def rows_for(rng: random.Random, rep: dict, domain: str, begin: dt.datetime, end
                 else:
                     parts.append((c, pol["p"], None))
                 for cnt, disp, reason in parts:
-                    key = (ip, st["id"], disp, reason, spf)
+                    key = (ip, st["id"], disp, reason, spf, st["envelope_from"])
                     row = agg.setdefault(key, dict(ip=ip, stream=st, count=0, disposition=disp,
                                                    reason=reason, spf=spf,
                                                    dkim_eval="pass" if dkim_aligned else "fail",

@@ -378,6 +378,12 @@ def days(first: tuple[int, int], last: tuple[int, int]):
     return lambda d: a <= d <= b
 
 
+def throwaway_identity(d: dt.date) -> dict:
+    """The spoofer's domain of the day: a new registrable domain each day."""
+    name = f"secure-payportal-{d.strftime('%m%d')}.example"
+    return dict(envelope_from=f"mailer.{name}", dkim=[(name, "s1", "pass")])
+
+
 STREAMS = [
     # ---- workforce ----
     dict(id="m365", vendor="Microsoft 365", header_from=WORKFORCE,
@@ -412,9 +418,12 @@ STREAMS = [
          ips=["192.0.2.147", "198.51.100.213", "2001:db8:bad:1::25"],
          envelope_from=WORKFORCE, spf="fail", dkim=[], per_day=420,
          active=days((10, 12), (10, 16))),
+    # A spoofer that registers a throwaway domain a day and authenticates as it (SPF and DKIM
+    # pass for that domain): the rotation, not the passing, tells it from a service (RPT-001).
     dict(id="spoof-noise-workforce", vendor=None, header_from=WORKFORCE, ips=["203.0.113.250"],
          envelope_from="mailer.secure-payportal.example", spf="pass",
-         dkim=[("secure-payportal.example", "s1", "pass")], per_day=6, active=every_day),
+         dkim=[("secure-payportal.example", "s1", "pass")], per_day=6, active=every_day,
+         rotate=throwaway_identity),
     # July 2026 only: a "your password expires today" lure aimed at staff, quarantined under the
     # then p=quarantine.
     dict(id="spoof-helpdesk", vendor=None, header_from=WORKFORCE,
@@ -435,9 +444,25 @@ STREAMS = [
     dict(id="telehealth", vendor="Televisit", header_from=PATIENT, ips=["203.0.113.131"],
          envelope_from=f"notify.{PATIENT}", spf="none",
          dkim=[("televisit.example", "tv", "pass")], per_day=160, active=weekdays),
+    # A patient support-group list: it alters the message (our signature breaks) and sends it
+    # from its own envelope, which passes SPF for the list's domain: a forwarder, not spoofing.
     dict(id="fwd-list", vendor=None, header_from=PATIENT, ips=["192.0.2.160"],
-         envelope_from=PATIENT, spf="fail", dkim=[(PATIENT, "mychart", "fail")],
+         envelope_from="lists.supportgroups.example", spf="pass",
+         dkim=[(PATIENT, "mychart", "fail")],
          per_day=12, active=every_day, reason=("mailing_list", "patient support group list")),
+    # October only: the cardiology department's patient-newsletter service, signed up without
+    # IT. It signs as itself and bounces to its own domain, every weekday from 5 October: not
+    # in the inventory, not in our SPF, a possible business associate without a BAA (VEN-006).
+    dict(id="dept-newsletter", vendor=None, header_from=PATIENT,
+         ips=["203.0.113.226", "203.0.113.227"], envelope_from="bounce.mailsprout.example",
+         spf="pass", dkim=[("mailsprout.example", "ms1", "pass")], per_day=140,
+         active=lambda d: d >= dt.date(2026, 10, 5) and d.weekday() < 5),
+    # 7 October only: a conference-registration service signs as itself once; one day cannot
+    # tell a service from a one-off (unknown, no finding).
+    dict(id="one-off", vendor=None, header_from=WORKFORCE, ips=["192.0.2.241"],
+         envelope_from="bounce.regdesk.example", spf="pass",
+         dkim=[("regdesk.example", "rd1", "pass")], per_day=60,
+         active=lambda d: d == dt.date(2026, 10, 7)),
     dict(id="spoof-results", vendor=None, header_from=PATIENT,
          ips=["203.0.113.166", "203.0.113.181", "198.51.100.222", "192.0.2.188"],
          envelope_from="secure-notice.example", spf="pass", dkim=[], per_day=650,

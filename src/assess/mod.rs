@@ -130,9 +130,21 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                 .filter(|d| matches!(d.spf.status.as_str(), "permerror" | "multiple"))
                 .map(|d| (d.domain.clone(), d.spf.status.clone()))
                 .collect(),
+            known_selectors: &domains
+                .iter()
+                .flat_map(|d| {
+                    d.dkim
+                        .iter()
+                        .filter(|k| {
+                            !matches!(k.status.as_str(), "missing" | "invalid" | "incomplete")
+                        })
+                        .map(move |k| format!("{}/{}", d.domain, k.selector.to_ascii_lowercase()))
+                })
+                .collect(),
         },
         i.period,
         &ptr,
+        i.policy,
     );
     findings.extend(rep.findings);
     let tls = tls_stats::build(&i.reports.tls);

@@ -62,7 +62,7 @@ impl Baa {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Vendor {
     /// 1-based line in the CSV, for evidence.
     pub line: u64,

@@ -65,9 +65,48 @@ pub struct MergedRow {
     pub aspf: Alignment,
     /// Reports that contributed rows to this tuple.
     pub reports: u32,
+    /// The earliest end and the latest begin of the reports that had this tuple: how far apart
+    /// in time its mail provably was, whatever the reports' lengths (a weekly report cannot
+    /// place a message on a day). Whether a sender's identity repeats or was used once.
+    #[serde(default)]
+    pub seen: Option<Seen>,
     /// The row; `count` is the total over all contributing reports, `envelope_to` and
     /// `human_result` are dropped (they vary per message and would defeat merging).
     pub row: Row,
+}
+
+/// The earliest end and the latest begin of the reports that carried something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub first_end: DateTime<Utc>,
+    pub last_begin: DateTime<Utc>,
+}
+
+impl Seen {
+    pub fn of(begin: DateTime<Utc>, end: DateTime<Utc>) -> Seen {
+        Seen {
+            first_end: end,
+            last_begin: begin,
+        }
+    }
+
+    /// Both spans together.
+    pub fn widen(a: Option<Seen>, b: Option<Seen>) -> Option<Seen> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Seen {
+                first_end: a.first_end.min(b.first_end),
+                last_begin: a.last_begin.max(b.last_begin),
+            }),
+            (x, None) | (None, x) => x,
+        }
+    }
+
+    /// Distinct days the mail provably fell on: 1 when every report overlaps the earliest
+    /// one's end, 2 for two consecutive daily reports, n for reports n−1 days apart.
+    pub fn days(self) -> i64 {
+        let gap = (self.last_begin - self.first_end).num_seconds();
+        (gap.div_euclid(86_400) + 2).max(1)
+    }
 }
 
 /// Messages for one header From domain on one day.
@@ -125,11 +164,13 @@ struct Tally {
     /// Index of the last report that touched this tuple, to count reports once.
     last_report: u32,
     reporters: Vec<(u32, u64)>,
+    seen: Option<Seen>,
 }
 
 impl Tally {
-    fn add(&mut self, count: u64, reporter: u32, report_no: u32) {
+    fn add(&mut self, count: u64, reporter: u32, report_no: u32, seen: Seen) {
         self.count = self.count.saturating_add(count);
+        self.seen = Seen::widen(self.seen, Some(seen));
         match self.reporters.iter_mut().find(|(id, _)| *id == reporter) {
             Some((_, n)) => *n = n.saturating_add(count),
             None => self.reporters.push((reporter, count)),
@@ -227,7 +268,12 @@ impl AggregateBuilder {
             }
             let probe = KeyRef(report.policy.domain.as_str(), adkim, aspf, &key_row);
             if let Some(t) = self.rows.get_mut(&probe) {
-                t.add(count, reporter, report_no);
+                t.add(
+                    count,
+                    reporter,
+                    report_no,
+                    Seen::of(report.begin, report.end),
+                );
             } else {
                 let order = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
                 let mut t = Tally {
@@ -236,8 +282,14 @@ impl AggregateBuilder {
                     order,
                     last_report: 0,
                     reporters: Vec::new(),
+                    seen: None,
                 };
-                t.add(count, reporter, report_no);
+                t.add(
+                    count,
+                    reporter,
+                    report_no,
+                    Seen::of(report.begin, report.end),
+                );
                 let key = (report.policy.domain.clone(), adkim, aspf, key_row);
                 self.rows.insert(key, t);
             }
@@ -281,6 +333,7 @@ impl AggregateBuilder {
                         adkim,
                         aspf,
                         reports: t.reports,
+                        seen: t.seen,
                         row,
                     },
                 )

@@ -18,6 +18,8 @@ mod detail;
 mod dkim_failures;
 mod input_files;
 mod overrides;
+mod senders;
+use senders::{SourceAcc, SourceKind};
 mod spf_errors;
 use detail::*;
 mod tally;
@@ -34,6 +36,8 @@ struct Checks<'a> {
     inv: &'a Inventory,
     facts: DnsFacts<'a>,
     label: &'a str,
+    policy: &'a crate::config::PolicyConfig,
+    ptr: &'a PtrNames,
 }
 
 /// Sources listed per domain or vendor in the detail tables.
@@ -67,51 +71,6 @@ fn add(r: &mut PassRates, row: &Row) {
     }
     if row.dkim_evaluated.is_pass() {
         r.dkim_aligned += row.count;
-    }
-}
-
-#[derive(Default)]
-struct SourceAcc {
-    messages: u64,
-    pass: u64,
-    reporters: BTreeSet<String>,
-    dispositions: BTreeMap<String, u64>,
-    forwarded: u64,
-    selectors: BTreeSet<String>,
-    envelope: BTreeSet<String>,
-    /// Messages whose SPF passed aligned with the From domain.
-    spf_aligned: u64,
-    /// Domains other than ours for which DKIM or SPF passed: the mark of a real service.
-    third_party: BTreeSet<String>,
-}
-
-/// What an unattributed source looks like from its authentication results.
-#[derive(Debug, PartialEq, Eq)]
-enum SourceKind {
-    /// A service authenticating as itself or authorized by our SPF: shadow IT (VEN-006).
-    Service,
-    /// Our own signed mail relayed by a forwarder or list: DKIM survives, SPF does not.
-    Forwarder,
-    /// No authentication of its own: spoofing (RPT-001).
-    Unauthorized,
-}
-
-impl SourceAcc {
-    /// `authorized`: names our SPF trees include or redirect to. A sender whose own domain shares
-    /// a base with one of them is a service we authorized; spoofers often pass SPF or DKIM for a
-    /// domain of their own, which alone proves nothing.
-    fn kind(&self, authorized: &BTreeSet<String>) -> SourceKind {
-        let ours_authorizes = self
-            .third_party
-            .iter()
-            .any(|d| authorized.iter().any(|a| same_base(a, d)));
-        if ours_authorizes || self.spf_aligned > 0 {
-            SourceKind::Service
-        } else if self.forwarded > 0 || self.pass > 0 {
-            SourceKind::Forwarder
-        } else {
-            SourceKind::Unauthorized
-        }
     }
 }
 
@@ -191,6 +150,9 @@ pub struct DnsFacts<'a> {
     /// Configured domains whose own SPF record cannot authorize anyone now (`permerror`,
     /// `multiple`), with that status: a MAIL FROM of that very domain fails SPF until fixed.
     pub spf_broken: &'a BTreeMap<String, String>,
+    /// `domain/selector` pairs of ours the snapshot found published: a failing signature under
+    /// one of them is our own mail altered in transit, under any other a forgery.
+    pub known_selectors: &'a BTreeSet<String>,
 }
 
 pub fn assess(
@@ -200,7 +162,15 @@ pub fn assess(
     facts: DnsFacts<'_>,
     period: &crate::period::Period,
 ) -> ReportAssessment {
-    assess_with_ptr(set, domains, inv, facts, period, &PtrNames::new())
+    assess_with_ptr(
+        set,
+        domains,
+        inv,
+        facts,
+        period,
+        &PtrNames::new(),
+        &crate::config::PolicyConfig::default(),
+    )
 }
 
 /// [`assess`] with known reverse-DNS names, which enable `ptr_suffixes` attribution and the
@@ -212,6 +182,7 @@ pub fn assess_with_ptr(
     facts: DnsFacts<'_>,
     period: &crate::period::Period,
     ptr: &PtrNames,
+    policy: &crate::config::PolicyConfig,
 ) -> ReportAssessment {
     let DnsFacts { org_domains, .. } = facts;
     let label = period.month.to_string();
@@ -248,6 +219,18 @@ pub fn assess_with_ptr(
     let mut hint_set: BTreeSet<&str> = domains.iter().map(|d| d.name.as_str()).collect();
     hint_set.extend(org_domains.iter().map(String::as_str));
     let hints: Vec<&str> = hint_set.into_iter().collect();
+    // A selector is ours when the snapshot found it published, or when a signature under it
+    // verified at some receiver this period (only a published key verifies).
+    let mut known_selectors = facts.known_selectors.clone();
+    for m in &set.aggregate.rows {
+        for sig in m.row.dkim.iter().filter(|s| s.result.is_pass()) {
+            known_selectors.insert(format!(
+                "{}/{}",
+                crate::snapshot::normalize_name(&sig.domain),
+                sig.selector.as_deref().unwrap_or("").to_ascii_lowercase()
+            ));
+        }
+    }
     let Tally {
         per_domain,
         per_vendor,
@@ -261,7 +244,7 @@ pub fn assess_with_ptr(
         vendor_detail,
         unattributed,
         own_dkim,
-    } = tally::rows(set, domains, inv, ptr, &hints, &mut stats);
+    } = tally::rows(set, domains, inv, ptr, &hints, &known_selectors, &mut stats);
 
     finish_detail(
         &mut detail,
@@ -315,6 +298,8 @@ pub fn assess_with_ptr(
         inv,
         facts,
         label: &label,
+        policy,
+        ptr,
     };
     let mut findings: Vec<Finding> = input_files::rejected_and_duplicates(&cx)
         .into_iter()
@@ -422,6 +407,8 @@ mod tests {
     use crate::config::DomainConfig;
     use crate::period::{Month, Period};
     use crate::reports::model::*;
+
+    static NONE: std::sync::LazyLock<BTreeSet<String>> = std::sync::LazyLock::new(BTreeSet::new);
 
     fn october() -> Period {
         Period::new(
@@ -565,6 +552,7 @@ mod tests {
             org_domains: &empty,
             spf_trees: &trees,
             spf_broken,
+            known_selectors: &NONE,
         };
         let out = assess(
             &set,
@@ -662,6 +650,7 @@ mod tests {
             org_domains: &empty,
             spf_trees: &trees,
             spf_broken: &broken,
+            known_selectors: &NONE,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "11", "portal.example", rows, t);
@@ -713,6 +702,7 @@ mod tests {
             org_domains: &empty,
             spf_trees: &trees,
             spf_broken: &broken,
+            known_selectors: &NONE,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "12", "portal.example", rows, t);
@@ -744,10 +734,10 @@ mod tests {
             "1",
             "portal.example",
             vec![
-                // A phisher with SPF and DKIM for its own domain: still unauthorized.
+                // A phisher passing SPF for its own domain, signing nothing: still spoofing.
                 row(
                     "192.0.2.1",
-                    Some(("phish.example", AuthResult::Pass)),
+                    None,
                     ("phish.example", AuthResult::Pass),
                     AuthResult::Fail,
                     None,
@@ -784,6 +774,7 @@ mod tests {
                 org_domains: &BTreeSet::new(),
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
+                known_selectors: &NONE,
             },
             &period,
         );
@@ -885,6 +876,7 @@ mod tests {
                 org_domains: &BTreeSet::new(),
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
+                known_selectors: &NONE,
             },
             &period,
         );
@@ -941,9 +933,11 @@ mod tests {
                 org_domains: &BTreeSet::new(),
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
+                known_selectors: &NONE,
             },
             &period,
             &ptr,
+            &crate::config::PolicyConfig::default(),
         );
         assert_eq!(set.aggregate.rows.len(), 1, "identical rows merged");
         assert_eq!(out.stats.rates.dmarc_pass, 20, "reporter's verdict");
@@ -986,6 +980,7 @@ mod tests {
                 org_domains: &none,
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
+                known_selectors: &NONE,
             },
             &period,
         );
@@ -997,5 +992,204 @@ mod tests {
             3000,
             "no message lost in the fold"
         );
+    }
+
+    /// The sender rule over a month: a service signing as itself day after day is VEN-006
+    /// with its authentication quoted; a spoofer rotating throwaway domains stays RPT-001; our
+    /// own signature broken by a list that passes SPF for itself is a forwarder; a one-day
+    /// signer is unknown; a vendor's list on a subdomain of its listed domain is the vendor's.
+    #[test]
+    fn sender_rule_reads_identities_across_days() {
+        let period = october();
+        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
+        let mut all = Vec::new();
+        for day in 0..5i64 {
+            let t = period.start + chrono::Duration::days(2 + day);
+            let mut ips = vec![
+                "198.51.100.40",
+                "203.0.113.250",
+                "192.0.2.160",
+                "198.51.100.70",
+            ];
+            if day == 0 {
+                ips.push("192.0.2.240");
+            }
+            let rows = || ips.iter().map(|ip| rows_for(day, ip)).collect::<Vec<_>>();
+            let mut one = report_set(
+                "google.com",
+                &format!("d{day}"),
+                "portal.example",
+                rows(),
+                t,
+            );
+            let mut r = one.reports.remove(0);
+            r.rows = rows();
+            builder.fold(&mut r, chrono_tz::UTC);
+            all.push(r);
+        }
+        let set = ReportSet {
+            reports: all,
+            aggregate: builder.finish(),
+            ..Default::default()
+        };
+        let inv = Inventory {
+            vendors: vec![crate::inventory::Vendor {
+                line: 2,
+                vendor: "ListHost".into(),
+                domains: vec!["portal.example".into()],
+                ip_ranges: vec!["198.51.100.64/28".parse().unwrap()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let known: BTreeSet<String> = ["portal.example/mychart".to_string()].into();
+        let empty = BTreeSet::new();
+        let out = assess(
+            &set,
+            &portal(),
+            &inv,
+            DnsFacts {
+                policy_none: &empty,
+                authorized: &empty,
+                org_domains: &empty,
+                spf_trees: &BTreeMap::new(),
+                spf_broken: &BTreeMap::new(),
+                known_selectors: &known,
+            },
+            &period,
+        );
+        let class = |ip: &str| {
+            out.unknown_sources
+                .iter()
+                .find(|s| s.source_ip == ip)
+                .and_then(|s| s.class.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            class("198.51.100.40").starts_with("unlisted service"),
+            "{}",
+            class("198.51.100.40")
+        );
+        assert!(class("198.51.100.40").contains("seen on at least 5 days"));
+        assert!(
+            class("203.0.113.250")
+                .starts_with("spoofing: rotates throwaway identities (5 organizations"),
+            "{}",
+            class("203.0.113.250")
+        );
+        assert!(
+            class("192.0.2.160").starts_with(
+                "forwarder or mailing list: carries our own DKIM signature (selector mychart)"
+            ),
+            "{}",
+            class("192.0.2.160")
+        );
+        assert!(
+            class("192.0.2.160")
+                .contains("SPF passed for the relaying host's own domain support.example")
+        );
+        assert!(
+            class("192.0.2.240")
+                .starts_with("unknown: signs as regdesk.example, provably on 1 day only"),
+            "{}",
+            class("192.0.2.240")
+        );
+        assert_eq!(
+            class("198.51.100.70"),
+            "",
+            "the vendor's list host is the vendor's"
+        );
+        assert_eq!(out.vendor_volume.get("ListHost").map(|v| v.0), Some(50));
+
+        let ven = out
+            .findings
+            .iter()
+            .find(|f| f.check == "VEN-006")
+            .expect("VEN-006");
+        assert_eq!(ven.subject, "mailsprout.example");
+        assert!(
+            ven.title
+                .contains("possibly a business associate without a BAA"),
+            "{}",
+            ven.title
+        );
+        assert!(
+            ven.evidence
+                .iter()
+                .any(|e| e.contains("dkim d=mailsprout.example s=s pass 50")
+                    && e.contains("spf bounce.mailsprout.example pass 50")),
+            "{:?}",
+            ven.evidence
+        );
+        let spoof: Vec<_> = out
+            .findings
+            .iter()
+            .filter(|f| f.check == "RPT-001")
+            .collect();
+        assert_eq!(spoof.len(), 1);
+        assert!(spoof[0].evidence.iter().any(|e| e.contains("203.0.113.250")
+            && e.contains("authentication seen: ")
+            && e.contains("rotates throwaway")));
+        assert!(
+            !spoof[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("192.0.2.160") || e.contains("192.0.2.240"))
+        );
+    }
+
+    /// The rows of one day of [`sender_rule_reads_identities_across_days`], per source.
+    fn rows_for(day: i64, ip: &str) -> Row {
+        match ip {
+            "198.51.100.40" => row(
+                ip,
+                Some(("mailsprout.example", AuthResult::Pass)),
+                ("bounce.mailsprout.example", AuthResult::Pass),
+                AuthResult::Fail,
+                None,
+            ),
+            "203.0.113.250" => {
+                let d = format!(
+                    "{}-pay.example",
+                    ["a1", "b2", "c3", "d4", "e5"][day as usize]
+                );
+                row(
+                    ip,
+                    Some((&d, AuthResult::Pass)),
+                    (&d, AuthResult::Pass),
+                    AuthResult::Fail,
+                    None,
+                )
+            }
+            "192.0.2.160" => {
+                let mut r = row(
+                    ip,
+                    Some(("portal.example", AuthResult::Fail)),
+                    ("lists.support.example", AuthResult::Pass),
+                    AuthResult::Fail,
+                    None,
+                );
+                r.dkim[0].selector = Some("mychart".into());
+                r
+            }
+            "198.51.100.70" => {
+                let mut r = row(
+                    ip,
+                    Some(("portal.example", AuthResult::Pass)),
+                    ("portal.example", AuthResult::Fail),
+                    AuthResult::Pass,
+                    None,
+                );
+                r.header_from = "lists.portal.example".into();
+                r
+            }
+            _ => row(
+                ip,
+                Some(("regdesk.example", AuthResult::Pass)),
+                ("bounce.regdesk.example", AuthResult::Pass),
+                AuthResult::Fail,
+                None,
+            ),
+        }
     }
 }

@@ -32,6 +32,7 @@ pub(super) fn rows(
     inv: &Inventory,
     ptr: &PtrNames,
     hints: &[&str],
+    known_selectors: &BTreeSet<String>,
     stats: &mut ReportStats,
 ) -> Tally {
     let mut per_domain: BTreeMap<String, DomainAcc> = BTreeMap::new();
@@ -212,55 +213,16 @@ pub(super) fn rows(
                     crate::snapshot::normalize_name(&row.header_from),
                 ))
                 .or_default();
-            acc.messages += row.count;
-            if row.reporter_dmarc_pass() {
-                acc.pass += row.count;
-            }
-            acc.reporters
-                .extend(reporters.iter().map(|(r, _)| (*r).to_string()));
-            *acc.dispositions.entry(row.disposition.clone()).or_default() += row.count;
-            if row
-                .reasons
-                .iter()
-                .any(|r| FORWARDING_REASONS.contains(&r.kind.as_str()))
-            {
-                acc.forwarded += row.count;
-            }
-            for d in &row.dkim {
-                if let Some(s) = &d.selector {
-                    acc.selectors.insert(format!("{}/{}", d.domain, s));
-                }
-            }
-            if let Some(env) = &row.envelope_from {
-                acc.envelope.insert(env.to_ascii_lowercase());
-            }
-            if row.spf_evaluated.is_pass() {
-                acc.spf_aligned += row.count;
-            }
-            let from = crate::snapshot::normalize_name(&row.header_from);
-            let ours = |d: &str| {
-                let d = crate::snapshot::normalize_name(d);
-                !d.is_empty()
-                    && (d == from
-                        || d.ends_with(&format!(".{from}"))
-                        || from.ends_with(&format!(".{d}")))
-            };
-            for sig in row
-                .dkim
-                .iter()
-                .filter(|s| s.result.is_pass() && !ours(&s.domain))
-            {
-                acc.third_party
-                    .insert(crate::snapshot::normalize_name(&sig.domain));
-            }
-            for spf in row
-                .spf
-                .iter()
-                .filter(|s| s.result.is_pass() && !ours(&s.domain))
-            {
-                acc.third_party
-                    .insert(crate::snapshot::normalize_name(&spf.domain));
-            }
+            acc.add(
+                row,
+                &senders::RowFacts {
+                    reporters: &reporters,
+                    reports: merged.reports,
+                    seen: merged.seen,
+                    known_selectors,
+                    domains,
+                },
+            );
         }
     }
     Tally {

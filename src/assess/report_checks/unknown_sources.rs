@@ -19,24 +19,19 @@ pub(super) fn classify(
     } = facts;
     let mut findings = Vec::new();
     // RPT-001 (failing, unknown, not forwarded) and VEN-006 (unknown but passing).
-    let mut spoof: BTreeMap<String, Vec<(&SourceKey, &SourceAcc)>> = BTreeMap::new();
-    let mut shadow: BTreeMap<String, Vec<(&SourceKey, &SourceAcc)>> = BTreeMap::new();
+    let mut spoof: BTreeMap<String, Vec<(&SourceKey, &SourceAcc, String)>> = BTreeMap::new();
+    let mut shadow: BTreeMap<String, Vec<(&SourceKey, &SourceAcc, String)>> = BTreeMap::new();
     let mut unknown_sources = Vec::new();
+    let ids = senders::identities(unknown);
+    let rule = senders::Rule {
+        authorized,
+        identities: &ids,
+        ptr: cx.ptr,
+        service_min_days: cx.policy.service_min_days,
+    };
+    let mut unknowns = 0usize;
     for (k, acc) in unknown {
-        let class = match acc.kind(authorized) {
-            SourceKind::Service => "a service sending as us (VEN-006)".to_string(),
-            SourceKind::Unauthorized => {
-                "spoofing: no authentication of its own (RPT-001)".to_string()
-            }
-            SourceKind::Forwarder if acc.forwarded > 0 => format!(
-                "forwarded: receivers reported a forwarding or mailing-list override for {} (no finding)",
-                crate::text::count(acc.forwarded as usize, "message", "messages")
-            ),
-            SourceKind::Forwarder => format!(
-                "forwarded: our own DKIM signature passed on {} (no finding)",
-                crate::text::count(acc.pass as usize, "message", "messages")
-            ),
-        };
+        let verdict = rule.judge(k.1, acc);
         unknown_sources.push(SourceStat {
             source_ip: k.1.to_string(),
             vendor: None,
@@ -44,22 +39,27 @@ pub(super) fn classify(
             messages: acc.messages,
             dmarc_pass: acc.pass,
             reporters: acc.reporters.iter().cloned().collect(),
-            class: Some(class),
+            class: Some(format!("{} [{}]", verdict.why, acc.quoted_auth(4))),
         });
-        match acc.kind(authorized) {
-            SourceKind::Service => {
-                let group = acc
-                    .third_party
-                    .iter()
-                    .find(|d| authorized.iter().any(|a| same_base(a, d)))
-                    .map(|d| base(d).to_string())
-                    .unwrap_or_else(|| network_of(k.1));
-                shadow.entry(group).or_default().push((k, acc));
+        match verdict.kind {
+            SourceKind::Service { org } => {
+                let group = org.unwrap_or_else(|| network_of(k.1));
+                shadow
+                    .entry(group)
+                    .or_default()
+                    .push((k, acc, verdict.why.clone()));
             }
-            SourceKind::Unauthorized => spoof.entry(k.0.clone()).or_default().push((k, acc)),
+            SourceKind::Spoofing => {
+                spoof
+                    .entry(k.0.clone())
+                    .or_default()
+                    .push((k, acc, verdict.why.clone()))
+            }
             SourceKind::Forwarder => {}
+            SourceKind::Unknown => unknowns += 1,
         }
     }
+    let _ = unknowns;
     unknown_sources.sort_by(|a, b| {
         b.messages
             .cmp(&a.messages)
@@ -67,11 +67,12 @@ pub(super) fn classify(
     });
     for (domain, mut srcs) in spoof {
         srcs.sort_by_key(|s| std::cmp::Reverse(s.1.messages));
-        let total: u64 = srcs.iter().map(|(_, a)| a.messages - a.pass).sum();
+        let total: u64 = srcs.iter().map(|(_, a, _)| a.messages - a.pass).sum();
         let mut d = Draft::new("RPT-001", domain.clone())
             .domain(&domain)
             .title(format!(
-                "{total} messages from {} claimed to be from {domain}",
+                "{} from {} claimed to be from {domain}",
+                crate::text::count(total as usize, "message", "messages"),
                 crate::text::count(srcs.len(), "unauthorized source", "unauthorized sources")
             ))
             .messages(total);
@@ -79,13 +80,13 @@ pub(super) fn classify(
         // no one, delivered mail reached its targets.
         let disposed = |which: &str| -> u64 {
             srcs.iter()
-                .map(|(_, a)| a.dispositions.get(which).copied().unwrap_or(0))
+                .map(|(_, a, _)| a.dispositions.get(which).copied().unwrap_or(0))
                 .sum()
         };
         let (rejected, delivered, all) = (
             disposed("reject"),
             disposed("none"),
-            srcs.iter().map(|(_, a)| a.messages).sum::<u64>(),
+            srcs.iter().map(|(_, a, _)| a.messages).sum::<u64>(),
         );
         let incident = INCIDENT;
         d = d.remediation(if all > 0 && rejected == all {
@@ -126,8 +127,8 @@ pub(super) fn classify(
         }
         let sub: u64 = srcs
             .iter()
-            .filter(|(k, _)| !k.2.eq_ignore_ascii_case(&domain))
-            .map(|(_, a)| a.messages - a.pass)
+            .filter(|(k, _, _)| !k.2.eq_ignore_ascii_case(&domain))
+            .map(|(_, a, _)| a.messages - a.pass)
             .sum();
         d = d.subdomain_messages(sub).delivered(delivered);
         if policy_none.contains(&domain) {
@@ -135,9 +136,9 @@ pub(super) fn classify(
                 "{domain} publishes p=none: receivers were asked to deliver this mail"
             ));
         }
-        d = d.evidence_all(srcs.iter().take(10).map(|(k, a)| {
+        d = d.evidence_all(srcs.iter().take(10).map(|(k, a, why)| {
             format!(
-                "{} sent {} as {} (reporters: {}; dispositions: {})",
+                "{} sent {} as {} (reporters: {}; dispositions: {}); authentication seen: {}; {why}",
                 k.1,
                 crate::text::count(
                     (a.messages - a.pass) as usize,
@@ -148,13 +149,14 @@ pub(super) fn classify(
                 join(&a.reporters),
                 a.dispositions
                     .iter()
-                    .map(|(d, n)| format!("{d} {n}"))
+                    .map(|(d, n)| format!("{d} {}", crate::text::int(*n)))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                a.quoted_auth(4),
             )
         }));
         if srcs.len() > 10 {
-            let rest: u64 = srcs[10..].iter().map(|(_, a)| a.messages - a.pass).sum();
+            let rest: u64 = srcs[10..].iter().map(|(_, a, _)| a.messages - a.pass).sum();
             d = d.evidence(format!(
                 "and {} more source{}, {rest} failing message{}: grouped by network in evidence.json (reports.detail), each row in the report files it lists (inputs)",
                 srcs.len() - 10,
@@ -165,59 +167,81 @@ pub(super) fn classify(
         findings.push(d.build(label));
     }
     for (net, srcs) in shadow {
-        let total: u64 = srcs.iter().map(|(_, a)| a.messages).sum();
-        let passing: u64 = srcs.iter().map(|(_, a)| a.pass).sum();
-        let services: BTreeSet<String> = srcs
-            .iter()
-            .flat_map(|(_, a)| a.third_party.iter().cloned())
-            .collect();
-        let hints: BTreeSet<String> = srcs
-            .iter()
-            .flat_map(|(_, a)| a.selectors.iter().chain(a.envelope.iter()).cloned())
-            .collect();
-        let doms: BTreeSet<String> = srcs.iter().map(|(k, _)| k.0.clone()).collect();
-        let mut d = Draft::new("VEN-006", net.clone())
-            .messages(total)
-            .title(format!(
-                "{total} messages from {net}, a sender that matches no inventory vendor"
-            ))
-            .evidence(format!(
-                "sending as {}; {passing} of {total} messages passed DMARC",
-                join(&doms)
-            ))
-            .evidence_all(srcs.iter().take(8).map(|(k, a)| {
-                format!(
-                    "{} sent {} ({} passing DMARC) as {} (reporters: {})",
-                    k.1,
-                    crate::text::count(a.messages as usize, "message", "messages"),
-                    a.pass,
-                    k.2,
-                    join(&a.reporters)
-                )
-            }));
-        if doms.len() == 1
-            && let Some(dn) = doms.iter().next()
-        {
-            d = d.domain(dn);
-        }
-        if !services.is_empty() {
-            d = d
-                .evidence(format!(
-                    "authenticates as {} and our SPF record publishes that provider's include: a real service, not a spoofer",
-                    join(&services)
-                ))
-                .remediation(format!(
-                    "Our own SPF record includes {} (whether receivers reach the include depends on the record's lookup count), yet no inventory vendor names it. Find who in the organization uses the service and whether it creates, receives or transmits PHI: if it does, it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
-                    join(&services)
-                ));
-        }
-        if !hints.is_empty() {
-            d = d.evidence(format!(
-                "DKIM signatures / envelope domains seen: {}",
-                join(&hints)
-            ));
-        }
-        findings.push(d.build(label));
+        findings.push(service_finding(cx, &net, &srcs));
     }
     (findings, unknown_sources)
+}
+
+/// VEN-006 for one service (an organization, or a network when only our SPF names it): a
+/// sender outside the inventory with an identity of its own, quoted with what it passed.
+fn service_finding(
+    cx: &Checks<'_>,
+    net: &str,
+    srcs: &[(&SourceKey, &SourceAcc, String)],
+) -> Finding {
+    let total: u64 = srcs.iter().map(|(_, a, _)| a.messages).sum();
+    let passing: u64 = srcs.iter().map(|(_, a, _)| a.pass).sum();
+    let authorized: BTreeSet<String> = srcs
+        .iter()
+        .flat_map(|(_, a, _)| a.third_party.iter())
+        .filter(|d| cx.facts.authorized.iter().any(|x| same_base(x, d)))
+        .cloned()
+        .collect();
+    let hints: BTreeSet<String> = srcs
+        .iter()
+        .flat_map(|(_, a, _)| a.selectors.iter().chain(a.envelope.iter()).cloned())
+        .collect();
+    let doms: BTreeSet<String> = srcs.iter().map(|(k, _, _)| k.0.clone()).collect();
+    let froms: BTreeSet<String> = srcs.iter().map(|(k, _, _)| k.2.clone()).collect();
+    let mut d = Draft::new("VEN-006", net.to_string())
+        .messages(total)
+        .title(format!(
+            "{net} sent {} as {} and is not in the inventory: possibly a business associate without a BAA",
+            crate::text::count(total as usize, "message", "messages"),
+            crate::text::and_list(&froms.iter().collect::<Vec<_>>()),
+        ))
+        .evidence(format!(
+            "sending as {}; {} of {} messages passed DMARC",
+            join(&froms),
+            crate::text::int(passing),
+            crate::text::int(total)
+        ))
+        .evidence_all(srcs.iter().take(8).map(|(k, a, why)| {
+            format!(
+                "{} sent {} ({} passing DMARC) as {} (reporters: {}); authentication seen: {}; {why}",
+                k.1,
+                crate::text::count(a.messages as usize, "message", "messages"),
+                crate::text::int(a.pass),
+                k.2,
+                join(&a.reporters),
+                a.quoted_auth(4),
+            )
+        }));
+    if doms.len() == 1
+        && let Some(dn) = doms.iter().next()
+    {
+        d = d.domain(dn);
+    }
+    d = if authorized.is_empty() {
+        d.remediation(format!(
+            "No inventory vendor and no part of our SPF names {net}, yet it sends as {} under an identity of its own, day after day: the pattern of a service a department signed up for. Find who uses it and whether its mail creates, receives or transmits PHI: if so it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Then add it to the inventory with its PHI and BAA status and align its mail (a DKIM selector under our domain, or a MAIL FROM subdomain our SPF authorizes), or have the department stop using it.",
+            join(&doms)
+        ))
+    } else {
+        d.evidence(format!(
+            "authenticates as {} and our SPF record publishes that provider's include: a real service, not a spoofer",
+            join(&authorized)
+        ))
+        .remediation(format!(
+            "Our own SPF record includes {} (whether receivers reach the include depends on the record's lookup count), yet no inventory vendor names it. Find who in the organization uses the service and whether it creates, receives or transmits PHI: if it does, it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
+            join(&authorized)
+        ))
+    };
+    if !hints.is_empty() {
+        d = d.evidence(format!(
+            "DKIM signatures / envelope domains seen: {}",
+            join(&hints)
+        ));
+    }
+    d.build(cx.label)
 }
