@@ -131,7 +131,7 @@ impl SourceAcc {
                     (false, _) => self.forged_sig += n,
                     _ => {}
                 }
-                if known {
+                if known && !sel.is_empty() {
                     self.own_selectors.insert(sel);
                 }
             } else if sig.result.is_pass() {
@@ -270,12 +270,19 @@ impl Rule<'_> {
             return Verdict {
                 kind: SourceKind::Forwarder,
                 why: format!(
-                    "forwarder or mailing list: carries our own DKIM signature (selector {}), {}{}",
-                    acc.own_selectors
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    "forwarder or mailing list: carries our own DKIM signature{}, {}{}",
+                    if acc.own_selectors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (selector {})",
+                            acc.own_selectors
+                                .iter()
+                                .map(String::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
                     match (acc.own_sig_pass, acc.own_sig_fail) {
                         (p, 0) => format!("intact on {}", count(p)),
                         (0, f) => format!("altered in transit on {}", count(f)),
