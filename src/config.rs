@@ -292,6 +292,10 @@ pub struct PolicyConfig {
     /// department's service from a one-off.
     #[serde(default = "default_service_min_days")]
     pub service_min_days: u32,
+    /// Days without any aggregate report about a domain that publishes `rua` before the
+    /// silence is a finding (RPT-008): receivers report daily, so a week is a broken pipeline.
+    #[serde(default = "default_report_gap_days")]
+    pub report_gap_days: u32,
     /// `None` when the key is absent: the run always exits 0 after success.
     #[serde(default)]
     pub fail_on: Option<FailOn>,
@@ -326,6 +330,9 @@ fn default_pass_rate() -> f64 {
 fn default_service_min_days() -> u32 {
     3
 }
+fn default_report_gap_days() -> u32 {
+    7
+}
 
 impl Default for PolicyConfig {
     fn default() -> Self {
@@ -334,6 +341,7 @@ impl Default for PolicyConfig {
             dkim_max_age_days: default_dkim_max_age_days(),
             pass_rate_threshold: default_pass_rate(),
             service_min_days: default_service_min_days(),
+            report_gap_days: default_report_gap_days(),
             fail_on: None,
             history_months: default_history_months(),
             report_grace_days: default_report_grace_days(),

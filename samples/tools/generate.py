@@ -195,7 +195,7 @@ def schedule():
     daily("google", W.MARKETING, octo([1, 6, 11, 16]), "zip")
     # Outlook.com: gzip; some arrive as saved e-mails.
     daily("outlook", W.PATIENT, octo([2, 6, 13, 16, 20, 23, 27, 30]), "gz")
-    daily("outlook", W.PATIENT, octo([9]), "gz+eml-duplicate")
+    daily("outlook", W.PATIENT, octo([12]), "gz+eml-duplicate")
     daily("outlook", W.WORKFORCE, octo([3, 14, 24]), "gz")
     daily("outlook", W.WORKFORCE, octo([10, 17, 31]), "eml-gz")
     # Yahoo: gzip.
@@ -211,7 +211,19 @@ def schedule():
     # spans the October/November boundary.
     daily("pointguard", W.WORKFORCE, octo([6, 13, 20]), "gz")
     s.append(("pointguard", W.WORKFORCE, day(10, 27), day(11, 3), "xml9990"))
-    return s
+    # The patient domain's rua pointed at a misspelled mailbox for nine days (RPT-008): the
+    # reports of those days went elsewhere and were never read.
+    lo, hi = W.PATIENT_RUA_TYPO
+    return [r for r in s if not (r[1] == W.PATIENT and lo <= r[2] < hi)]
+
+
+def policy_seen(rep: dict, domain: str, t: dt.datetime) -> dict | None:
+    """The policy a given reporter found: comcast.net's resolver reached the stale secondary
+    name server in October (RPT-007) and saw the workforce domain's July record."""
+    if (rep.get("org") == "comcast.net" and domain == W.WORKFORCE
+            and W.STALE_SECONDARY[0] <= t < W.STALE_SECONDARY[1]):
+        return dict(p="quarantine", sp="quarantine", pct=100, fo="1")
+    return policy_at(domain, t)
 
 
 def policy_at(domain: str, t: dt.datetime) -> dict | None:
@@ -266,7 +278,7 @@ def rows_for(rng: random.Random, rep: dict, domain: str, begin: dt.datetime, end
     t = begin
     while t < end:
         d = t.date()
-        pol = policy_at(domain, t)
+        pol = policy_seen(rep, domain, t)
         if pol is None:  # no valid DMARC record that day: nothing evaluated, nothing reported
             t += dt.timedelta(days=1)
             continue
@@ -341,7 +353,7 @@ def render_xml(rng, key, rep, domain, begin, end, rid, rows, rfc9990,
                published_at: dt.datetime | None = None) -> str:
     """`published_at`: when the reporter looked up the policy it shows (default: `begin`)."""
     e = escape
-    pol = policy_at(domain, published_at or begin)
+    pol = policy_seen(rep, domain, published_at or begin)
     x = ['<?xml version="1.0" encoding="UTF-8"?>']
     if rfc9990:
         x.append('<feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">')

@@ -33,6 +33,13 @@ HISTORY_MONTHS = ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-1
 PATIENT_ENFORCE_AT = dt.datetime(2026, 10, 15, 0, 0, tzinfo=UTC)  # p=none -> quarantine; pct=50
 MARKETING_RUA_REMOVED_AT = dt.datetime(2026, 10, 20, 0, 0, tzinfo=UTC)  # rua removed, sp weakened
 SURVEY_INCLUDE_AT = dt.datetime(2026, 10, 30, 0, 0, tzinfo=UTC)  # include:spf.surveyspark.example
+# 2-10 October: a record edit typed the patient domain's rua as …@riversidehealth.exmaple; the
+# reports of those days went to a mailbox nobody reads (RPT-008). Both snapshots show the
+# right address: the edit and its fix fall between them.
+PATIENT_RUA_TYPO = (dt.datetime(2026, 10, 2, 0, 0, tzinfo=UTC), dt.datetime(2026, 10, 11, 0, 0, tzinfo=UTC))
+# October: the old DNS host's secondary name server still serves the July zone (p=quarantine)
+# for the workforce domain; comcast.net's resolver reached it (RPT-007).
+STALE_SECONDARY = (dt.datetime(2026, 10, 1, 0, 0, tzinfo=UTC), dt.datetime(2026, 11, 1, 0, 0, tzinfo=UTC))
 
 # The months before October (UTC). The story: in April 2026 the zones moved to a new DNS host.
 # The import came from a stale export: the workforce SPF lost the relay's IPv6 range and ended
@@ -82,6 +89,11 @@ CHANGES = [
          change="registrar default `v=DMARC1; p=none` added beside ours: two records, receivers "
                 "stop reporting (DMARC-002)"),
     dict(at="2026-08-12", domain=WORKFORCE, change="p=quarantine -> p=reject; sp=none"),
+    dict(at="2026-10-02", domain=PATIENT,
+         change="2-10 October: rua typed as ...@riversidehealth.exmaple, reports lost (RPT-008)"),
+    dict(at="2026-10", domain=WORKFORCE,
+         change="the old DNS host's secondary still serves the July zone (p=quarantine); "
+                "comcast.net reports it (RPT-007)"),
     dict(at="2026-10-15", domain=PATIENT, change="p=none -> p=quarantine; pct=50"),
     dict(at="2026-10-20", domain=MARKETING, change="rua removed, sp=quarantine -> sp=none"),
     dict(at="2026-10-30", domain=WORKFORCE, change="include:spf.surveyspark.example: 11 lookups"),

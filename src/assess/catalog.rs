@@ -294,6 +294,51 @@ pub const CATALOG: &[Check] = &[
         "Review the overridden sources in the report rows: forwarding and mailing lists are expected; a receiver's local_policy or trusted_forwarder on mail from unknown sources means the policy is not what protects that mail."
     ),
     check!(
+        "RPT-003",
+        "Known senders' DMARC pass rate is below the threshold",
+        Medium,
+        Moderate / Delivery,
+        "RFC 9989 §5.1.5–5.1.7 (make legitimate mail pass before enforcing); the threshold is a tool heuristic ([policy] pass_rate_threshold), no normative number",
+        ["164.308(a)(1)(ii)(B)", "164.308(a)(8)"],
+        "Fix the inventory vendors whose mail fails DMARC (their cause cards say how) until the domain's known mail passes above the threshold for a full period; only then tighten the policy."
+    ),
+    check!(
+        "RPT-004",
+        "Receivers report a policy that does not enforce on all mail (p=none, pct below 100 or t=y)",
+        Medium,
+        Moderate / Forgery,
+        "RFC 9990 policy_published; RFC 7489 Appendix C; as DMARC-003 (p=none) and DMARC-005 (pct, t=y)",
+        ["164.308(a)(1)(ii)(D)"],
+        "Publish an enforcing policy for all mail (p=quarantine or p=reject, no pct below 100, no t=y) once legitimate senders pass aligned; the reports of the next period confirm what receivers saw."
+    ),
+    check!(
+        "RPT-005",
+        "Reports show a subdomain policy weaker than p, or failing subdomain mail from unknown sources",
+        High,
+        High / Forgery,
+        "RFC 9989 §4.7 (sp and np); RFC 9990 policy_published and identifiers",
+        ["164.308(a)(1)(ii)(D)"],
+        "Set sp (and np) at least as strict as p, unless a subdomain has a legitimate sender that cannot yet align: then give that subdomain its own DMARC record instead of weakening all of them."
+    ),
+    check!(
+        "RPT-007",
+        "Reports state a DMARC policy that differs from the DNS snapshots of the period",
+        Medium,
+        Low / Forgery,
+        "RFC 9990 \"Changes in Policy During Reporting Period\"; RFC 9989 §4.10 (policy discovery)",
+        ["164.312(b)", "164.308(a)(1)(ii)(D)"],
+        "Ask every authoritative name server of the domain for its _dmarc record (a secondary that stopped transferring the zone, or a record published somewhere else, answers some receivers); fix the stray server or record, then confirm in the next period's reports that receivers see one policy."
+    ),
+    check!(
+        "RPT-008",
+        "No aggregate reports received for days although rua is published",
+        Medium,
+        Moderate / Blindness,
+        "RFC 9989 §5.1.3 and §5.1.5 (reports are how the domain owner sees its mail); the number of days is a tool heuristic ([policy] report_gap_days)",
+        ["164.312(b)", "164.308(a)(1)(ii)(D)"],
+        "Check that the rua mailbox still receives reports (quota, transport rules, forwarding to the processor) and that the folder mailproof reads is the one they land in; reports cannot be asked for again, so the gap stays in the record: note it in the activity review."
+    ),
+    check!(
         "RPT-009",
         "Receivers could not evaluate the domain's own SPF record",
         High,
@@ -587,8 +632,8 @@ pub const CATALOG: &[Check] = &[
 /// Checks of the published catalog (CHECKS.md) that this version does not run yet. The report
 /// names them, so their absence is never read as a clean result.
 pub const NOT_YET_RUN: &[&str] = &[
-    "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "RPT-003", "RPT-004", "RPT-005", "RPT-007",
-    "RPT-008", "SPF-008", "SPF-009", "VEN-003", "VEN-004", "VEN-007",
+    "BIMI-001", "BULK-001", "BULK-002", "BULK-003", "SPF-008", "SPF-009", "VEN-003", "VEN-004",
+    "VEN-007",
 ];
 
 /// Looks up a catalogued check; every ID used in code is listed above.

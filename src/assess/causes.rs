@@ -121,7 +121,9 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
     }
     match f.check.as_str() {
         "DMARC-001" | "DMARC-002" | "DMARC-003" | "DMARC-004" | "DMARC-005" | "DMARC-006"
-        | "DMARC-007" | "DMARC-008" | "CHG-001" => Some((Kind::DmarcRecord, domain)),
+        | "DMARC-007" | "DMARC-008" | "CHG-001" | "RPT-004" | "RPT-005" | "RPT-007" => {
+            Some((Kind::DmarcRecord, domain))
+        }
         "CHG-004" if f.subject.starts_with("_dmarc.") => Some((Kind::DmarcRecord, domain)),
         "CHG-004" if f.subject.starts_with("_smtp._tls.") => {
             Some((Kind::TransportRecord, format!("tls-rpt {domain}")))

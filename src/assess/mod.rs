@@ -30,7 +30,7 @@ use crate::reports::ReportSet;
 use crate::reports::model::InputFile;
 use crate::snapshot::{ScopedDomain, Snapshot};
 use chrono::{DateTime, Datelike, Utc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the assessment reads. Borrowed: assessment never owns or mutates its inputs.
 pub struct Inputs<'a> {
@@ -58,6 +58,26 @@ pub struct Inputs<'a> {
     pub reports: &'a ReportSet,
     pub inventory: &'a Inventory,
     pub inputs: Vec<InputFile>,
+}
+
+/// Each domain's DMARC policy as the posture read it, for comparison with the reports.
+fn policy_views(
+    postures: &[evidence::DomainPosture],
+) -> BTreeMap<String, report_checks::PolicyView> {
+    postures
+        .iter()
+        .filter_map(|d| {
+            let m = &d.dmarc;
+            report_checks::PolicyView::new(
+                m.p.as_deref(),
+                m.sp.as_deref(),
+                m.np.as_deref(),
+                m.pct,
+                m.t.as_deref(),
+            )
+            .map(|v| (d.domain.clone(), v))
+        })
+        .collect()
 }
 
 pub fn assess(i: &Inputs<'_>) -> Evidence {
@@ -129,6 +149,24 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                 .iter()
                 .filter(|d| matches!(d.spf.status.as_str(), "permerror" | "multiple"))
                 .map(|d| (d.domain.clone(), d.spf.status.clone()))
+                .collect(),
+            dmarc_now: &policy_views(&domains),
+            dmarc_before: &i
+                .previous_snapshot
+                .as_ref()
+                .map(|(prev, _)| {
+                    policy_views(
+                        &i.domains
+                            .iter()
+                            .map(|d| posture::build_with(d, i.scoped, prev, i.policy.min_dkim_bits))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .unwrap_or_default(),
+            rua_now: &domains
+                .iter()
+                .filter(|d| !d.dmarc.rua.is_empty())
+                .map(|d| d.domain.clone())
                 .collect(),
             known_selectors: &domains
                 .iter()

@@ -16,8 +16,12 @@ use std::net::IpAddr;
 
 mod detail;
 mod dkim_failures;
+mod gaps;
 mod input_files;
 mod overrides;
+mod pass_rate;
+mod published;
+pub use published::PolicyView;
 mod senders;
 use senders::{SourceAcc, SourceKind};
 mod spf_errors;
@@ -153,6 +157,12 @@ pub struct DnsFacts<'a> {
     /// `domain/selector` pairs of ours the snapshot found published: a failing signature under
     /// one of them is our own mail altered in transit, under any other a forgery.
     pub known_selectors: &'a BTreeSet<String>,
+    /// Each configured domain's DMARC policy in this period's snapshot and in the one before:
+    /// what receivers should have seen (RPT-007).
+    pub dmarc_now: &'a BTreeMap<String, PolicyView>,
+    pub dmarc_before: &'a BTreeMap<String, PolicyView>,
+    /// Configured domains whose DMARC record asks for aggregate reports (RPT-008).
+    pub rua_now: &'a BTreeSet<String>,
 }
 
 pub fn assess(
@@ -315,6 +325,9 @@ pub fn assess_with_ptr(
         unknown_sources::classify(&cx, &unknown, &vendor_fail);
     findings.extend(unknown_findings);
 
+    findings.extend(published::checks(&cx, &unknown));
+    findings.extend(gaps::silent_domains(&cx, period));
+    findings.extend(pass_rate::below_threshold(&cx));
     findings.extend(overrides::receiver_overrides(
         &cx,
         &detail,
@@ -409,6 +422,8 @@ mod tests {
     use crate::reports::model::*;
 
     static NONE: std::sync::LazyLock<BTreeSet<String>> = std::sync::LazyLock::new(BTreeSet::new);
+    static NO_POLICY: std::sync::LazyLock<BTreeMap<String, PolicyView>> =
+        std::sync::LazyLock::new(BTreeMap::new);
 
     fn october() -> Period {
         Period::new(
@@ -553,6 +568,9 @@ mod tests {
             spf_trees: &trees,
             spf_broken,
             known_selectors: &NONE,
+            dmarc_now: &NO_POLICY,
+            dmarc_before: &NO_POLICY,
+            rua_now: &NONE,
         };
         let out = assess(
             &set,
@@ -651,6 +669,9 @@ mod tests {
             spf_trees: &trees,
             spf_broken: &broken,
             known_selectors: &NONE,
+            dmarc_now: &NO_POLICY,
+            dmarc_before: &NO_POLICY,
+            rua_now: &NONE,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "11", "portal.example", rows, t);
@@ -703,6 +724,9 @@ mod tests {
             spf_trees: &trees,
             spf_broken: &broken,
             known_selectors: &NONE,
+            dmarc_now: &NO_POLICY,
+            dmarc_before: &NO_POLICY,
+            rua_now: &NONE,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "12", "portal.example", rows, t);
@@ -775,6 +799,9 @@ mod tests {
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
                 known_selectors: &NONE,
+                dmarc_now: &NO_POLICY,
+                dmarc_before: &NO_POLICY,
+                rua_now: &NONE,
             },
             &period,
         );
@@ -877,6 +904,9 @@ mod tests {
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
                 known_selectors: &NONE,
+                dmarc_now: &NO_POLICY,
+                dmarc_before: &NO_POLICY,
+                rua_now: &NONE,
             },
             &period,
         );
@@ -934,6 +964,9 @@ mod tests {
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
                 known_selectors: &NONE,
+                dmarc_now: &NO_POLICY,
+                dmarc_before: &NO_POLICY,
+                rua_now: &NONE,
             },
             &period,
             &ptr,
@@ -981,6 +1014,9 @@ mod tests {
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
                 known_selectors: &NONE,
+                dmarc_now: &NO_POLICY,
+                dmarc_before: &NO_POLICY,
+                rua_now: &NONE,
             },
             &period,
         );
@@ -1055,6 +1091,9 @@ mod tests {
                 spf_trees: &BTreeMap::new(),
                 spf_broken: &BTreeMap::new(),
                 known_selectors: &known,
+                dmarc_now: &NO_POLICY,
+                dmarc_before: &NO_POLICY,
+                rua_now: &NONE,
             },
             &period,
         );
@@ -1191,5 +1230,160 @@ mod tests {
                 None,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod published_tests {
+    use super::*;
+    use crate::reports::model::*;
+
+    /// RPT-004/005/007/008/003 on one month: what receivers say the domain published, the
+    /// days no report covers, and the inventory's pass rate.
+    #[test]
+    fn policy_in_reports_gaps_and_pass_rate() {
+        let period = crate::period::Period::new(
+            crate::period::Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let domains = vec![DomainConfig {
+            name: "portal.example".into(),
+            role: crate::config::Role::Patient,
+            selectors: vec![],
+            owner: None,
+        }];
+        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
+        let mut reports = Vec::new();
+        // Reports on days 1-3 and 20-31: a 16-day hole. Day 25's reporter saw p=quarantine
+        // without sp (a stale server); the rest saw p=reject; sp=none.
+        for day in (1..=3).chain(20..=31) {
+            let begin = period.start + chrono::Duration::days(day - 1);
+            let stale = day == 25;
+            let mut r = AggregateReport {
+                origin: Origin {
+                    file: format!("{day}.xml"),
+                    member: None,
+                },
+                schema: "1.0".into(),
+                org_name: if stale { "stale.example" } else { "google.com" }.into(),
+                email: None,
+                report_id: format!("r{day}"),
+                begin,
+                end: begin + chrono::Duration::seconds(86_399),
+                policy: PolicyPublished {
+                    domain: "portal.example".into(),
+                    p: Some(if stale { "quarantine" } else { "reject" }.into()),
+                    sp: (!stale).then(|| "none".into()),
+                    ..Default::default()
+                },
+                rows: vec![Row {
+                    source_ip: "198.51.100.5".parse().unwrap(),
+                    count: 10,
+                    disposition: "none".into(),
+                    dkim_evaluated: if day % 2 == 0 {
+                        AuthResult::Pass
+                    } else {
+                        AuthResult::Fail
+                    },
+                    spf_evaluated: AuthResult::Fail,
+                    reasons: vec![],
+                    header_from: "portal.example".into(),
+                    envelope_from: None,
+                    envelope_to: None,
+                    dkim: vec![],
+                    spf: vec![],
+                }],
+                repairs: vec![],
+                xml_sha256: format!("sha-{day}"),
+                org_from_file_name: false,
+                records: 0,
+                message_count: 0,
+                skipped_records: 0,
+                generator: None,
+                extensions: vec![],
+            };
+            builder.fold(&mut r, chrono_tz::UTC);
+            reports.push(r);
+        }
+        let set = ReportSet {
+            reports,
+            aggregate: builder.finish(),
+            ..Default::default()
+        };
+        let inv = Inventory {
+            vendors: vec![crate::inventory::Vendor {
+                line: 2,
+                vendor: "Portal".into(),
+                domains: vec!["portal.example".into()],
+                ip_ranges: vec!["198.51.100.0/24".parse().unwrap()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let now: BTreeMap<String, PolicyView> = [(
+            "portal.example".to_string(),
+            PolicyView::new(Some("reject"), Some("none"), None, None, None).unwrap(),
+        )]
+        .into();
+        let rua: BTreeSet<String> = ["portal.example".to_string()].into();
+        let empty = BTreeSet::new();
+        let out = assess(
+            &set,
+            &domains,
+            &inv,
+            DnsFacts {
+                policy_none: &empty,
+                authorized: &empty,
+                org_domains: &empty,
+                spf_trees: &BTreeMap::new(),
+                spf_broken: &BTreeMap::new(),
+                known_selectors: &empty,
+                dmarc_now: &now,
+                dmarc_before: &BTreeMap::new(),
+                rua_now: &rua,
+            },
+            &period,
+        );
+        let f = |id: &str| out.findings.iter().find(|f| f.check == id);
+        // The stale report states no sp: only its p disagrees, and that is enough.
+        let rpt7 = f("RPT-007").expect("RPT-007");
+        assert!(
+            rpt7.title.starts_with("1 report for portal.example states"),
+            "{}",
+            rpt7.title
+        );
+        assert!(
+            rpt7.evidence
+                .iter()
+                .any(|e| e.contains("p=quarantine in 1 report from stale.example"))
+        );
+        // sp=none under p=reject, as receivers applied it.
+        let rpt5 = f("RPT-005").expect("RPT-005");
+        assert!(rpt5.title.contains("(p=reject; sp=none)"), "{}", rpt5.title);
+        // Enforcing throughout: no RPT-004.
+        assert!(f("RPT-004").is_none());
+        // 4 to 19 October uncovered: 16 days.
+        let rpt8 = f("RPT-008").expect("RPT-008");
+        assert!(
+            rpt8.title
+                .contains("for 16 days (2026-10-03 to 2026-10-20)"),
+            "{}",
+            rpt8.title
+        );
+        // 70 of 150 inventory messages passed: 46.7% < 98%.
+        let rpt3 = f("RPT-003").expect("RPT-003");
+        assert!(
+            rpt3.title.starts_with("46.7% of the inventory's mail"),
+            "{}",
+            rpt3.title
+        );
+        assert!(
+            rpt3.evidence[0].starts_with("70 of 150 messages"),
+            "{:?}",
+            rpt3.evidence
+        );
     }
 }
