@@ -296,6 +296,10 @@ pub struct PolicyConfig {
     /// silence is a finding (RPT-008): receivers report daily, so a week is a broken pipeline.
     #[serde(default = "default_report_gap_days")]
     pub report_gap_days: u32,
+    /// Messages a day to one mailbox provider above which Gmail and Outlook.com treat a domain
+    /// as a bulk sender (BULK-001/002); their published number is 5,000.
+    #[serde(default = "default_bulk_daily_messages")]
+    pub bulk_daily_messages: u64,
     /// `None` when the key is absent: the run always exits 0 after success.
     #[serde(default)]
     pub fail_on: Option<FailOn>,
@@ -333,6 +337,9 @@ fn default_service_min_days() -> u32 {
 fn default_report_gap_days() -> u32 {
     7
 }
+fn default_bulk_daily_messages() -> u64 {
+    5000
+}
 
 impl Default for PolicyConfig {
     fn default() -> Self {
@@ -342,6 +349,7 @@ impl Default for PolicyConfig {
             pass_rate_threshold: default_pass_rate(),
             service_min_days: default_service_min_days(),
             report_gap_days: default_report_gap_days(),
+            bulk_daily_messages: default_bulk_daily_messages(),
             fail_on: None,
             history_months: default_history_months(),
             report_grace_days: default_report_grace_days(),

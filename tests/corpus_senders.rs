@@ -77,6 +77,10 @@ fn sender_rule_holds_on_every_real_report() {
             spf_trees: &BTreeMap::new(),
             spf_broken: &BTreeMap::new(),
             known_selectors: &empty,
+            dmarc_now: &BTreeMap::new(),
+            dmarc_before: &BTreeMap::new(),
+            rua_now: &empty,
+            spf_status: &BTreeMap::new(),
         },
         &Period::new(
             Month {

@@ -197,6 +197,7 @@ def schedule():
     daily("outlook", W.PATIENT, octo([2, 6, 13, 16, 20, 23, 27, 30]), "gz")
     daily("outlook", W.PATIENT, octo([12]), "gz+eml-duplicate")
     daily("outlook", W.WORKFORCE, octo([3, 14, 24]), "gz")
+    daily("outlook", W.MARKETING, octo([6, 13]), "gz")  # newsletter Tuesdays
     daily("outlook", W.WORKFORCE, octo([10, 17, 31]), "eml-gz")
     # Yahoo: gzip.
     daily("yahoo", W.PATIENT, octo([4, 11, 18, 25]), "gz")

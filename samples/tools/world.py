@@ -483,7 +483,9 @@ STREAMS = [
     # ---- marketing ----
     dict(id="newsletter", vendor="NewsletterHub", header_from=MARKETING,
          ips=["198.51.100.140", "198.51.100.141"], envelope_from="mail.newsletterhub.example",
-         spf="pass", dkim=[(MARKETING, "k2", "pass")], per_day=3000,
+         # A health-education campaign to about 30,000 subscribers: Gmail and Outlook.com each
+         # get more than 5,000 a day, so the bulk-sender rules apply (BULK-001, BULK-002).
+         spf="pass", dkim=[(MARKETING, "k2", "pass")], per_day=30000,
          active=lambda d: d.weekday() == 1 or d.day == 1),
     dict(id="donor", vendor="DonorCloud", header_from=MARKETING, ips=["192.0.2.70"],
          envelope_from=MARKETING, spf="permerror", dkim=[("donorcloud.example", "dc1", "pass")],

@@ -163,6 +163,10 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                     )
                 })
                 .unwrap_or_default(),
+            spf_status: &domains
+                .iter()
+                .map(|d| (d.domain.clone(), d.spf.status.clone()))
+                .collect(),
             rua_now: &domains
                 .iter()
                 .filter(|d| !d.dmarc.rua.is_empty())

@@ -14,6 +14,7 @@ use crate::reports::model::{AuthResult, ReportSet, Row};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+mod bulk;
 mod detail;
 mod dkim_failures;
 mod gaps;
@@ -163,6 +164,9 @@ pub struct DnsFacts<'a> {
     pub dmarc_before: &'a BTreeMap<String, PolicyView>,
     /// Configured domains whose DMARC record asks for aggregate reports (RPT-008).
     pub rua_now: &'a BTreeSet<String>,
+    /// Each configured domain's SPF status as the posture read it (`found`, `permerror`,
+    /// `multiple`, `missing`, …): the bulk-sender rules ask for a working record.
+    pub spf_status: &'a BTreeMap<String, String>,
 }
 
 pub fn assess(
@@ -328,6 +332,7 @@ pub fn assess_with_ptr(
     findings.extend(published::checks(&cx, &unknown));
     findings.extend(gaps::silent_domains(&cx, period));
     findings.extend(pass_rate::below_threshold(&cx));
+    findings.extend(bulk::bulk_sender_rules(&cx));
     findings.extend(overrides::receiver_overrides(
         &cx,
         &detail,
@@ -422,6 +427,8 @@ mod tests {
     use crate::reports::model::*;
 
     static NONE: std::sync::LazyLock<BTreeSet<String>> = std::sync::LazyLock::new(BTreeSet::new);
+    static NO_STATUS: std::sync::LazyLock<BTreeMap<String, String>> =
+        std::sync::LazyLock::new(BTreeMap::new);
     static NO_POLICY: std::sync::LazyLock<BTreeMap<String, PolicyView>> =
         std::sync::LazyLock::new(BTreeMap::new);
 
@@ -571,6 +578,7 @@ mod tests {
             dmarc_now: &NO_POLICY,
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
+            spf_status: &NO_STATUS,
         };
         let out = assess(
             &set,
@@ -672,6 +680,7 @@ mod tests {
             dmarc_now: &NO_POLICY,
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
+            spf_status: &NO_STATUS,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "11", "portal.example", rows, t);
@@ -727,6 +736,7 @@ mod tests {
             dmarc_now: &NO_POLICY,
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
+            spf_status: &NO_STATUS,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "12", "portal.example", rows, t);
@@ -802,6 +812,7 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                spf_status: &NO_STATUS,
             },
             &period,
         );
@@ -907,6 +918,7 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                spf_status: &NO_STATUS,
             },
             &period,
         );
@@ -967,6 +979,7 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                spf_status: &NO_STATUS,
             },
             &period,
             &ptr,
@@ -1017,6 +1030,7 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                spf_status: &NO_STATUS,
             },
             &period,
         );
@@ -1094,6 +1108,7 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                spf_status: &NO_STATUS,
             },
             &period,
         );
@@ -1344,6 +1359,7 @@ mod published_tests {
                 dmarc_now: &now,
                 dmarc_before: &BTreeMap::new(),
                 rua_now: &rua,
+                spf_status: &BTreeMap::new(),
             },
             &period,
         );
@@ -1384,6 +1400,165 @@ mod published_tests {
             rpt3.evidence[0].starts_with("70 of 150 messages"),
             "{:?}",
             rpt3.evidence
+        );
+    }
+}
+
+#[cfg(test)]
+mod bulk_tests {
+    use super::*;
+    use crate::reports::model::*;
+
+    fn report(org: &str, day: i64, count: u64, pass: bool) -> AggregateReport {
+        let begin = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            + chrono::Duration::days(day);
+        AggregateReport {
+            origin: Origin {
+                file: format!("{org}{day}.xml"),
+                member: None,
+            },
+            schema: "1.0".into(),
+            org_name: org.into(),
+            email: None,
+            report_id: format!("{org}{day}"),
+            begin,
+            end: begin + chrono::Duration::seconds(86_399),
+            policy: PolicyPublished {
+                domain: "news.example".into(),
+                p: Some("none".into()),
+                ..Default::default()
+            },
+            rows: vec![Row {
+                source_ip: "198.51.100.5".parse().unwrap(),
+                count,
+                disposition: "none".into(),
+                dkim_evaluated: if pass {
+                    AuthResult::Pass
+                } else {
+                    AuthResult::Fail
+                },
+                spf_evaluated: AuthResult::Fail,
+                reasons: vec![],
+                header_from: "news.example".into(),
+                envelope_from: None,
+                envelope_to: None,
+                dkim: vec![DkimAuth {
+                    domain: if pass { "news.example" } else { "esp.example" }.into(),
+                    selector: Some("s1".into()),
+                    result: AuthResult::Pass,
+                    human_result: None,
+                }],
+                spf: vec![SpfAuth {
+                    domain: "news.example".into(),
+                    scope: None,
+                    result: AuthResult::Permerror,
+                    human_result: None,
+                }],
+            }],
+            repairs: vec![],
+            xml_sha256: format!("sha-{org}{day}"),
+            org_from_file_name: false,
+            records: 1,
+            message_count: count,
+            skipped_records: 0,
+            generator: None,
+            extensions: vec![],
+        }
+    }
+
+    /// Gmail above 5,000 a day with a broken SPF record and an unaligned vendor is BULK-001;
+    /// Outlook.com below the line raises nothing, whatever the mail lacks.
+    #[test]
+    fn bulk_rules_follow_each_providers_own_reports() {
+        let period = crate::period::Period::new(
+            crate::period::Month {
+                year: 2026,
+                month: 10,
+            },
+            chrono_tz::UTC,
+        );
+        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
+        let mut reports = vec![
+            report("google.com", 1, 5_600, true),
+            report("google.com", 2, 4_000, false),
+            report("Outlook.com", 1, 4_900, false),
+        ];
+        for r in &mut reports {
+            builder.fold(r, chrono_tz::UTC);
+        }
+        let set = ReportSet {
+            reports,
+            aggregate: builder.finish(),
+            ..Default::default()
+        };
+        let inv = Inventory {
+            vendors: vec![crate::inventory::Vendor {
+                line: 2,
+                vendor: "Esp".into(),
+                domains: vec!["news.example".into()],
+                ip_ranges: vec!["198.51.100.0/24".parse().unwrap()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let domains = vec![DomainConfig {
+            name: "news.example".into(),
+            role: crate::config::Role::Marketing,
+            selectors: vec![],
+            owner: None,
+        }];
+        let empty = BTreeSet::new();
+        let now: BTreeMap<String, PolicyView> = [(
+            "news.example".to_string(),
+            PolicyView::new(Some("none"), None, None, None, None).unwrap(),
+        )]
+        .into();
+        let spf: BTreeMap<String, String> =
+            [("news.example".to_string(), "permerror".to_string())].into();
+        let out = assess(
+            &set,
+            &domains,
+            &inv,
+            DnsFacts {
+                policy_none: &empty,
+                authorized: &empty,
+                org_domains: &empty,
+                spf_trees: &BTreeMap::new(),
+                spf_broken: &BTreeMap::new(),
+                known_selectors: &empty,
+                dmarc_now: &now,
+                dmarc_before: &BTreeMap::new(),
+                rua_now: &empty,
+                spf_status: &spf,
+            },
+            &period,
+        );
+        let bulk: Vec<&Finding> = out
+            .findings
+            .iter()
+            .filter(|f| f.check.starts_with("BULK"))
+            .collect();
+        assert_eq!(bulk.len(), 1, "{bulk:?}");
+        let f = bulk[0];
+        assert_eq!(f.check, "BULK-001");
+        assert!(
+            f.title.contains("(5,600 messages on 2026-10-02)"),
+            "{}",
+            f.title
+        );
+        assert!(
+            f.evidence.iter().any(
+                |e| e.starts_with("SPF: the domain's own record does not evaluate (permerror)")
+            )
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e == "alignment: 4,000 of Esp's 9,600 messages to Gmail were not aligned (DMARC failed)"),
+            "{:?}",
+            f.evidence
         );
     }
 }

@@ -1,0 +1,181 @@
+//! BULK-001 and BULK-002: the mailbox providers' rules for bulk senders. Gmail (since
+//! February 2024) and Outlook.com (since May 2025) call a domain a bulk sender once it sends
+//! them more than 5,000 messages a day, and then refuse or junk its mail unless it is
+//! authenticated their way. Their own aggregate reports say how much they got: the check
+//! reads the volume from them, and the requirements from the snapshot and the same reports.
+
+use super::*;
+
+/// A provider's rule, as the check applies it.
+struct Provider {
+    check: &'static str,
+    name: &'static str,
+    /// Whether a report's `org_name` is this provider's consumer mailbox service.
+    reporter: fn(&str) -> bool,
+    /// Outlook.com wants SPF *and* DKIM to pass; Gmail wants either aligned, plus both set up.
+    needs_both: bool,
+}
+
+const PROVIDERS: [Provider; 2] = [
+    Provider {
+        check: "BULK-001",
+        name: "Gmail",
+        reporter: |org| org.eq_ignore_ascii_case("google.com"),
+        needs_both: false,
+    },
+    Provider {
+        check: "BULK-002",
+        name: "Outlook.com",
+        // Outlook.com's consumer reports; "Enterprise Outlook" reports are Microsoft 365
+        // tenants, to which the rule does not apply.
+        reporter: |org| org.eq_ignore_ascii_case("outlook.com"),
+        needs_both: true,
+    },
+];
+
+/// The provider's busiest day for one domain: (messages, day), from its reports (a report
+/// longer than a day is spread evenly over its days).
+fn busiest_day(set: &ReportSet, domain: &str, p: &Provider) -> Option<(u64, chrono::NaiveDate)> {
+    let mut per_day: BTreeMap<chrono::NaiveDate, u64> = BTreeMap::new();
+    for r in set.reports.iter().filter(|r| {
+        (p.reporter)(r.org_name.trim())
+            && crate::snapshot::normalize_name(&r.policy.domain) == domain
+    }) {
+        let days = ((r.end - r.begin).num_seconds().max(1) as u64).div_ceil(86_400);
+        let day = crate::period::midpoint(r.begin, r.end).date_naive();
+        *per_day.entry(day).or_default() += r.messages() / days.max(1);
+    }
+    per_day.into_iter().map(|(d, n)| (n, d)).max()
+}
+
+/// What the provider's reports show of one domain's inventory mail: per vendor, messages and
+/// how many lacked what the provider asks.
+#[derive(Default)]
+struct Streams {
+    /// Vendor → (messages, not aligned, missing SPF pass, missing DKIM pass).
+    vendors: BTreeMap<String, (u64, u64, u64, u64)>,
+    /// Messages of ours whose DKIM signature (aligned) passed.
+    dkim_aligned: u64,
+}
+
+fn streams(cx: &Checks<'_>, domain: &str, p: &Provider) -> Streams {
+    let mut out = Streams::default();
+    for m in &cx.set.aggregate.rows {
+        if !cx
+            .set
+            .aggregate
+            .reporters_of(m)
+            .any(|(r, _)| (p.reporter)(r.trim()))
+        {
+            continue;
+        }
+        let row = &m.row;
+        if owning_domain(&row.header_from, cx.domains).map(|d| d.name.as_str()) != Some(domain) {
+            continue;
+        }
+        // Only this provider's share of a merged row.
+        let n: u64 = cx
+            .set
+            .aggregate
+            .reporters_of(m)
+            .filter(|(r, _)| (p.reporter)(r.trim()))
+            .map(|(_, n)| n)
+            .sum();
+        if row.dkim_evaluated.is_pass() {
+            out.dkim_aligned += n;
+        }
+        let ptr = cx.ptr.get(&row.source_ip).map(String::as_str);
+        let Some(a) = attribution::attribute_with_ptr(row, cx.inv, ptr) else {
+            continue;
+        };
+        let e = out.vendors.entry(a.vendor.vendor.clone()).or_default();
+        e.0 += n;
+        if !row.reporter_dmarc_pass() {
+            e.1 += n;
+        }
+        if !row.spf.iter().any(|s| s.result.is_pass()) {
+            e.2 += n;
+        }
+        if !row.dkim.iter().any(|s| s.result.is_pass()) {
+            e.3 += n;
+        }
+    }
+    out
+}
+
+pub(super) fn bulk_sender_rules(cx: &Checks<'_>) -> Vec<Finding> {
+    let limit = cx.policy.bulk_daily_messages;
+    let mut out = Vec::new();
+    for p in &PROVIDERS {
+        for d in cx.domains {
+            let Some((busiest, day)) = busiest_day(cx.set, &d.name, p) else {
+                continue;
+            };
+            if busiest <= limit {
+                continue;
+            }
+            let s = streams(cx, &d.name, p);
+            let mut unmet: Vec<String> = Vec::new();
+            match cx.facts.spf_status.get(&d.name).map(String::as_str) {
+                Some("found") | None => {}
+                Some(status) => unmet.push(format!(
+                    "SPF: the domain's own record does not evaluate ({status}), so mail using it as MAIL FROM cannot pass SPF"
+                )),
+            }
+            if !p.needs_both && s.dkim_aligned == 0 {
+                unmet.push(format!(
+                    "DKIM: none of the domain's mail {} reported carried a passing signature of the domain",
+                    p.name
+                ));
+            }
+            if !cx.facts.dmarc_now.contains_key(&d.name) {
+                unmet.push("DMARC: the domain publishes no valid DMARC record (p=none at least is required)".into());
+            }
+            for (vendor, (n, unaligned, no_spf, no_dkim)) in &s.vendors {
+                if p.needs_both && (*no_spf > 0 || *no_dkim > 0 || *unaligned > 0) {
+                    unmet.push(format!(
+                        "{vendor}: of {} to {}, {} lacked an SPF pass, {} a DKIM pass, {} DMARC alignment",
+                        crate::text::count(*n as usize, "message", "messages"),
+                        p.name,
+                        crate::text::int(*no_spf),
+                        crate::text::int(*no_dkim),
+                        crate::text::int(*unaligned)
+                    ));
+                } else if !p.needs_both && *unaligned > 0 {
+                    unmet.push(format!(
+                        "alignment: {} of {vendor}'s {} to {} were not aligned (DMARC failed)",
+                        crate::text::int(*unaligned),
+                        crate::text::count(*n as usize, "message", "messages"),
+                        p.name
+                    ));
+                }
+            }
+            if unmet.is_empty() {
+                continue;
+            }
+            let failing: u64 = s.vendors.values().map(|v| v.1).sum();
+            out.push(
+                Draft::new(p.check, d.name.clone())
+                    .domain(&d.name)
+                    .messages(failing)
+                    .title(format!(
+                        "{} counts {} as a bulk sender ({} messages on {day}) and its mail does not meet {}'s requirements",
+                        p.name,
+                        d.name,
+                        crate::text::int(busiest),
+                        p.name
+                    ))
+                    .evidence(format!(
+                        "{}'s own aggregate reports: {} messages from {} on its busiest day ({day}); the rule applies above {} a day ([policy] bulk_daily_messages) and, once met, to all the domain's mail",
+                        p.name,
+                        crate::text::int(busiest),
+                        d.name,
+                        crate::text::int(limit)
+                    ))
+                    .evidence_all(unmet)
+                    .build(cx.label),
+            );
+        }
+    }
+    out
+}
