@@ -25,7 +25,11 @@ pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
 }
 
 fn domain(cx: &Context<'_>, p: &DomainPosture) -> Option<Finding> {
-    if p.spf.status != "found" || p.spf.all.as_deref() != Some("-all") {
+    // A record in permerror still ends in -all: receivers that reach the error do not act on
+    // it this period, but fixing the error brings it back, so the note stands (and says so).
+    if !matches!(p.spf.status.as_str(), "found" | "permerror")
+        || p.spf.all.as_deref() != Some("-all")
+    {
         return None;
     }
     let ours = |d: &str| {
@@ -109,6 +113,12 @@ fn domain(cx: &Context<'_>, p: &DomainPosture) -> Option<Finding> {
     if top.len() > 5 {
         d = d.evidence(format!("and {} more sources", top.len() - 5));
     }
+    if p.spf.status == "permerror" {
+        d = d.evidence(format!(
+            "the SPF record of {} ends in permerror this period (see its SPF findings): a receiver that meets the error before a match returns permerror, not fail, and does not act on -all; once the error is fixed, -all applies again",
+            p.domain
+        ));
+    }
     d = d.evidence(
         "RFC 9989 §7.1: a receiver may reject on an SPF fail before DMARC runs; mail refused that way never reaches the aggregate reports, so the counts above are what got through, not what was lost. This is information, not a failure".to_string(),
     );
@@ -124,8 +134,8 @@ mod tests {
     use crate::reports::ReportSet;
     use crate::reports::aggregate::MergedRow;
     use crate::reports::model::{AuthResult, DkimAuth, OverrideReason, Row, SpfAuth};
-    use crate::snapshot::Outcome::Answer;
-    use crate::snapshot::Rtype::Txt;
+    use crate::snapshot::Outcome::{self, Answer};
+    use crate::snapshot::Rtype::{self, Txt};
 
     fn row(ip: &str, count: u64, spf: &str, dkim_pass: bool, reason: Option<&str>) -> MergedRow {
         MergedRow {
@@ -175,15 +185,22 @@ mod tests {
     }
 
     fn spf009(record: &str, rows: Vec<MergedRow>) -> Vec<Finding> {
-        let mut s = snapshot(&[
-            ("org.test", Txt, Answer, &[record]),
+        // Eleven hosts for a record over the lookup limit, each answered.
+        let hosts: Vec<String> = (0..11).map(|i| format!("h{i}.org.test")).collect();
+        let mut lookups: Vec<(&str, Rtype, Outcome, &[&str])> = vec![
+            ("org.test", Txt, Answer, std::slice::from_ref(&record)),
             (
                 "_dmarc.org.test",
                 Txt,
                 Answer,
                 &["v=DMARC1; p=reject; rua=mailto:d@org.test"],
             ),
-        ]);
+        ];
+        for h in &hosts {
+            lookups.push((h.as_str(), Rtype::A, Answer, &["192.0.2.200"]));
+            lookups.push((h.as_str(), Rtype::Aaaa, Outcome::Nodata, &[]));
+        }
+        let mut s = snapshot(&lookups);
         let mut reports = ReportSet::default();
         reports.aggregate.rows = rows;
         run_with(&mut s, "vendor\n", &PolicyConfig::default(), &reports)
@@ -213,6 +230,21 @@ mod tests {
         );
         assert!(!f[0].evidence.iter().any(|e| e.contains("203.0.113.9")));
         assert!(f[0].evidence.iter().any(|e| e.contains("(p=reject)")));
+        // Over the lookup limit (permerror), the -all is still there: reported, with a note.
+        let eleven = format!(
+            "v=spf1 {} -all",
+            (0..11)
+                .map(|i| format!("a:h{i}.org.test"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let f = spf009(&eleven, rows());
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.contains("ends in permerror"))
+        );
         // ~all: receivers do not reject on SPF alone; nothing to say.
         assert!(spf009("v=spf1 ip4:192.0.2.0/28 ~all", rows()).is_empty());
         // -all, but no relayed mail in the reports.
