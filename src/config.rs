@@ -300,6 +300,16 @@ pub struct PolicyConfig {
     /// as a bulk sender (BULK-001/002); their published number is 5,000.
     #[serde(default = "default_bulk_daily_messages")]
     pub bulk_daily_messages: u64,
+    /// SPF-008: the shortest `ip4` prefix (and `a`/`mx` IPv4 CIDR length) an SPF tree may
+    /// authorize before it is reported as overly broad. A tool heuristic, not a normative
+    /// number (RFC 9989 §7.1 only says to review broad records): /16 is 65,536 addresses,
+    /// far more than any one organization's or vendor's dedicated senders.
+    #[serde(default = "default_spf_min_ip4_prefix")]
+    pub spf_min_ip4_prefix: u8,
+    /// SPF-008: the same for `ip6`. /32 is a whole provider allocation (a regional registry's
+    /// minimum for an ISP), so anything shorter authorizes more than one provider's network.
+    #[serde(default = "default_spf_min_ip6_prefix")]
+    pub spf_min_ip6_prefix: u8,
     /// `None` when the key is absent: the run always exits 0 after success.
     #[serde(default)]
     pub fail_on: Option<FailOn>,
@@ -328,6 +338,12 @@ fn default_min_dkim_bits() -> u32 {
 fn default_dkim_max_age_days() -> u32 {
     365
 }
+fn default_spf_min_ip4_prefix() -> u8 {
+    16
+}
+fn default_spf_min_ip6_prefix() -> u8 {
+    32
+}
 fn default_pass_rate() -> f64 {
     0.98
 }
@@ -350,6 +366,8 @@ impl Default for PolicyConfig {
             service_min_days: default_service_min_days(),
             report_gap_days: default_report_gap_days(),
             bulk_daily_messages: default_bulk_daily_messages(),
+            spf_min_ip4_prefix: default_spf_min_ip4_prefix(),
+            spf_min_ip6_prefix: default_spf_min_ip6_prefix(),
             fail_on: None,
             history_months: default_history_months(),
             report_grace_days: default_report_grace_days(),
@@ -596,6 +614,12 @@ impl Config {
                 raw.policy.pass_rate_threshold
             )));
         }
+        if raw.policy.spf_min_ip4_prefix > 32 || raw.policy.spf_min_ip6_prefix > 128 {
+            return Err(invalid(format!(
+                "policy.spf_min_ip4_prefix = {} and policy.spf_min_ip6_prefix = {} must be prefix lengths (at most 32 and 128)",
+                raw.policy.spf_min_ip4_prefix, raw.policy.spf_min_ip6_prefix
+            )));
+        }
         for (n, c) in raw.control.iter().enumerate() {
             let at = format!("[[control]] #{} ({:?})", n + 1, c.name);
             if c.name.trim().is_empty() {
@@ -708,7 +732,23 @@ fail_on = "high"
             Some(Path::new("/etc/mp/vendors.csv"))
         );
         assert_eq!(c.policy.min_dkim_bits, 2048);
+        assert_eq!(
+            (c.policy.spf_min_ip4_prefix, c.policy.spf_min_ip6_prefix),
+            (16, 32)
+        );
         assert_eq!(c.policy.fail_on, Some(FailOn::High));
+        let narrow = OK.replace(
+            "fail_on = \"high\"",
+            "spf_min_ip4_prefix = 20\nspf_min_ip6_prefix = 40",
+        );
+        let c = Config::from_str(&narrow, Path::new("m.toml")).unwrap();
+        assert_eq!(
+            (c.policy.spf_min_ip4_prefix, c.policy.spf_min_ip6_prefix),
+            (20, 40)
+        );
+        let bad = OK.replace("fail_on = \"high\"", "spf_min_ip4_prefix = 33");
+        let e = Config::from_str(&bad, Path::new("m.toml")).unwrap_err();
+        assert!(e.to_string().contains("spf_min_ip4_prefix"), "{e}");
         assert_eq!(c.dns.timeout_ms, 2000);
     }
 

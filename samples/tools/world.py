@@ -97,7 +97,10 @@ CHANGES = [
     dict(at="2026-10-15", domain=PATIENT, change="p=none -> p=quarantine; pct=50"),
     dict(at="2026-10-20", domain=MARKETING, change="rua removed, sp=quarantine -> sp=none"),
     dict(at="2026-10-30", domain=WORKFORCE, change="include:spf.surveyspark.example: 11 lookups"),
-    dict(at="2026-10", domain=PATIENT, change="mychart key rotated; _smtp._tls removed"),
+    dict(at="2026-10", domain=PATIENT, change="mychart key rotated; _smtp._tls removed; "
+         "rua to an unlisted DMARC analytics trial (dmarc.inboxlens.example)"),
+    dict(at="2026-10", domain=WORKFORCE,
+         change="ClaimsLink's include authorizes a shared cloud /15 (198.18.0.0/15)"),
     dict(at="2026-10", domain=PARKED, change="null MX removed"),
 ]
 
@@ -193,8 +196,11 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
 
     # ---------------- myriversidechart.example (patient) ----------------
     if oct26:
+        # The portal team added a DMARC analytics trial (InboxLens) with the October policy
+        # change; the service is not in the vendor inventory: VEN-007.
         patient_dmarc = ("v=DMARC1; p=quarantine; pct=50; fo=1; "
-                         "rua=mailto:dmarc-rua@riversidehealth.example")
+                         "rua=mailto:dmarc-rua@riversidehealth.example,"
+                         "mailto:rua@dmarc.inboxlens.example")
     elif may26:
         patient_dmarc = "v=DMARC1; p=none; fo=1"  # rua lost in the DNS host move: DMARC-008
     else:
@@ -314,7 +320,13 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("pp2024._domainkey", "TXT", ("dkim", "payrollplus-pp2024")),
     ]
     z["esignmail.example"] = [("spf", "TXT", "v=spf1 ip4:198.51.100.176/28 -all")]
-    z["claimslink.example"] = [("_spf", "TXT", "v=spf1 ip4:198.51.100.192/29 -all")]
+    # In October ClaimsLink moved its notices to a cloud mail service and its include now
+    # authorizes that service's whole shared /15 as well: SPF-008 for the workforce domain.
+    # 198.18.0.0/15 is the benchmarking range (RFC 2544): outside the documentation ranges,
+    # but reserved, so no real host is named.
+    z["claimslink.example"] = [
+        ("_spf", "TXT", "v=spf1 ip4:198.51.100.192/29 ip4:198.18.0.0/15 -all" if oct26
+         else "v=spf1 ip4:198.51.100.192/29 -all")]
     z["televisit.example"] = [
         ("@", "TXT", "v=spf1 ip4:203.0.113.128/28 -all"),
         ("tv._domainkey", "TXT", ("dkim", "televisit-tv")),
@@ -334,6 +346,14 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
         ("mx", "A", "198.51.100.250"),
         (f"{MARKETING}._report._dmarc.dmarc", "TXT", "v=DMARC1"),
     ]
+    if oct26:
+        # Unlisted DMARC analytics service (VEN-007). It authorizes the patient domain's reports
+        # and receives mail, so only the missing inventory entry is wrong.
+        z["inboxlens.example"] = [
+            ("dmarc", "MX", "10 mx.inboxlens.example."),
+            ("mx", "A", "203.0.113.240"),
+            (f"{PATIENT}._report._dmarc.dmarc", "TXT", "v=DMARC1"),
+        ]
     z["donorcloud.example"] = [
         ("@", "TXT", "v=spf1 ip4:192.0.2.64/28 -all"),
         ("dc1._domainkey", "TXT", ("dkim", "donorcloud-dc1")),

@@ -69,11 +69,13 @@ const ROOT_ORDER: &[&str] = &[
     "DMARC-006",
     "DMARC-007",
     "DMARC-008",
+    "BIMI-001",
     "SPF-003",
     "SPF-005",
     "SPF-004",
     "SPF-007",
     "SPF-006",
+    "SPF-008",
     "RPT-009",
     "DKIM-002",
     "DKIM-006",
@@ -83,6 +85,7 @@ const ROOT_ORDER: &[&str] = &[
     "RPT-010",
     "RPT-002",
     "VEN-002",
+    "VEN-003",
     "DKIM-001",
     "VEN-006",
     "STS-001",
@@ -95,6 +98,7 @@ const ROOT_ORDER: &[&str] = &[
     "CHG-001",
     "CHG-002",
     "CHG-003",
+    "VEN-004",
     "CHG-005",
 ];
 
@@ -120,10 +124,10 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
         return Some((Kind::Parked, domain));
     }
     match f.check.as_str() {
+        // BIMI-001 is fixed by the same change as the policy gaps: enforcing DMARC.
         "DMARC-001" | "DMARC-002" | "DMARC-003" | "DMARC-004" | "DMARC-005" | "DMARC-006"
-        | "DMARC-007" | "DMARC-008" | "CHG-001" | "RPT-004" | "RPT-005" | "RPT-007" => {
-            Some((Kind::DmarcRecord, domain))
-        }
+        | "DMARC-007" | "DMARC-008" | "CHG-001" | "RPT-004" | "RPT-005" | "RPT-007"
+        | "BIMI-001" => Some((Kind::DmarcRecord, domain)),
         "CHG-004" if f.subject.starts_with("_dmarc.") => Some((Kind::DmarcRecord, domain)),
         "CHG-004" if f.subject.starts_with("_smtp._tls.") => {
             Some((Kind::TransportRecord, format!("tls-rpt {domain}")))
@@ -136,17 +140,18 @@ fn group_of(f: &Finding, roles: &BTreeMap<String, Role>) -> Option<(Kind, String
         "STS-001" | "STS-002" | "STS-003" | "STS-004" | "TLSRPT-002" => {
             Some((Kind::TransportRecord, format!("mta-sts {domain}")))
         }
+        // SPF-009 is information, not a gap: it stands alone, outside the record's fix.
         "SPF-001" | "SPF-002" | "SPF-003" | "SPF-004" | "SPF-005" | "SPF-006" | "SPF-007"
-        | "CHG-002" | "RPT-009" => Some((Kind::SpfRecord, domain)),
-        "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" | "RPT-010" => {
-            Some((Kind::DkimKey, f.subject.to_ascii_lowercase()))
-        }
+        | "SPF-008" | "CHG-002" | "RPT-009" => Some((Kind::SpfRecord, domain)),
+        // VEN-004 names the key: the vendor's view of the key's own findings.
+        "DKIM-002" | "DKIM-003" | "DKIM-004" | "DKIM-005" | "DKIM-006" | "CHG-003" | "RPT-010"
+        | "VEN-004" => Some((Kind::DkimKey, f.subject.to_ascii_lowercase())),
         "RPT-002" if f.basis.spf_error_domain.is_some() => f
             .basis
             .spf_error_domain
             .clone()
             .map(|d| (Kind::SpfRecord, d)),
-        "RPT-002" | "VEN-002" | "DKIM-001" => {
+        "RPT-002" | "VEN-002" | "VEN-003" | "DKIM-001" => {
             f.basis.vendor.clone().map(|v| (Kind::VendorAlignment, v))
         }
         "VEN-006" => Some((Kind::Service, base(&f.subject).to_string())),
@@ -309,8 +314,10 @@ fn kind_unit(kind: Kind, root: &Finding, n: usize) -> &'static str {
         return kind.unit(n);
     }
     match (root.check.as_str(), n == 1) {
-        ("VEN-001" | "RPT-002" | "VEN-002", true) => "vendor",
-        ("VEN-001" | "RPT-002" | "VEN-002", false) => "vendors",
+        ("VEN-001" | "RPT-002" | "VEN-002" | "VEN-003", true) => "vendor",
+        ("VEN-001" | "RPT-002" | "VEN-002" | "VEN-003", false) => "vendors",
+        ("VEN-007", true) => "report processor",
+        ("VEN-007", false) => "report processors",
         (c, true) if c.starts_with("DKIM") || c == "CHG-003" => "key",
         (c, false) if c.starts_with("DKIM") || c == "CHG-003" => "keys",
         ("DMARC-009" | "DMARC-010", true) => "destination",

@@ -145,6 +145,50 @@ fn fingerprint(snap: &Snapshot, name: &str) -> Option<String> {
     dkim::parse(t).fingerprint
 }
 
+/// How long the key at a selector has stayed the same, by the stored snapshots.
+pub(crate) struct KeyAge {
+    /// SHA-256 of the public key.
+    pub fingerprint: String,
+    /// The oldest snapshot time with this key, walking back without a change.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// Days from `since` to the current snapshot.
+    pub days: i64,
+    /// The walk reached the oldest snapshot kept: the key may be older (a lower bound).
+    pub at_edge: bool,
+    /// The longest stretch between two snapshots walked, in days: a rotation and a return to
+    /// the old key inside it would not show, and the reader must know how fine the record is.
+    pub widest: i64,
+}
+
+/// The age of the key published at `name` in `cur`, by walking back through `history` while
+/// the key stays the same. `None` when `cur` holds no key there. CHG-003 and VEN-004 both read
+/// it, so a key has one age in the report.
+pub(crate) fn key_age(history: &[&Snapshot], cur: &Snapshot, name: &str) -> Option<KeyAge> {
+    let fp = fingerprint(cur, name)?;
+    let mut since = cur.taken_at;
+    let mut at_edge = true;
+    let mut widest = 0;
+    for snap in history.iter().rev().filter(|h| h.taken_at < cur.taken_at) {
+        match fingerprint(snap, name) {
+            Some(f) if f == fp => {
+                widest = widest.max((since - snap.taken_at).num_days());
+                since = snap.taken_at
+            }
+            _ => {
+                at_edge = false;
+                break;
+            }
+        }
+    }
+    Some(KeyAge {
+        fingerprint: fp,
+        since,
+        days: (cur.taken_at - since).num_days(),
+        at_edge,
+        widest,
+    })
+}
+
 /// CHG-003: the same public key across stored snapshots for longer than the rotation window.
 fn stale_keys(
     history: &[&Snapshot],
@@ -156,30 +200,17 @@ fn stale_keys(
     for d in &cur.domains {
         for s in &d.selectors {
             let name = format!("{}._domainkey.{}", s.selector, d.name);
-            let Some(fp) = fingerprint(cur, &name) else {
+            let Some(age) = key_age(history, cur, &name) else {
                 continue;
             };
-            // Walk back while the key stays the same. Reaching the oldest snapshot with the
-            // same key means the age is a lower bound: the history starts there.
-            let mut since = cur.taken_at;
-            let mut at_edge = true;
-            // The longest stretch between two snapshots walked: a rotation and a return to the
-            // old key inside it would not show, and the reader must know how fine the record is.
-            let mut widest = 0;
-            for snap in history.iter().rev().filter(|h| h.taken_at < cur.taken_at) {
-                match fingerprint(snap, &name) {
-                    Some(f) if f == fp => {
-                        widest = widest.max((since - snap.taken_at).num_days());
-                        since = snap.taken_at
-                    }
-                    _ => {
-                        at_edge = false;
-                        break;
-                    }
-                }
-            }
+            let KeyAge {
+                fingerprint: fp,
+                since,
+                days,
+                at_edge,
+                widest,
+            } = age;
             let at_least = if at_edge { "at least " } else { "" };
-            let days = (cur.taken_at - since).num_days();
             let warn_days = i64::from(policy.dkim_max_age_days) / 2;
             if days > warn_days {
                 let over = days > i64::from(policy.dkim_max_age_days);

@@ -39,6 +39,11 @@ pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
     }
     vendor_authorization(cx, &mut out);
     ended_vendors(cx, &mut out);
+    out.extend(super::spf_breadth::assess(cx));
+    out.extend(super::spf_forwarding::assess(cx));
+    out.extend(super::bimi::assess(cx));
+    out.extend(super::vendor_dkim::assess(cx));
+    out.extend(super::report_processors::assess(cx));
     out
 }
 
@@ -177,7 +182,10 @@ fn other_rua(
 
 /// The inventory vendor that processes reports sent to `host` (by a name it is listed with
 /// under the same base domain), if the inventory lists one.
-fn report_processor<'a>(cx: &Context<'a>, host: &str) -> Option<&'a crate::inventory::Vendor> {
+pub(super) fn report_processor<'a>(
+    cx: &Context<'a>,
+    host: &str,
+) -> Option<&'a crate::inventory::Vendor> {
     let base = super::report_checks::base;
     cx.inventory.vendors.iter().find(|v| {
         v.ptr_suffixes
@@ -1154,7 +1162,7 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::DomainConfig;
     use crate::records::spf_walk::tests::snapshot;
@@ -1168,14 +1176,52 @@ mod tests {
         MailCo,org.test,,,192.0.2.0/25,yes,signed\n\
         NewsCo,org.test,,,233.252.0.0/24,no,none\n";
 
-    fn run(snap: &mut Snapshot, csv: &str) -> Vec<Finding> {
+    /// The DNS checks over `snap` for the one domain `org.test` (patient), with the inventory
+    /// `csv`, default policy and no reports.
+    pub(crate) fn run(snap: &mut Snapshot, csv: &str) -> Vec<Finding> {
+        run_with(snap, csv, &PolicyConfig::default(), &ReportSet::default())
+    }
+
+    /// [`run`] under another policy.
+    pub(crate) fn run_policy(
+        snap: &mut Snapshot,
+        csv: &str,
+        policy: &PolicyConfig,
+    ) -> Vec<Finding> {
+        run_with(snap, csv, policy, &ReportSet::default())
+    }
+
+    /// [`run`] with a policy and this period's reports.
+    pub(crate) fn run_with(
+        snap: &mut Snapshot,
+        csv: &str,
+        policy: &PolicyConfig,
+        reports: &ReportSet,
+    ) -> Vec<Finding> {
+        let inv = Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap();
+        // sc1, and every selector the inventory lists for org.test, as the capture scopes them.
+        let mut selectors = vec![SelectorSource {
+            selector: "sc1".into(),
+            sources: vec!["inventory".into()],
+        }];
+        for v in inv
+            .vendors
+            .iter()
+            .filter(|v| v.domains.iter().any(|d| d == "org.test"))
+        {
+            for sel in &v.dkim_selectors {
+                if !selectors.iter().any(|s| &s.selector == sel) {
+                    selectors.push(SelectorSource {
+                        selector: sel.clone(),
+                        sources: vec!["inventory".into()],
+                    });
+                }
+            }
+        }
         snap.domains = vec![ScopedDomain {
             name: "org.test".into(),
             role: Role::Patient,
-            selectors: vec![SelectorSource {
-                selector: "sc1".into(),
-                sources: vec!["inventory".into()],
-            }],
+            selectors,
         }];
         let domains = vec![DomainConfig {
             name: "org.test".into(),
@@ -1185,18 +1231,17 @@ mod tests {
         }];
         let postures: Vec<DomainPosture> = domains
             .iter()
-            .map(|d| crate::assess::posture::build(d, &snap.domains, snap))
+            .map(|d| {
+                crate::assess::posture::build_with(d, &snap.domains, snap, policy.min_dkim_bits)
+            })
             .collect();
-        let inv = Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap();
-        let policy = PolicyConfig::default();
-        let reports = ReportSet::default();
         assess(&Context {
             domains: &domains,
             postures: &postures,
             snapshot: snap,
             inventory: &inv,
-            reports: &reports,
-            policy: &policy,
+            reports,
+            policy,
             label: "2026-10",
             period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
         })

@@ -138,8 +138,10 @@ const EPHI_SAFEGUARDS: &[&str] = &[
 /// that carries none (a parked domain, or a marketing domain no PHI vendor sends from) they
 /// would claim a safeguard gap where no ePHI is; the finding there is evidence for risk
 /// management, §164.308(a)(1)(ii)(B), which the remaining citations are joined by.
+/// A finding that cites nothing on purpose (a brand-only check, `catalog::UNCITED`) stays
+/// uncited.
 pub fn fit_to_asset(citations: &[String], carries_ephi: bool) -> Vec<String> {
-    if carries_ephi {
+    if carries_ephi || citations.is_empty() {
         return citations.to_vec();
     }
     let mut out: Vec<String> = citations
@@ -162,6 +164,10 @@ mod fit_tests {
         let dkim = vec!["164.312(c)(1)".to_string(), "164.312(e)(2)(i)".to_string()];
         assert_eq!(fit_to_asset(&dkim, true), dkim);
         assert_eq!(fit_to_asset(&dkim, false), vec!["164.308(a)(1)(ii)(B)"]);
+        assert!(
+            fit_to_asset(&[], false).is_empty(),
+            "an uncited check stays uncited"
+        );
         let spf = vec![
             "164.312(e)(1)".to_string(),
             "164.308(a)(5)(ii)(B)".to_string(),

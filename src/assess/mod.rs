@@ -2,6 +2,7 @@
 //! concludes lands in [`crate::evidence::Evidence`], which the templates only present.
 
 pub mod basis;
+pub mod bimi;
 pub mod catalog;
 pub mod causes;
 pub mod change_checks;
@@ -13,13 +14,18 @@ pub mod history;
 pub mod posture;
 pub mod rating;
 pub mod report_checks;
+pub mod report_processors;
 pub mod risk;
+pub mod spf_breadth;
+pub mod spf_forwarding;
 pub mod status;
 pub mod tls_checks;
 pub mod tls_stats;
 pub mod transport_checks;
 pub mod treatment;
 pub mod vendor_checks;
+pub mod vendor_dkim;
+pub mod vendor_keys;
 
 use crate::config::{ControlConfig, DomainConfig, Governance, PolicyConfig};
 use crate::decisions::RiskDecision;
@@ -234,6 +240,17 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         i.policy,
         &label,
     ));
+    if let Some((snap, _)) = &i.snapshot {
+        findings.extend(vendor_keys::assess(&vendor_keys::Context {
+            postures: &domains,
+            current: snap,
+            history: &history,
+            inventory: i.inventory,
+            policy: i.policy,
+            period_end: i.period.month.last_day(),
+            label: &label,
+        }));
+    }
 
     // VEN-002 evaluates the inventory's ranges as if the vendor's MAIL FROM were the domain;
     // the reports say which MAIL FROM receivers actually checked, and the reader needs both.
