@@ -258,27 +258,38 @@ pub fn spf_probes(cfg: &Config, inv: &Inventory) -> Vec<crate::dns::SpfProbe> {
     out
 }
 
-/// Report sources whose reverse-DNS name is worth asking: those the inventory does not
-/// attribute by address or authentication, the ones sending the most messages first (at
-/// most [`MAX_PTR_SOURCES`]), so `ptr_suffixes` can attribute them and the rest can be grouped
-/// by the organization that runs them.
+/// Report sources whose reverse-DNS name is worth asking, the ones sending the most messages
+/// first: those the inventory does not attribute by address or authentication (at most
+/// [`MAX_PTR_SOURCES`]), so `ptr_suffixes` can attribute them and the rest can be grouped by
+/// the organization that runs them; and the inventory's own sending addresses (at most
+/// [`MAX_SENDER_PTR`]), because mailbox providers refuse mail from an address without
+/// forward-confirmed reverse DNS (BULK-003).
 pub fn ptr_sources(reports: &crate::reports::ReportSet, inv: &Inventory) -> Vec<std::net::IpAddr> {
-    let mut messages: std::collections::HashMap<std::net::IpAddr, u64> =
+    let mut unknown: std::collections::HashMap<std::net::IpAddr, u64> =
+        std::collections::HashMap::new();
+    let mut senders: std::collections::HashMap<std::net::IpAddr, u64> =
         std::collections::HashMap::new();
     for m in &reports.aggregate.rows {
-        if crate::attribution::attribute(&m.row, inv).is_none() {
-            let n = messages.entry(m.row.source_ip).or_default();
-            *n = n.saturating_add(m.row.count);
-        }
+        let which = if crate::attribution::attribute(&m.row, inv).is_none() {
+            &mut unknown
+        } else {
+            &mut senders
+        };
+        let n = which.entry(m.row.source_ip).or_default();
+        *n = n.saturating_add(m.row.count);
     }
-    let mut ranked: Vec<(std::net::IpAddr, u64)> = messages.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    ranked
-        .into_iter()
-        .take(MAX_PTR_SOURCES)
-        .map(|(ip, _)| ip)
+    let ranked = |m: std::collections::HashMap<std::net::IpAddr, u64>, max: usize| {
+        let mut v: Vec<(std::net::IpAddr, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.into_iter().take(max).map(|(ip, _)| ip)
+    };
+    ranked(unknown, MAX_PTR_SOURCES)
+        .chain(ranked(senders, MAX_SENDER_PTR))
         .collect()
 }
+
+/// The inventory's sending addresses whose reverse DNS one run asks at most.
+pub const MAX_SENDER_PTR: usize = 100;
 
 /// Report sources whose reverse DNS one run asks at most.
 pub const MAX_PTR_SOURCES: usize = 500;

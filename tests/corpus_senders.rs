@@ -81,6 +81,7 @@ fn sender_rule_holds_on_every_real_report() {
             dmarc_before: &BTreeMap::new(),
             rua_now: &empty,
             spf_status: &BTreeMap::new(),
+            reverse_dns: &BTreeMap::new(),
         },
         &Period::new(
             Month {

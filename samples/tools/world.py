@@ -381,7 +381,57 @@ def zones(date: str) -> dict[str, list[tuple[str, str, object]]]:
     # Served but empty, so those lookups end in NXDOMAIN, as on the internet.
     z["payroll-verify.example"] = []
     z["8.b.d.0.1.0.0.2.ip6.arpa"] = []
+    if oct26:
+        add_sender_reverse_dns(z)
     return z
+
+
+# Reverse DNS of the inventory's sending addresses (BULK-003), in the October zone set: the
+# first snapshot that asks for it. Each name is forward-confirmed, except ClaimsLink's address
+# (no PTR at all) and PayNotice's second MTA (a PTR naming a host that does not exist).
+SENDER_HOSTS = {
+    "Microsoft 365": ("m365mail.example", "o{n}.mail.protection"),
+    "Riverside Health IT on-premises relay": None,  # relay.riversidehealth.example exists
+    "ServiceNow": ("itsmcloud.example", "smtp{n}"),
+    "Workday": ("hrcloud.example", "mx{n}"),
+    "ADP": ("payrollplus.example", "out{n}"),
+    "Epic MyChart": ("mychartmail.example", "mta{n}"),
+    "Remindly": ("remindly.example", "mta{n}"),
+    "PayNotice": ("paynotice.example", "mta{n}"),
+    "Televisit": ("televisit.example", "mail{n}"),
+    "NewsletterHub": ("newsletterhub.example", "send{n}"),
+    "DonorCloud": ("donorcloud.example", "mx{n}"),
+}
+NO_PTR = {"198.51.100.194"}  # ClaimsLink
+PTR_NOT_CONFIRMED = {"198.51.100.166"}  # PayNotice: mta166.paynotice.example has no address
+
+
+def add_sender_reverse_dns(z: dict) -> None:
+    import ipaddress
+    reverse_zones = [o for o in z if o.endswith(".arpa")]
+    seen = set()
+    for st in STREAMS:
+        vendor = st.get("vendor")
+        if vendor not in SENDER_HOSTS:
+            continue
+        for ip in st["ips"]:
+            if ip in seen or ip in NO_PTR:
+                continue
+            seen.add(ip)
+            addr = ipaddress.ip_address(ip)
+            n = format(int(addr) & 0xFFFF, "x") if addr.version == 6 else ip.rsplit(".", 1)[1]
+            host = SENDER_HOSTS[vendor]
+            if host is None:
+                fqdn = f"relay.{WORKFORCE}"
+            else:
+                zone, pattern = host
+                label = pattern.format(n=n)
+                fqdn = f"{label}.{zone}"
+                if ip not in PTR_NOT_CONFIRMED:
+                    z[zone].append((label, "AAAA" if addr.version == 6 else "A", ip))
+            rev = addr.reverse_pointer
+            origin = next(o for o in reverse_zones if rev.endswith("." + o))
+            z[origin].append((rev[: -len(origin) - 1], "PTR", fqdn + "."))
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,6 +520,13 @@ STREAMS = [
     dict(id="reminders", vendor="Remindly", header_from=PATIENT, ips=["203.0.113.99", "203.0.113.100"],
          envelope_from="bounce.remindly.example", spf="pass",
          dkim=[(PATIENT, "rmd1", "pass")], per_day=1400, active=every_day),
+    # From 19 October Remindly's new link tracking rewrites reminders after they are signed:
+    # about one in twenty-five now fails rmd1 and, its MAIL FROM being Remindly's, DMARC too
+    # (RPT-010; grouped with the rmd1 key's cause).
+    dict(id="reminders-altered", vendor="Remindly", header_from=PATIENT,
+         ips=["203.0.113.99", "203.0.113.100"], envelope_from="bounce.remindly.example",
+         spf="pass", dkim=[(PATIENT, "rmd1", "fail")], per_day=60,
+         active=lambda d: d >= dt.date(2026, 10, 19)),
     dict(id="billing", vendor="PayNotice", header_from=PATIENT, ips=["198.51.100.165", "198.51.100.166"],
          envelope_from="bounces.paynotice.example", spf="pass",
          dkim=[("paynotice.example", "pn2024", "pass")], per_day=700, active=weekdays),

@@ -357,6 +357,15 @@ pub const CATALOG: &[Check] = &[
         "Make every sender of the domain pass both SPF and DKIM with DMARC alignment (the vendors listed first); Outlook.com refuses the mail that does not."
     ),
     check!(
+        "BULK-003",
+        "A sending address of an inventory vendor has no forward-confirmed reverse DNS",
+        Medium,
+        Moderate / Delivery,
+        "Google Email sender guidelines (all senders: sending IPs must have valid forward and reverse DNS); RFC 8601 §2.7.3 (iprev)",
+        ["164.312(e)(1)"],
+        "Ask whoever runs the address (the vendor, or our own network team) to publish a PTR record naming a host whose A/AAAA record is that address; receivers that check reverse DNS junk or refuse its mail until then."
+    ),
+    check!(
         "RPT-009",
         "Receivers could not evaluate the domain's own SPF record",
         High,
@@ -705,7 +714,7 @@ pub const CATALOG: &[Check] = &[
 
 /// Checks of the published catalog (CHECKS.md) that this version does not run yet. The report
 /// names them, so their absence is never read as a clean result.
-pub const NOT_YET_RUN: &[&str] = &["BULK-003"];
+pub const NOT_YET_RUN: &[&str] = &[];
 
 /// Checks that cite no HIPAA standard on purpose: CHECKS.md gives "— (brand)" for BIMI-001,
 /// whose finding is about a logo receivers show, not about ePHI. An empty list keeps it out of

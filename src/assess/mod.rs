@@ -169,6 +169,11 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                     )
                 })
                 .unwrap_or_default(),
+            reverse_dns: &i
+                .snapshot
+                .as_ref()
+                .map(|(s, _)| s.reverse_dns())
+                .unwrap_or_default(),
             spf_status: &domains
                 .iter()
                 .map(|d| (d.domain.clone(), d.spf.status.clone()))

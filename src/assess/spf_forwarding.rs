@@ -144,6 +144,7 @@ mod tests {
             adkim: Default::default(),
             aspf: Default::default(),
             reports: 1,
+            seen: None,
             row: Row {
                 source_ip: ip.parse().unwrap(),
                 count,

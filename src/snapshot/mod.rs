@@ -113,6 +113,19 @@ pub struct Lookup {
 }
 
 /// The address an `in-addr.arpa` / `ip6.arpa` name stands for.
+/// A report source's reverse DNS as the snapshot found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReverseDns {
+    /// A PTR name whose A/AAAA answer includes the address.
+    Confirmed(String),
+    /// PTR names none of which resolves back to the address.
+    Unconfirmed(Vec<String>),
+    /// No PTR record (NXDOMAIN or no data).
+    Missing,
+    /// The PTR lookup failed: nothing is known.
+    Failed(Outcome),
+}
+
 pub fn ip_of_reverse_name(name: &str) -> Option<std::net::IpAddr> {
     let name = normalize_name(name);
     if let Some(rest) = name.strip_suffix(".in-addr.arpa") {
@@ -245,6 +258,19 @@ impl Snapshot {
     /// name's A/AAAA answer includes the address), with the first such name. Unconfirmed PTR
     /// names are ignored: a sender controls its own reverse zone.
     pub fn confirmed_ptr_names(&self) -> std::collections::BTreeMap<std::net::IpAddr, String> {
+        self.reverse_dns()
+            .into_iter()
+            .filter_map(|(ip, r)| match r {
+                ReverseDns::Confirmed(name) => Some((ip, name)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What the snapshot learned of each report source's reverse DNS it asked about: a
+    /// forward-confirmed name, names that do not resolve back, no PTR at all, or a failed
+    /// lookup (evidence incomplete, never "no PTR").
+    pub fn reverse_dns(&self) -> std::collections::BTreeMap<std::net::IpAddr, ReverseDns> {
         let mut out = std::collections::BTreeMap::new();
         for ptr in self
             .lookups
@@ -254,17 +280,27 @@ impl Snapshot {
             let Some(ip) = ip_of_reverse_name(&ptr.name) else {
                 continue;
             };
-            let forward = if ip.is_ipv4() { Rtype::A } else { Rtype::Aaaa };
-            let confirmed = ptr.answers.iter().find(|name| {
-                self.get(name, forward).is_some_and(|l| {
-                    l.answers
-                        .iter()
-                        .any(|a| a.parse::<std::net::IpAddr>().is_ok_and(|a| a == ip))
-                })
-            });
-            if let Some(name) = confirmed {
-                out.insert(ip, normalize_name(name));
-            }
+            let status = match ptr.outcome {
+                Outcome::Answer if !ptr.answers.is_empty() => {
+                    let forward = if ip.is_ipv4() { Rtype::A } else { Rtype::Aaaa };
+                    let confirmed = ptr.answers.iter().find(|name| {
+                        self.get(name, forward).is_some_and(|l| {
+                            l.answers
+                                .iter()
+                                .any(|a| a.parse::<std::net::IpAddr>().is_ok_and(|a| a == ip))
+                        })
+                    });
+                    match confirmed {
+                        Some(name) => ReverseDns::Confirmed(normalize_name(name)),
+                        None => ReverseDns::Unconfirmed(
+                            ptr.answers.iter().map(|n| normalize_name(n)).collect(),
+                        ),
+                    }
+                }
+                o if o.is_absent() || o == Outcome::Answer => ReverseDns::Missing,
+                o => ReverseDns::Failed(o),
+            };
+            out.insert(ip, status);
         }
         out
     }

@@ -179,3 +179,96 @@ pub(super) fn bulk_sender_rules(cx: &Checks<'_>) -> Vec<Finding> {
     }
     out
 }
+
+/// BULK-003: the inventory's sending addresses without forward-confirmed reverse DNS. Gmail
+/// asks it of every sender, bulk or not, and many receivers refuse mail without it. Only
+/// addresses the snapshot asked about are judged; a failed lookup is no verdict.
+pub(super) fn senders_without_reverse_dns(cx: &Checks<'_>) -> Vec<Finding> {
+    use crate::snapshot::ReverseDns;
+    // Vendor → address → messages.
+    let mut per_vendor: BTreeMap<String, BTreeMap<IpAddr, u64>> = BTreeMap::new();
+    for m in &cx.set.aggregate.rows {
+        let row = &m.row;
+        if owning_domain(&row.header_from, cx.domains).is_none() {
+            continue;
+        }
+        let ptr = cx.ptr.get(&row.source_ip).map(String::as_str);
+        if let Some(a) = attribution::attribute_with_ptr(row, cx.inv, ptr) {
+            *per_vendor
+                .entry(a.vendor.vendor.clone())
+                .or_default()
+                .entry(row.source_ip)
+                .or_default() += row.count;
+        }
+    }
+    let mut out = Vec::new();
+    for (vendor, ips) in per_vendor {
+        let judged: Vec<(&IpAddr, &u64, &ReverseDns)> = ips
+            .iter()
+            .filter_map(|(ip, n)| cx.facts.reverse_dns.get(ip).map(|r| (ip, n, r)))
+            .collect();
+        let bad: Vec<&(&IpAddr, &u64, &ReverseDns)> = judged
+            .iter()
+            .filter(|(_, _, r)| matches!(r, ReverseDns::Missing | ReverseDns::Unconfirmed(_)))
+            .collect();
+        if bad.is_empty() {
+            continue;
+        }
+        let messages: u64 = bad.iter().map(|(_, n, _)| **n).sum();
+        let failed = judged
+            .iter()
+            .filter(|(_, _, r)| matches!(r, ReverseDns::Failed(_)))
+            .count();
+        let mut d = Draft::new("BULK-003", vendor.clone())
+            .vendor(&vendor)
+            .messages(messages)
+            .title(if bad.len() == 1 && judged.len() == 1 {
+                format!(
+                    "{vendor}'s sending address has no forward-confirmed reverse DNS ({} this period)",
+                    crate::text::count(messages as usize, "message", "messages")
+                )
+            } else {
+                format!(
+                    "{} of {vendor}'s {} sending addresses looked up {} no forward-confirmed reverse DNS ({} this period)",
+                    bad.len(),
+                    judged.len(),
+                    if bad.len() == 1 { "has" } else { "have" },
+                    crate::text::count(messages as usize, "message", "messages")
+                )
+            })
+            .evidence_all(bad.iter().map(|(ip, n, r)| {
+                format!(
+                    "{ip} ({}): {}",
+                    crate::text::count(**n as usize, "message", "messages"),
+                    match r {
+                        ReverseDns::Missing => "no PTR record".to_string(),
+                        ReverseDns::Unconfirmed(names) => format!(
+                            "PTR {} does not resolve back to the address",
+                            names.join(", ")
+                        ),
+                        _ => String::new(),
+                    }
+                )
+            }))
+            .evidence(format!(
+                "{} of the vendor's {} addresses in this period's reports {} looked up{}{}",
+                judged.len(),
+                ips.len(),
+                if judged.len() == 1 { "was" } else { "were" },
+                match judged.len() - bad.len() - failed {
+                    0 => String::new(),
+                    ok => format!("; {ok} of them {} forward-confirmed names", if ok == 1 { "has" } else { "have" }),
+                },
+                if failed > 0 {
+                    format!("; {failed} lookup(s) failed: evidence incomplete, not judged")
+                } else {
+                    String::new()
+                }
+            ));
+        if let Some(v) = cx.inv.vendors.iter().find(|v| v.vendor == vendor) {
+            d = d.phi(v.phi);
+        }
+        out.push(d.build(cx.label));
+    }
+    out
+}

@@ -167,6 +167,8 @@ pub struct DnsFacts<'a> {
     /// Each configured domain's SPF status as the posture read it (`found`, `permerror`,
     /// `multiple`, `missing`, …): the bulk-sender rules ask for a working record.
     pub spf_status: &'a BTreeMap<String, String>,
+    /// Reverse DNS of the report sources the snapshot asked about (BULK-003).
+    pub reverse_dns: &'a BTreeMap<IpAddr, crate::snapshot::ReverseDns>,
 }
 
 pub fn assess(
@@ -333,6 +335,7 @@ pub fn assess_with_ptr(
     findings.extend(gaps::silent_domains(&cx, period));
     findings.extend(pass_rate::below_threshold(&cx));
     findings.extend(bulk::bulk_sender_rules(&cx));
+    findings.extend(bulk::senders_without_reverse_dns(&cx));
     findings.extend(overrides::receiver_overrides(
         &cx,
         &detail,
@@ -428,6 +431,8 @@ mod tests {
 
     static NONE: std::sync::LazyLock<BTreeSet<String>> = std::sync::LazyLock::new(BTreeSet::new);
     static NO_STATUS: std::sync::LazyLock<BTreeMap<String, String>> =
+        std::sync::LazyLock::new(BTreeMap::new);
+    static NO_RDNS: std::sync::LazyLock<BTreeMap<IpAddr, crate::snapshot::ReverseDns>> =
         std::sync::LazyLock::new(BTreeMap::new);
     static NO_POLICY: std::sync::LazyLock<BTreeMap<String, PolicyView>> =
         std::sync::LazyLock::new(BTreeMap::new);
@@ -579,6 +584,7 @@ mod tests {
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
             spf_status: &NO_STATUS,
+            reverse_dns: &NO_RDNS,
         };
         let out = assess(
             &set,
@@ -681,6 +687,7 @@ mod tests {
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
             spf_status: &NO_STATUS,
+            reverse_dns: &NO_RDNS,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "11", "portal.example", rows, t);
@@ -737,6 +744,7 @@ mod tests {
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
             spf_status: &NO_STATUS,
+            reverse_dns: &NO_RDNS,
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "12", "portal.example", rows, t);
@@ -813,6 +821,7 @@ mod tests {
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
                 spf_status: &NO_STATUS,
+                reverse_dns: &NO_RDNS,
             },
             &period,
         );
@@ -919,6 +928,7 @@ mod tests {
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
                 spf_status: &NO_STATUS,
+                reverse_dns: &NO_RDNS,
             },
             &period,
         );
@@ -980,6 +990,7 @@ mod tests {
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
                 spf_status: &NO_STATUS,
+                reverse_dns: &NO_RDNS,
             },
             &period,
             &ptr,
@@ -1031,6 +1042,7 @@ mod tests {
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
                 spf_status: &NO_STATUS,
+                reverse_dns: &NO_RDNS,
             },
             &period,
         );
@@ -1109,6 +1121,7 @@ mod tests {
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
                 spf_status: &NO_STATUS,
+                reverse_dns: &NO_RDNS,
             },
             &period,
         );
@@ -1360,6 +1373,7 @@ mod published_tests {
                 dmarc_before: &BTreeMap::new(),
                 rua_now: &rua,
                 spf_status: &BTreeMap::new(),
+                reverse_dns: &BTreeMap::new(),
             },
             &period,
         );
@@ -1517,6 +1531,11 @@ mod bulk_tests {
         .into();
         let spf: BTreeMap<String, String> =
             [("news.example".to_string(), "permerror".to_string())].into();
+        let rdns: BTreeMap<IpAddr, crate::snapshot::ReverseDns> = [(
+            "198.51.100.5".parse().unwrap(),
+            crate::snapshot::ReverseDns::Unconfirmed(vec!["mta.esp.example".into()]),
+        )]
+        .into();
         let out = assess(
             &set,
             &domains,
@@ -1532,6 +1551,7 @@ mod bulk_tests {
                 dmarc_before: &BTreeMap::new(),
                 rua_now: &empty,
                 spf_status: &spf,
+                reverse_dns: &rdns,
             },
             &period,
         );
@@ -1540,7 +1560,14 @@ mod bulk_tests {
             .iter()
             .filter(|f| f.check.starts_with("BULK"))
             .collect();
-        assert_eq!(bulk.len(), 1, "{bulk:?}");
+        assert_eq!(bulk.len(), 2, "{bulk:?}");
+        // Every sender needs forward-confirmed reverse DNS, bulk or not.
+        assert_eq!(bulk[1].check, "BULK-003");
+        assert_eq!(
+            bulk[1].title,
+            "Esp's sending address has no forward-confirmed reverse DNS (14,500 messages this period)"
+        );
+        assert!(bulk[1].evidence[0].contains("PTR mta.esp.example does not resolve back"));
         let f = bulk[0];
         assert_eq!(f.check, "BULK-001");
         assert!(
