@@ -526,12 +526,12 @@ fn periods_wait_for_their_grace_and_late_reports_are_listed_once() {
 
     // A report for October 31 arrives after October was published.
     let src =
-        samples().join("reports/comcast.net!myriversidechart.example!1791417600!1791503999.xml");
+        samples().join("reports/comcast.net!myriversidechart.example!1792627200!1792713599.xml");
     let xml = std::fs::read_to_string(src)
         .unwrap()
-        .replace("364a191a-4b97-4a37-ab21-e4fac10f7bfd", "late-oct31-1")
-        .replace("1791417600", "1793404800")
-        .replace("1791503999", "1793491199");
+        .replace("1d67aa67-a867-49bb-a2b0-0c16e17410c6", "late-oct31-1")
+        .replace("1792627200", "1793404800")
+        .replace("1792713599", "1793491199");
     std::fs::write(late_dir.join("comcast-late.xml"), xml).unwrap();
 
     let o = at("2026-11", "1796472000", &[]);
@@ -540,7 +540,7 @@ fn periods_wait_for_their_grace_and_late_reports_are_listed_once() {
     assert_eq!(late.as_array().map(Vec::len), Some(1), "{late}");
     assert_eq!(late[0]["period"], "2026-10");
     assert_eq!(late[0]["report_id"], "late-oct31-1");
-    assert_eq!(late[0]["messages"], 356);
+    assert_eq!(late[0]["messages"], 449);
     let raise = late[0]["would_raise"].to_string();
     assert!(
         raise.contains("RPT-001") && raise.contains("RPT-002: PayNotice"),

@@ -86,7 +86,7 @@ fn copy_tree(from: &Path, to: &Path) {
 fn sample_report() -> String {
     std::fs::read_to_string(
         common::repo()
-            .join("samples/reports/comcast.net!myriversidechart.example!1791417600!1791503999.xml"),
+            .join("samples/reports/comcast.net!myriversidechart.example!1792627200!1792713599.xml"),
     )
     .unwrap()
 }
@@ -98,7 +98,7 @@ fn with_metadata(report: &str, org: &str, report_id: &str) -> String {
             &format!("<org_name>{org}</org_name>"),
         )
         .replace(
-            "<report_id>364a191a-4b97-4a37-ab21-e4fac10f7bfd</report_id>",
+            "<report_id>1d67aa67-a867-49bb-a2b0-0c16e17410c6</report_id>",
             &format!("<report_id>{report_id}</report_id>"),
         )
 }
