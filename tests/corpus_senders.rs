@@ -5,7 +5,8 @@
 //! rule is checked here for what must hold whatever the data:
 //! - every source gets exactly one of the four classes, with the authentication quoted;
 //! - a source whose mail carried our own DKIM signature that verified is never spoofing;
-//! - a source receivers said they took from a forwarder or list is a forwarder;
+//! - a source receivers said they took from a forwarder or list (for most of its mail) is a
+//!   forwarder;
 //! - a source that authenticated as no one at all is spoofing.
 
 use mailproof::assess::report_checks::{self, DnsFacts};
@@ -56,12 +57,27 @@ fn sender_rule_holds_on_every_real_report() {
         .map(|r| mailproof::snapshot::normalize_name(&r.policy.domain))
         .filter(|d| !d.is_empty())
         .collect();
+    // The organization's own selectors, as its configuration would list them: those that
+    // signed mail which also passed SPF aligned (mail from its own authorized servers).
+    let mut own: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in &set.aggregate.rows {
+        if !m.row.spf_evaluated.is_pass() {
+            continue;
+        }
+        for d in m.row.dkim.iter().filter(|d| d.result.is_pass()) {
+            if let Some(sel) = &d.selector {
+                own.entry(mailproof::snapshot::normalize_name(&d.domain))
+                    .or_default()
+                    .insert(sel.to_ascii_lowercase());
+            }
+        }
+    }
     let domains: Vec<DomainConfig> = names
         .iter()
         .map(|n| DomainConfig {
             name: n.clone(),
             role: Role::Workforce,
-            selectors: vec![],
+            selectors: own.get(n).into_iter().flatten().cloned().collect(),
             owner: None,
         })
         .collect();
@@ -80,6 +96,8 @@ fn sender_rule_holds_on_every_real_report() {
             dmarc_now: &BTreeMap::new(),
             dmarc_before: &BTreeMap::new(),
             rua_now: &empty,
+            rua_before: None,
+            dmarc_status: &BTreeMap::new(),
             spf_status: &BTreeMap::new(),
             reverse_dns: &BTreeMap::new(),
         },
@@ -95,7 +113,9 @@ fn sender_rule_holds_on_every_real_report() {
     #[derive(Default, Debug)]
     struct Seen {
         own_dkim_pass: bool,
-        forwarded: bool,
+        forwarded: u64,
+        messages: u64,
+        forwarded_most: bool,
         any_pass: bool,
     }
     let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
@@ -111,12 +131,16 @@ fn sender_rule_holds_on_every_real_report() {
                 && mailproof::suffix::registrable(&mailproof::snapshot::normalize_name(&d.domain))
                     == org
         });
-        e.forwarded |= row.reasons.iter().any(|r| {
+        e.messages += row.count;
+        if row.reasons.iter().any(|r| {
             matches!(
                 r.kind.as_str(),
                 "forwarded" | "trusted_forwarder" | "mailing_list"
             )
-        });
+        }) {
+            e.forwarded += row.count;
+        }
+        e.forwarded_most = e.forwarded > 0 && e.forwarded * 2 >= e.messages;
         e.any_pass |= row.dkim.iter().any(|d| d.result.is_pass())
             || row.spf.iter().any(|s| s.result.is_pass());
     }
@@ -139,10 +163,10 @@ fn sender_rule_holds_on_every_real_report() {
         if e.own_dkim_pass {
             assert_ne!(*kind, "spoofing", "{} signed by us: {class}", s.source_ip);
         }
-        if e.forwarded {
+        if e.forwarded_most {
             assert_eq!(*kind, "forwarder or mailing list", "{class}");
         }
-        if !e.any_pass && !e.forwarded {
+        if !e.any_pass && e.forwarded == 0 {
             assert_eq!(*kind, "spoofing", "{class}");
         }
         if std::env::var("SHOW").is_ok() {
@@ -156,5 +180,5 @@ fn sender_rule_holds_on_every_real_report() {
     for (k, (n, m)) in &tally {
         println!("{k}: {n} sources, {m} messages");
     }
-    assert!(tally.contains_key("spoofing") && tally.contains_key("forwarder or mailing list"));
+    assert!(tally.contains_key("spoofing"), "{tally:?}");
 }

@@ -114,7 +114,12 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
 
     let policy_none = domains
         .iter()
-        .filter(|d| d.dmarc.p.as_deref() == Some("none") || d.dmarc.record.is_none())
+        // p=none, or no usable record (receivers then apply none); a lookup that failed says
+        // nothing of the policy and is left out.
+        .filter(|d| {
+            d.dmarc.p.as_deref() == Some("none")
+                || (d.dmarc.record.is_none() && d.dmarc.status != "incomplete")
+        })
         .map(|d| d.domain.clone())
         .collect();
     // Providers our SPF records authorize (include/redirect targets), to tell a service that
@@ -131,6 +136,21 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         .as_ref()
         .map(|(s, _)| s.confirmed_ptr_names())
         .unwrap_or_default();
+    // The previous snapshot's postures: the policy and rua receivers may have seen early in
+    // the period.
+    let previous_postures: Option<Vec<evidence::DomainPosture>> =
+        i.previous_snapshot.as_ref().map(|(prev, _)| {
+            i.domains
+                .iter()
+                .map(|d| posture::build_with(d, i.scoped, prev, i.policy.min_dkim_bits))
+                .collect()
+        });
+    let rua_before: Option<BTreeSet<String>> = previous_postures.as_ref().map(|ps| {
+        ps.iter()
+            .filter(|d| !d.dmarc.rua.is_empty())
+            .map(|d| d.domain.clone())
+            .collect()
+    });
     let rep = report_checks::assess_with_ptr(
         i.reports,
         i.domains,
@@ -157,18 +177,15 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
                 .map(|d| (d.domain.clone(), d.spf.status.clone()))
                 .collect(),
             dmarc_now: &policy_views(&domains),
-            dmarc_before: &i
-                .previous_snapshot
-                .as_ref()
-                .map(|(prev, _)| {
-                    policy_views(
-                        &i.domains
-                            .iter()
-                            .map(|d| posture::build_with(d, i.scoped, prev, i.policy.min_dkim_bits))
-                            .collect::<Vec<_>>(),
-                    )
-                })
+            dmarc_before: &previous_postures
+                .as_deref()
+                .map(policy_views)
                 .unwrap_or_default(),
+            rua_before: rua_before.as_ref(),
+            dmarc_status: &domains
+                .iter()
+                .map(|d| (d.domain.clone(), d.dmarc.status.clone()))
+                .collect(),
             reverse_dns: &i
                 .snapshot
                 .as_ref()

@@ -112,7 +112,6 @@ pub struct Lookup {
     pub purpose: String,
 }
 
-/// The address an `in-addr.arpa` / `ip6.arpa` name stands for.
 /// A report source's reverse DNS as the snapshot found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReverseDns {
@@ -122,10 +121,12 @@ pub enum ReverseDns {
     Unconfirmed(Vec<String>),
     /// No PTR record (NXDOMAIN or no data).
     Missing,
-    /// The PTR lookup failed: nothing is known.
+    /// The PTR lookup, or the forward lookup of every name it gave, failed (or was not asked):
+    /// nothing is known.
     Failed(Outcome),
 }
 
+/// The address an `in-addr.arpa` / `ip6.arpa` name stands for.
 pub fn ip_of_reverse_name(name: &str) -> Option<std::net::IpAddr> {
     let name = normalize_name(name);
     if let Some(rest) = name.strip_suffix(".in-addr.arpa") {
@@ -290,8 +291,16 @@ impl Snapshot {
                                 .any(|a| a.parse::<std::net::IpAddr>().is_ok_and(|a| a == ip))
                         })
                     });
+                    // A name whose forward lookup failed (or was never asked) proves nothing
+                    // either way: only answers that leave the address out are "unconfirmed".
+                    let unanswered = ptr.answers.iter().any(|name| {
+                        self.get(name, forward).is_none_or(|l| {
+                            !(l.outcome == Outcome::Answer || l.outcome.is_absent())
+                        })
+                    });
                     match confirmed {
                         Some(name) => ReverseDns::Confirmed(normalize_name(name)),
+                        None if unanswered => ReverseDns::Failed(Outcome::Error),
                         None => ReverseDns::Unconfirmed(
                             ptr.answers.iter().map(|n| normalize_name(n)).collect(),
                         ),

@@ -6,6 +6,21 @@
 
 use super::*;
 
+/// The inventory vendor whose own servers sent a row: matched by address range, reverse DNS
+/// or SPF identity. A row matched only by a passing DKIM signature may be a forwarded copy
+/// (signatures survive forwarding), whose address and SPF result are the forwarder's.
+fn sending_vendor(cx: &Checks<'_>, row: &Row) -> Option<String> {
+    let ptr = cx.ptr.get(&row.source_ip).map(String::as_str);
+    attribution::attribute_with_ptr(row, cx.inv, ptr)
+        .filter(|a| {
+            matches!(
+                a.basis,
+                Basis::IpRange | Basis::PtrSuffix | Basis::SpfDomain
+            )
+        })
+        .map(|a| a.vendor.vendor.clone())
+}
+
 /// A provider's rule, as the check applies it.
 struct Provider {
     check: &'static str,
@@ -43,7 +58,8 @@ fn busiest_day(set: &ReportSet, domain: &str, p: &Provider) -> Option<(u64, chro
     }) {
         let days = ((r.end - r.begin).num_seconds().max(1) as u64).div_ceil(86_400);
         let day = crate::period::midpoint(r.begin, r.end).date_naive();
-        *per_day.entry(day).or_default() += r.messages() / days.max(1);
+        let e = per_day.entry(day).or_default();
+        *e = e.saturating_add(r.messages() / days.max(1));
     }
     per_day.into_iter().map(|(d, n)| (n, d)).max()
 }
@@ -82,22 +98,21 @@ fn streams(cx: &Checks<'_>, domain: &str, p: &Provider) -> Streams {
             .map(|(_, n)| n)
             .sum();
         if row.dkim_evaluated.is_pass() {
-            out.dkim_aligned += n;
+            out.dkim_aligned = out.dkim_aligned.saturating_add(n);
         }
-        let ptr = cx.ptr.get(&row.source_ip).map(String::as_str);
-        let Some(a) = attribution::attribute_with_ptr(row, cx.inv, ptr) else {
+        let Some(vendor) = sending_vendor(cx, row) else {
             continue;
         };
-        let e = out.vendors.entry(a.vendor.vendor.clone()).or_default();
-        e.0 += n;
+        let e = out.vendors.entry(vendor).or_default();
+        e.0 = e.0.saturating_add(n);
         if !row.reporter_dmarc_pass() {
-            e.1 += n;
+            e.1 = e.1.saturating_add(n);
         }
         if !row.spf.iter().any(|s| s.result.is_pass()) {
-            e.2 += n;
+            e.2 = e.2.saturating_add(n);
         }
         if !row.dkim.iter().any(|s| s.result.is_pass()) {
-            e.3 += n;
+            e.3 = e.3.saturating_add(n);
         }
     }
     out
@@ -116,8 +131,11 @@ pub(super) fn bulk_sender_rules(cx: &Checks<'_>) -> Vec<Finding> {
             }
             let s = streams(cx, &d.name, p);
             let mut unmet: Vec<String> = Vec::new();
+            // What the snapshot could not read is not judged: it is said.
+            let mut unknown: Vec<&str> = Vec::new();
             match cx.facts.spf_status.get(&d.name).map(String::as_str) {
-                Some("found") | None => {}
+                Some("found") => {}
+                None | Some("incomplete") => unknown.push("SPF"),
                 Some(status) => unmet.push(format!(
                     "SPF: the domain's own record does not evaluate ({status}), so mail using it as MAIL FROM cannot pass SPF"
                 )),
@@ -128,18 +146,29 @@ pub(super) fn bulk_sender_rules(cx: &Checks<'_>) -> Vec<Finding> {
                     p.name
                 ));
             }
-            if !cx.facts.dmarc_now.contains_key(&d.name) {
-                unmet.push("DMARC: the domain publishes no valid DMARC record (p=none at least is required)".into());
+            match cx.facts.dmarc_status.get(&d.name).map(String::as_str) {
+                Some("found") if cx.facts.dmarc_now.contains_key(&d.name) => {}
+                None | Some("incomplete") => unknown.push("DMARC"),
+                Some(status) => unmet.push(format!(
+                    "DMARC: the domain has no valid DMARC record ({status}); p=none at least is required"
+                )),
             }
             for (vendor, (n, unaligned, no_spf, no_dkim)) in &s.vendors {
                 if p.needs_both && (*no_spf > 0 || *no_dkim > 0 || *unaligned > 0) {
+                    let lacks: Vec<String> = [
+                        (*no_spf, "an SPF pass"),
+                        (*no_dkim, "a DKIM pass"),
+                        (*unaligned, "DMARC alignment"),
+                    ]
+                    .iter()
+                    .filter(|(k, _)| *k > 0)
+                    .map(|(k, what)| format!("{} lacked {what}", crate::text::int(*k)))
+                    .collect();
                     unmet.push(format!(
-                        "{vendor}: of {} to {}, {} lacked an SPF pass, {} a DKIM pass, {} DMARC alignment",
+                        "{vendor}: of {} to {}, {}",
                         crate::text::count(*n as usize, "message", "messages"),
                         p.name,
-                        crate::text::int(*no_spf),
-                        crate::text::int(*no_dkim),
-                        crate::text::int(*unaligned)
+                        crate::text::and_list(&lacks)
                     ));
                 } else if !p.needs_both && *unaligned > 0 {
                     unmet.push(format!(
@@ -153,17 +182,24 @@ pub(super) fn bulk_sender_rules(cx: &Checks<'_>) -> Vec<Finding> {
             if unmet.is_empty() {
                 continue;
             }
+            if !unknown.is_empty() {
+                unmet.push(format!(
+                    "evidence incomplete: the snapshot could not read the domain's {} record, so {} not judged here",
+                    unknown.join(" and "),
+                    if unknown.len() == 1 { "that requirement is" } else { "those requirements are" }
+                ));
+            }
             let failing: u64 = s.vendors.values().map(|v| v.1).sum();
             out.push(
                 Draft::new(p.check, d.name.clone())
                     .domain(&d.name)
                     .messages(failing)
                     .title(format!(
-                        "{} counts {} as a bulk sender ({} messages on {day}) and its mail does not meet {}'s requirements",
-                        p.name,
-                        d.name,
+                        "{name}'s reports show {} messages from {} on {day}, above the {} a day at which {name}'s bulk-sender rules apply, and its mail misses them",
                         crate::text::int(busiest),
-                        p.name
+                        d.name,
+                        crate::text::int(limit),
+                        name = p.name,
                     ))
                     .evidence(format!(
                         "{}'s own aggregate reports: {} messages from {} on its busiest day ({day}); the rule applies above {} a day ([policy] bulk_daily_messages) and, once met, to all the domain's mail",
@@ -192,13 +228,13 @@ pub(super) fn senders_without_reverse_dns(cx: &Checks<'_>) -> Vec<Finding> {
         if owning_domain(&row.header_from, cx.domains).is_none() {
             continue;
         }
-        let ptr = cx.ptr.get(&row.source_ip).map(String::as_str);
-        if let Some(a) = attribution::attribute_with_ptr(row, cx.inv, ptr) {
-            *per_vendor
-                .entry(a.vendor.vendor.clone())
+        if let Some(vendor) = sending_vendor(cx, row) {
+            let e = per_vendor
+                .entry(vendor)
                 .or_default()
                 .entry(row.source_ip)
-                .or_default() += row.count;
+                .or_default();
+            *e = e.saturating_add(row.count);
         }
     }
     let mut out = Vec::new();
@@ -260,7 +296,10 @@ pub(super) fn senders_without_reverse_dns(cx: &Checks<'_>) -> Vec<Finding> {
                     ok => format!("; {ok} of them {} forward-confirmed names", if ok == 1 { "has" } else { "have" }),
                 },
                 if failed > 0 {
-                    format!("; {failed} lookup(s) failed: evidence incomplete, not judged")
+                    format!(
+                        "; {} failed: evidence incomplete, not judged",
+                        crate::text::count(failed, "lookup", "lookups")
+                    )
                 } else {
                     String::new()
                 }

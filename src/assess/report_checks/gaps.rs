@@ -34,11 +34,27 @@ fn longest_gap(
     best
 }
 
+/// The first calendar day (UTC) that starts at or after `t`: a gap from 23:59:59 misses
+/// the next day, not that one.
+fn first_whole_day(t: DateTime<Utc>) -> chrono::NaiveDate {
+    let day = t.date_naive();
+    if t.time() == chrono::NaiveTime::MIN {
+        day
+    } else {
+        day.succ_opt().unwrap_or(day)
+    }
+}
+
 pub(super) fn silent_domains(cx: &Checks<'_>, period: &crate::period::Period) -> Vec<Finding> {
     let min_days = i64::from(cx.policy.report_gap_days);
     let mut out = Vec::new();
     for d in cx.domains {
-        if !cx.facts.rua_now.contains(&d.name) {
+        // Reports were asked for through the whole period (a rua added during it leaves its
+        // first weeks silent by design), and the domain sends mail: a parked domain nobody
+        // forges gets no reports, and that is no broken pipeline.
+        let asked = cx.facts.rua_now.contains(&d.name)
+            && cx.facts.rua_before.is_none_or(|b| b.contains(&d.name));
+        if !asked || d.role == crate::config::Role::Parked {
             continue;
         }
         let Some((a, b)) = longest_gap(cx.set, &d.name, period) else {
@@ -61,8 +77,8 @@ pub(super) fn silent_domains(cx: &Checks<'_>, period: &crate::period::Period) ->
             .title(format!(
                 "No aggregate report covers {} for {days} days ({} to {}) although it publishes rua",
                 d.name,
-                a.format("%Y-%m-%d"),
-                b.format("%Y-%m-%d")
+                first_whole_day(a).format("%Y-%m-%d"),
+                (b - chrono::Duration::seconds(1)).format("%Y-%m-%d")
             ))
             .evidence(format!(
                 "no report read for this period covers {} to {} ({days} whole days; the threshold is {min_days}); {} about {} were read in all",

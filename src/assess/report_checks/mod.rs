@@ -162,8 +162,14 @@ pub struct DnsFacts<'a> {
     /// what receivers should have seen (RPT-007).
     pub dmarc_now: &'a BTreeMap<String, PolicyView>,
     pub dmarc_before: &'a BTreeMap<String, PolicyView>,
-    /// Configured domains whose DMARC record asks for aggregate reports (RPT-008).
+    /// Configured domains whose DMARC record asks for aggregate reports (RPT-008), now and in
+    /// the previous snapshot (`None` without one): a rua added during the period does not
+    /// make its first weeks silent.
     pub rua_now: &'a BTreeSet<String>,
+    pub rua_before: Option<&'a BTreeSet<String>>,
+    /// Each configured domain's DMARC status as the posture read it (`found`, `missing`,
+    /// `multiple`, `incomplete`, …); empty without a snapshot.
+    pub dmarc_status: &'a BTreeMap<String, String>,
     /// Each configured domain's SPF status as the posture read it (`found`, `permerror`,
     /// `multiple`, `missing`, …): the bulk-sender rules ask for a working record.
     pub spf_status: &'a BTreeMap<String, String>,
@@ -247,6 +253,31 @@ pub fn assess_with_ptr(
             ));
         }
     }
+    // Selectors our own senders use: the configuration's and the inventory vendors'.
+    let mut claimed_selectors: BTreeSet<String> = domains
+        .iter()
+        .flat_map(|d| {
+            d.selectors
+                .iter()
+                .map(move |s| format!("{}/{}", d.name, s.to_ascii_lowercase()))
+        })
+        .collect();
+    for v in &inv.vendors {
+        let signing = if v.dkim_domains.is_empty() {
+            &v.domains
+        } else {
+            &v.dkim_domains
+        };
+        for d in signing {
+            for s in &v.dkim_selectors {
+                claimed_selectors.insert(format!(
+                    "{}/{}",
+                    crate::snapshot::normalize_name(d),
+                    s.to_ascii_lowercase()
+                ));
+            }
+        }
+    }
     let Tally {
         per_domain,
         per_vendor,
@@ -260,7 +291,15 @@ pub fn assess_with_ptr(
         vendor_detail,
         unattributed,
         own_dkim,
-    } = tally::rows(set, domains, inv, ptr, &hints, &known_selectors, &mut stats);
+    } = tally::rows(
+        set,
+        domains,
+        inv,
+        ptr,
+        &hints,
+        (&known_selectors, &claimed_selectors),
+        &mut stats,
+    );
 
     finish_detail(
         &mut detail,
@@ -327,11 +366,12 @@ pub fn assess_with_ptr(
         &spf_checked,
         &spf_errors,
     ));
+    let verdicts = senders::verdicts(&cx, &unknown);
     let (unknown_findings, unknown_sources) =
-        unknown_sources::classify(&cx, &unknown, &vendor_fail);
+        unknown_sources::classify(&cx, &unknown, &verdicts, &vendor_fail);
     findings.extend(unknown_findings);
 
-    findings.extend(published::checks(&cx, &unknown));
+    findings.extend(published::checks(&cx, &unknown, &verdicts));
     findings.extend(gaps::silent_domains(&cx, period));
     findings.extend(pass_rate::below_threshold(&cx));
     findings.extend(bulk::bulk_sender_rules(&cx));
@@ -583,6 +623,8 @@ mod tests {
             dmarc_now: &NO_POLICY,
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
+            rua_before: None,
+            dmarc_status: &NO_STATUS,
             spf_status: &NO_STATUS,
             reverse_dns: &NO_RDNS,
         };
@@ -686,6 +728,8 @@ mod tests {
             dmarc_now: &NO_POLICY,
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
+            rua_before: None,
+            dmarc_status: &NO_STATUS,
             spf_status: &NO_STATUS,
             reverse_dns: &NO_RDNS,
         };
@@ -743,6 +787,8 @@ mod tests {
             dmarc_now: &NO_POLICY,
             dmarc_before: &NO_POLICY,
             rua_now: &NONE,
+            rua_before: None,
+            dmarc_status: &NO_STATUS,
             spf_status: &NO_STATUS,
             reverse_dns: &NO_RDNS,
         };
@@ -820,6 +866,8 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                rua_before: None,
+                dmarc_status: &NO_STATUS,
                 spf_status: &NO_STATUS,
                 reverse_dns: &NO_RDNS,
             },
@@ -927,6 +975,8 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                rua_before: None,
+                dmarc_status: &NO_STATUS,
                 spf_status: &NO_STATUS,
                 reverse_dns: &NO_RDNS,
             },
@@ -989,6 +1039,8 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                rua_before: None,
+                dmarc_status: &NO_STATUS,
                 spf_status: &NO_STATUS,
                 reverse_dns: &NO_RDNS,
             },
@@ -1041,6 +1093,8 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                rua_before: None,
+                dmarc_status: &NO_STATUS,
                 spf_status: &NO_STATUS,
                 reverse_dns: &NO_RDNS,
             },
@@ -1106,9 +1160,12 @@ mod tests {
         };
         let known: BTreeSet<String> = ["portal.example/mychart".to_string()].into();
         let empty = BTreeSet::new();
+        // The portal's own selector, as the configuration names it.
+        let mut domains = portal();
+        domains[0].selectors = vec!["mychart".into()];
         let out = assess(
             &set,
-            &portal(),
+            &domains,
             &inv,
             DnsFacts {
                 policy_none: &empty,
@@ -1120,6 +1177,8 @@ mod tests {
                 dmarc_now: &NO_POLICY,
                 dmarc_before: &NO_POLICY,
                 rua_now: &NONE,
+                rua_before: None,
+                dmarc_status: &NO_STATUS,
                 spf_status: &NO_STATUS,
                 reverse_dns: &NO_RDNS,
             },
@@ -1357,6 +1416,8 @@ mod published_tests {
         )]
         .into();
         let rua: BTreeSet<String> = ["portal.example".to_string()].into();
+        let found: BTreeMap<String, String> =
+            [("portal.example".to_string(), "found".to_string())].into();
         let empty = BTreeSet::new();
         let out = assess(
             &set,
@@ -1372,6 +1433,8 @@ mod published_tests {
                 dmarc_now: &now,
                 dmarc_before: &BTreeMap::new(),
                 rua_now: &rua,
+                rua_before: None,
+                dmarc_status: &found,
                 spf_status: &BTreeMap::new(),
                 reverse_dns: &BTreeMap::new(),
             },
@@ -1399,7 +1462,7 @@ mod published_tests {
         let rpt8 = f("RPT-008").expect("RPT-008");
         assert!(
             rpt8.title
-                .contains("for 16 days (2026-10-03 to 2026-10-20)"),
+                .contains("for 16 days (2026-10-04 to 2026-10-19)"),
             "{}",
             rpt8.title
         );
@@ -1550,6 +1613,8 @@ mod bulk_tests {
                 dmarc_now: &now,
                 dmarc_before: &BTreeMap::new(),
                 rua_now: &empty,
+                rua_before: None,
+                dmarc_status: &BTreeMap::new(),
                 spf_status: &spf,
                 reverse_dns: &rdns,
             },
@@ -1571,7 +1636,8 @@ mod bulk_tests {
         let f = bulk[0];
         assert_eq!(f.check, "BULK-001");
         assert!(
-            f.title.contains("(5,600 messages on 2026-10-02)"),
+            f.title
+                .contains("5,600 messages from news.example on 2026-10-02"),
             "{}",
             f.title
         );

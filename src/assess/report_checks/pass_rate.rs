@@ -25,11 +25,11 @@ fn known_sender_rates(cx: &Checks<'_>) -> Rates {
             0
         };
         let e = out.entry(dom.name.clone()).or_default();
-        e.0.0 += row.count;
-        e.0.1 += pass;
+        e.0.0 = e.0.0.saturating_add(row.count);
+        e.0.1 = e.0.1.saturating_add(pass);
         let v = e.1.entry(a.vendor.vendor.clone()).or_default();
-        v.0 += row.count;
-        v.1 += pass;
+        v.0 = v.0.saturating_add(row.count);
+        v.1 = v.1.saturating_add(pass);
     }
     out
 }
@@ -48,7 +48,17 @@ pub(super) fn below_threshold(cx: &Checks<'_>) -> Vec<Finding> {
             .filter(|(_, (n, p))| rate(*p, *n).is_some_and(|r| r < t))
             .collect();
         below.sort_by_key(|(_, (n, p))| std::cmp::Reverse(n - p));
-        let pct = |r: f64| format!("{:.1}%", r * 100.0);
+        // Rounded, except that a rate below the threshold never prints as the threshold
+        // (97.96% is shown as 97.9%, not 98.0%).
+        let pct = |x: f64| {
+            let shown = (x * 1000.0).round() / 10.0;
+            let shown = if x < t && shown >= t * 100.0 {
+                (x * 1000.0).floor() / 10.0
+            } else {
+                shown
+            };
+            format!("{shown:.1}%")
+        };
         out.push(
             Draft::new("RPT-003", domain.clone())
                 .domain(&domain)

@@ -111,15 +111,15 @@ impl Stated {
 
 /// Reports per (domain, policy as published), with their reporters and date range.
 #[derive(Default)]
-struct Seen {
+struct Sighting {
     reports: usize,
     reporters: BTreeSet<String>,
     first: Option<chrono::DateTime<chrono::Utc>>,
     last: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn seen_policies(cx: &Checks<'_>) -> BTreeMap<(String, PolicyView, Stated), Seen> {
-    let mut out: BTreeMap<(String, PolicyView, Stated), Seen> = BTreeMap::new();
+fn seen_policies(cx: &Checks<'_>) -> BTreeMap<(String, PolicyView, Stated), Sighting> {
+    let mut out: BTreeMap<(String, PolicyView, Stated), Sighting> = BTreeMap::new();
     for rep in &cx.set.reports {
         let domain = crate::snapshot::normalize_name(&rep.policy.domain);
         if !cx.domains.iter().any(|d| d.name == domain) {
@@ -139,7 +139,7 @@ fn seen_policies(cx: &Checks<'_>) -> BTreeMap<(String, PolicyView, Stated), Seen
     out
 }
 
-fn describe(view: &PolicyView, s: &Seen) -> String {
+fn describe(view: &PolicyView, s: &Sighting) -> String {
     format!(
         "{} in {} from {} ({} to {})",
         view.words(),
@@ -155,12 +155,16 @@ fn describe(view: &PolicyView, s: &Seen) -> String {
 }
 
 /// RPT-004, RPT-005 (weaker subdomain policy; forged subdomain mail) and RPT-007.
-pub(super) fn checks(cx: &Checks<'_>, unknown: &BTreeMap<SourceKey, SourceAcc>) -> Vec<Finding> {
+pub(super) fn checks(
+    cx: &Checks<'_>,
+    unknown: &BTreeMap<SourceKey, SourceAcc>,
+    verdicts: &BTreeMap<SourceKey, senders::Verdict>,
+) -> Vec<Finding> {
     let seen = seen_policies(cx);
     let mut out = Vec::new();
-    let mut stated: BTreeMap<&str, Vec<(&PolicyView, Stated, &Seen)>> = BTreeMap::new();
+    let mut stated: BTreeMap<&str, Vec<(&PolicyView, Stated, &Sighting)>> = BTreeMap::new();
     // The same policy stated with and without its defaults is one policy for RPT-004/005.
-    let mut merged: BTreeMap<(&str, &PolicyView), Seen> = BTreeMap::new();
+    let mut merged: BTreeMap<(&str, &PolicyView), Sighting> = BTreeMap::new();
     for ((d, v, st), s) in &seen {
         stated.entry(d.as_str()).or_default().push((v, *st, s));
         let m = merged.entry((d.as_str(), v)).or_default();
@@ -169,13 +173,13 @@ pub(super) fn checks(cx: &Checks<'_>, unknown: &BTreeMap<SourceKey, SourceAcc>) 
         m.first = m.first.min(s.first).or(m.first).or(s.first);
         m.last = m.last.max(s.last);
     }
-    let mut by_domain: BTreeMap<&str, Vec<(&PolicyView, &Seen)>> = BTreeMap::new();
+    let mut by_domain: BTreeMap<&str, Vec<(&PolicyView, &Sighting)>> = BTreeMap::new();
     for ((d, v), s) in &merged {
         by_domain.entry(*d).or_default().push((*v, s));
     }
     for (domain, views) in &by_domain {
         // RPT-004: receivers were told not to enforce on some of this period's mail.
-        let lax: Vec<&(&PolicyView, &Seen)> = views
+        let lax: Vec<&(&PolicyView, &Sighting)> = views
             .iter()
             .filter(|(v, _)| v.p == "none" || v.pct < 100 || v.testing)
             .collect();
@@ -199,23 +203,33 @@ pub(super) fn checks(cx: &Checks<'_>, unknown: &BTreeMap<SourceKey, SourceAcc>) 
             }
             out.push(d.build(cx.label));
         }
-        // RPT-005: a subdomain policy weaker than p, as receivers applied it.
-        let weak: Vec<&(&PolicyView, &Seen)> = views
+        // RPT-005: a subdomain policy weaker than p, as receivers applied it. A reported
+        // policy neither snapshot shows is RPT-007's to explain, not evidence of a weak sp.
+        let snapshots: Vec<&PolicyView> = [
+            cx.facts.dmarc_now.get(*domain),
+            cx.facts.dmarc_before.get(*domain),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let weak: Vec<&(&PolicyView, &Sighting)> = views
             .iter()
             .filter(|(v, _)| strength(&v.sp) < strength(&v.p) || strength(&v.np) < strength(&v.p))
+            .filter(|(v, _)| snapshots.is_empty() || snapshots.contains(v))
             .collect();
         let forged_sub: Vec<(&SourceKey, &SourceAcc)> = unknown
             .iter()
             .filter(|(k, a)| {
                 k.0 == *domain
                     && k.2 != *domain
-                    && a.messages > a.pass
-                    && a.forwarded == 0
-                    && a.own_sig_pass + a.own_sig_fail == 0
+                    && a.failing() > 0
+                    && verdicts
+                        .get(*k)
+                        .is_some_and(|v| v.kind == SourceKind::Spoofing)
             })
             .collect();
         if !weak.is_empty() || !forged_sub.is_empty() {
-            let sub_msgs: u64 = forged_sub.iter().map(|(_, a)| a.messages - a.pass).sum();
+            let sub_msgs: u64 = forged_sub.iter().map(|(_, a)| a.failing()).sum();
             let subs: BTreeSet<&str> = forged_sub.iter().map(|(k, _)| k.2.as_str()).collect();
             let title = match (weak.is_empty(), forged_sub.is_empty()) {
                 (false, true) => format!(
@@ -263,7 +277,7 @@ pub(super) fn checks(cx: &Checks<'_>, unknown: &BTreeMap<SourceKey, SourceAcc>) 
                         format!(
                             "{} sent {} as {}; authentication seen: {}",
                             k.1,
-                            crate::text::count((a.messages - a.pass) as usize, "failing message", "failing messages"),
+                            crate::text::count((a.failing()) as usize, "failing message", "failing messages"),
                             k.2,
                             a.quoted_auth(3)
                         )
@@ -279,10 +293,14 @@ pub(super) fn checks(cx: &Checks<'_>, unknown: &BTreeMap<SourceKey, SourceAcc>) 
         .into_iter()
         .flatten()
         .collect();
-        if known.is_empty() {
+        // Only against a snapshot that read the record: a failed lookup this month would leave
+        // the previous policy as the only one, and the reports of the new one would look odd.
+        if known.is_empty()
+            || cx.facts.dmarc_status.get(*domain).map(String::as_str) != Some("found")
+        {
             continue;
         }
-        let odd: Vec<(&PolicyView, &Seen)> = stated
+        let odd: Vec<(&PolicyView, &Sighting)> = stated
             .get(domain)
             .into_iter()
             .flatten()

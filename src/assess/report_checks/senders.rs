@@ -5,13 +5,16 @@
 //!
 //! The rule, in order (the first that holds decides):
 //! 1. **Forwarder**: receivers reported a forwarding override (`forwarded`, `trusted_forwarder`,
-//!    `mailing_list`) for its mail, or its mail carries our own DKIM signature with a selector
-//!    we publish (intact, or altered in transit) while our SPF does not authorize it.
+//!    `mailing_list`) for at least half its mail, or at least half its mail carries our own DKIM
+//!    signature under a selector the configuration or the inventory names, intact, or altered
+//!    in transit while SPF passed for the relaying host's own domain, and our SPF does not
+//!    authorize it.
 //! 2. **Service**: our SPF authorizes it (an include names its provider, or SPF passed for our
-//!    own MAIL FROM), or it authenticated as a third-party organization that is *stable*:
-//!    that organization signed DKIM for its mail (or its forward-confirmed reverse DNS is in
-//!    the same organization) and its mail provably fell on at least `service_min_days` days
-//!    (reports at least that many days apart; overlapping reports prove one day).
+//!    own MAIL FROM); or it signs with one of our published keys that neither the configuration
+//!    nor the inventory names; or it authenticated as a third-party organization that is
+//!    *stable*: that organization signed DKIM for its mail (or its forward-confirmed reverse DNS
+//!    is in the same organization) and its mail provably fell on at least `service_min_days`
+//!    days (reports at least that many days apart; overlapping reports prove one day).
 //! 3. **Spoofing**: nothing it sent authenticated as anyone, or only as throwaway identities
 //!    (two or more organizations from one address, each seen on a single day), or only by SPF
 //!    for a domain of its own with no signature and no reverse DNS to back it.
@@ -37,11 +40,17 @@ pub(super) struct SourceAcc {
     pub spf_aligned: u64,
     /// Domains other than ours for which DKIM or SPF passed: the mark of a real service.
     pub third_party: BTreeSet<String>,
-    /// Our own signature with a selector we publish: messages where it verified, where it
-    /// broke in transit, and the selectors.
+    /// Our own signature under a selector our config or the inventory names (our own mail):
+    /// messages where it verified, where it broke in transit, and of those broken, the ones
+    /// relayed under the relaying host's own SPF identity; and the selectors.
     pub own_sig_pass: u64,
     pub own_sig_fail: u64,
+    pub own_sig_fail_relayed: u64,
     pub own_selectors: BTreeSet<String>,
+    /// Our own signature verifying under a selector we publish but neither the config nor any
+    /// inventory vendor names: someone outside the inventory holds one of our keys.
+    pub unclaimed_sig_pass: u64,
+    pub unclaimed_selectors: BTreeSet<String>,
     /// Messages signed with one of our domains under a selector we do not publish.
     pub forged_sig: u64,
     /// Third-party organizations (registrable domains) it authenticated as.
@@ -67,109 +76,133 @@ pub(super) struct RowFacts<'a> {
     pub seen: Option<Seen>,
     /// `domain/selector` pairs of ours that are published (or verified this period).
     pub known_selectors: &'a BTreeSet<String>,
+    /// `domain/selector` pairs the config or an inventory vendor names: our own senders' keys.
+    pub claimed_selectors: &'a BTreeSet<String>,
     pub domains: &'a [DomainConfig],
 }
 
 impl SourceAcc {
     pub fn add(&mut self, row: &Row, f: &RowFacts<'_>) {
         let n = row.count;
-        self.messages += n;
+        let plus = |x: &mut u64| *x = x.saturating_add(n);
+        plus(&mut self.messages);
         if row.reporter_dmarc_pass() {
-            self.pass += n;
+            plus(&mut self.pass);
         }
         self.reports = self.reports.saturating_add(f.reports);
         self.seen = Seen::widen(self.seen, f.seen);
         self.reporters
             .extend(f.reporters.iter().map(|(r, _)| (*r).to_string()));
-        *self
-            .dispositions
-            .entry(row.disposition.clone())
-            .or_default() += n;
+        plus(
+            self.dispositions
+                .entry(row.disposition.clone())
+                .or_default(),
+        );
         if let Some(r) = row
             .reasons
             .iter()
             .find(|r| FORWARDING_REASONS.contains(&r.kind.as_str()))
         {
-            self.forwarded += n;
-            *self.reasons.entry(r.kind.clone()).or_default() += n;
+            plus(&mut self.forwarded);
+            plus(self.reasons.entry(r.kind.clone()).or_default());
         }
         if let Some(env) = &row.envelope_from {
             self.envelope.insert(env.to_ascii_lowercase());
         }
         if row.spf_evaluated.is_pass() {
-            self.spf_aligned += n;
+            plus(&mut self.spf_aligned);
         }
-        let ours = |d: &str| {
-            f.domains
-                .iter()
-                .any(|c| d == c.name || d.ends_with(&format!(".{}", c.name)))
-        };
+        let ours = |d: &str| owning_domain(d, f.domains).is_some();
+        // SPF passed for a domain not ours: the relaying host's own identity.
+        let relay_spf = row.spf.iter().any(|s| {
+            let d = crate::snapshot::normalize_name(&s.domain);
+            !d.is_empty() && !ours(&d) && s.result.is_pass()
+        });
         for sig in &row.dkim {
             let d = crate::snapshot::normalize_name(&sig.domain);
             let sel = sig.selector.as_deref().unwrap_or("").to_ascii_lowercase();
             if !sel.is_empty() {
                 self.selectors.insert(format!("{}/{}", sig.domain, sel));
             }
-            *self
-                .auth
-                .entry(format!(
-                    "dkim d={} s={} {}",
-                    if d.is_empty() { "-" } else { d.as_str() },
-                    if sel.is_empty() { "-" } else { sel.as_str() },
-                    sig.result.word().to_ascii_lowercase()
-                ))
-                .or_default() += n;
+            plus(
+                self.auth
+                    .entry(format!(
+                        "dkim d={} s={} {}",
+                        if d.is_empty() { "-" } else { d.as_str() },
+                        if sel.is_empty() { "-" } else { sel.as_str() },
+                        sig.result.word().to_ascii_lowercase()
+                    ))
+                    .or_default(),
+            );
             if d.is_empty() {
                 continue;
             }
             if ours(&d) {
-                let known =
-                    sig.result.is_pass() || f.known_selectors.contains(&format!("{d}/{sel}"));
-                match (known, &sig.result) {
-                    (true, r) if r.is_pass() => self.own_sig_pass += n,
-                    (true, AuthResult::Fail) => self.own_sig_fail += n,
-                    (false, _) => self.forged_sig += n,
+                let key = format!("{d}/{sel}");
+                let claimed = f.claimed_selectors.contains(&key);
+                let published = sig.result.is_pass() || f.known_selectors.contains(&key);
+                match (claimed, published, &sig.result) {
+                    (true, _, r) if r.is_pass() => plus(&mut self.own_sig_pass),
+                    (true, _, AuthResult::Fail) => {
+                        plus(&mut self.own_sig_fail);
+                        if relay_spf {
+                            plus(&mut self.own_sig_fail_relayed);
+                        }
+                    }
+                    (false, true, r) if r.is_pass() => {
+                        plus(&mut self.unclaimed_sig_pass);
+                        if !sel.is_empty() {
+                            self.unclaimed_selectors.insert(sel.clone());
+                        }
+                    }
+                    (false, false, _) => plus(&mut self.forged_sig),
                     _ => {}
                 }
-                if known && !sel.is_empty() {
+                if claimed && !sel.is_empty() {
                     self.own_selectors.insert(sel);
                 }
             } else if sig.result.is_pass() {
                 self.third_party.insert(d.clone());
-                let id = self
-                    .identities
-                    .entry(crate::suffix::registrable(&d).to_string())
-                    .or_default();
-                id.dkim += n;
-                id.seen = Seen::widen(id.seen, f.seen);
+                self.used(&d, f.seen).dkim = self.used(&d, f.seen).dkim.saturating_add(n);
             }
         }
         if row.dkim.is_empty() {
-            *self.auth.entry("no DKIM signature".into()).or_default() += n;
+            plus(self.auth.entry("no DKIM signature".into()).or_default());
         }
         for spf in &row.spf {
             let d = crate::snapshot::normalize_name(&spf.domain);
-            *self
-                .auth
-                .entry(format!(
-                    "spf {} {}",
-                    if d.is_empty() { "-" } else { d.as_str() },
-                    spf.result.word().to_ascii_lowercase()
-                ))
-                .or_default() += n;
+            plus(
+                self.auth
+                    .entry(format!(
+                        "spf {} {}",
+                        if d.is_empty() { "-" } else { d.as_str() },
+                        spf.result.word().to_ascii_lowercase()
+                    ))
+                    .or_default(),
+            );
             if !d.is_empty() && !ours(&d) && spf.result.is_pass() {
                 self.third_party.insert(d.clone());
-                let id = self
-                    .identities
-                    .entry(crate::suffix::registrable(&d).to_string())
-                    .or_default();
-                id.spf += n;
-                id.seen = Seen::widen(id.seen, f.seen);
+                self.used(&d, f.seen).spf = self.used(&d, f.seen).spf.saturating_add(n);
             }
         }
         if row.spf.is_empty() {
-            *self.auth.entry("no SPF result".into()).or_default() += n;
+            plus(self.auth.entry("no SPF result".into()).or_default());
         }
+    }
+
+    /// The use of the third-party organization `name` belongs to, widened to `seen`.
+    fn used(&mut self, name: &str, seen: Option<Seen>) -> &mut IdentityUse {
+        let id = self
+            .identities
+            .entry(crate::suffix::registrable(name).to_string())
+            .or_default();
+        id.seen = Seen::widen(id.seen, seen);
+        id
+    }
+
+    /// Messages that failed DMARC as the reporters evaluated it.
+    pub fn failing(&self) -> u64 {
+        self.messages.saturating_sub(self.pass)
     }
 
     /// The authentication results seen, largest first, for quoting: "dkim d=… pass 120".
@@ -220,13 +253,28 @@ pub(super) fn identities(unknown: &BTreeMap<SourceKey, SourceAcc>) -> BTreeMap<S
 pub(super) enum SourceKind {
     /// Our own mail relayed by a forwarder or list (no finding).
     Forwarder,
-    /// A service sending as us: `org` is the organization it authenticated as, or the
-    /// provider our SPF includes (VEN-006).
-    Service { org: Option<String> },
+    /// A service sending as us (VEN-006), and what ties it to us.
+    Service {
+        org: Option<String>,
+        basis: ServiceBasis,
+    },
     /// Forged mail (RPT-001).
     Spoofing,
     /// Too little to tell (listed, no finding).
     Unknown,
+}
+
+/// Why a source outside the inventory is taken for a service: each asks a different fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum ServiceBasis {
+    /// Our SPF record includes its provider.
+    OurInclude,
+    /// Our SPF record authorizes its address (SPF passed for our own MAIL FROM).
+    OurSpf,
+    /// It signs with one of our keys that neither the config nor the inventory names.
+    OurKey,
+    /// It authenticates, day after day, as an organization of its own.
+    OwnIdentity,
 }
 
 /// A source's class with the reason, in words the PDF prints.
@@ -247,7 +295,10 @@ impl Rule<'_> {
     /// The rule in the module documentation, applied to one source.
     pub fn judge(&self, ip: IpAddr, acc: &SourceAcc) -> Verdict {
         let count = |n: u64| crate::text::count(n as usize, "message", "messages");
-        if acc.forwarded > 0 {
+        // One stray message does not class an address: the evidence must cover at least half
+        // of what it sent.
+        let most = |n: u64| n > 0 && n.saturating_mul(2) >= acc.messages;
+        if most(acc.forwarded) {
             let reasons = acc
                 .reasons
                 .iter()
@@ -259,8 +310,10 @@ impl Rule<'_> {
                 why: format!("forwarder or mailing list: receivers reported {reasons}"),
             };
         }
-        let own = acc.own_sig_pass + acc.own_sig_fail;
-        if own > 0 && acc.spf_aligned == 0 {
+        // Our own mail relayed: our signature under a selector our config or inventory names,
+        // intact, or broken in transit while SPF passed for the relaying host's own domain.
+        let relayed = acc.own_sig_pass.saturating_add(acc.own_sig_fail_relayed);
+        if most(relayed) && acc.spf_aligned == 0 {
             let relay_spf: Vec<&str> = acc
                 .identities
                 .iter()
@@ -283,7 +336,7 @@ impl Rule<'_> {
                                 .join(", ")
                         )
                     },
-                    match (acc.own_sig_pass, acc.own_sig_fail) {
+                    match (acc.own_sig_pass, acc.own_sig_fail_relayed) {
                         (p, 0) => format!("intact on {}", count(p)),
                         (0, f) => format!("altered in transit on {}", count(f)),
                         (p, f) =>
@@ -300,6 +353,30 @@ impl Rule<'_> {
                 ),
             };
         }
+        if most(acc.unclaimed_sig_pass) {
+            return Verdict {
+                kind: SourceKind::Service {
+                    org: None,
+                    basis: ServiceBasis::OurKey,
+                },
+                why: format!(
+                    "unlisted service sending as us: signs {} with our own published key ({}), which neither the configuration nor any inventory vendor names",
+                    count(acc.unclaimed_sig_pass),
+                    if acc.unclaimed_selectors.is_empty() {
+                        "no selector reported".to_string()
+                    } else {
+                        format!(
+                            "selector {}",
+                            acc.unclaimed_selectors
+                                .iter()
+                                .map(String::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                ),
+            };
+        }
         if let Some(provider) = acc
             .third_party
             .iter()
@@ -308,6 +385,7 @@ impl Rule<'_> {
             return Verdict {
                 kind: SourceKind::Service {
                     org: Some(base(provider).to_string()),
+                    basis: ServiceBasis::OurInclude,
                 },
                 why: format!(
                     "unlisted service sending as us: authenticates as {provider}, whose provider our own SPF record includes"
@@ -316,7 +394,10 @@ impl Rule<'_> {
         }
         if acc.spf_aligned > 0 {
             return Verdict {
-                kind: SourceKind::Service { org: None },
+                kind: SourceKind::Service {
+                    org: None,
+                    basis: ServiceBasis::OurSpf,
+                },
                 why: format!(
                     "unlisted service sending as us: our own SPF record authorizes this address ({} passed SPF aligned)",
                     count(acc.spf_aligned)
@@ -349,6 +430,7 @@ impl Rule<'_> {
             return Verdict {
                 kind: SourceKind::Service {
                     org: Some((*org).clone()),
+                    basis: ServiceBasis::OwnIdentity,
                 },
                 why: format!(
                     "unlisted service sending as us: authenticates as {org} ({}), seen on at least {days} days from {}{}",
@@ -375,14 +457,21 @@ impl Rule<'_> {
             return Verdict {
                 kind: SourceKind::Spoofing,
                 why: format!(
-                    "spoofing: authenticated as no one{}",
+                    "spoofing: authenticated as no one{}{}",
                     if acc.forged_sig > 0 {
                         format!(
-                            "; {} carried a signature of our domain under a selector we do not publish",
+                            "; {} carried a signature of our domain under a selector the snapshot does not show as published",
                             count(acc.forged_sig)
                         )
                     } else {
                         String::new()
+                    },
+                    match acc.own_sig_fail.saturating_sub(acc.own_sig_fail_relayed) {
+                        0 => String::new(),
+                        n => format!(
+                            "; {} carried one of our signatures, broken, with no relaying identity of its own (a replayed or tampered message)",
+                            count(n)
+                        ),
                     }
                 ),
             };
@@ -408,7 +497,7 @@ impl Rule<'_> {
         Verdict {
             kind: SourceKind::Spoofing,
             why: format!(
-                "spoofing: passes only SPF for a domain of its own ({}), with no DKIM signature and no reverse DNS in that organization",
+                "spoofing: passes only SPF for a domain of its own ({}), with no DKIM signature of its own and no reverse DNS in that organization",
                 acc.identities
                     .keys()
                     .map(String::as_str)
@@ -417,4 +506,22 @@ impl Rule<'_> {
             ),
         }
     }
+}
+
+/// The class of every unknown source, by the rule above.
+pub(super) fn verdicts(
+    cx: &Checks<'_>,
+    unknown: &BTreeMap<SourceKey, SourceAcc>,
+) -> BTreeMap<SourceKey, Verdict> {
+    let ids = identities(unknown);
+    let rule = Rule {
+        authorized: cx.facts.authorized,
+        identities: &ids,
+        ptr: cx.ptr,
+        service_min_days: cx.policy.service_min_days,
+    };
+    unknown
+        .iter()
+        .map(|(k, acc)| (k.clone(), rule.judge(k.1, acc)))
+        .collect()
 }

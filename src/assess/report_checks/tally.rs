@@ -32,7 +32,7 @@ pub(super) fn rows(
     inv: &Inventory,
     ptr: &PtrNames,
     hints: &[&str],
-    known_selectors: &BTreeSet<String>,
+    (known_selectors, claimed_selectors): (&BTreeSet<String>, &BTreeSet<String>),
     stats: &mut ReportStats,
 ) -> Tally {
     let mut per_domain: BTreeMap<String, DomainAcc> = BTreeMap::new();
@@ -220,6 +220,7 @@ pub(super) fn rows(
                     reports: merged.reports,
                     seen: merged.seen,
                     known_selectors,
+                    claimed_selectors,
                     domains,
                 },
             );

@@ -7,31 +7,23 @@ use super::*;
 pub(super) fn classify(
     cx: &Checks<'_>,
     unknown: &BTreeMap<SourceKey, SourceAcc>,
+    verdicts: &BTreeMap<SourceKey, senders::Verdict>,
     vendor_fail: &BTreeMap<String, VendorFail>,
 ) -> (Vec<Finding>, Vec<SourceStat>) {
     let Checks {
         inv, facts, label, ..
     } = *cx;
-    let DnsFacts {
-        policy_none,
-        authorized,
-        ..
-    } = facts;
+    let DnsFacts { policy_none, .. } = facts;
     let mut findings = Vec::new();
-    // RPT-001 (failing, unknown, not forwarded) and VEN-006 (unknown but passing).
-    let mut spoof: BTreeMap<String, Vec<(&SourceKey, &SourceAcc, String)>> = BTreeMap::new();
-    let mut shadow: BTreeMap<String, Vec<(&SourceKey, &SourceAcc, String)>> = BTreeMap::new();
+    // RPT-001 (spoofing) per domain and VEN-006 (a service) per organization or network.
+    type Listed<'a> = Vec<(&'a SourceKey, &'a SourceAcc, String)>;
+    let mut spoof: BTreeMap<String, Listed<'_>> = BTreeMap::new();
+    let mut shadow: BTreeMap<(String, senders::ServiceBasis), Listed<'_>> = BTreeMap::new();
     let mut unknown_sources = Vec::new();
-    let ids = senders::identities(unknown);
-    let rule = senders::Rule {
-        authorized,
-        identities: &ids,
-        ptr: cx.ptr,
-        service_min_days: cx.policy.service_min_days,
-    };
-    let mut unknowns = 0usize;
     for (k, acc) in unknown {
-        let verdict = rule.judge(k.1, acc);
+        let Some(verdict) = verdicts.get(k) else {
+            continue;
+        };
         unknown_sources.push(SourceStat {
             source_ip: k.1.to_string(),
             vendor: None,
@@ -41,25 +33,16 @@ pub(super) fn classify(
             reporters: acc.reporters.iter().cloned().collect(),
             class: Some(format!("{} [{}]", verdict.why, acc.quoted_auth(4))),
         });
-        match verdict.kind {
-            SourceKind::Service { org } => {
-                let group = org.unwrap_or_else(|| network_of(k.1));
-                shadow
-                    .entry(group)
-                    .or_default()
-                    .push((k, acc, verdict.why.clone()));
+        let listed = (k, acc, verdict.why.clone());
+        match &verdict.kind {
+            SourceKind::Service { org, basis } => {
+                let group = org.clone().unwrap_or_else(|| network_of(k.1));
+                shadow.entry((group, *basis)).or_default().push(listed);
             }
-            SourceKind::Spoofing => {
-                spoof
-                    .entry(k.0.clone())
-                    .or_default()
-                    .push((k, acc, verdict.why.clone()))
-            }
-            SourceKind::Forwarder => {}
-            SourceKind::Unknown => unknowns += 1,
+            SourceKind::Spoofing => spoof.entry(k.0.clone()).or_default().push(listed),
+            SourceKind::Forwarder | SourceKind::Unknown => {}
         }
     }
-    let _ = unknowns;
     unknown_sources.sort_by(|a, b| {
         b.messages
             .cmp(&a.messages)
@@ -67,13 +50,20 @@ pub(super) fn classify(
     });
     for (domain, mut srcs) in spoof {
         srcs.sort_by_key(|s| std::cmp::Reverse(s.1.messages));
-        let total: u64 = srcs.iter().map(|(_, a, _)| a.messages - a.pass).sum();
+        let total: u64 = srcs.iter().map(|(_, a, _)| a.failing()).sum();
         let mut d = Draft::new("RPT-001", domain.clone())
             .domain(&domain)
             .title(format!(
                 "{} from {} claimed to be from {domain}",
                 crate::text::count(total as usize, "message", "messages"),
-                crate::text::count(srcs.len(), "unauthorized source", "unauthorized sources")
+                crate::text::count(
+                    srcs.iter()
+                        .map(|(k, _, _)| k.1)
+                        .collect::<BTreeSet<_>>()
+                        .len(),
+                    "unauthorized address",
+                    "unauthorized addresses"
+                )
             ))
             .messages(total);
         // What receivers did with it decides how far the harm reached: refused mail harmed
@@ -117,7 +107,10 @@ pub(super) fn classify(
         if all > 0 && rejected == all {
             d = d.reach(
                 Reach::Minimal,
-                format!("receivers refused all {all} of these messages (disposition reject)"),
+                format!(
+                    "receivers refused all {} of these messages (disposition reject)",
+                    crate::text::int(all)
+                ),
             );
         } else if delivered == 0 && all > 0 {
             d = d.reach(
@@ -128,12 +121,12 @@ pub(super) fn classify(
         let sub: u64 = srcs
             .iter()
             .filter(|(k, _, _)| !k.2.eq_ignore_ascii_case(&domain))
-            .map(|(_, a, _)| a.messages - a.pass)
+            .map(|(_, a, _)| a.failing())
             .sum();
         d = d.subdomain_messages(sub).delivered(delivered);
         if policy_none.contains(&domain) {
             d = d.severity(Severity::Critical).evidence(format!(
-                "{domain} publishes p=none: receivers were asked to deliver this mail"
+                "{domain} publishes p=none, or no usable DMARC record: receivers were asked to deliver this mail"
             ));
         }
         d = d.evidence_all(srcs.iter().take(10).map(|(k, a, why)| {
@@ -141,7 +134,7 @@ pub(super) fn classify(
                 "{} sent {} as {} (reporters: {}; dispositions: {}); authentication seen: {}; {why}",
                 k.1,
                 crate::text::count(
-                    (a.messages - a.pass) as usize,
+                    (a.failing()) as usize,
                     "failing message",
                     "failing messages"
                 ),
@@ -156,18 +149,18 @@ pub(super) fn classify(
             )
         }));
         if srcs.len() > 10 {
-            let rest: u64 = srcs[10..].iter().map(|(_, a, _)| a.messages - a.pass).sum();
+            let rest: u64 = srcs[10..].iter().map(|(_, a, _)| a.failing()).sum();
             d = d.evidence(format!(
-                "and {} more source{}, {rest} failing message{}: grouped by network in evidence.json (reports.detail), each row in the report files it lists (inputs)",
+                "and {} more source{}, {}: grouped by network in evidence.json (reports.detail), each row in the report files it lists (inputs)",
                 srcs.len() - 10,
                 if srcs.len() - 10 == 1 { "" } else { "s" },
-                if rest == 1 { "" } else { "s" }
+                crate::text::count(rest as usize, "failing message", "failing messages")
             ));
         }
         findings.push(d.build(label));
     }
-    for (net, srcs) in shadow {
-        findings.push(service_finding(cx, &net, &srcs));
+    for ((net, basis), srcs) in shadow {
+        findings.push(service_finding(cx, &net, basis, &srcs));
     }
     (findings, unknown_sources)
 }
@@ -177,8 +170,10 @@ pub(super) fn classify(
 fn service_finding(
     cx: &Checks<'_>,
     net: &str,
+    basis: senders::ServiceBasis,
     srcs: &[(&SourceKey, &SourceAcc, String)],
 ) -> Finding {
+    use senders::ServiceBasis;
     let total: u64 = srcs.iter().map(|(_, a, _)| a.messages).sum();
     let passing: u64 = srcs.iter().map(|(_, a, _)| a.pass).sum();
     let authorized: BTreeSet<String> = srcs
@@ -222,20 +217,28 @@ fn service_finding(
     {
         d = d.domain(dn);
     }
-    d = if authorized.is_empty() {
-        d.remediation(format!(
-            "No inventory vendor and no part of our SPF names {net}, yet it sends as {} under an identity of its own, day after day: the pattern of a service a department signed up for. Find who uses it and whether its mail creates, receives or transmits PHI: if so it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Then add it to the inventory with its PHI and BAA status and align its mail (a DKIM selector under our domain, or a MAIL FROM subdomain our SPF authorizes), or have the department stop using it.",
+    let ba = "Find who in the organization uses it and whether its mail creates, receives or transmits PHI: if so it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)).";
+    d = match basis {
+        ServiceBasis::OwnIdentity => d.remediation(format!(
+            "No inventory vendor and no part of our SPF names {net}, yet it sends as {} under an identity of its own, day after day: the pattern of a service a department signed up for. {ba} Then add it to the inventory with its PHI and BAA status and align its mail (a DKIM selector under our domain, or a MAIL FROM subdomain our SPF authorizes), or have the department stop using it.",
             join(&doms)
-        ))
-    } else {
-        d.evidence(format!(
-            "authenticates as {} and our SPF record publishes that provider's include: a real service, not a spoofer",
-            join(&authorized)
-        ))
-        .remediation(format!(
-            "Our own SPF record includes {} (whether receivers reach the include depends on the record's lookup count), yet no inventory vendor names it. Find who in the organization uses the service and whether it creates, receives or transmits PHI: if it does, it is a business associate and needs a BAA before it sends PHI (§164.308(b)(1)). Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
-            join(&authorized)
-        ))
+        )),
+        ServiceBasis::OurInclude => d
+            .evidence(format!(
+                "authenticates as {} and our SPF record publishes that provider's include: a real service, not a spoofer",
+                join(&authorized)
+            ))
+            .remediation(format!(
+                "Our own SPF record includes {} (whether receivers reach the include depends on the record's lookup count), yet no inventory vendor names it. {ba} Add it to the inventory with its PHI and BAA status, or, if nobody owns it, remove its include from our SPF.",
+                join(&authorized)
+            )),
+        ServiceBasis::OurSpf => d.remediation(format!(
+            "Our own SPF record authorizes {net}, yet no inventory vendor's ranges cover it. Find which system or provider sends from there (the SPF tree in section 4 says which term authorizes it). {ba} Add it to the inventory with its ranges, PHI and BAA status, or remove the authorization if nobody owns it."
+        )),
+        ServiceBasis::OurKey => d.remediation(format!(
+            "{net} signs mail as {} with one of our own published DKIM keys, which neither the configuration nor any inventory vendor names: whoever holds that key can send mail that passes DMARC as us. {ba} Add the sender and its selector to the inventory, or revoke the key (publish `p=` empty) if nobody owns it.",
+            join(&doms)
+        )),
     };
     if !hints.is_empty() {
         d = d.evidence(format!(
