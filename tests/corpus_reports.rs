@@ -3,9 +3,10 @@
 //! its reason must contain). A new corpus file without an entry here fails the test, so the
 //! table stays complete.
 
+mod common;
 use mailproof::reports::model::AuthResult;
 use mailproof::reports::store::{BytesOutcome, ingest, ingest_bytes};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 enum Expect {
     Parsed {
@@ -169,22 +170,7 @@ const TABLE: &[(&str, Expect)] = &[
 ];
 
 /// The corpus folder, or `None` (after saying so) when it is absent outside CI.
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("MAILPROOF_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("parsedmarc").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "corpus not found at {} (required when CI=true)",
-            dir.display()
-        );
-    }
-    println!("skipped: corpus not found at {}", dir.display());
-    None
-}
+use common::corpus;
 
 /// Every file the brief puts under test: the aggregate sample folders, empty.xml, the failure
 /// samples and the IETF folder.

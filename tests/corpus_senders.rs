@@ -9,29 +9,15 @@
 //!   forwarder;
 //! - a source that authenticated as no one at all is spoofing.
 
+mod common;
 use mailproof::assess::report_checks::{self, DnsFacts};
 use mailproof::config::{DomainConfig, Role};
 use mailproof::inventory::Inventory;
 use mailproof::period::{Month, Period};
 use mailproof::reports::store::ingest;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("MAILPROOF_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("parsedmarc").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        !std::env::var("CI").is_ok_and(|v| v == "true"),
-        "corpus not found at {} (required when CI=true)",
-        dir.display()
-    );
-    println!("skipped: corpus not found at {}", dir.display());
-    None
-}
+use common::corpus;
 
 const CLASSES: [&str; 4] = [
     "spoofing",
@@ -81,26 +67,11 @@ fn sender_rule_holds_on_every_real_report() {
             owner: None,
         })
         .collect();
-    let empty = BTreeSet::new();
     let out = report_checks::assess(
         &set,
         &domains,
         &Inventory::default(),
-        DnsFacts {
-            policy_none: &empty,
-            authorized: &empty,
-            org_domains: &empty,
-            spf_trees: &BTreeMap::new(),
-            spf_broken: &BTreeMap::new(),
-            known_selectors: &empty,
-            dmarc_now: &BTreeMap::new(),
-            dmarc_before: &BTreeMap::new(),
-            rua_now: &empty,
-            rua_before: None,
-            dmarc_status: &BTreeMap::new(),
-            spf_status: &BTreeMap::new(),
-            reverse_dns: &BTreeMap::new(),
-        },
+        DnsFacts::without_snapshot(),
         &Period::new(
             Month {
                 year: 2024,

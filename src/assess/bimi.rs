@@ -31,15 +31,8 @@ fn reasons(p: &DomainPosture) -> Option<Vec<(String, String)>> {
             )]);
         }
     }
-    let loc = m.location.clone().unwrap_or_default();
     // A record found at the organizational domain applies to this one through sp.
-    let inherited = loc != format!("_dmarc.{}", p.domain);
-    let p_eff = if inherited {
-        m.sp.clone().or(m.p.clone())
-    } else {
-        m.p.clone()
-    }
-    .unwrap_or_else(|| "none".into());
+    let (p_eff, inherited) = p.effective_policy();
     let mut why = Vec::new();
     match p_eff.as_str() {
         "none" => {

@@ -311,11 +311,7 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
             f = f.vendor(&v.vendor).evidence(format!(
                 "the processor is inventory vendor {} (phi = {}, BAA {}{})",
                 v.vendor,
-                match v.phi {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "unknown",
-                },
+                v.phi_word(),
                 v.baa.map(|b| b.label()).unwrap_or("unknown"),
                 v.baa_expires
                     .map(|e| format!(", expires {e}"))
@@ -797,13 +793,7 @@ fn dmarc(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>
         _ => return,
     }
     // A record found at a parent applies to this domain through sp (RFC 9989 §4.10).
-    let inherited = loc != format!("_dmarc.{}", p.domain);
-    let p_eff = if inherited {
-        m.sp.clone().or(m.p.clone())
-    } else {
-        m.p.clone()
-    }
-    .unwrap_or_else(|| "none".into());
+    let (p_eff, inherited) = p.effective_policy();
     let inherit_note = inherited.then(|| {
         format!(
             "{} has no record of its own; the policy at {loc} applies through sp",

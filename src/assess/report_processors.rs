@@ -131,11 +131,7 @@ fn finding(
                 "{source} line {}: {} phi = {}, baa = {}{}",
                 v.line,
                 v.vendor,
-                match v.phi {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "unknown",
-                },
+                v.phi_word(),
                 v.baa.map(|b| b.label()).unwrap_or("unknown"),
                 v.baa_expires
                     .map(|e| format!(", baa_expires = {e}"))

@@ -393,6 +393,23 @@ pub struct DomainPosture {
     pub transport: Option<transport::TransportPosture>,
 }
 
+impl DomainPosture {
+    /// The DMARC policy that applies to this domain's own mail, and whether it came from a
+    /// parent: a record found up the RFC 9989 tree walk applies through `sp` (else `p`), so
+    /// `p=reject; sp=none` at the organizational domain leaves this one unprotected.
+    pub fn effective_policy(&self) -> (String, bool) {
+        let m = &self.dmarc;
+        let own = format!("_dmarc.{}", self.domain);
+        let inherited = m.location.as_deref().is_some_and(|l| l != own);
+        let p = if inherited {
+            m.sp.clone().or(m.p.clone())
+        } else {
+            m.p.clone()
+        };
+        (p.unwrap_or_else(|| "none".into()), inherited)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PassRates {
     pub messages: u64,

@@ -94,6 +94,16 @@ pub struct Vendor {
 }
 
 impl Vendor {
+    /// The `phi` cell as evidence prints it: `yes`, `no`, or `unknown` when it was left empty
+    /// or rejected (never read as "no").
+    pub fn phi_word(&self) -> &'static str {
+        match self.phi {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        }
+    }
+
     /// Whether this vendor signs with the DKIM key `<selector>._domainkey.<domain>`: the key's
     /// findings then belong to whoever answers for the vendor, and appear in its row.
     pub fn signs_with(&self, selector: &str, domain: &str) -> bool {

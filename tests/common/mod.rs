@@ -95,3 +95,22 @@ pub fn pdftotext(pdf: &Path) -> Option<String> {
         }
     }
 }
+
+/// The shared corpus (`MAILPROOF_CORPUS`, default `../shared/corpus`), or `None` with a note
+/// when it is absent; under `CI=true` its absence fails the test instead of skipping it.
+#[allow(dead_code)]
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("MAILPROOF_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/corpus"));
+    if dir.join("parsedmarc").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        !std::env::var("CI").is_ok_and(|v| v == "true"),
+        "corpus not found at {} (required when CI=true)",
+        dir.display()
+    );
+    println!("skipped: corpus not found at {}", dir.display());
+    None
+}

@@ -177,6 +177,37 @@ pub struct DnsFacts<'a> {
     pub reverse_dns: &'a BTreeMap<IpAddr, crate::snapshot::ReverseDns>,
 }
 
+impl DnsFacts<'static> {
+    /// What the checks know without a DNS snapshot: nothing. Every fact is empty, so no check
+    /// reads a missing snapshot as a missing record.
+    pub fn without_snapshot() -> DnsFacts<'static> {
+        static SET: std::sync::LazyLock<BTreeSet<String>> = std::sync::LazyLock::new(BTreeSet::new);
+        static TREES: std::sync::LazyLock<BTreeMap<String, Vec<String>>> =
+            std::sync::LazyLock::new(BTreeMap::new);
+        static WORDS: std::sync::LazyLock<BTreeMap<String, String>> =
+            std::sync::LazyLock::new(BTreeMap::new);
+        static POLICIES: std::sync::LazyLock<BTreeMap<String, PolicyView>> =
+            std::sync::LazyLock::new(BTreeMap::new);
+        static REVERSE: std::sync::LazyLock<BTreeMap<IpAddr, crate::snapshot::ReverseDns>> =
+            std::sync::LazyLock::new(BTreeMap::new);
+        DnsFacts {
+            policy_none: &SET,
+            authorized: &SET,
+            org_domains: &SET,
+            spf_trees: &TREES,
+            spf_broken: &WORDS,
+            known_selectors: &SET,
+            dmarc_now: &POLICIES,
+            dmarc_before: &POLICIES,
+            rua_now: &SET,
+            rua_before: None,
+            dmarc_status: &WORDS,
+            spf_status: &WORDS,
+            reverse_dns: &REVERSE,
+        }
+    }
+}
+
 pub fn assess(
     set: &ReportSet,
     domains: &[DomainConfig],
@@ -462,20 +493,46 @@ fn same_base(a: &str, b: &str) -> bool {
     crate::suffix::same_organization(a, b)
 }
 
+/// One report as the parser hands it over (rows not yet folded), for the tests of this
+/// module's checks.
+#[cfg(test)]
+fn test_report(
+    org: &str,
+    id: &str,
+    policy: crate::reports::model::PolicyPublished,
+    range: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    rows: Vec<Row>,
+) -> crate::reports::model::AggregateReport {
+    crate::reports::model::AggregateReport {
+        origin: crate::reports::model::Origin {
+            file: format!("{id}.xml"),
+            member: None,
+        },
+        schema: "1.0".into(),
+        org_name: org.into(),
+        email: None,
+        report_id: id.into(),
+        begin: range.0,
+        end: range.1,
+        policy,
+        records: rows.len(),
+        message_count: rows.iter().map(|r| r.count).sum(),
+        rows,
+        repairs: vec![],
+        xml_sha256: format!("sha-{org}-{id}"),
+        org_from_file_name: false,
+        skipped_records: 0,
+        generator: None,
+        extensions: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::DomainConfig;
     use crate::period::{Month, Period};
     use crate::reports::model::*;
-
-    static NONE: std::sync::LazyLock<BTreeSet<String>> = std::sync::LazyLock::new(BTreeSet::new);
-    static NO_STATUS: std::sync::LazyLock<BTreeMap<String, String>> =
-        std::sync::LazyLock::new(BTreeMap::new);
-    static NO_RDNS: std::sync::LazyLock<BTreeMap<IpAddr, crate::snapshot::ReverseDns>> =
-        std::sync::LazyLock::new(BTreeMap::new);
-    static NO_POLICY: std::sync::LazyLock<BTreeMap<String, PolicyView>> =
-        std::sync::LazyLock::new(BTreeMap::new);
 
     fn october() -> Period {
         Period::new(
@@ -495,31 +552,16 @@ mod tests {
         rows: Vec<Row>,
         t: chrono::DateTime<chrono::Utc>,
     ) -> ReportSet {
-        let mut report = AggregateReport {
-            origin: Origin {
-                file: format!("{id}.xml"),
-                member: None,
-            },
-            schema: "1.0".into(),
-            org_name: org.into(),
-            email: None,
-            report_id: id.into(),
-            begin: t,
-            end: t + chrono::Duration::days(1),
-            policy: PolicyPublished {
+        let mut report = test_report(
+            org,
+            id,
+            PolicyPublished {
                 domain: policy_domain.into(),
                 ..Default::default()
             },
+            (t, t + chrono::Duration::days(1)),
             rows,
-            repairs: vec![],
-            xml_sha256: format!("sha-{id}"),
-            org_from_file_name: false,
-            records: 0,
-            message_count: 0,
-            skipped_records: 0,
-            generator: None,
-            extensions: vec![],
-        };
+        );
         let mut builder = crate::reports::aggregate::AggregateBuilder::new();
         builder.fold(&mut report, chrono_tz::UTC);
         ReportSet {
@@ -608,25 +650,10 @@ mod tests {
         let domains = portal();
         let broken: BTreeMap<String, String> =
             [("portal.example".to_string(), "permerror".to_string())].into();
-        let (empty, trees, working) = (
-            BTreeSet::new(),
-            BTreeMap::new(),
-            BTreeMap::<String, String>::new(),
-        );
+        let working = BTreeMap::<String, String>::new();
         let facts = |spf_broken| DnsFacts {
-            policy_none: &empty,
-            authorized: &empty,
-            org_domains: &empty,
-            spf_trees: &trees,
             spf_broken,
-            known_selectors: &NONE,
-            dmarc_now: &NO_POLICY,
-            dmarc_before: &NO_POLICY,
-            rua_now: &NONE,
-            rua_before: None,
-            dmarc_status: &NO_STATUS,
-            spf_status: &NO_STATUS,
-            reverse_dns: &NO_RDNS,
+            ..DnsFacts::without_snapshot()
         };
         let out = assess(
             &set,
@@ -713,25 +740,10 @@ mod tests {
             }],
             ..Default::default()
         };
-        let (empty, trees, broken) = (
-            BTreeSet::new(),
-            BTreeMap::new(),
-            BTreeMap::<String, String>::new(),
-        );
+        let broken = BTreeMap::<String, String>::new();
         let facts = DnsFacts {
-            policy_none: &empty,
-            authorized: &empty,
-            org_domains: &empty,
-            spf_trees: &trees,
             spf_broken: &broken,
-            known_selectors: &NONE,
-            dmarc_now: &NO_POLICY,
-            dmarc_before: &NO_POLICY,
-            rua_now: &NONE,
-            rua_before: None,
-            dmarc_status: &NO_STATUS,
-            spf_status: &NO_STATUS,
-            reverse_dns: &NO_RDNS,
+            ..DnsFacts::without_snapshot()
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "11", "portal.example", rows, t);
@@ -772,25 +784,10 @@ mod tests {
         let mut plain = local.clone();
         plain.reasons.clear();
         plain.count = 60;
-        let (empty, trees, broken) = (
-            BTreeSet::new(),
-            BTreeMap::new(),
-            BTreeMap::<String, String>::new(),
-        );
+        let broken = BTreeMap::<String, String>::new();
         let facts = DnsFacts {
-            policy_none: &empty,
-            authorized: &empty,
-            org_domains: &empty,
-            spf_trees: &trees,
             spf_broken: &broken,
-            known_selectors: &NONE,
-            dmarc_now: &NO_POLICY,
-            dmarc_before: &NO_POLICY,
-            rua_now: &NONE,
-            rua_before: None,
-            dmarc_status: &NO_STATUS,
-            spf_status: &NO_STATUS,
-            reverse_dns: &NO_RDNS,
+            ..DnsFacts::without_snapshot()
         };
         let run = |rows: Vec<Row>| {
             let set = report_set("google.com", "12", "portal.example", rows, t);
@@ -859,17 +856,7 @@ mod tests {
             DnsFacts {
                 policy_none: &none,
                 authorized: &authorized,
-                org_domains: &BTreeSet::new(),
-                spf_trees: &BTreeMap::new(),
-                spf_broken: &BTreeMap::new(),
-                known_selectors: &NONE,
-                dmarc_now: &NO_POLICY,
-                dmarc_before: &NO_POLICY,
-                rua_now: &NONE,
-                rua_before: None,
-                dmarc_status: &NO_STATUS,
-                spf_status: &NO_STATUS,
-                reverse_dns: &NO_RDNS,
+                ..DnsFacts::without_snapshot()
             },
             &period,
         );
@@ -966,19 +953,7 @@ mod tests {
             &domains,
             &Inventory::default(),
             DnsFacts {
-                policy_none: &BTreeSet::new(),
-                authorized: &BTreeSet::new(),
-                org_domains: &BTreeSet::new(),
-                spf_trees: &BTreeMap::new(),
-                spf_broken: &BTreeMap::new(),
-                known_selectors: &NONE,
-                dmarc_now: &NO_POLICY,
-                dmarc_before: &NO_POLICY,
-                rua_now: &NONE,
-                rua_before: None,
-                dmarc_status: &NO_STATUS,
-                spf_status: &NO_STATUS,
-                reverse_dns: &NO_RDNS,
+                ..DnsFacts::without_snapshot()
             },
             &period,
         );
@@ -1030,19 +1005,7 @@ mod tests {
             &domains,
             &Inventory::default(),
             DnsFacts {
-                policy_none: &BTreeSet::new(),
-                authorized: &BTreeSet::new(),
-                org_domains: &BTreeSet::new(),
-                spf_trees: &BTreeMap::new(),
-                spf_broken: &BTreeMap::new(),
-                known_selectors: &NONE,
-                dmarc_now: &NO_POLICY,
-                dmarc_before: &NO_POLICY,
-                rua_now: &NONE,
-                rua_before: None,
-                dmarc_status: &NO_STATUS,
-                spf_status: &NO_STATUS,
-                reverse_dns: &NO_RDNS,
+                ..DnsFacts::without_snapshot()
             },
             &period,
             &ptr,
@@ -1087,16 +1050,7 @@ mod tests {
                 policy_none: &none,
                 authorized: &none,
                 org_domains: &none,
-                spf_trees: &BTreeMap::new(),
-                spf_broken: &BTreeMap::new(),
-                known_selectors: &NONE,
-                dmarc_now: &NO_POLICY,
-                dmarc_before: &NO_POLICY,
-                rua_now: &NONE,
-                rua_before: None,
-                dmarc_status: &NO_STATUS,
-                spf_status: &NO_STATUS,
-                reverse_dns: &NO_RDNS,
+                ..DnsFacts::without_snapshot()
             },
             &period,
         );
@@ -1159,7 +1113,6 @@ mod tests {
             ..Default::default()
         };
         let known: BTreeSet<String> = ["portal.example/mychart".to_string()].into();
-        let empty = BTreeSet::new();
         // The portal's own selector, as the configuration names it.
         let mut domains = portal();
         domains[0].selectors = vec!["mychart".into()];
@@ -1168,19 +1121,8 @@ mod tests {
             &domains,
             &inv,
             DnsFacts {
-                policy_none: &empty,
-                authorized: &empty,
-                org_domains: &empty,
-                spf_trees: &BTreeMap::new(),
-                spf_broken: &BTreeMap::new(),
                 known_selectors: &known,
-                dmarc_now: &NO_POLICY,
-                dmarc_before: &NO_POLICY,
-                rua_now: &NONE,
-                rua_before: None,
-                dmarc_status: &NO_STATUS,
-                spf_status: &NO_STATUS,
-                reverse_dns: &NO_RDNS,
+                ..DnsFacts::without_snapshot()
             },
             &period,
         );
@@ -1349,24 +1291,17 @@ mod published_tests {
         for day in (1..=3).chain(20..=31) {
             let begin = period.start + chrono::Duration::days(day - 1);
             let stale = day == 25;
-            let mut r = AggregateReport {
-                origin: Origin {
-                    file: format!("{day}.xml"),
-                    member: None,
-                },
-                schema: "1.0".into(),
-                org_name: if stale { "stale.example" } else { "google.com" }.into(),
-                email: None,
-                report_id: format!("r{day}"),
-                begin,
-                end: begin + chrono::Duration::seconds(86_399),
-                policy: PolicyPublished {
+            let mut r = test_report(
+                if stale { "stale.example" } else { "google.com" },
+                &format!("r{day}"),
+                PolicyPublished {
                     domain: "portal.example".into(),
                     p: Some(if stale { "quarantine" } else { "reject" }.into()),
                     sp: (!stale).then(|| "none".into()),
                     ..Default::default()
                 },
-                rows: vec![Row {
+                (begin, begin + chrono::Duration::seconds(86_399)),
+                vec![Row {
                     source_ip: "198.51.100.5".parse().unwrap(),
                     count: 10,
                     disposition: "none".into(),
@@ -1383,15 +1318,7 @@ mod published_tests {
                     dkim: vec![],
                     spf: vec![],
                 }],
-                repairs: vec![],
-                xml_sha256: format!("sha-{day}"),
-                org_from_file_name: false,
-                records: 0,
-                message_count: 0,
-                skipped_records: 0,
-                generator: None,
-                extensions: vec![],
-            };
+            );
             builder.fold(&mut r, chrono_tz::UTC);
             reports.push(r);
         }
@@ -1418,25 +1345,15 @@ mod published_tests {
         let rua: BTreeSet<String> = ["portal.example".to_string()].into();
         let found: BTreeMap<String, String> =
             [("portal.example".to_string(), "found".to_string())].into();
-        let empty = BTreeSet::new();
         let out = assess(
             &set,
             &domains,
             &inv,
             DnsFacts {
-                policy_none: &empty,
-                authorized: &empty,
-                org_domains: &empty,
-                spf_trees: &BTreeMap::new(),
-                spf_broken: &BTreeMap::new(),
-                known_selectors: &empty,
                 dmarc_now: &now,
-                dmarc_before: &BTreeMap::new(),
                 rua_now: &rua,
-                rua_before: None,
                 dmarc_status: &found,
-                spf_status: &BTreeMap::new(),
-                reverse_dns: &BTreeMap::new(),
+                ..DnsFacts::without_snapshot()
             },
             &period,
         );
@@ -1491,23 +1408,16 @@ mod bulk_tests {
             .unwrap()
             .with_timezone(&chrono::Utc)
             + chrono::Duration::days(day);
-        AggregateReport {
-            origin: Origin {
-                file: format!("{org}{day}.xml"),
-                member: None,
-            },
-            schema: "1.0".into(),
-            org_name: org.into(),
-            email: None,
-            report_id: format!("{org}{day}"),
-            begin,
-            end: begin + chrono::Duration::seconds(86_399),
-            policy: PolicyPublished {
+        test_report(
+            org,
+            &format!("{org}{day}"),
+            PolicyPublished {
                 domain: "news.example".into(),
                 p: Some("none".into()),
                 ..Default::default()
             },
-            rows: vec![Row {
+            (begin, begin + chrono::Duration::seconds(86_399)),
+            vec![Row {
                 source_ip: "198.51.100.5".parse().unwrap(),
                 count,
                 disposition: "none".into(),
@@ -1534,15 +1444,7 @@ mod bulk_tests {
                     human_result: None,
                 }],
             }],
-            repairs: vec![],
-            xml_sha256: format!("sha-{org}{day}"),
-            org_from_file_name: false,
-            records: 1,
-            message_count: count,
-            skipped_records: 0,
-            generator: None,
-            extensions: vec![],
-        }
+        )
     }
 
     /// Gmail above 5,000 a day with a broken SPF record and an unaligned vendor is BULK-001;
@@ -1586,7 +1488,6 @@ mod bulk_tests {
             selectors: vec![],
             owner: None,
         }];
-        let empty = BTreeSet::new();
         let now: BTreeMap<String, PolicyView> = [(
             "news.example".to_string(),
             PolicyView::new(Some("none"), None, None, None, None).unwrap(),
@@ -1604,19 +1505,10 @@ mod bulk_tests {
             &domains,
             &inv,
             DnsFacts {
-                policy_none: &empty,
-                authorized: &empty,
-                org_domains: &empty,
-                spf_trees: &BTreeMap::new(),
-                spf_broken: &BTreeMap::new(),
-                known_selectors: &empty,
                 dmarc_now: &now,
-                dmarc_before: &BTreeMap::new(),
-                rua_now: &empty,
-                rua_before: None,
-                dmarc_status: &BTreeMap::new(),
                 spf_status: &spf,
                 reverse_dns: &rdns,
+                ..DnsFacts::without_snapshot()
             },
             &period,
         );

@@ -286,13 +286,7 @@ pub(super) fn checks(
             out.push(d.build(cx.label));
         }
         // RPT-007: a policy neither snapshot of the period shows.
-        let known: Vec<&PolicyView> = [
-            cx.facts.dmarc_now.get(*domain),
-            cx.facts.dmarc_before.get(*domain),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let known = &snapshots;
         // Only against a snapshot that read the record: a failed lookup this month would leave
         // the previous policy as the only one, and the reports of the new one would look odd.
         if known.is_empty()

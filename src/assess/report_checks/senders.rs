@@ -327,14 +327,7 @@ impl Rule<'_> {
                     if acc.own_selectors.is_empty() {
                         String::new()
                     } else {
-                        format!(
-                            " (selector {})",
-                            acc.own_selectors
-                                .iter()
-                                .map(String::as_str)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
+                        format!(" (selector {})", join(&acc.own_selectors))
                     },
                     match (acc.own_sig_pass, acc.own_sig_fail_relayed) {
                         (p, 0) => format!("intact on {}", count(p)),
@@ -365,14 +358,7 @@ impl Rule<'_> {
                     if acc.unclaimed_selectors.is_empty() {
                         "no selector reported".to_string()
                     } else {
-                        format!(
-                            "selector {}",
-                            acc.unclaimed_selectors
-                                .iter()
-                                .map(String::as_str)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
+                        format!("selector {}", join(&acc.unclaimed_selectors))
                     }
                 ),
             };
@@ -498,11 +484,7 @@ impl Rule<'_> {
             kind: SourceKind::Spoofing,
             why: format!(
                 "spoofing: passes only SPF for a domain of its own ({}), with no DKIM signature of its own and no reverse DNS in that organization",
-                acc.identities
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                join(acc.identities.keys())
             ),
         }
     }
