@@ -7,7 +7,7 @@
 //! (CHECKS.md "— (brand)"), and says so, so the record is fixed or removed without being read
 //! as a compliance gap.
 
-use super::dns_checks::Context;
+use super::dns_context::Context;
 use super::finding::Draft;
 use crate::evidence::{DomainPosture, Finding};
 
@@ -102,11 +102,30 @@ fn domain(cx: &Context<'_>, p: &DomainPosture) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::assess::dns_checks::tests::run;
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::Answer;
     use crate::snapshot::Rtype::Txt;
+
+    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
+        run_with(snap, csv, &Default::default(), &Default::default())
+    }
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    fn run_with(
+        snap: &mut crate::snapshot::Snapshot,
+        csv: &str,
+        policy: &crate::config::PolicyConfig,
+        reports: &crate::reports::ReportSet,
+    ) -> Vec<crate::evidence::Finding> {
+        crate::assess::dns_context::testing::run_with(
+            snap,
+            csv,
+            policy,
+            reports,
+            &[super::assess, crate::assess::dns_checks::assess],
+        )
+    }
 
     fn bimi(dmarc: &str) -> Vec<Finding> {
         let mut s = snapshot(&[

@@ -1,26 +1,12 @@
 //! Checks over the DNS snapshot: DNS-001, SPF-*, DKIM-*, DMARC-*.
 
 use super::basis::Reach;
+pub use super::dns_context::Context;
 use super::finding::Draft;
 use super::posture::rank;
 use super::risk::{Level, Severity};
-use crate::config::{DomainConfig, PolicyConfig, Role};
+use crate::config::Role;
 use crate::evidence::{DomainPosture, Finding};
-use crate::inventory::Inventory;
-use crate::reports::ReportSet;
-use crate::snapshot::Snapshot;
-
-pub struct Context<'a> {
-    pub domains: &'a [DomainConfig],
-    pub postures: &'a [DomainPosture],
-    pub snapshot: &'a Snapshot,
-    pub inventory: &'a Inventory,
-    pub reports: &'a ReportSet,
-    pub policy: &'a PolicyConfig,
-    pub label: &'a str,
-    /// The period's last day: a vendor whose contract ended by then should not send.
-    pub period_end: chrono::NaiveDate,
-}
 
 pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -39,11 +25,6 @@ pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
     }
     vendor_authorization(cx, &mut out);
     ended_vendors(cx, &mut out);
-    out.extend(super::spf_breadth::assess(cx));
-    out.extend(super::spf_forwarding::assess(cx));
-    out.extend(super::bimi::assess(cx));
-    out.extend(super::vendor_dkim::assess(cx));
-    out.extend(super::report_processors::assess(cx));
     out
 }
 
@@ -180,21 +161,6 @@ fn other_rua(
         })
 }
 
-/// The inventory vendor that processes reports sent to `host` (by a name it is listed with
-/// under the same base domain), if the inventory lists one.
-pub(super) fn report_processor<'a>(
-    cx: &Context<'a>,
-    host: &str,
-) -> Option<&'a crate::inventory::Vendor> {
-    let base = super::report_checks::base;
-    cx.inventory.vendors.iter().find(|v| {
-        v.ptr_suffixes
-            .iter()
-            .chain(v.dkim_domains.iter())
-            .any(|s| base(s) == base(host))
-    })
-}
-
 /// When non-existent subdomains get no policy at all, forging mail from a made-up subdomain
 /// takes nothing but typing it: the gap is as open as a missing `sp` (DMARC-006), not the
 /// partial one the catalog assumes for a missing `np`.
@@ -241,7 +207,7 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
                             d.mx.join(", ")
                         }
                     ))
-                    .remediation(match report_processor(cx, &d.host) {
+                    .remediation(match cx.report_processor(&d.host) {
                         // A processor under a BAA is meant to receive them: it must authorize.
                         Some(v) if d.kind == "ruf" && v.baa_current(cx.period_end) => format!(
                             "Ask {}, which processes the failure reports under a business associate agreement, to publish `{name}` TXT \"v=DMARC1\"; until then receivers that check send nothing there. Remove the ruf address instead if failure reports are not needed, since they can carry PHI.",
@@ -298,7 +264,7 @@ fn report_destinations(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mu
             f = f.party(&hosts.join(", "));
         }
         // The processor, when the inventory lists it (by a name under the destination's domain).
-        if let Some(v) = hosts.iter().find_map(|h| report_processor(cx, h)) {
+        if let Some(v) = hosts.iter().find_map(|h| cx.report_processor(h)) {
             if v.baa_current(cx.period_end) {
                 f = f.remediation(format!(
                     "{} receives the failure reports under a business associate agreement (signed{}): keep it current and confirm the processor's safeguards at its review; remove `ruf` if failure reports are not needed, since they can carry PHI.",
@@ -1154,11 +1120,12 @@ fn dkim(cx: &Context<'_>, p: &DomainPosture, role: Role, out: &mut Vec<Finding>)
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::config::DomainConfig;
+    use crate::config::{DomainConfig, PolicyConfig};
     use crate::records::spf_walk::tests::snapshot;
+    use crate::reports::ReportSet;
     use crate::snapshot::Outcome::{Answer, Nodata, Nxdomain};
     use crate::snapshot::Rtype::{Mx, Txt};
-    use crate::snapshot::{ScopedDomain, SelectorSource, Snapshot};
+    use crate::snapshot::Snapshot;
 
     const CSV: &str = "vendor,domains,spf_includes,dkim_selectors,ip_ranges,phi,baa\n\
         PortalCo,org.test,spf.portal.test,,198.51.100.0/24,yes,signed\n\
@@ -1172,15 +1139,6 @@ pub(crate) mod tests {
         run_with(snap, csv, &PolicyConfig::default(), &ReportSet::default())
     }
 
-    /// [`run`] under another policy.
-    pub(crate) fn run_policy(
-        snap: &mut Snapshot,
-        csv: &str,
-        policy: &PolicyConfig,
-    ) -> Vec<Finding> {
-        run_with(snap, csv, policy, &ReportSet::default())
-    }
-
     /// [`run`] with a policy and this period's reports.
     pub(crate) fn run_with(
         snap: &mut Snapshot,
@@ -1188,53 +1146,7 @@ pub(crate) mod tests {
         policy: &PolicyConfig,
         reports: &ReportSet,
     ) -> Vec<Finding> {
-        let inv = Inventory::parse(csv.as_bytes(), std::path::Path::new("v.csv")).unwrap();
-        // sc1, and every selector the inventory lists for org.test, as the capture scopes them.
-        let mut selectors = vec![SelectorSource {
-            selector: "sc1".into(),
-            sources: vec!["inventory".into()],
-        }];
-        for v in inv
-            .vendors
-            .iter()
-            .filter(|v| v.domains.iter().any(|d| d == "org.test"))
-        {
-            for sel in &v.dkim_selectors {
-                if !selectors.iter().any(|s| &s.selector == sel) {
-                    selectors.push(SelectorSource {
-                        selector: sel.clone(),
-                        sources: vec!["inventory".into()],
-                    });
-                }
-            }
-        }
-        snap.domains = vec![ScopedDomain {
-            name: "org.test".into(),
-            role: Role::Patient,
-            selectors,
-        }];
-        let domains = vec![DomainConfig {
-            name: "org.test".into(),
-            role: Role::Patient,
-            selectors: vec![],
-            owner: None,
-        }];
-        let postures: Vec<DomainPosture> = domains
-            .iter()
-            .map(|d| {
-                crate::assess::posture::build_with(d, &snap.domains, snap, policy.min_dkim_bits)
-            })
-            .collect();
-        assess(&Context {
-            domains: &domains,
-            postures: &postures,
-            snapshot: snap,
-            inventory: &inv,
-            reports,
-            policy,
-            label: "2026-10",
-            period_end: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap_or_default(),
-        })
+        crate::assess::dns_context::testing::run_with(snap, csv, policy, reports, &[assess])
     }
 
     fn key() -> String {

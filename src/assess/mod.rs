@@ -8,6 +8,7 @@ pub mod causes;
 pub mod change_checks;
 pub mod controls;
 pub mod dns_checks;
+pub mod dns_context;
 pub mod finding;
 pub mod hipaa;
 pub mod history;
@@ -99,7 +100,7 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
         None => Vec::new(),
     };
     if let Some((snap, _)) = &i.snapshot {
-        findings.extend(dns_checks::assess(&dns_checks::Context {
+        let dns = dns_context::Context {
             domains: i.domains,
             postures: &domains,
             snapshot: snap,
@@ -108,7 +109,19 @@ pub fn assess(i: &Inputs<'_>) -> Evidence {
             policy: i.policy,
             label: &label,
             period_end: i.period.month.last_day(),
-        }));
+        };
+        // Each family of DNS checks reads the same context; none calls another.
+        let families: [fn(&dns_context::Context<'_>) -> Vec<evidence::Finding>; 6] = [
+            dns_checks::assess,
+            spf_breadth::assess,
+            spf_forwarding::assess,
+            bimi::assess,
+            vendor_dkim::assess,
+            report_processors::assess,
+        ];
+        for family in families {
+            findings.extend(family(&dns));
+        }
         findings.extend(transport_checks::assess(i.domains, snap, &label));
     }
 

@@ -5,10 +5,10 @@
 //!
 //! A destination is a third party's when its registrable domain (Public Suffix List) is none
 //! of the configured domains'; the processor is the inventory vendor listed under that base
-//! (`dns_checks::report_processor`, as DMARC-009/010 find it). One finding per processor,
+//! (`Context::report_processor`, as DMARC-009/010 find it). One finding per processor,
 //! listing every domain and address that reports to it.
 
-use super::dns_checks::{Context, report_processor};
+use super::dns_context::Context;
 use super::finding::Draft;
 use crate::evidence::Finding;
 use crate::inventory::Vendor;
@@ -63,7 +63,7 @@ pub fn assess(cx: &Context<'_>) -> Vec<Finding> {
             .and_then(|r| r.uri.rsplit_once('@'))
             .map(|(_, h)| h.to_string())
             .unwrap_or_else(|| org.clone());
-        let processor = report_processor(cx, &host);
+        let processor = cx.report_processor(&host);
         let ruf = routes.iter().any(|r| r.kind == "ruf");
         if let Some(f) = finding(cx, &org, &routes, processor, ruf) {
             out.push(f);
@@ -166,11 +166,30 @@ fn finding(
 
 #[cfg(test)]
 mod tests {
-    use crate::assess::dns_checks::tests::run;
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::Answer;
     use crate::snapshot::Rtype::{Mx, Txt};
+
+    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
+        run_with(snap, csv, &Default::default(), &Default::default())
+    }
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    fn run_with(
+        snap: &mut crate::snapshot::Snapshot,
+        csv: &str,
+        policy: &crate::config::PolicyConfig,
+        reports: &crate::reports::ReportSet,
+    ) -> Vec<crate::evidence::Finding> {
+        crate::assess::dns_context::testing::run_with(
+            snap,
+            csv,
+            policy,
+            reports,
+            &[super::assess, crate::assess::dns_checks::assess],
+        )
+    }
 
     fn ven007(dmarc: &str, csv: &str) -> Vec<Finding> {
         let mut s = snapshot(&[

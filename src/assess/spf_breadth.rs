@@ -9,7 +9,7 @@
 //! name resolves to. That limit is a tool heuristic: RFC 9989 §7.1 asks only that broad
 //! records be reviewed. No list of providers' blocks is kept: a block is judged by its size.
 
-use super::dns_checks::Context;
+use super::dns_context::Context;
 use super::finding::Draft;
 use crate::evidence::{DomainPosture, Finding};
 use crate::records::spf::{self, Mechanism, Qualifier, TermKind};
@@ -242,10 +242,37 @@ fn sentence(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::assess::dns_checks::tests::{run, run_policy};
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::Answer;
     use crate::snapshot::Rtype::Txt;
+
+    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
+        run_with(snap, csv, &Default::default(), &Default::default())
+    }
+
+    fn run_policy(
+        snap: &mut crate::snapshot::Snapshot,
+        csv: &str,
+        policy: &crate::config::PolicyConfig,
+    ) -> Vec<crate::evidence::Finding> {
+        run_with(snap, csv, policy, &Default::default())
+    }
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    fn run_with(
+        snap: &mut crate::snapshot::Snapshot,
+        csv: &str,
+        policy: &crate::config::PolicyConfig,
+        reports: &crate::reports::ReportSet,
+    ) -> Vec<crate::evidence::Finding> {
+        crate::assess::dns_context::testing::run_with(
+            snap,
+            csv,
+            policy,
+            reports,
+            &[super::assess, crate::assess::dns_checks::assess],
+        )
+    }
 
     const INV: &str = "vendor,domains,spf_includes,phi,baa,owner\n\
         CloudMail,org.test,spf.cloud.test,yes,signed,IT (A. B.)\n";

@@ -10,7 +10,7 @@
 //! `forwarded`, `mailing_list` or `trusted_forwarder`, and rows whose SPF check of our own
 //! MAIL FROM failed while DKIM passed aligned (the signature of a forward).
 
-use super::dns_checks::Context;
+use super::dns_context::Context;
 use super::finding::Draft;
 use crate::evidence::{DomainPosture, Finding};
 use crate::reports::model::AuthResult;
@@ -127,7 +127,6 @@ fn domain(cx: &Context<'_>, p: &DomainPosture) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::assess::dns_checks::tests::run_with;
     use crate::config::PolicyConfig;
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
@@ -136,6 +135,22 @@ mod tests {
     use crate::reports::model::{AuthResult, DkimAuth, OverrideReason, Row, SpfAuth};
     use crate::snapshot::Outcome::{self, Answer};
     use crate::snapshot::Rtype::{self, Txt};
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    fn run_with(
+        snap: &mut crate::snapshot::Snapshot,
+        csv: &str,
+        policy: &crate::config::PolicyConfig,
+        reports: &crate::reports::ReportSet,
+    ) -> Vec<crate::evidence::Finding> {
+        crate::assess::dns_context::testing::run_with(
+            snap,
+            csv,
+            policy,
+            reports,
+            &[super::assess, crate::assess::dns_checks::assess],
+        )
+    }
 
     fn row(ip: &str, count: u64, spf: &str, dkim_pass: bool, reason: Option<&str>) -> MergedRow {
         MergedRow {

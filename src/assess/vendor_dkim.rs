@@ -6,7 +6,7 @@
 //! can pass DMARC only through SPF alignment, which breaks whenever the mail is forwarded or
 //! the vendor's MAIL FROM is its own. Both group under the vendor's cause (causes.rs).
 
-use super::dns_checks::Context;
+use super::dns_context::Context;
 use super::finding::Draft;
 use crate::evidence::Finding;
 use crate::inventory::{Baa, Vendor};
@@ -189,11 +189,30 @@ fn vendor_domain(cx: &Context<'_>, v: &Vendor, dom: &str) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::assess::dns_checks::tests::run;
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::{Answer, Nxdomain};
     use crate::snapshot::Rtype::Txt;
+
+    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
+        run_with(snap, csv, &Default::default(), &Default::default())
+    }
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    fn run_with(
+        snap: &mut crate::snapshot::Snapshot,
+        csv: &str,
+        policy: &crate::config::PolicyConfig,
+        reports: &crate::reports::ReportSet,
+    ) -> Vec<crate::evidence::Finding> {
+        crate::assess::dns_context::testing::run_with(
+            snap,
+            csv,
+            policy,
+            reports,
+            &[super::assess, crate::assess::dns_checks::assess],
+        )
+    }
 
     const KEY: &str = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
