@@ -102,30 +102,14 @@ fn domain(cx: &Context<'_>, p: &DomainPosture) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
+    use crate::assess::dns_context::testing::Harness;
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    const FAMILIES: Harness = Harness(&[super::assess, crate::assess::dns_checks::assess]);
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::Answer;
     use crate::snapshot::Rtype::Txt;
-
-    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
-        run_with(snap, csv, &Default::default(), &Default::default())
-    }
-
-    /// This family's checks with the general DNS checks beside them, as a run has both.
-    fn run_with(
-        snap: &mut crate::snapshot::Snapshot,
-        csv: &str,
-        policy: &crate::config::PolicyConfig,
-        reports: &crate::reports::ReportSet,
-    ) -> Vec<crate::evidence::Finding> {
-        crate::assess::dns_context::testing::run_with(
-            snap,
-            csv,
-            policy,
-            reports,
-            &[super::assess, crate::assess::dns_checks::assess],
-        )
-    }
 
     fn bimi(dmarc: &str) -> Vec<Finding> {
         let mut s = snapshot(&[
@@ -138,7 +122,8 @@ mod tests {
                 &["v=BIMI1; l=https://org.test/logo.svg;"],
             ),
         ]);
-        run(&mut s, "vendor\n")
+        FAMILIES
+            .run(&mut s, "vendor\n")
             .into_iter()
             .filter(|f| f.check == "BIMI-001")
             .collect()
@@ -167,7 +152,8 @@ mod tests {
             ("_dmarc.org.test", Txt, Answer, &["v=DMARC1; p=none"]),
         ]);
         assert!(
-            !run(&mut s, "vendor\n")
+            !FAMILIES
+                .run(&mut s, "vendor\n")
                 .iter()
                 .any(|f| f.check == "BIMI-001")
         );

@@ -47,6 +47,43 @@ pub(crate) mod testing {
     /// A family of checks, as the assessment runs it.
     pub(crate) type Checks = fn(&Context<'_>) -> Vec<Finding>;
 
+    /// The check families a test runs together, as a run has them side by side.
+    pub(crate) struct Harness(pub &'static [Checks]);
+
+    impl Harness {
+        /// The families over `snap` with the inventory `csv`, default policy and no reports.
+        pub(crate) fn run(&self, snap: &mut Snapshot, csv: &str) -> Vec<Finding> {
+            run_with(
+                snap,
+                csv,
+                &PolicyConfig::default(),
+                &ReportSet::default(),
+                self.0,
+            )
+        }
+
+        /// [`Harness::run`] under another policy.
+        pub(crate) fn run_policy(
+            &self,
+            snap: &mut Snapshot,
+            csv: &str,
+            policy: &PolicyConfig,
+        ) -> Vec<Finding> {
+            run_with(snap, csv, policy, &ReportSet::default(), self.0)
+        }
+
+        /// [`Harness::run`] with a policy and this period's reports.
+        pub(crate) fn run_with(
+            &self,
+            snap: &mut Snapshot,
+            csv: &str,
+            policy: &PolicyConfig,
+            reports: &ReportSet,
+        ) -> Vec<Finding> {
+            run_with(snap, csv, policy, reports, self.0)
+        }
+    }
+
     /// `checks` over `snap` for the one domain `org.test` (patient), with the inventory `csv`,
     /// `policy` and this period's `reports`.
     pub(crate) fn run_with(

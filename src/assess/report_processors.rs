@@ -166,30 +166,14 @@ fn finding(
 
 #[cfg(test)]
 mod tests {
+    use crate::assess::dns_context::testing::Harness;
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    const FAMILIES: Harness = Harness(&[super::assess, crate::assess::dns_checks::assess]);
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::Answer;
     use crate::snapshot::Rtype::{Mx, Txt};
-
-    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
-        run_with(snap, csv, &Default::default(), &Default::default())
-    }
-
-    /// This family's checks with the general DNS checks beside them, as a run has both.
-    fn run_with(
-        snap: &mut crate::snapshot::Snapshot,
-        csv: &str,
-        policy: &crate::config::PolicyConfig,
-        reports: &crate::reports::ReportSet,
-    ) -> Vec<crate::evidence::Finding> {
-        crate::assess::dns_context::testing::run_with(
-            snap,
-            csv,
-            policy,
-            reports,
-            &[super::assess, crate::assess::dns_checks::assess],
-        )
-    }
 
     fn ven007(dmarc: &str, csv: &str) -> Vec<Finding> {
         let mut s = snapshot(&[
@@ -210,7 +194,8 @@ mod tests {
                 &["v=DMARC1"],
             ),
         ]);
-        run(&mut s, csv)
+        FAMILIES
+            .run(&mut s, csv)
             .into_iter()
             .filter(|f| f.check == "VEN-007")
             .collect()

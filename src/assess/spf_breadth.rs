@@ -242,37 +242,13 @@ fn sentence(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::assess::dns_context::testing::Harness;
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    const FAMILIES: Harness = Harness(&[super::assess, crate::assess::dns_checks::assess]);
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::Answer;
     use crate::snapshot::Rtype::Txt;
-
-    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
-        run_with(snap, csv, &Default::default(), &Default::default())
-    }
-
-    fn run_policy(
-        snap: &mut crate::snapshot::Snapshot,
-        csv: &str,
-        policy: &crate::config::PolicyConfig,
-    ) -> Vec<crate::evidence::Finding> {
-        run_with(snap, csv, policy, &Default::default())
-    }
-
-    /// This family's checks with the general DNS checks beside them, as a run has both.
-    fn run_with(
-        snap: &mut crate::snapshot::Snapshot,
-        csv: &str,
-        policy: &crate::config::PolicyConfig,
-        reports: &crate::reports::ReportSet,
-    ) -> Vec<crate::evidence::Finding> {
-        crate::assess::dns_context::testing::run_with(
-            snap,
-            csv,
-            policy,
-            reports,
-            &[super::assess, crate::assess::dns_checks::assess],
-        )
-    }
 
     const INV: &str = "vendor,domains,spf_includes,phi,baa,owner\n\
         CloudMail,org.test,spf.cloud.test,yes,signed,IT (A. B.)\n";
@@ -293,7 +269,7 @@ mod tests {
                 &["v=spf1 ip4:198.51.100.0/24 ip4:198.18.0.0/15 ip6:2001:db8::/28 -all"],
             ),
         ]);
-        let f = run(&mut s, INV);
+        let f = FAMILIES.run(&mut s, INV);
         let hits: Vec<_> = f.iter().filter(|f| f.check == "SPF-008").collect();
         assert_eq!(hits.len(), 1, "{hits:#?}");
         let h = hits[0];
@@ -337,7 +313,7 @@ mod tests {
                 &["192.0.2.25"],
             ),
         ]);
-        let f = run(&mut s, "vendor\n");
+        let f = FAMILIES.run(&mut s, "vendor\n");
         let h = f.iter().find(|f| f.check == "SPF-008").expect("SPF-008");
         assert!(h.title.contains("`a:relay.org.test/14`"), "{}", h.title);
         assert!(
@@ -351,7 +327,7 @@ mod tests {
             spf_min_ip4_prefix: 21,
             ..Default::default()
         };
-        let f = run_policy(&mut s, "vendor\n", &strict);
+        let f = FAMILIES.run_policy(&mut s, "vendor\n", &strict);
         let h = f.iter().find(|f| f.check == "SPF-008").expect("SPF-008");
         assert!(
             h.evidence
@@ -363,7 +339,8 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            !run_policy(&mut s, "vendor\n", &loose)
+            !FAMILIES
+                .run_policy(&mut s, "vendor\n", &loose)
                 .iter()
                 .any(|f| f.check == "SPF-008")
         );

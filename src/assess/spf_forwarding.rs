@@ -127,6 +127,10 @@ fn domain(cx: &Context<'_>, p: &DomainPosture) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
+    use crate::assess::dns_context::testing::Harness;
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    const FAMILIES: Harness = Harness(&[super::assess, crate::assess::dns_checks::assess]);
     use crate::config::PolicyConfig;
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
@@ -135,22 +139,6 @@ mod tests {
     use crate::reports::model::{AuthResult, DkimAuth, OverrideReason, Row, SpfAuth};
     use crate::snapshot::Outcome::{self, Answer};
     use crate::snapshot::Rtype::{self, Txt};
-
-    /// This family's checks with the general DNS checks beside them, as a run has both.
-    fn run_with(
-        snap: &mut crate::snapshot::Snapshot,
-        csv: &str,
-        policy: &crate::config::PolicyConfig,
-        reports: &crate::reports::ReportSet,
-    ) -> Vec<crate::evidence::Finding> {
-        crate::assess::dns_context::testing::run_with(
-            snap,
-            csv,
-            policy,
-            reports,
-            &[super::assess, crate::assess::dns_checks::assess],
-        )
-    }
 
     fn row(ip: &str, count: u64, spf: &str, dkim_pass: bool, reason: Option<&str>) -> MergedRow {
         MergedRow {
@@ -219,7 +207,8 @@ mod tests {
         let mut s = snapshot(&lookups);
         let mut reports = ReportSet::default();
         reports.aggregate.rows = rows;
-        run_with(&mut s, "vendor\n", &PolicyConfig::default(), &reports)
+        FAMILIES
+            .run_with(&mut s, "vendor\n", &PolicyConfig::default(), &reports)
             .into_iter()
             .filter(|f| f.check == "SPF-009")
             .collect()

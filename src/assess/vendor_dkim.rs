@@ -189,30 +189,14 @@ fn vendor_domain(cx: &Context<'_>, v: &Vendor, dom: &str) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
+    use crate::assess::dns_context::testing::Harness;
+
+    /// This family's checks with the general DNS checks beside them, as a run has both.
+    const FAMILIES: Harness = Harness(&[super::assess, crate::assess::dns_checks::assess]);
     use crate::evidence::Finding;
     use crate::records::spf_walk::tests::snapshot;
     use crate::snapshot::Outcome::{Answer, Nxdomain};
     use crate::snapshot::Rtype::Txt;
-
-    fn run(snap: &mut crate::snapshot::Snapshot, csv: &str) -> Vec<crate::evidence::Finding> {
-        run_with(snap, csv, &Default::default(), &Default::default())
-    }
-
-    /// This family's checks with the general DNS checks beside them, as a run has both.
-    fn run_with(
-        snap: &mut crate::snapshot::Snapshot,
-        csv: &str,
-        policy: &crate::config::PolicyConfig,
-        reports: &crate::reports::ReportSet,
-    ) -> Vec<crate::evidence::Finding> {
-        crate::assess::dns_context::testing::run_with(
-            snap,
-            csv,
-            policy,
-            reports,
-            &[super::assess, crate::assess::dns_checks::assess],
-        )
-    }
 
     const KEY: &str = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
@@ -227,7 +211,8 @@ mod tests {
         Gone,org.test,,,192.0.2.48/28,yes,signed,G,ended\n";
 
     fn ven003(s: &mut crate::snapshot::Snapshot) -> Vec<Finding> {
-        run(s, CSV)
+        FAMILIES
+            .run(s, CSV)
             .into_iter()
             .filter(|f| f.check == "VEN-003")
             .collect()

@@ -495,6 +495,35 @@ fn same_base(a: &str, b: &str) -> bool {
 
 /// One report as the parser hands it over (rows not yet folded), for the tests of this
 /// module's checks.
+/// Reports folded into one period's set, as ingestion folds them, for the tests.
+#[cfg(test)]
+fn test_set(mut reports: Vec<crate::reports::model::AggregateReport>) -> ReportSet {
+    let mut builder = crate::reports::aggregate::AggregateBuilder::new();
+    for r in &mut reports {
+        builder.fold(r, chrono_tz::UTC);
+    }
+    ReportSet {
+        reports,
+        aggregate: builder.finish(),
+        ..Default::default()
+    }
+}
+
+/// An inventory of one vendor sending as `domain` from `range`, for the tests.
+#[cfg(test)]
+fn test_inventory(vendor: &str, domain: &str, range: &str) -> Inventory {
+    Inventory {
+        vendors: vec![crate::inventory::Vendor {
+            line: 2,
+            vendor: vendor.into(),
+            domains: vec![domain.into()],
+            ip_ranges: range.parse().into_iter().collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 fn test_report(
     org: &str,
@@ -552,7 +581,7 @@ mod tests {
         rows: Vec<Row>,
         t: chrono::DateTime<chrono::Utc>,
     ) -> ReportSet {
-        let mut report = test_report(
+        let report = test_report(
             org,
             id,
             PolicyPublished {
@@ -562,13 +591,7 @@ mod tests {
             (t, t + chrono::Duration::days(1)),
             rows,
         );
-        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
-        builder.fold(&mut report, chrono_tz::UTC);
-        ReportSet {
-            reports: vec![report],
-            aggregate: builder.finish(),
-            ..Default::default()
-        }
+        test_set(vec![report])
     }
 
     fn portal() -> Vec<DomainConfig> {
@@ -1071,7 +1094,6 @@ mod tests {
     #[test]
     fn sender_rule_reads_identities_across_days() {
         let period = october();
-        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
         let mut all = Vec::new();
         for day in 0..5i64 {
             let t = period.start + chrono::Duration::days(2 + day);
@@ -1084,34 +1106,19 @@ mod tests {
             if day == 0 {
                 ips.push("192.0.2.240");
             }
-            let rows = || ips.iter().map(|ip| rows_for(day, ip)).collect::<Vec<_>>();
-            let mut one = report_set(
+            all.push(test_report(
                 "google.com",
                 &format!("d{day}"),
-                "portal.example",
-                rows(),
-                t,
-            );
-            let mut r = one.reports.remove(0);
-            r.rows = rows();
-            builder.fold(&mut r, chrono_tz::UTC);
-            all.push(r);
+                PolicyPublished {
+                    domain: "portal.example".into(),
+                    ..Default::default()
+                },
+                (t, t + chrono::Duration::days(1)),
+                ips.iter().map(|ip| rows_for(day, ip)).collect(),
+            ));
         }
-        let set = ReportSet {
-            reports: all,
-            aggregate: builder.finish(),
-            ..Default::default()
-        };
-        let inv = Inventory {
-            vendors: vec![crate::inventory::Vendor {
-                line: 2,
-                vendor: "ListHost".into(),
-                domains: vec!["portal.example".into()],
-                ip_ranges: vec!["198.51.100.64/28".parse().unwrap()],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let set = test_set(all);
+        let inv = test_inventory("ListHost", "portal.example", "198.51.100.64/28");
         let known: BTreeSet<String> = ["portal.example/mychart".to_string()].into();
         // The portal's own selector, as the configuration names it.
         let mut domains = portal();
@@ -1284,14 +1291,13 @@ mod published_tests {
             selectors: vec![],
             owner: None,
         }];
-        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
         let mut reports = Vec::new();
         // Reports on days 1-3 and 20-31: a 16-day hole. Day 25's reporter saw p=quarantine
         // without sp (a stale server); the rest saw p=reject; sp=none.
         for day in (1..=3).chain(20..=31) {
             let begin = period.start + chrono::Duration::days(day - 1);
             let stale = day == 25;
-            let mut r = test_report(
+            let r = test_report(
                 if stale { "stale.example" } else { "google.com" },
                 &format!("r{day}"),
                 PolicyPublished {
@@ -1319,24 +1325,10 @@ mod published_tests {
                     spf: vec![],
                 }],
             );
-            builder.fold(&mut r, chrono_tz::UTC);
             reports.push(r);
         }
-        let set = ReportSet {
-            reports,
-            aggregate: builder.finish(),
-            ..Default::default()
-        };
-        let inv = Inventory {
-            vendors: vec![crate::inventory::Vendor {
-                line: 2,
-                vendor: "Portal".into(),
-                domains: vec!["portal.example".into()],
-                ip_ranges: vec!["198.51.100.0/24".parse().unwrap()],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let set = test_set(reports);
+        let inv = test_inventory("Portal", "portal.example", "198.51.100.0/24");
         let now: BTreeMap<String, PolicyView> = [(
             "portal.example".to_string(),
             PolicyView::new(Some("reject"), Some("none"), None, None, None).unwrap(),
@@ -1458,30 +1450,13 @@ mod bulk_tests {
             },
             chrono_tz::UTC,
         );
-        let mut builder = crate::reports::aggregate::AggregateBuilder::new();
-        let mut reports = vec![
+        let reports = vec![
             report("google.com", 1, 5_600, true),
             report("google.com", 2, 4_000, false),
             report("Outlook.com", 1, 4_900, false),
         ];
-        for r in &mut reports {
-            builder.fold(r, chrono_tz::UTC);
-        }
-        let set = ReportSet {
-            reports,
-            aggregate: builder.finish(),
-            ..Default::default()
-        };
-        let inv = Inventory {
-            vendors: vec![crate::inventory::Vendor {
-                line: 2,
-                vendor: "Esp".into(),
-                domains: vec!["news.example".into()],
-                ip_ranges: vec!["198.51.100.0/24".parse().unwrap()],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let set = test_set(reports);
+        let inv = test_inventory("Esp", "news.example", "198.51.100.0/24");
         let domains = vec![DomainConfig {
             name: "news.example".into(),
             role: crate::config::Role::Marketing,
